@@ -1,0 +1,282 @@
+"""Accounts and roles: first manager, adding users, logging in, lockout.
+
+Passwords are hashed with argon2id. Five failed logins in a row lock an account for
+15 minutes; each failure is an audit event written in the same transaction as the
+counter, so the log shows every attempt even if the process dies straight after.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from datetime import datetime, timedelta
+
+import argon2
+
+from caseview import audit
+from caseview.clock import Clock, from_iso, system_clock, to_iso
+from caseview.domain import Role, User
+from caseview.errors import LoginFailed, PermissionDenied, ValidationError
+from caseview.permissions import require_role
+from caseview.session import Session
+from caseview.storage import CaseFile
+from caseview.storage import people as sql
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile. Tests
+# swap in a cheaper hasher; verification always uses the parameters in the hash.
+hasher = argon2.PasswordHasher()
+
+
+def user_from_row(row: sqlite3.Row) -> User:
+    return User(
+        id=int(row["id"]),
+        username=str(row["username"]),
+        display_name=str(row["display_name"]),
+        role=Role(row["role"]),
+        active=bool(row["active"]),
+    )
+
+
+def _check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise ValidationError(
+            f"'{username}' cannot be a user name. Use 1 to 64 lower-case letters, digits, "
+            "dots, dashes or underscores, starting with a letter or digit."
+        )
+    return name
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password is too short. Use at least {MIN_PASSWORD_LENGTH} characters."
+        )
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValidationError(f"'{value}' is not a role. Use worker, manager or auditor.") from None
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    created_by: User | None,
+    clock: Clock,
+) -> User:
+    if sql.user_by_name(conn, username) is not None:
+        raise ValidationError(f"There is already a user called '{username}'. Choose another name.")
+    now = clock()
+    user_id = sql.insert_user(
+        conn,
+        {
+            "username": username,
+            "display_name": display_name or username,
+            "role": role.value,
+            "password_hash": hasher.hash(password),
+            "created_at": to_iso(now),
+            "created_by": created_by.id if created_by else None,
+        },
+    )
+    audit.record(
+        conn,
+        at=now,
+        actor=created_by.username if created_by else username,
+        action="user.added",
+        entity="user",
+        entity_id=user_id,
+        data={"username": username, "display_name": display_name or username, "role": role.value},
+    )
+    return User(user_id, username, display_name or username, role, True)
+
+
+def create_first_manager(
+    casefile: CaseFile,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    clock: Clock = system_clock,
+) -> User:
+    """The first account of a new case file, always a manager. Refused once anyone exists."""
+    name = _check_username(username)
+    _check_password(password)
+    with casefile.write() as conn:
+        if sql.count_users(conn):
+            raise PermissionDenied(
+                "This case file already has accounts. Ask a manager to add you.",
+                rule="first_manager_only_once",
+            )
+        return _insert(
+            conn,
+            username=name,
+            display_name=display_name,
+            role=Role.MANAGER,
+            password=password,
+            created_by=None,
+            clock=clock,
+        )
+
+
+def add_user(
+    session: Session, username: str, role: str, password: str, *, display_name: str = ""
+) -> User:
+    """Managers add users. The new user's first password is set by the manager."""
+    require_role(session, Role.MANAGER, doing="add users")
+    name = _check_username(username)
+    _check_password(password)
+    with session.casefile.write() as conn:
+        return _insert(
+            conn,
+            username=name,
+            display_name=display_name,
+            role=_role(role),
+            password=password,
+            created_by=session.user,
+            clock=session.clock,
+        )
+
+
+def list_users(session: Session) -> list[User]:
+    require_role(session, Role.MANAGER, Role.AUDITOR, doing="list users")
+    return [user_from_row(row) for row in sql.list_users(session.casefile.conn)]
+
+
+def needs_first_manager(casefile: CaseFile) -> bool:
+    return sql.count_users(casefile.conn) == 0
+
+
+def login(
+    casefile: CaseFile, username: str, password: str, *, clock: Clock = system_clock
+) -> Session:
+    """Check a password and open a session; count, audit and lock on failure."""
+    name = username.strip().lower()
+    now = clock()
+    with casefile.write() as conn:
+        row = sql.user_by_name(conn, name) if USERNAME.match(name) else None
+        if row is None:
+            audit.record(
+                conn,
+                at=now,
+                actor="anonymous",
+                action="login.failed",
+                entity="user",
+                data={"username": username[:64], "reason": "unknown user"},
+            )
+            failure = "The user name or password is wrong. Check both and try again."
+        else:
+            failure = _check_login(conn, row, password, now)
+            if not failure:
+                user = user_from_row(row)
+                audit.record(
+                    conn,
+                    at=now,
+                    actor=user.username,
+                    action="login",
+                    entity="user",
+                    entity_id=user.id,
+                )
+                return Session(casefile, user, clock)
+    raise LoginFailed(failure)
+
+
+def _check_login(conn: sqlite3.Connection, row: sqlite3.Row, password: str, now: datetime) -> str:
+    """Empty string when the password is right; otherwise the message to show."""
+    user_id, name = int(row["id"]), str(row["username"])
+    locked_until = from_iso(row["locked_until"]) if row["locked_until"] else None
+    if locked_until is not None and now < locked_until:
+        audit.record(
+            conn,
+            at=now,
+            actor=name,
+            action="login.failed",
+            entity="user",
+            entity_id=user_id,
+            data={"reason": "locked"},
+        )
+        return (
+            f"The account '{name}' is locked after {MAX_FAILED_LOGINS} failed logins, until "
+            f"{locked_until:%H:%M} UTC. Try again then, or ask a manager."
+        )
+    if not row["active"]:
+        audit.record(
+            conn,
+            at=now,
+            actor=name,
+            action="login.failed",
+            entity="user",
+            entity_id=user_id,
+            data={"reason": "inactive"},
+        )
+        return f"The account '{name}' is switched off. Ask a manager to switch it on."
+    try:
+        hasher.verify(row["password_hash"], password)
+    except argon2.exceptions.VerificationError:
+        failures = (0 if locked_until is not None else int(row["failed_logins"])) + 1
+        lock = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
+        sql.set_login_state(conn, user_id, failures, to_iso(lock) if lock else None)
+        audit.record(
+            conn,
+            at=now,
+            actor=name,
+            action="login.failed",
+            entity="user",
+            entity_id=user_id,
+            data={
+                "reason": "wrong password",
+                "failures": failures,
+                "locked_until": to_iso(lock) if lock else None,
+            },
+        )
+        if lock is not None:
+            return (
+                f"The password is wrong. After {MAX_FAILED_LOGINS} failed logins the account "
+                f"'{name}' is locked until {lock:%H:%M} UTC."
+            )
+        left = MAX_FAILED_LOGINS - failures
+        return (
+            f"The user name or password is wrong. {left} more failed "
+            f"{'try' if left == 1 else 'tries'} will lock the account for 15 minutes."
+        )
+    except argon2.exceptions.InvalidHashError:
+        logger.error("stored password hash for %s is not an argon2 hash", name)
+        return f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
+    if row["failed_logins"] or row["locked_until"]:
+        sql.set_login_state(conn, user_id, 0, None)
+    return ""
+
+
+def change_password(session: Session, old: str, new: str) -> None:
+    """A user changes their own password, proving the old one first."""
+    row = sql.user_by_id(session.casefile.conn, session.user.id)
+    assert row is not None
+    try:
+        hasher.verify(row["password_hash"], old)
+    except argon2.exceptions.VerificationError:
+        raise LoginFailed("The current password is wrong; the password was not changed.") from None
+    _check_password(new)
+    with session.casefile.write() as conn:
+        sql.set_password_hash(conn, session.user.id, hasher.hash(new))
+        audit.record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="user.password_changed",
+            entity="user",
+            entity_id=session.user.id,
+        )

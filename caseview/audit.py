@@ -1,0 +1,258 @@
+"""The tamper-evident audit log: append inside the change's transaction, verify later.
+
+Each event's payload is canonical JSON holding every field of the event (envelope
+order fixed, see :mod:`caseview.storage.audit`). Its hash is
+``sha256(prev_hash || payload)``, where ``prev_hash`` is the previous event's hash as
+64 ASCII hex characters (64 zeros before the first event) and ``payload`` is the exact
+UTF-8 bytes stored. An auditor can recompute every hash with sqlite3 and any sha256
+tool; ``caseview verify`` does the same, faster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from caseview.clock import from_iso, to_iso
+from caseview.domain import AuditEvent, Role
+from caseview.errors import UsageError
+from caseview.permissions import case_for_reading, require_role
+from caseview.session import Session
+from caseview.storage import audit as sql
+from caseview.storage.schema import GENESIS_HASH
+
+_CHECKPOINT = re.compile(r"^(\d+):([0-9a-f]{64})$")
+# Names that go into the envelope unescaped: keep them to a plain alphabet.
+_PLAIN = re.compile(r"^[A-Za-z0-9_.@:+-]{1,64}$")
+# Below this many events a single walk is faster than starting worker processes.
+PARALLEL_FROM = 200_000
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no spaces, non-ASCII kept as itself: one text for one value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + payload.encode("utf-8")).hexdigest()
+
+
+def record(
+    conn: sqlite3.Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    case_id: int | None = None,
+    data: Mapping[str, object] | None = None,
+) -> AuditEvent:
+    """Append one event. Must run inside the write transaction of the change it records."""
+    if not conn.in_transaction:
+        raise RuntimeError("audit.record must run inside the change's write transaction")
+    for name, value in (("actor", actor), ("action", action), ("entity", entity)):
+        if not _PLAIN.match(value):
+            raise ValueError(f"audit {name} {value!r} must be a plain identifier")
+    prev_seq, prev_hash = sql.head(conn)
+    seq = prev_seq + 1
+    stamp = to_iso(at)
+    body = dict(data or {})
+    prefix = sql.envelope_prefix(
+        seq, stamp.encode(), actor.encode(), action.encode(), entity.encode(), entity_id, case_id
+    )
+    payload = prefix.decode("utf-8") + canonical_json(body) + "}"
+    digest = chain_hash(prev_hash, payload)
+    sql.insert(
+        conn,
+        {
+            "seq": seq,
+            "at": stamp,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "case_id": case_id,
+            "payload": payload,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
+    )
+    return AuditEvent(seq, at, actor, action, entity, entity_id, case_id, body, digest)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    match = _CHECKPOINT.match(text.strip().lower())
+    if match is None:
+        raise UsageError(
+            f"'{text}' is not a checkpoint. Give it as SEQ:HASH (a number, a colon and "
+            "64 hexadecimal characters), exactly as printed in the exported note."
+        )
+    return Checkpoint(int(match.group(1)), match.group(2))
+
+
+def head(conn: sqlite3.Connection) -> Checkpoint:
+    seq, digest = sql.head(conn)
+    return Checkpoint(seq, digest)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What verification found. ``first_break`` is None when everything is intact."""
+
+    events: int
+    head: Checkpoint
+    first_break: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+
+def verify_chain(
+    path: Path, expect: Checkpoint | None = None, *, workers: int | None = None
+) -> VerifyResult:
+    """Recompute the whole chain of the case file at ``path``; report the earliest break.
+
+    Events appended while this runs are not part of this check: it verifies up to the
+    head it saw when it started. Big logs are split into seq ranges walked by worker
+    processes (every event carries its predecessor's hash, so ranges check on their
+    own and are then linked end to start).
+    """
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tip = head(conn)
+        expect_hash = sql.hash_at(conn, expect.seq) if expect is not None else None
+    finally:
+        conn.close()
+    walks = _walk_all(str(path), tip.seq, workers)
+
+    first_break: int | None = None
+    problem = ""
+    previous_end = GENESIS_HASH
+    for walk in walks:
+        if walk.first_prev is not None and walk.first_prev != previous_end:
+            first_break, problem = (
+                walk.lo,
+                (f"event {walk.lo} does not carry the hash of event {walk.lo - 1}"),
+            )
+            break
+        if walk.break_seq is not None:
+            first_break, problem = walk.break_seq, walk.problem
+            break
+        previous_end = walk.last_hash or previous_end
+
+    if expect is not None and first_break is None:
+        if tip.seq < expect.seq:
+            first_break = tip.seq + 1
+            problem = (
+                f"the log ends at event {tip.seq} but the checkpoint names event {expect.seq}: "
+                f"events from {tip.seq + 1} on were removed"
+            )
+        elif expect_hash != expect.hash:
+            first_break = expect.seq
+            problem = (
+                f"event {expect.seq} no longer has the checkpoint's hash: the log was "
+                "rewritten since the checkpoint was taken"
+            )
+    counted = tip.seq if first_break is None else first_break - 1
+    return VerifyResult(events=counted, head=tip, first_break=first_break, problem=problem)
+
+
+def _walk_all(path: str, last: int, workers: int | None) -> list[sql.RangeWalk]:
+    if last == 0:
+        return []
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count <= 1 or (workers is None and last < PARALLEL_FROM):
+        return [sql.walk_range(path, 1, last)]
+    step = -(-last // count)
+    bounds = [(lo, min(lo + step - 1, last)) for lo in range(1, last + 1, step)]
+    # Extra ranges run as plain child processes ("python -m"), not multiprocessing:
+    # that needs no importable __main__ and no fork of a threaded GUI process.
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "caseview.storage.audit", path, str(lo), str(hi)],
+            stdout=subprocess.PIPE,
+        )
+        for lo, hi in bounds[1:]
+    ]
+    walks = [sql.walk_range(path, *bounds[0])]
+    for (lo, hi), child in zip(bounds[1:], children, strict=True):
+        out, _ = child.communicate()
+        if child.returncode == 0:
+            walks.append(sql.RangeWalk(**json.loads(out)))
+        else:  # the child could not run: walk that range here instead
+            walks.append(sql.walk_range(path, lo, hi))
+    return walks
+
+
+# --- services over the log -------------------------------------------------------
+
+
+def list_events(
+    session: Session, case_id: int | None = None, *, limit: int = 1000, after: int = 0
+) -> list[AuditEvent]:
+    """The audit trail: a case's events, or (managers and auditors) the whole log."""
+    if case_id is None:
+        require_role(session, Role.MANAGER, Role.AUDITOR, doing="read the whole audit log")
+    else:
+        case_for_reading(session, case_id)
+    rows = sql.events(session.casefile.conn, case_id=case_id, limit=limit, after=after)
+    return [_event(row) for row in rows]
+
+
+def _event(row: sqlite3.Row) -> AuditEvent:
+    payload = json.loads(row["payload"])
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return AuditEvent(
+        seq=int(row["seq"]),
+        at=from_iso(row["at"]),
+        actor=str(row["actor"]),
+        action=str(row["action"]),
+        entity=str(row["entity"]),
+        entity_id=row["entity_id"],
+        case_id=row["case_id"],
+        data=data if isinstance(data, dict) else {},
+        hash=str(row["hash"]),
+    )
+
+
+def verify(session: Session | None, path: Path, expect: Checkpoint | None = None) -> VerifyResult:
+    """Verify the case file. With a session, the verification is itself logged."""
+    result = verify_chain(path, expect)
+    if session is not None:
+        with session.casefile.write() as conn:
+            record(
+                conn,
+                at=session.now(),
+                actor=session.actor,
+                action="integrity.verified",
+                entity="case_file",
+                data={
+                    "intact": result.intact,
+                    "events": result.events,
+                    "head": str(result.head),
+                    "first_break": result.first_break,
+                    "expected_head": str(expect) if expect else None,
+                },
+            )
+    return result

@@ -1,0 +1,335 @@
+"""What each command does: parse what the person typed, call the services, report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from caseview import accounts, audit, cases
+from caseview.cli.io import Output, read_secret, table
+from caseview.errors import CaseFileError, NotFound, UsageError
+from caseview.session import Session
+from caseview.storage import default_case_file_path, open_case_file
+from caseview.storage import people as people_sql
+
+Handler = Callable[[argparse.Namespace, Output], int]
+
+
+def case_file_path(args: argparse.Namespace) -> Path:
+    given = args.db or os.environ.get("CASEVIEW_DB")
+    return Path(given).expanduser() if given else default_case_file_path()
+
+
+def open_session(args: argparse.Namespace) -> Session:
+    casefile = open_case_file(case_file_path(args))
+    if accounts.needs_first_manager(casefile):
+        casefile.close()
+        raise CaseFileError(
+            f"The case file {casefile.path} has no accounts yet. "
+            "Create the first manager with 'caseview init --admin NAME'."
+        )
+    username = args.user or os.environ.get("CASEVIEW_USER")
+    if not username:
+        casefile.close()
+        raise UsageError("Say who you are: --user NAME before the command, or set CASEVIEW_USER.")
+    password = read_secret(f"Password for {username}: ", env="CASEVIEW_PASSWORD")
+    try:
+        return accounts.login(casefile, username, password)
+    except BaseException:
+        casefile.close()
+        raise
+
+
+def case_id(session: Session, text: str) -> int:
+    """A case given by id (digits) or by its reference."""
+    if text.isdigit():
+        return int(text)
+    row = people_sql.case_by_reference(session.casefile.conn, text)
+    if row is None:
+        raise NotFound(f"There is no case with reference {text}. Run 'caseview case list'.")
+    return int(row["id"])
+
+
+def _init(args: argparse.Namespace, out: Output) -> int:
+    path = case_file_path(args)
+    password = read_secret(
+        f"Choose a password for {args.admin}: ", env="CASEVIEW_PASSWORD", confirm=True
+    )
+    # Check the name and password before creating the file, so a typo leaves nothing behind.
+    probe_name = accounts._check_username(args.admin)
+    accounts._check_password(password)
+    with open_case_file(path, create=True) as casefile:
+        user = accounts.create_first_manager(
+            casefile, probe_name, password, display_name=args.display
+        )
+    out.result({"id": user.id, "path": str(path), "admin": user.username}, str(path))
+    out.note(f"Created {path} with manager '{user.username}'.")
+    return 0
+
+
+def _user_add(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        password = read_secret(
+            f"Password for the new user {args.name}: ", env="CASEVIEW_NEW_PASSWORD", confirm=True
+        )
+        user = accounts.add_user(session, args.name, args.role, password, display_name=args.display)
+    out.result({"id": user.id, "username": user.username, "role": user.role.value}, str(user.id))
+    return 0
+
+
+def _user_list(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        users = accounts.list_users(session)
+    out.result(
+        {"users": [{**asdict(u), "role": u.role.value} for u in users]},
+        table(
+            ["id", "user", "name", "role", "active"],
+            [
+                [u.id, u.username, u.display_name, u.role.value, "yes" if u.active else "no"]
+                for u in users
+            ],
+        ),
+    )
+    return 0
+
+
+def _user_passwd(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        old = read_secret("Current password: ", env="CASEVIEW_PASSWORD")
+        new = read_secret("New password: ", env="CASEVIEW_NEW_PASSWORD", confirm=True)
+        accounts.change_password(session, old, new)
+    out.result({"changed": True}, "Password changed.")
+    return 0
+
+
+def _case_new(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        case = cases.create_case(session, args.ref, args.title)
+    out.result({"id": case.id, "reference": case.reference}, str(case.id))
+    return 0
+
+
+def _case_allocate(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        cid = case_id(session, args.case)
+        cases.allocate(session, cid, args.member)
+    out.result(
+        {"case": cid, "user": args.member, "allocated": True},
+        f"{args.member} is allocated to case {cid}.",
+    )
+    return 0
+
+
+def _case_list(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        found = cases.list_cases(session)
+    out.result(
+        {
+            "cases": [
+                {
+                    "id": c.id,
+                    "reference": c.reference,
+                    "title": c.title,
+                    "status": c.status.value,
+                    "created_by": c.created_by,
+                    "created_at": c.created_at.isoformat(),
+                }
+                for c in found
+            ]
+        },
+        table(
+            ["id", "reference", "title", "status"],
+            [[c.id, c.reference, c.title, c.status.value] for c in found],
+        )
+        if found
+        else "No cases to show.",
+    )
+    return 0
+
+
+def _case_show(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        cid = case_id(session, args.case)
+        case = cases.get_case(session, cid)
+        people = cases.list_subjects(session, cid)
+        staff = cases.members(session, cid)
+    text = [
+        f"Case {case.reference}: {case.title} ({case.status.value})",
+        f"Created by {case.created_by} at {case.created_at:%Y-%m-%d %H:%M} UTC",
+        "Allocated: " + (", ".join(u.username for u in staff) or "nobody yet"),
+        "",
+        table(
+            ["id", "name", "role", "born", "handles"],
+            [
+                [s.id, s.name, s.role.value, s.date_of_birth or "", " ".join(s.handles)]
+                for s in people
+            ],
+        )
+        if people
+        else "No people recorded yet.",
+    ]
+    out.result(
+        {
+            "id": case.id,
+            "reference": case.reference,
+            "title": case.title,
+            "status": case.status.value,
+            "members": [u.username for u in staff],
+            "subjects": [{**asdict(s), "role": s.role.value} for s in people],
+        },
+        "\n".join(text),
+    )
+    return 0
+
+
+def _case_status(status: str) -> Handler:
+    def handler(args: argparse.Namespace, out: Output) -> int:
+        with open_session(args) as session:
+            cid = case_id(session, args.case)
+            cases.set_status(session, cid, status)
+        out.result({"case": cid, "status": status}, f"Case {cid} is {status}.")
+        return 0
+
+    return handler
+
+
+def _subject_add(args: argparse.Namespace, out: Output) -> int:
+    try:
+        dob = date.fromisoformat(args.dob) if args.dob else None
+    except ValueError:
+        raise UsageError(f"'{args.dob}' is not a date. Write it as YYYY-MM-DD.") from None
+    with open_session(args) as session:
+        subject = cases.add_subject(
+            session,
+            case_id(session, args.case),
+            args.name,
+            args.role,
+            date_of_birth=dob,
+            handles=args.handle,
+        )
+    out.result({"id": subject.id, "name": subject.name}, str(subject.id))
+    return 0
+
+
+def _subject_list(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        people = cases.list_subjects(session, case_id(session, args.case))
+    out.result(
+        {"subjects": [{**asdict(s), "role": s.role.value} for s in people]},
+        table(
+            ["id", "name", "role", "born", "handles"],
+            [
+                [s.id, s.name, s.role.value, s.date_of_birth or "", " ".join(s.handles)]
+                for s in people
+            ],
+        )
+        if people
+        else "No people recorded yet.",
+    )
+    return 0
+
+
+def _verify(args: argparse.Namespace, out: Output) -> int:
+    expect = audit.parse_checkpoint(args.expect_head) if args.expect_head else None
+    path = case_file_path(args)
+    if args.user or os.environ.get("CASEVIEW_USER"):
+        with open_session(args) as session:
+            result = audit.verify(session, path, expect)
+    else:
+        # Anyone holding the file can check it, read-only and without an account:
+        # an independent third party must be able to repeat the check.
+        open_case_file(path, read_only=True).close()
+        result = audit.verify(None, path, expect)
+    obj = {
+        "intact": result.intact,
+        "events": result.events,
+        "head": str(result.head),
+        "first_break": result.first_break,
+        "problem": result.problem,
+    }
+    if result.intact:
+        out.result(obj, f"Intact: {result.events} audit events verified. Head {result.head}")
+        return 0
+    out.result(obj, f"BROKEN at event {result.first_break}: {result.problem}.")
+    out.note(
+        "The case file has been changed outside Caseview or damaged. Keep it as it is "
+        "and tell your information governance team."
+    )
+    return 4
+
+
+def _audit(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        cid = case_id(session, args.case) if args.case else None
+        events = audit.list_events(
+            session, cid, limit=max(1, min(args.limit, 100_000)), after=args.after
+        )
+    out.result(
+        {"events": [{**asdict(e), "at": e.at.isoformat()} for e in events]},
+        table(
+            ["seq", "at (UTC)", "actor", "action", "entity", "case"],
+            [
+                [
+                    e.seq,
+                    f"{e.at:%Y-%m-%d %H:%M:%S}",
+                    e.actor,
+                    e.action,
+                    f"{e.entity}:{e.entity_id}" if e.entity_id is not None else e.entity,
+                    e.case_id or "",
+                ]
+                for e in events
+            ],
+        )
+        if events
+        else "No audit events.",
+    )
+    return 0
+
+
+def _gui(args: argparse.Namespace, out: Output) -> int:
+    out.note(
+        "The desktop app is not built yet. Meanwhile, everything works from the "
+        "command line: run 'caseview --help'."
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: Output) -> int:
+    from caseview import demo  # local: only the demo needs it
+
+    path = demo.build(
+        case_file_path(args) if (args.db or os.environ.get("CASEVIEW_DB")) else demo.default_path()
+    )
+    out.result(
+        {"path": str(path), "users": list(demo.USERS), "password": demo.PASSWORD},
+        demo.describe(path),
+    )
+    return 0
+
+
+HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("init", None): _init,
+    ("demo", None): _demo,
+    ("gui", None): _gui,
+    ("user", "add"): _user_add,
+    ("user", "list"): _user_list,
+    ("user", "passwd"): _user_passwd,
+    ("case", "new"): _case_new,
+    ("case", "allocate"): _case_allocate,
+    ("case", "list"): _case_list,
+    ("case", "show"): _case_show,
+    ("case", "close"): _case_status("closed"),
+    ("case", "reopen"): _case_status("open"),
+    ("subject", "add"): _subject_add,
+    ("subject", "list"): _subject_list,
+    ("verify", None): _verify,
+    ("audit", None): _audit,
+}
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    return HANDLERS[(args.command, getattr(args, "action", None))](args, out)

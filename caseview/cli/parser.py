@@ -1,0 +1,120 @@
+"""The command line's grammar (DESIGN section 7, a contract)."""
+
+from __future__ import annotations
+
+import argparse
+
+from caseview import __version__
+
+EPILOG = """\
+Global options go before the command, e.g.
+  caseview --db case.db --user alice case list
+The password comes from CASEVIEW_PASSWORD if set, else you are asked.
+Exit codes: 0 done, 1 error, 2 usage, 3 refused by a rule, 4 integrity check failed.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that returns usage errors instead of exiting the interpreter."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageFailure(f"{message}. See '{self.prog} --help'.")
+
+
+class UsageFailure(Exception):
+    pass
+
+
+def build() -> argparse.ArgumentParser:
+    root = _Parser(
+        prog="caseview",
+        description="Record public online information in child protection work, behind an "
+        "ethics gate, with provenance and a tamper-evident audit log.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"caseview {__version__}")
+    root.add_argument(
+        "--db",
+        metavar="PATH",
+        help="case file (default: CASEVIEW_DB, else caseview.db in your user data folder)",
+    )
+    root.add_argument("--user", metavar="NAME", help="who you are (default: CASEVIEW_USER)")
+    root.add_argument("--json", action="store_true", help="print one JSON object")
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    init = commands.add_parser("init", help="create a new case file and its first manager")
+    init.add_argument("--admin", required=True, metavar="NAME", help="the first manager's name")
+    init.add_argument("--display", default="", metavar="TEXT", help="their full name")
+
+    demo = commands.add_parser("demo", help="build a fictional demo case file and open it")
+    demo.add_argument("--no-gui", action="store_true", help="build it, print how to use it")
+
+    commands.add_parser("gui", help="open the desktop app (the default)")
+
+    user = commands.add_parser("user", help="accounts (managers)")
+    user_cmds = user.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    add = user_cmds.add_parser(
+        "add", help="add a user; their password comes from CASEVIEW_NEW_PASSWORD or is asked for"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["worker", "manager", "auditor"])
+    add.add_argument("--display", default="", metavar="TEXT", help="full name")
+    user_cmds.add_parser("list", help="list users")
+    user_cmds.add_parser(
+        "passwd", help="change your own password (new one from CASEVIEW_NEW_PASSWORD or asked for)"
+    )
+
+    case = commands.add_parser("case", help="cases")
+    case_cmds = case.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    new = case_cmds.add_parser("new", help="create a case; prints its id")
+    new.add_argument("--ref", required=True, help="the council's case number")
+    new.add_argument("--title", required=True)
+    allocate = case_cmds.add_parser("allocate", help="allocate a worker to a case")
+    allocate.add_argument("case", metavar="CASE", help="case id or reference")
+    allocate.add_argument("member", metavar="USER")
+    case_cmds.add_parser("list", help="the cases you can see")
+    show = case_cmds.add_parser("show", help="a case, its people and workers")
+    show.add_argument("case", metavar="CASE")
+    for verb in ("close", "reopen"):
+        c = case_cmds.add_parser(verb, help=f"{verb} a case (managers)")
+        c.add_argument("case", metavar="CASE")
+
+    subject = commands.add_parser("subject", help="people in a case")
+    subject_cmds = subject.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    sadd = subject_cmds.add_parser("add", help="add a person to a case; prints the id")
+    sadd.add_argument("case", metavar="CASE")
+    sadd.add_argument("--name", required=True)
+    sadd.add_argument(
+        "--role", required=True, choices=["child", "parent", "carer", "relative", "other"]
+    )
+    sadd.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth, if known")
+    sadd.add_argument(
+        "--handle",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a known public handle or URL (repeatable)",
+    )
+    slist = subject_cmds.add_parser("list", help="people in a case")
+    slist.add_argument("case", metavar="CASE")
+
+    verify = commands.add_parser("verify", help="check the audit chain; exit 4 if broken")
+    verify.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a checkpoint from an exported note: also proves nothing was "
+        "removed or rewritten since",
+    )
+
+    log = commands.add_parser("audit", help="show the audit log (of one case, or all)")
+    log.add_argument("case", nargs="?", metavar="CASE")
+    log.add_argument("--limit", type=int, default=200, help="at most this many events")
+    log.add_argument("--after", type=int, default=0, metavar="SEQ", help="events after SEQ")
+    return root

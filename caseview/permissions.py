@@ -1,0 +1,58 @@
+"""Who may do what. Every rule lives here, once, and services call it first.
+
+- worker: sees and acts on the cases allocated to them;
+- manager: sees and acts on every case, adds users, creates and allocates cases;
+- auditor: reads everything, changes nothing.
+A closed case accepts no new material from anyone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from caseview.domain import CaseStatus, Role
+from caseview.errors import NotFound, PermissionDenied
+from caseview.session import Session
+from caseview.storage import people as sql
+
+
+def require_role(session: Session, *roles: Role, doing: str) -> None:
+    if session.role not in roles:
+        allowed = " or ".join(f"a {role.value}" for role in roles)
+        raise PermissionDenied(
+            f"Only {allowed} can {doing}; you are signed in as a {session.role.value}.",
+            rule="role",
+        )
+
+
+def can_see_case(session: Session, case_id: int) -> bool:
+    if session.role in (Role.MANAGER, Role.AUDITOR):
+        return True
+    return sql.is_member(session.casefile.conn, case_id, session.user.id)
+
+
+def case_for_reading(session: Session, case_id: int) -> sqlite3.Row:
+    """The case row, if this user may see it. An unallocated worker is told plainly."""
+    row = sql.case_by_id(session.casefile.conn, case_id)
+    if row is None:
+        raise NotFound(f"There is no case {case_id}. Run 'caseview case list' to see yours.")
+    if not can_see_case(session, case_id):
+        raise PermissionDenied(
+            f"Case {case_id} is not allocated to you. Ask a manager to allocate it "
+            "if you need to work on it.",
+            rule="allocation",
+        )
+    return row
+
+
+def case_for_changing(session: Session, case_id: int, *, doing: str) -> sqlite3.Row:
+    """The case row, if this user may add to or change it now."""
+    require_role(session, Role.WORKER, Role.MANAGER, doing=doing)
+    row = case_for_reading(session, case_id)
+    if row["status"] == CaseStatus.CLOSED.value:
+        raise PermissionDenied(
+            f"Case {row['reference']} is closed and accepts no new material. "
+            "A manager can reopen it if work must continue.",
+            rule="case_closed",
+        )
+    return row

@@ -1,0 +1,206 @@
+"""SQL for the append-only audit log (table ``audit_log``, a contract).
+
+The payload is canonical JSON with a fixed envelope: keys ``seq, at, actor, action,
+entity, entity_id, case_id`` in that order, then ``data`` (its own keys sorted), no
+spaces, UTF-8. Because the envelope order is fixed, the columns beside the payload
+(copies for querying) can be checked against it with one byte comparison per event
+instead of a JSON parse, which is what lets ``verify`` walk a million events in
+about a second per core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caseview.storage.schema import GENESIS_HASH
+
+ENVELOPE = (
+    b'{"seq":%d,"at":"%b","actor":"%b","action":"%b","entity":"%b",'
+    b'"entity_id":%b,"case_id":%b,"data":'
+)
+
+
+def envelope_prefix(
+    seq: int,
+    at: bytes,
+    actor: bytes,
+    action: bytes,
+    entity: bytes,
+    entity_id: int | None,
+    case_id: int | None,
+) -> bytes:
+    """The payload's first bytes, rebuilt from the columns that copy it."""
+    return ENVELOPE % (
+        seq,
+        at,
+        actor,
+        action,
+        entity,
+        b"null" if entity_id is None else b"%d" % entity_id,
+        b"null" if case_id is None else b"%d" % case_id,
+    )
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The last event's (seq, hash); (0, genesis) for an empty log."""
+    row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return 0, GENESIS_HASH
+    value = row[1]
+    return int(row[0]), value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, case_id,"
+        " payload, prev_hash, hash) VALUES (:seq, :at, :actor, :action, :entity,"
+        " :entity_id, :case_id, :payload, :prev_hash, :hash)",
+        row,
+    )
+
+
+def hash_at(conn: sqlite3.Connection, seq: int) -> str | None:
+    row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return None
+    value = row[0]
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def events(
+    conn: sqlite3.Connection, *, case_id: int | None = None, limit: int = 1000, after: int = 0
+) -> list[sqlite3.Row]:
+    if case_id is None:
+        sql = "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"
+        return list(conn.execute(sql, (after, limit)))
+    sql = "SELECT * FROM audit_log WHERE case_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+    return list(conn.execute(sql, (case_id, after, limit)))
+
+
+@dataclass(frozen=True)
+class RangeWalk:
+    """What one walk over seq ``lo..hi`` found.
+
+    ``first_prev`` and ``last_hash`` let the caller link neighbouring ranges.
+    ``break_seq`` is the first event in the range that does not hold, if any.
+    """
+
+    lo: int
+    hi: int
+    first_prev: str | None
+    last_hash: str | None
+    break_seq: int | None = None
+    problem: str = ""
+
+
+def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
+    """Check events ``lo..hi`` (inclusive) of the case file at ``path``.
+
+    Runs in a worker process for big logs, so it takes a path and opens its own
+    read-only connection. Text comes back as the exact stored bytes.
+    """
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.text_factory = bytes
+        return _walk(conn, lo, hi)
+    finally:
+        conn.close()
+
+
+def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
+    sha256 = hashlib.sha256
+    envelope = ENVELOPE
+    null = b"null"
+    cursor = conn.execute(
+        "SELECT seq, at, actor, action, entity, entity_id, case_id, prev_hash, payload, hash"
+        " FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq",
+        (lo, hi),
+    )
+    expected = lo
+    first_prev: bytes | None = None
+    prev = b""
+    while rows := cursor.fetchmany(20_000):
+        for seq, at, actor, action, entity, entity_id, case_id, prev_hash, payload, digest in rows:
+            if first_prev is None:
+                first_prev = prev = prev_hash if isinstance(prev_hash, bytes) else b"?"
+            if seq != expected:
+                return _broken(
+                    lo,
+                    hi,
+                    first_prev,
+                    expected,
+                    (
+                        f"event {expected} is missing or out of place (event {seq} comes next): "
+                        "events were deleted or reordered"
+                    ),
+                )
+            if prev_hash != prev:
+                return _broken(
+                    lo,
+                    hi,
+                    first_prev,
+                    seq,
+                    f"event {seq} does not carry the hash of event {seq - 1}",
+                )
+            try:
+                ok = sha256(prev_hash + payload).hexdigest().encode() == digest
+            except TypeError:  # a tampered value of the wrong type
+                ok = False
+            if not ok:
+                return _broken(
+                    lo,
+                    hi,
+                    first_prev,
+                    seq,
+                    f"event {seq} was altered: its hash does not match its content",
+                )
+            try:
+                prefix = envelope % (
+                    seq,
+                    at,
+                    actor,
+                    action,
+                    entity,
+                    null if entity_id is None else b"%d" % entity_id,
+                    null if case_id is None else b"%d" % case_id,
+                )
+                ok = payload.startswith(prefix)
+            except TypeError:
+                ok = False
+            if not ok:
+                return _broken(
+                    lo,
+                    hi,
+                    first_prev,
+                    seq,
+                    (f"event {seq} was altered: its columns disagree with its recorded content"),
+                )
+            prev = digest
+            expected += 1
+    if expected <= hi:
+        return _broken(
+            lo, hi, first_prev, expected, f"event {expected} is missing: events were deleted"
+        )
+    return RangeWalk(lo, hi, _text(first_prev), _text(prev) if first_prev is not None else None)
+
+
+def _broken(lo: int, hi: int, first_prev: bytes | None, seq: int, problem: str) -> RangeWalk:
+    return RangeWalk(lo, hi, _text(first_prev), None, seq, problem)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+if __name__ == "__main__":
+    # Worker entry for caseview.audit.verify_chain: walk one range, print it as JSON.
+    import dataclasses
+    import json
+    import sys
+
+    result = walk_range(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    print(json.dumps(dataclasses.asdict(result)))

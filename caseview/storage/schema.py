@@ -1,0 +1,135 @@
+"""The case file's schema, one ``sqlite_utils.Migrations`` step per change.
+
+Migrations are only ever appended. A file that has applied a migration this version
+does not know was written by a newer Caseview, and is refused rather than changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from caseview.errors import CaseFileError
+
+MigrationFn = Callable[[sqlite_utils.Database], None]
+
+MIGRATION_SET = "caseview"
+migrations = Migrations(MIGRATION_SET)
+_KNOWN_STEPS: list[str] = []
+
+GENESIS_HASH = "0" * 64
+
+
+def _step(name: str) -> Callable[[MigrationFn], MigrationFn]:
+    """Register a migration and remember its name (to recognise newer files)."""
+    _KNOWN_STEPS.append(name)
+    return migrations(name=name)
+
+
+def _script(db: sqlite_utils.Database, sql: str) -> None:
+    # executescript() would COMMIT the surrounding transaction; run statement by
+    # statement, using SQLite's own notion of where one ends (triggers contain ';').
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            db.execute(pending)
+            pending = ""
+    if pending.strip():
+        db.execute(pending)
+
+
+@_step("0001_foundation")
+def _foundation(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        f"""
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('worker', 'manager', 'auditor')),
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL,
+    created_by INTEGER REFERENCES users(id)
+);
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+    created_by INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE TABLE case_members (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    allocated_by INTEGER NOT NULL REFERENCES users(id),
+    allocated_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, user_id)
+);
+CREATE TABLE subjects (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('child', 'parent', 'carer', 'relative', 'other')),
+    date_of_birth TEXT,
+    handles TEXT NOT NULL DEFAULT '[]',
+    created_by INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX subjects_case ON subjects(case_id);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id INTEGER,
+    case_id INTEGER,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_case ON audit_log(case_id, seq);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only: events cannot be changed');
+END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only: events cannot be deleted');
+END;
+CREATE TRIGGER audit_log_chain_on_insert BEFORE INSERT ON audit_log
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)
+  OR NEW.prev_hash IS NOT COALESCE(
+        (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '{GENESIS_HASH}')
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log: a new event must extend the head of the chain');
+END
+""",
+    )
+
+
+def check_version(db: sqlite_utils.Database, path: Path) -> None:
+    """Refuse a file that a newer Caseview has migrated beyond what this one knows."""
+    applied = {m.name for m in migrations.applied(db)}
+    unknown = sorted(applied - set(_KNOWN_STEPS))
+    if unknown:
+        raise CaseFileError(
+            f"{path} was written by a newer version of Caseview (schema step "
+            f"{unknown[-1]}). Update Caseview to open it; the file was left unchanged."
+        )
+
+
+def migrate(db: sqlite_utils.Database, path: Path) -> None:
+    check_version(db, path)
+    migrations.apply(db)

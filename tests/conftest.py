@@ -1,0 +1,118 @@
+"""Shared fixtures: a fresh case file per test, one session per role, a movable clock."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Qt must never look for a screen in tests; set before anything imports Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argon2
+import pytest
+
+from caseview import accounts, cases
+from caseview.clock import FixedClock
+from caseview.domain import Case, Subject
+from caseview.session import Session
+from caseview.storage import CaseFile, open_case_file
+
+PASSWORD = "correct horse"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with tiny costs: same code path, milliseconds instead of a second per test."""
+    monkeypatch.setattr(
+        accounts, "hasher", argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_logs(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """A test fails if code logs a warning or error it did not expect (mark allow_logs)."""
+    caplog.set_level(logging.WARNING)
+    yield
+    if request.node.get_closest_marker("allow_logs"):
+        return
+    loud = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING]
+    assert not loud, f"unexpected log records: {[r.getMessage() for r in loud]}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_logs: the test expects warnings or errors logged")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "case.db"
+
+
+@pytest.fixture
+def casefile(db_path: Path) -> Iterator[CaseFile]:
+    with open_case_file(db_path, create=True) as cf:
+        yield cf
+
+
+@pytest.fixture
+def manager(casefile: CaseFile, clock: FixedClock) -> Session:
+    accounts.create_first_manager(
+        casefile, "mona", PASSWORD, display_name="Mona Manager", clock=clock
+    )
+    return accounts.login(casefile, "mona", PASSWORD, clock=clock)
+
+
+def _user(manager: Session, name: str, role: str) -> Session:
+    accounts.add_user(manager, name, role, PASSWORD)
+    return accounts.login(manager.casefile, name, PASSWORD, clock=manager.clock)
+
+
+@pytest.fixture
+def second_manager(manager: Session) -> Session:
+    return _user(manager, "max", "manager")
+
+
+@pytest.fixture
+def worker(manager: Session) -> Session:
+    return _user(manager, "wren", "worker")
+
+
+@pytest.fixture
+def other_worker(manager: Session) -> Session:
+    """A worker who is NOT allocated to ``case``."""
+    return _user(manager, "otto", "worker")
+
+
+@pytest.fixture
+def auditor(manager: Session) -> Session:
+    return _user(manager, "ada", "auditor")
+
+
+@pytest.fixture
+def case(manager: Session, worker: Session) -> Case:
+    created = cases.create_case(manager, "CP-2026-0042", "Smith family")
+    cases.allocate(manager, created.id, worker.user.username)
+    return created
+
+
+@pytest.fixture
+def subject(manager: Session, case: Case) -> Subject:
+    return cases.add_subject(
+        manager, case.id, "Kerry Smith", "parent", handles=["https://social.example/kerry"]
+    )
+
+
+@pytest.fixture
+def child(manager: Session, case: Case) -> Subject:
+    return cases.add_subject(manager, case.id, "Jay Smith", "child")
