@@ -1,0 +1,499 @@
+"""The gate: every finding about a request to look, before anyone submits it.
+
+`evaluate` is pure and total: it takes any Justification a form can hold (empty
+answers, odd Unicode, dates far away, any number of viewings) and returns findings; it
+never raises for the justification's content. Blocking findings stop submission; the
+manager sees the rest. The gate structures the reasoning; it never judges the family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from ethics import references as ref
+from ethics.answers import ANSWER_CODES, answer_findings, copied_findings, quote
+from ethics.findings import Finding, Severity
+from ethics.justification import Justification
+from ethics.meter import Viewing, factors_advice, read_meter
+from ethics.policy import Policy
+from ethics.scope import normalise_host, parse_web_url
+from ethics.textcheck import has_cue, normalised
+from ethics.timeutil import require_aware
+from ethics.vocabulary import (
+    ATTESTATION_KEYS,
+    FAMILY_TOLD_VALUES,
+    INTRUSION_LEVELS,
+    LESS_INTRUSIVE_ROUTES,
+    STATUTORY_FUNCTIONS,
+)
+from ethics.wording import ordinal, plural
+
+BLOCK, WARN, INFO = Severity.BLOCK, Severity.WARN, Severity.INFO
+
+# Each attestation is its own blocking finding, so the worker sees exactly which
+# promise is missing; the message follows "Set <key> to true only if ...".
+_ATTESTATIONS: Final[Mapping[str, tuple[str, str]]] = {
+    "attest_logged_out": (
+        "you will view only what anyone can see without logging in; material behind a "
+        "login is not open source, and nothing may be captured without this promise.",
+        ref.COUNCIL_PROTOCOL + "; " + ref.COMMISSIONERS,
+    ),
+    "attest_no_personal_or_fake_profile": (
+        "you will use no personal or fake profile; material gathered through a personal "
+        "profile is inadmissible and a disciplinary matter.",
+        ref.COUNCIL_PROTOCOL,
+    ),
+    "attest_no_interaction": (
+        "you will not befriend, follow, like, comment on or message anyone; looking must "
+        "not become a relationship.",
+        ref.COUNCIL_PROTOCOL + "; " + ref.HOME_OFFICE_CODE,
+    ),
+    "attest_no_restricted_content": (
+        "you will not view anything limited to friends or followers; such content is not "
+        "public, even if you could reach it.",
+        ref.COUNCIL_PROTOCOL + "; " + ref.COMMISSIONERS,
+    ),
+}
+
+# Every code `evaluate` can return, with its severity (the report and tests rely on it).
+RULE_CODES: Final[Mapping[str, Severity]] = {
+    "subjects.missing": BLOCK,
+    "subjects.invalid": BLOCK,
+    "subjects.child": WARN,
+    "statutory_function.missing": BLOCK,
+    "statutory_function.unknown": BLOCK,
+    "data_protection_basis.missing": BLOCK,
+    "data_protection_basis.not_default": INFO,
+    **ANSWER_CODES,
+    "less_intrusive_considered.missing": BLOCK,
+    "less_intrusive_considered.unknown": BLOCK,
+    "intrusion_level.missing": BLOCK,
+    "intrusion_level.unknown": BLOCK,
+    "intrusion_level.high": WARN,
+    "intrusion_level.high_repeat": BLOCK,
+    "collateral_intrusion.no_mitigation": WARN,
+    "scope.empty": BLOCK,
+    "scope.hosts_only": INFO,
+    "scope_hosts.invalid": BLOCK,
+    "scope_urls.invalid": BLOCK,
+    "valid_until.past": BLOCK,
+    "valid_until.too_far": BLOCK,
+    "planned_viewings.too_few": BLOCK,
+    "planned_viewings.too_many": BLOCK,
+    "planned_viewings.repeated": WARN,
+    "family_told.missing": BLOCK,
+    "family_told.unknown": BLOCK,
+    "family_told.later": INFO,
+    **{f"{key}.not_attested": BLOCK for key in ATTESTATION_KEYS},
+    "emergency.review_due": INFO,
+    "emergency.repeat": WARN,
+    "meter.warn": WARN,
+    "meter.stop": BLOCK,
+    "meter.authorised": INFO,
+    "meter.plan_reaches_stop": WARN,
+}
+
+
+@dataclass(frozen=True)
+class _Context:
+    j: Justification
+    policy: Policy
+    now: datetime
+    today: date
+    history: tuple[Viewing, ...]
+    roles: Mapping[int, str]
+    authorised: bool
+
+    def subjects(self) -> tuple[int, ...]:
+        """Each subject once, in the order given."""
+        return tuple(dict.fromkeys(self.j.subjects))
+
+
+def evaluate(
+    justification: Justification,
+    history: Iterable[Viewing],
+    policy: Policy,
+    *,
+    now: datetime,
+    subject_roles: Mapping[int, str] | None = None,
+    authorisation_ref: str | None = None,
+) -> list[Finding]:
+    """Every finding about `justification`, in the order of the file's keys.
+
+    `history` is the completed viewings in the case file (all workers, all subjects);
+    `subject_roles` maps subject ids to their role ("child", "parent", ...);
+    `authorisation_ref` is the surveillance authorisation reference a manager recorded,
+    if any. Raises ValueError only for a naive `now` (a programming error).
+    """
+    moment = require_aware(now, "now")
+    context = _Context(
+        j=justification,
+        policy=policy,
+        now=moment,
+        today=moment.date(),
+        history=tuple(history),
+        roles=subject_roles or {},
+        authorised=bool(authorisation_ref and authorisation_ref.strip()),
+    )
+    return [finding for rule in _RULES for finding in rule(context)]
+
+
+def _finding(code: str, message: str, reference: str, field: str | None) -> Finding:
+    return Finding(code, RULE_CODES[code], message, reference, field)
+
+
+def _answers(c: _Context, key: str) -> Iterator[Finding]:
+    return answer_findings(c.j, key, c.policy)
+
+
+def _copied(c: _Context) -> Iterator[Finding]:
+    return copied_findings(c.j, c.policy)
+
+
+def _subjects(c: _Context) -> Iterator[Finding]:
+    if not c.j.subjects:
+        yield _finding(
+            "subjects.missing",
+            "Name at least one subject (the person this research is directed at).",
+            ref.HOME_OFFICE_CODE,
+            "subjects",
+        )
+    bad = [s for s in c.subjects() if s < 1]
+    if bad:
+        yield _finding(
+            "subjects.invalid",
+            f"Subject ids are positive numbers; remove {', '.join(map(str, bad))}.",
+            ref.HOME_OFFICE_CODE,
+            "subjects",
+        )
+    children = [s for s in c.subjects() if str(c.roles.get(s, "")).strip().casefold() == "child"]
+    if children:
+        who = ", ".join(map(str, children))
+        yield _finding(
+            "subjects.child",
+            f"{'Subject' if len(children) == 1 else 'Subjects'} {who} "
+            f"{'is a child' if len(children) == 1 else 'are children'}: take "
+            "extra care. Checking what a stranger could learn about a child (name, town, "
+            "school, photos) is protective; record only what the question needs and keep "
+            "other children out of the record.",
+            ref.CHILD_SAFETY,
+            "subjects",
+        )
+
+
+def _statutory_function(c: _Context) -> Iterator[Finding]:
+    function = c.j.statutory_function
+    allowed = ", ".join(STATUTORY_FUNCTIONS)
+    if not function.strip():
+        yield _finding(
+            "statutory_function.missing",
+            f"Choose the statutory function you are acting under ({allowed}).",
+            ref.CHILDREN_ACT,
+            "statutory_function",
+        )
+    elif function not in STATUTORY_FUNCTIONS:
+        yield _finding(
+            "statutory_function.unknown",
+            f"'{quote(function)}' is not a statutory function; choose one of {allowed}.",
+            ref.CHILDREN_ACT,
+            "statutory_function",
+        )
+    elif function == "other":
+        yield from _answers(c, "statutory_function_other")
+
+
+def _data_protection_basis(c: _Context) -> Iterator[Finding]:
+    basis = c.j.data_protection_basis
+    default = c.policy.default_data_protection_basis
+    if not basis.strip():
+        yield _finding(
+            "data_protection_basis.missing",
+            f"State the data-protection basis, or leave the key out for the default ({default}).",
+            ref.GDPR_BASIS,
+            "data_protection_basis",
+        )
+    elif normalised(basis) != normalised(default):
+        yield _finding(
+            "data_protection_basis.not_default",
+            "The data-protection basis differs from the policy default; make sure your "
+            "information governance team agrees with it.",
+            ref.GDPR_BASIS,
+            "data_protection_basis",
+        )
+
+
+def _question(c: _Context) -> Iterator[Finding]:
+    yield from _answers(c, "question")
+
+
+def _two_sides(c: _Context) -> Iterator[Finding]:
+    for key in ("safety_case", "ethics_case", "balance"):
+        yield from _answers(c, key)
+
+
+def _necessity(c: _Context) -> Iterator[Finding]:
+    routes = c.j.less_intrusive_considered
+    allowed = ", ".join(LESS_INTRUSIVE_ROUTES)
+    if not routes:
+        yield _finding(
+            "less_intrusive_considered.missing",
+            f"Say which less intrusive routes you tried or considered ({allowed}).",
+            ref.SOCIAL_WORK_ENGLAND,
+            "less_intrusive_considered",
+        )
+    unknown = [r for r in routes if r not in LESS_INTRUSIVE_ROUTES]
+    if unknown:
+        yield _finding(
+            "less_intrusive_considered.unknown",
+            f"'{quote(unknown[0])}' is not a route Caseview knows; use {allowed}.",
+            ref.SOCIAL_WORK_ENGLAND,
+            "less_intrusive_considered",
+        )
+    yield from _answers(c, "why_not_enough")
+
+
+def _intrusion(c: _Context) -> Iterator[Finding]:
+    yield from _answers(c, "proportionality")
+    level = c.j.intrusion_level
+    allowed = ", ".join(INTRUSION_LEVELS)
+    if not level.strip():
+        yield _finding(
+            "intrusion_level.missing",
+            f"Choose the intrusion level ({allowed}).",
+            ref.HOME_OFFICE_CODE,
+            "intrusion_level",
+        )
+    elif level not in INTRUSION_LEVELS:
+        yield _finding(
+            "intrusion_level.unknown",
+            f"'{quote(level)}' is not an intrusion level; choose one of {allowed}.",
+            ref.HOME_OFFICE_CODE,
+            "intrusion_level",
+        )
+    elif level == "high":
+        yield _finding(
+            "intrusion_level.high",
+            "High intrusion: say in the balance why nothing less intrusive will do, and "
+            "the manager should weigh whether this is becoming directed surveillance. "
+            + factors_advice(),
+            ref.HOME_OFFICE_CODE,
+            "intrusion_level",
+        )
+        most = c.policy.high_intrusion_max_viewings
+        if c.j.planned_viewings > most and not c.authorised:
+            yield _finding(
+                "intrusion_level.high_repeat",
+                f"A high-intrusion request may plan at most {plural(most, 'viewing')} "
+                "unless a manager has recorded a surveillance authorisation reference; "
+                "reduce planned_viewings or lower the intrusion.",
+                ref.RIPA,
+                "planned_viewings",
+            )
+
+
+def _collateral(c: _Context) -> Iterator[Finding]:
+    findings = list(_answers(c, "collateral_intrusion"))
+    yield from findings
+    if not findings and not has_cue(c.j.collateral_intrusion, c.policy.mitigation_cues):
+        yield _finding(
+            "collateral_intrusion.no_mitigation",
+            "The collateral intrusion statement says who may be seen but not how they will "
+            "be protected; add how (e.g. not recorded, cropped or redacted).",
+            ref.GDPR_MINIMISATION,
+            "collateral_intrusion",
+        )
+
+
+def _scope(c: _Context) -> Iterator[Finding]:
+    hosts, urls = c.j.scope_hosts, c.j.scope_urls
+    if not hosts and not urls:
+        yield _finding(
+            "scope.empty",
+            "Say where you will look: the site (scope_hosts) or the exact pages (scope_urls).",
+            ref.GDPR_MINIMISATION,
+            "scope_hosts",
+        )
+    for host in hosts:
+        try:
+            normalise_host(host)
+        except ValueError as exc:
+            yield _finding(
+                "scope_hosts.invalid",
+                f"Scope host '{quote(host)}' cannot be used: {exc}.",
+                ref.GDPR_MINIMISATION,
+                "scope_hosts",
+            )
+    for url in urls:
+        try:
+            parse_web_url(url)
+        except ValueError as exc:
+            yield _finding(
+                "scope_urls.invalid",
+                f"Scope URL '{quote(url)}' cannot be used: {exc}.",
+                ref.GDPR_MINIMISATION,
+                "scope_urls",
+            )
+    if hosts and not urls:
+        yield _finding(
+            "scope.hosts_only",
+            "The scope names whole sites; listing the exact pages in scope_urls as well "
+            "would keep the capture to what the question needs.",
+            ref.GDPR_MINIMISATION,
+            "scope_urls",
+        )
+
+
+def _validity(c: _Context) -> Iterator[Finding]:
+    # Subtracting dates cannot overflow, whatever the year; adding days to one can.
+    days_ahead = (c.j.valid_until - c.today).days
+    most = c.policy.max_validity_days
+    if days_ahead < 0:
+        yield _finding(
+            "valid_until.past",
+            f"valid_until ({c.j.valid_until.isoformat()}) has passed; choose a day from "
+            f"today up to {most} days ahead.",
+            ref.COUNCIL_PROTOCOL,
+            "valid_until",
+        )
+    elif days_ahead > most:
+        yield _finding(
+            "valid_until.too_far",
+            f"valid_until is {days_ahead} days ahead; the policy allows at most {most}. "
+            "Choose an earlier day and make a new request if more time is needed.",
+            ref.COUNCIL_PROTOCOL,
+            "valid_until",
+        )
+
+
+def _planned_viewings(c: _Context) -> Iterator[Finding]:
+    planned = c.j.planned_viewings
+    most, warn_above = c.policy.max_planned_viewings, c.policy.warn_planned_viewings_above
+    if planned < 1:
+        yield _finding(
+            "planned_viewings.too_few",
+            f"planned_viewings is {planned}; plan at least 1 viewing.",
+            ref.COUNCIL_PROTOCOL,
+            "planned_viewings",
+        )
+    elif planned > most:
+        yield _finding(
+            "planned_viewings.too_many",
+            f"planned_viewings is {planned}; the policy allows at most {most} per request. "
+            "Repeated viewing of one person can become directed surveillance.",
+            ref.RIPA,
+            "planned_viewings",
+        )
+    elif planned > warn_above:
+        yield _finding(
+            "planned_viewings.repeated",
+            f"{plural(planned, 'viewing')} planned: say in the proportionality statement "
+            "why one look is not enough. " + factors_advice(),
+            ref.COUNCIL_PROTOCOL + "; " + ref.HOME_OFFICE_CODE,
+            "planned_viewings",
+        )
+
+
+def _transparency(c: _Context) -> Iterator[Finding]:
+    told = c.j.family_told
+    allowed = ", ".join(FAMILY_TOLD_VALUES)
+    if not told.strip():
+        yield _finding(
+            "family_told.missing",
+            f"Say whether the family will be told ({allowed}).",
+            ref.GDPR_FAIRNESS,
+            "family_told",
+        )
+    elif told not in FAMILY_TOLD_VALUES:
+        yield _finding(
+            "family_told.unknown",
+            f"'{quote(told)}' is not an answer Caseview knows; use one of {allowed}.",
+            ref.GDPR_FAIRNESS,
+            "family_told",
+        )
+    elif told in ("no", "later"):
+        yield from _answers(c, "family_told_reason")
+        if told == "later":
+            yield _finding(
+                "family_told.later",
+                "Record in the evaluation afterwards when and how the family was told.",
+                ref.SOCIAL_WORK_ENGLAND,
+                "family_told",
+            )
+
+
+def _attestations(c: _Context) -> Iterator[Finding]:
+    for key, (message, reference) in _ATTESTATIONS.items():
+        if getattr(c.j, key) is not True:
+            yield _finding(
+                f"{key}.not_attested", f"Set {key} to true only if {message}", reference, key
+            )
+
+
+def _emergency(c: _Context) -> Iterator[Finding]:
+    if not c.j.emergency:
+        return
+    yield from _answers(c, "emergency_reason")
+    yield _finding(
+        "emergency.review_due",
+        "Break-glass: usable at once, but a manager must review it within "
+        f"{plural(c.policy.emergency_review_hours, 'hour')}; after that it stops working "
+        "until reviewed.",
+        ref.SOCIAL_WORK_ENGLAND,
+        "emergency",
+    )
+    if c.j.planned_viewings > 1:
+        yield _finding(
+            "emergency.repeat",
+            "Break-glass covers an immediate look; plan any further viewings in an "
+            "ordinary request approved by a manager.",
+            ref.HOME_OFFICE_CODE,
+            "planned_viewings",
+        )
+
+
+def _meter(c: _Context) -> Iterator[Finding]:
+    for subject in c.subjects():
+        reading = read_meter(c.history, subject, c.now, c.policy, c.authorised)
+        if reading.state == "stop":
+            yield _finding("meter.stop", reading.message, reading.reference, "subjects")
+            continue
+        if reading.state == "warn":
+            yield _finding("meter.warn", reading.message, reading.reference, "subjects")
+        elif reading.state == "authorised":
+            yield _finding("meter.authorised", reading.message, reading.reference, "subjects")
+        last = reading.count_in_window + c.j.planned_viewings
+        if not c.authorised and last >= c.policy.meter_stop_at:
+            yield _finding(
+                "meter.plan_reaches_stop",
+                f"Subject {subject} has {plural(reading.count_in_window, 'earlier viewing')} "
+                f"in the window; your last planned viewing would be the {ordinal(last)}, and "
+                f"the meter stops the {ordinal(c.policy.meter_stop_at)}. Plan fewer viewings: "
+                "repeated viewing of one person may amount to directed surveillance, which "
+                "children's services have no routine route to authorise.",
+                ref.RIPA,
+                "planned_viewings",
+            )
+
+
+# In the order of the file's keys, so the wizard lists findings top to bottom.
+_RULES: Final[tuple[Callable[[_Context], Iterable[Finding]], ...]] = (
+    _subjects,
+    _statutory_function,
+    _data_protection_basis,
+    _question,
+    _two_sides,
+    _necessity,
+    _intrusion,
+    _collateral,
+    _copied,
+    _scope,
+    _validity,
+    _planned_viewings,
+    _transparency,
+    _attestations,
+    _emergency,
+    _meter,
+)

@@ -1,0 +1,143 @@
+"""Where a justification allows looking: host names and exact web addresses.
+
+Hosts are compared in IDNA (punycode) form, lower case, so a Unicode host and its
+`xn--` spelling are the same host, and a look-alike is not. Python's built-in `idna`
+codec (IDNA 2003) is used: ethics/ has no third-party dependencies, and since both the
+scope and the address go through the same function the comparison is consistent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+_LABEL_RE: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_FORBIDDEN_IN_HOST: Final = frozenset("/\\@?#*")
+
+
+@dataclass(frozen=True)
+class WebUrl:
+    """An http(s) address reduced to the parts that identify the page."""
+
+    scheme: str
+    host: str  # normalised: IDNA, lower case, no trailing dot; IPv6 without brackets
+    port: int | None  # None for the scheme's default port
+    path: str
+    query: str
+
+    def canonical(self) -> str:
+        """One spelling per page: used to compare an address with `scope_urls`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.scheme}://{host}{port}{self.path}{query}"
+
+
+def normalise_host(raw: str) -> str:
+    """A scope host in comparable form; raises ValueError with a reason to show.
+
+    A port, if given, is ignored: scope is about whose pages, not which port.
+    """
+    text = raw.strip()
+    if not text:
+        raise ValueError("it is empty")
+    if text.startswith("*."):
+        raise ValueError(f"subdomains are already covered; write {text[2:]} without '*.'")
+    if any(char.isspace() for char in text) or _FORBIDDEN_IN_HOST & set(text):
+        raise ValueError("give the host name alone, e.g. social.example, without https:// or /")
+    try:
+        parts = urlsplit("//" + text)
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError as exc:
+        raise ValueError("it is not a valid host name") from exc
+    if not parts.hostname:
+        raise ValueError("it is not a valid host name")
+    return _canonical_host(parts.hostname)
+
+
+def parse_web_url(raw: str) -> WebUrl:
+    """An http or https address; raises ValueError with a reason a worker can act on."""
+    text = raw.strip()
+    # urlsplit silently deletes tabs and newlines; refuse them rather than guess.
+    if not text or any(char.isspace() or ord(char) < 0x20 for char in text):
+        raise ValueError("the address is empty or contains spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("the address is not a valid web address") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        shown = f"'{scheme}:'" if scheme else "no scheme"
+        raise ValueError(f"only http and https pages can be viewed; the address has {shown}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the address contains a user name or password; use the public address")
+    if not parts.hostname:
+        raise ValueError("the address has no host name")
+    return WebUrl(
+        scheme=scheme,
+        host=_canonical_host(parts.hostname),
+        port=None if port in (None, _DEFAULT_PORTS[scheme]) else port,
+        path=parts.path or "/",
+        query=parts.query,
+    )
+
+
+def host_covered(host: str, scope_host: str) -> bool:
+    """True when `host` is `scope_host` or one of its subdomains (both normalised).
+
+    The dot matters: "badsocial.example" is not under "social.example". Addresses
+    have no subdomains: 10.0.0.1 is not "under" a scope written 0.0.1.
+    """
+    if host == scope_host:
+        return True
+    if _is_ip(host) or _is_ip(scope_host):
+        return False
+    return host.endswith("." + scope_host)
+
+
+def url_in_scope(url: WebUrl, scope_hosts: tuple[str, ...], scope_urls: tuple[str, ...]) -> bool:
+    """True when a scope host covers the URL's host, or a scope URL is the same page.
+
+    Scope entries that do not parse cover nothing; the gate reports them.
+    """
+    for raw in scope_hosts:
+        try:
+            if host_covered(url.host, normalise_host(raw)):
+                return True
+        except ValueError:
+            continue
+    wanted = url.canonical()
+    for raw in scope_urls:
+        try:
+            if parse_web_url(raw).canonical() == wanted:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _canonical_host(hostname: str) -> str:
+    host = hostname.lower().rstrip(".")
+    if _is_ip(host):
+        return str(ipaddress.ip_address(host))
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:  # empty or over-long labels, prohibited characters
+        raise ValueError("it is not a valid host name") from exc
+    labels = ascii_host.split(".")
+    if not all(_LABEL_RE.fullmatch(label) for label in labels):
+        raise ValueError("it is not a valid host name")
+    return ascii_host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
