@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Final
 
-from ethics._toml_writer import TomlValue, toml_value
+import tomli_w
+
 from ethics.errors import JustificationFormatError
 from ethics.policy import Policy, default_policy
 from ethics.vocabulary import (
@@ -149,8 +150,8 @@ def canonical_json(justification: Justification) -> bytes:
 def to_toml(justification: Justification) -> str:
     """The file form of a justification; `load_justification_toml` reads it back equal."""
     lines = ["# A request to look at public online information (written by Caseview).", ""]
-    lines += [f"{key} = {toml_value(_plain(getattr(justification, key)))}" for key in KEYS]
-    return "\n".join(lines) + "\n"
+    body = tomli_w.dumps({key: _plain(getattr(justification, key)) for key in KEYS})
+    return "\n".join(lines) + "\n" + body
 
 
 # A date no one could mistake for a real choice; the gate blocks it as in the past.
@@ -178,13 +179,12 @@ def template_toml(*, valid_until: date | None = None, policy: Policy | None = No
         for comment in _TEMPLATE_COMMENTS.get(key, ()):
             text = comment.format(days=rules.max_validity_days, hours=rules.emergency_review_hours)
             lines += [f"# {part}" for part in textwrap.wrap(text, 86)]
-        value = toml_value(values.get(key, ""))
         if key == "data_protection_basis":
             # Left commented out: omitting the key means "the policy's default".
-            default = toml_value(rules.default_data_protection_basis)
-            lines.append(f"# {key} = {default}")
+            default = tomli_w.dumps({key: rules.default_data_protection_basis}).strip()
+            lines.append(f"# {default}")
         else:
-            lines.append(f"{key} = {value}")
+            lines.append(tomli_w.dumps({key: values.get(key, "")}).strip())
         if key in _BLANK_LINE_AFTER:
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
@@ -268,6 +268,11 @@ _BLANK_LINE_AFTER: Final = frozenset(
         "attest_no_restricted_content",
     }
 )
+
+
+# What the file form holds: strings (dates too, as the contract writes them), whole
+# numbers, booleans and lists of those.
+TomlValue = str | int | bool | list[str] | list[int]
 
 
 def _plain(value: object) -> TomlValue:
