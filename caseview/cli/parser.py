@@ -105,6 +105,82 @@ def build() -> argparse.ArgumentParser:
     slist = subject_cmds.add_parser("list", help="people in a case")
     slist.add_argument("case", metavar="CASE")
 
+    just = commands.add_parser("justification", help="requests to look, through the ethics gate")
+    just_cmds = just.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    jtemplate = just_cmds.add_parser("template", help="print a commented file to start from")
+    jtemplate.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead")
+    jnew = just_cmds.add_parser("new", help="store a draft from a file; prints its id")
+    jnew.add_argument("case", metavar="CASE")
+    jnew.add_argument("--file", required=True, metavar="FILE.toml")
+    jedit = just_cmds.add_parser(
+        "edit", help="change a draft, or make a new version of a submitted one; prints the id"
+    )
+    jedit.add_argument("id", type=int, metavar="ID")
+    jedit.add_argument("--file", required=True, metavar="FILE.toml")
+    jcheck = just_cmds.add_parser("check", help="run the gate on a file without storing it")
+    jcheck.add_argument("case", metavar="CASE")
+    jcheck.add_argument("--file", required=True, metavar="FILE.toml")
+    jsubmit = just_cmds.add_parser("submit", help="run the gate and submit for review")
+    jsubmit.add_argument("id", type=int, metavar="ID")
+    jreview = just_cmds.add_parser("review", help="decide a request (managers, not the author)")
+    jreview.add_argument("id", type=int, metavar="ID")
+    decision = jreview.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", dest="decision", action="store_const", const="approve")
+    decision.add_argument("--reject", dest="decision", action="store_const", const="reject")
+    decision.add_argument("--return", dest="decision", action="store_const", const="return")
+    jreview.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="your reasons (required to reject or return)",
+    )
+    jreview.add_argument(
+        "--authorisation-ref",
+        metavar="REF",
+        help="a surveillance authorisation's register number, if one exists",
+    )
+    jshow = just_cmds.add_parser("show", help="fields, findings, status and decisions")
+    jshow.add_argument("id", type=int, metavar="ID")
+    jlist = just_cmds.add_parser("list", help="a case's justifications")
+    jlist.add_argument("case", metavar="CASE")
+    just_cmds.add_parser("queue", help="requests waiting for review, overdue first (managers)")
+    jcancel = just_cmds.add_parser("cancel", help="cancel a request")
+    jcancel.add_argument("id", type=int, metavar="ID")
+    jcancel.add_argument("--reason", required=True, metavar="TEXT")
+    jauth = just_cmds.add_parser(
+        "authorise", help="record a surveillance authorisation reference (managers)"
+    )
+    jauth.add_argument("id", type=int, metavar="ID")
+    jauth.add_argument("--ref", required=True, metavar="REF")
+
+    view = commands.add_parser(
+        "view",
+        help="record a look made without capturing (it counts towards the repeat-viewing meter)",
+    )
+    view.add_argument("case", metavar="CASE")
+    view.add_argument("url", metavar="URL")
+    view.add_argument("--justification", type=int, required=True, metavar="ID")
+    view.add_argument("--subject", type=int, required=True, metavar="ID")
+    view.add_argument(
+        "--attest",
+        action="store_true",
+        help="I viewed logged out, with no personal or fake profile, without "
+        "interacting, and nothing limited to friends or followers",
+    )
+
+    meter = commands.add_parser("meter", help="a subject's repeat-viewing meter and history")
+    meter.add_argument("subject", type=int, metavar="SUBJECT")
+
+    pol = commands.add_parser("policy", help="the ethics gate's policy for this case file")
+    pol_cmds = pol.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    pol_cmds.add_parser("show", help="the policy in force")
+    pset = pol_cmds.add_parser("set", help="set the organisation's overrides (managers)")
+    pset.add_argument("file", metavar="FILE.toml")
+
     verify = commands.add_parser("verify", help="check the audit chain; exit 4 if broken")
     verify.add_argument(
         "--expect-head",

@@ -133,3 +133,95 @@ def check_version(db: sqlite_utils.Database, path: Path) -> None:
 def migrate(db: sqlite_utils.Database, path: Path) -> None:
     check_version(db, path)
     migrations.apply(db)
+
+
+@_step("0002_gate")
+def _gate(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+CREATE TABLE policies (
+    id INTEGER PRIMARY KEY,
+    toml TEXT NOT NULL,
+    set_by INTEGER NOT NULL REFERENCES users(id),
+    set_at TEXT NOT NULL
+);
+CREATE TABLE justifications (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    author_id INTEGER NOT NULL REFERENCES users(id),
+    version INTEGER NOT NULL DEFAULT 1,
+    supersedes INTEGER REFERENCES justifications(id),
+    status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN
+        ('draft', 'submitted', 'approved', 'rejected', 'returned', 'expired', 'cancelled')),
+    emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1)),
+    content TEXT NOT NULL,
+    content_hash TEXT,
+    valid_until TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    submitted_at TEXT,
+    decided_at TEXT,
+    overdue_flagged_at TEXT,
+    authorisation_ref TEXT,
+    authorised_by INTEGER REFERENCES users(id),
+    authorised_at TEXT,
+    cancel_reason TEXT,
+    CHECK (status = 'draft' OR content_hash IS NOT NULL OR status = 'cancelled')
+);
+CREATE INDEX justifications_case ON justifications(case_id, id);
+CREATE INDEX justifications_status ON justifications(status);
+CREATE TRIGGER justifications_content_frozen
+BEFORE UPDATE OF content, content_hash, case_id, author_id, emergency, valid_until
+ON justifications WHEN OLD.content_hash IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'a submitted justification cannot be changed: revise it as a new version');
+END;
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY,
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    author_id INTEGER NOT NULL REFERENCES users(id),
+    reviewer_id INTEGER NOT NULL REFERENCES users(id),
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'return')),
+    reasons TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    CHECK (reviewer_id <> author_id),
+    CHECK (decision = 'approve' OR length(trim(reasons)) > 0)
+);
+CREATE INDEX reviews_justification ON reviews(justification_id);
+CREATE TRIGGER reviews_author_is_the_author BEFORE INSERT ON reviews
+WHEN NEW.author_id IS NOT (SELECT author_id FROM justifications WHERE id = NEW.justification_id)
+BEGIN
+    SELECT RAISE(ABORT, 'reviews.author_id must be the author of the justification');
+END;
+CREATE TRIGGER reviews_append_only_update BEFORE UPDATE ON reviews
+BEGIN
+    SELECT RAISE(ABORT, 'reviews are append-only');
+END;
+CREATE TRIGGER reviews_append_only_delete BEFORE DELETE ON reviews
+BEGIN
+    SELECT RAISE(ABORT, 'reviews are append-only');
+END;
+CREATE TABLE viewings (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    subject_id INTEGER REFERENCES subjects(id),
+    justification_id INTEGER REFERENCES justifications(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    at TEXT NOT NULL,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'import', 'view')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'refused', 'failed')),
+    rule TEXT,
+    message TEXT,
+    source_id INTEGER
+);
+CREATE INDEX viewings_subject ON viewings(subject_id, outcome, at);
+CREATE INDEX viewings_justification ON viewings(justification_id, outcome);
+CREATE TRIGGER viewings_append_only_delete BEFORE DELETE ON viewings
+BEGIN
+    SELECT RAISE(ABORT, 'viewings are never deleted');
+END
+""",
+    )

@@ -1,0 +1,620 @@
+"""The request to look: draft, submit through the gate, review, expire, cancel.
+
+A draft may be edited in place. Submitting runs the gate; blocking findings refuse it
+and list every one. At submission the content is hashed (sha256 of its canonical
+JSON) and frozen, by this module and by a database trigger: a change after that is a
+new version that supersedes the old one. A manager other than the author decides
+(database CHECK too). An emergency (break-glass) request is usable at once, and
+overdue if no manager has reviewed it within the policy window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import ethics
+from caseview import audit, policy
+from caseview.clock import from_iso, system_clock, to_iso
+from caseview.domain import Role
+from caseview.errors import GateRefused, NotFound, PermissionDenied, ValidationError
+from caseview.permissions import case_for_changing, case_for_reading, require_role
+from caseview.session import Session
+from caseview.storage import gate as sql
+from caseview.storage import people as people_sql
+
+DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    reviewer: str
+    reviewer_name: str
+    decision: str
+    reasons: str
+    content_hash: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class JustificationRecord:
+    id: int
+    case_id: int
+    author: str
+    version: int
+    supersedes: int | None
+    status: str
+    """Stored status, with ``expired`` shown once an approved request's date has passed."""
+    emergency_state: str | None
+    """For an emergency: live, overdue or reviewed. None otherwise."""
+    request: ethics.Justification
+    content_hash: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    authorisation_ref: str | None
+    authorised_by: str | None
+    decisions: tuple[Decision, ...]
+
+    @property
+    def overdue(self) -> bool:
+        return self.emergency_state == "overdue"
+
+    @property
+    def usable(self) -> bool:
+        """Whether captures may be made under it (subject to the capture rules)."""
+        return self.status == "approved" or self.emergency_state == "live"
+
+
+def content_hash(request: ethics.Justification) -> str:
+    return hashlib.sha256(ethics.canonical_json(request)).hexdigest()
+
+
+def template(session: Session | None = None) -> str:
+    """A commented justification file to start from, valid for two weeks from today."""
+    today = (session.now() if session else system_clock()).date()
+    rules = policy.current(session.casefile) if session else ethics.default_policy()
+    return ethics.template_toml(valid_until=today + timedelta(days=14), policy=rules)
+
+
+def parse(session: Session, text: str) -> ethics.Justification:
+    """Read a justification file; a malformed one is refused naming the key."""
+    try:
+        return ethics.load_justification_toml(text, policy=policy.current(session.casefile))
+    except ethics.JustificationFormatError as exc:
+        raise ValidationError(f"{exc} Nothing was stored.") from exc
+
+
+def _check_subjects(conn: sqlite3.Connection, case_id: int, request: ethics.Justification) -> None:
+    for subject_id in request.subjects:
+        row = people_sql.subject_by_id(conn, subject_id)
+        if row is None or int(row["case_id"]) != case_id:
+            raise ValidationError(
+                f"Key 'subjects' names subject {subject_id}, who is not in this case. Use the "
+                "ids that 'caseview subject list CASE' shows. Nothing was stored."
+            )
+
+
+def _row_to_record(
+    conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, rules: ethics.Policy
+) -> JustificationRecord:
+    request = ethics.parse_justification(json.loads(row["content"]))
+    status = str(row["status"])
+    if status == "approved" and now.date() > request.valid_until:
+        status = "expired"
+    emergency_state: str | None = None
+    if row["emergency"] and row["submitted_at"] and status not in ("draft", "cancelled"):
+        reviewed = from_iso(row["decided_at"]) if row["decided_at"] else None
+        emergency_state = ethics.emergency_state(
+            from_iso(row["submitted_at"]), reviewed, now, rules
+        )
+    decisions = tuple(
+        Decision(
+            r["reviewer_name"],
+            r["reviewer_display"],
+            r["decision"],
+            r["reasons"],
+            r["content_hash"],
+            from_iso(r["at"]),
+        )
+        for r in sql.reviews_of(conn, int(row["id"]))
+    )
+    return JustificationRecord(
+        id=int(row["id"]),
+        case_id=int(row["case_id"]),
+        author=str(row["author_name"]),
+        version=int(row["version"]),
+        supersedes=row["supersedes"],
+        status=status,
+        emergency_state=emergency_state,
+        request=request,
+        content_hash=row["content_hash"],
+        created_at=from_iso(row["created_at"]),
+        submitted_at=from_iso(row["submitted_at"]) if row["submitted_at"] else None,
+        decided_at=from_iso(row["decided_at"]) if row["decided_at"] else None,
+        authorisation_ref=row["authorisation_ref"],
+        authorised_by=row["authorised_by_name"],
+        decisions=decisions,
+    )
+
+
+def _load(session: Session, justification_id: int) -> tuple[sqlite3.Row, JustificationRecord]:
+    conn = session.casefile.conn
+    row = sql.justification(conn, justification_id)
+    if row is None:
+        raise NotFound(f"There is no justification {justification_id}.")
+    case_for_reading(session, int(row["case_id"]))
+    return row, _row_to_record(conn, row, session.now(), policy.current(session.casefile))
+
+
+def get(session: Session, justification_id: int) -> JustificationRecord:
+    _flag_overdue(session)
+    return _load(session, justification_id)[1]
+
+
+def list_for_case(session: Session, case_id: int) -> list[JustificationRecord]:
+    case_for_reading(session, case_id)
+    _flag_overdue(session)
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
+    return [
+        _row_to_record(conn, row, now, rules) for row in sql.justifications_of_case(conn, case_id)
+    ]
+
+
+def findings(
+    session: Session,
+    case_id: int,
+    request: ethics.Justification,
+    authorisation_ref: str | None = None,
+) -> list[ethics.Finding]:
+    """What the gate says about a request now (the wizard calls this as the worker types)."""
+    conn = session.casefile.conn
+    roles = {}
+    for subject_id in request.subjects:
+        row = people_sql.subject_by_id(conn, subject_id)
+        if row is not None and int(row["case_id"]) == case_id:
+            roles[subject_id] = str(row["role"])
+    history = viewing_history(conn, request.subjects)
+    return ethics.evaluate(
+        request,
+        history,
+        policy.current(session.casefile),
+        now=session.now(),
+        subject_roles=roles,
+        authorisation_ref=authorisation_ref,
+    )
+
+
+def viewing_history(
+    conn: sqlite3.Connection, subject_ids: tuple[int, ...] | list[int]
+) -> list[ethics.Viewing]:
+    return [
+        ethics.Viewing(int(r["subject_id"]), from_iso(r["at"]), str(r["username"]))
+        for r in sql.completed_viewings(conn, subject_ids)
+    ]
+
+
+def create(session: Session, case_id: int, request: ethics.Justification) -> JustificationRecord:
+    """Store a new draft. Its author is the session's user."""
+    case_for_changing(session, case_id, doing="write a justification")
+    now = session.now()
+    with session.casefile.write() as conn:
+        _check_subjects(conn, case_id, request)
+        new_id = _insert(conn, session, case_id, request, version=1, supersedes=None, now=now)
+    return get(session, new_id)
+
+
+def create_from_toml(session: Session, case_id: int, text: str) -> JustificationRecord:
+    return create(session, case_id, parse(session, text))
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    session: Session,
+    case_id: int,
+    request: ethics.Justification,
+    *,
+    version: int,
+    supersedes: int | None,
+    now: datetime,
+) -> int:
+    content = ethics.canonical_json(request).decode("utf-8")
+    new_id = sql.insert_justification(
+        conn,
+        {
+            "case_id": case_id,
+            "author_id": session.user.id,
+            "version": version,
+            "supersedes": supersedes,
+            "emergency": int(request.emergency),
+            "content": content,
+            "valid_until": request.valid_until.isoformat(),
+            "created_at": to_iso(now),
+            "updated_at": to_iso(now),
+        },
+    )
+    audit.record(
+        conn,
+        at=now,
+        actor=session.actor,
+        action="justification.created",
+        entity="justification",
+        entity_id=new_id,
+        case_id=case_id,
+        data={
+            "version": version,
+            "supersedes": supersedes,
+            "request": ethics.canonical_dict(request),
+        },
+    )
+    return new_id
+
+
+def edit(
+    session: Session, justification_id: int, request: ethics.Justification
+) -> JustificationRecord:
+    """Change a request. A draft changes in place; anything submitted gets a new version.
+
+    Revising a request that is waiting for review (or was returned) withdraws the old
+    version, so a manager never approves a superseded text. An approved request stays
+    in force until its new version is decided.
+    """
+    row, record = _load(session, justification_id)
+    _require_author_or_manager(session, record, doing="change this justification")
+    case_for_changing(session, record.case_id, doing="change a justification")
+    now = session.now()
+    with session.casefile.write() as conn:
+        _check_subjects(conn, record.case_id, request)
+        if row["status"] == "draft":
+            content = ethics.canonical_json(request).decode("utf-8")
+            sql.update_draft(
+                conn,
+                justification_id,
+                content,
+                request.emergency,
+                request.valid_until.isoformat(),
+                to_iso(now),
+            )
+            audit.record(
+                conn,
+                at=now,
+                actor=session.actor,
+                action="justification.edited",
+                entity="justification",
+                entity_id=justification_id,
+                case_id=record.case_id,
+                data={"request": ethics.canonical_dict(request)},
+            )
+            new_id = justification_id
+        else:
+            if row["status"] in ("cancelled",):
+                raise PermissionDenied(
+                    "This justification was cancelled. Write a new one instead.", rule="status"
+                )
+            new_id = _insert(
+                conn,
+                session,
+                record.case_id,
+                request,
+                version=record.version + 1,
+                supersedes=justification_id,
+                now=now,
+            )
+            if row["status"] in ("submitted", "returned"):
+                reason = f"superseded by version {record.version + 1} (justification {new_id})"
+                sql.set_status(
+                    conn,
+                    justification_id,
+                    status="cancelled",
+                    cancel_reason=reason,
+                    updated_at=to_iso(now),
+                )
+                audit.record(
+                    conn,
+                    at=now,
+                    actor=session.actor,
+                    action="justification.cancelled",
+                    entity="justification",
+                    entity_id=justification_id,
+                    case_id=record.case_id,
+                    data={"reason": reason},
+                )
+    return get(session, new_id)
+
+
+def _require_author_or_manager(
+    session: Session, record: JustificationRecord, *, doing: str
+) -> None:
+    if session.role is Role.MANAGER or session.actor == record.author:
+        return
+    raise PermissionDenied(f"Only its author or a manager can {doing}.", rule="author")
+
+
+def submit(
+    session: Session, justification_id: int
+) -> tuple[JustificationRecord, list[ethics.Finding]]:
+    """Run the gate. Blocking findings refuse submission (GateRefused lists every one)."""
+    row, record = _load(session, justification_id)
+    case_for_changing(session, record.case_id, doing="submit a justification")
+    if session.actor != record.author:
+        raise PermissionDenied("Only the author can submit a justification.", rule="author")
+    if row["status"] != "draft":
+        raise PermissionDenied(
+            f"Justification {justification_id} is {record.status}, not a draft; only a draft "
+            "can be submitted. Edit it to make a new version.",
+            rule="status",
+        )
+    found = findings(session, record.case_id, record.request, row["authorisation_ref"])
+    blocking = ethics.blocking(found)
+    now = session.now()
+    rules = policy.current(session.casefile)
+    with session.casefile.write() as conn:
+        if blocking:
+            audit.record(
+                conn,
+                at=now,
+                actor=session.actor,
+                action="justification.submit_refused",
+                entity="justification",
+                entity_id=justification_id,
+                case_id=record.case_id,
+                data={
+                    "blocking": [f.code for f in blocking],
+                    "findings": [f.code for f in found],
+                    "policy": rules.name,
+                },
+            )
+        else:
+            digest = content_hash(record.request)
+            sql.set_status(
+                conn,
+                justification_id,
+                status="submitted",
+                content_hash=digest,
+                submitted_at=to_iso(now),
+                updated_at=to_iso(now),
+            )
+            audit.record(
+                conn,
+                at=now,
+                actor=session.actor,
+                action="justification.submitted",
+                entity="justification",
+                entity_id=justification_id,
+                case_id=record.case_id,
+                data={
+                    "content_hash": digest,
+                    "emergency": record.request.emergency,
+                    "findings": [f.code for f in found],
+                    "policy": rules.name,
+                },
+            )
+    if blocking:
+        lines = "\n".join(
+            f"  - [{f.field or 'request'}] {f.message} ({f.reference})" for f in blocking
+        )
+        raise GateRefused(
+            f"The gate refused justification {justification_id}: {len(blocking)} thing(s) "
+            f"must change before it can be submitted:\n{lines}",
+            rule="gate",
+            findings=tuple(blocking),
+        )
+    return get(session, justification_id), found
+
+
+def review(
+    session: Session,
+    justification_id: int,
+    decision: str,
+    reasons: str,
+    *,
+    authorisation_ref: str | None = None,
+) -> JustificationRecord:
+    """A manager other than the author approves, rejects or returns a submitted request."""
+    require_role(session, Role.MANAGER, doing="review justifications")
+    if decision not in DECISIONS:
+        raise ValidationError(f"'{decision}' is not a decision. Use approve, reject or return.")
+    row, record = _load(session, justification_id)
+    if session.user.id == int(row["author_id"]):
+        raise PermissionDenied(
+            "You wrote this justification, so you cannot review it. Another manager must decide.",
+            rule="self_review",
+        )
+    if row["status"] != "submitted":
+        raise PermissionDenied(
+            f"Justification {justification_id} is {record.status}; only a submitted request "
+            "can be reviewed.",
+            rule="status",
+        )
+    reasons = reasons.strip()
+    if decision != "approve" and not reasons:
+        raise ValidationError(
+            f"Give your reasons to {decision} this request; they are recorded "
+            "and shown to the worker."
+        )
+    now = session.now()
+    if decision == "approve" and now.date() > record.request.valid_until:
+        raise PermissionDenied(
+            f"This request was valid until {record.request.valid_until}; it cannot be approved "
+            "now. Return it so the worker can set a new date.",
+            rule="expired",
+        )
+    with session.casefile.write() as conn:
+        sql.insert_review(
+            conn,
+            {
+                "justification_id": justification_id,
+                "author_id": int(row["author_id"]),
+                "reviewer_id": session.user.id,
+                "decision": decision,
+                "reasons": reasons,
+                "content_hash": row["content_hash"],
+                "at": to_iso(now),
+            },
+        )
+        sql.set_status(
+            conn,
+            justification_id,
+            status=DECISIONS[decision],
+            decided_at=to_iso(now),
+            updated_at=to_iso(now),
+        )
+        late = record.emergency_state == "overdue"
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action=f"justification.{DECISIONS[decision]}",
+            entity="justification",
+            entity_id=justification_id,
+            case_id=record.case_id,
+            data={
+                "reasons": reasons,
+                "content_hash": row["content_hash"],
+                "author": record.author,
+                "emergency": record.request.emergency,
+                "reviewed_late": late,
+            },
+        )
+        if authorisation_ref:
+            _record_authorisation(conn, session, record, authorisation_ref, now)
+    return get(session, justification_id)
+
+
+def record_authorisation(
+    session: Session, justification_id: int, reference: str
+) -> JustificationRecord:
+    """A manager records the council's surveillance authorisation (register number).
+
+    It lifts the repeat-viewing meter's stop line for this justification, and the
+    note and audit log show it.
+    """
+    require_role(session, Role.MANAGER, doing="record a surveillance authorisation")
+    row, record = _load(session, justification_id)
+    if session.user.id == int(row["author_id"]):
+        raise PermissionDenied(
+            "You wrote this justification; another manager must record its authorisation.",
+            rule="self_review",
+        )
+    with session.casefile.write() as conn:
+        _record_authorisation(conn, session, record, reference, session.now())
+    return get(session, justification_id)
+
+
+def _record_authorisation(
+    conn: sqlite3.Connection,
+    session: Session,
+    record: JustificationRecord,
+    reference: str,
+    now: datetime,
+) -> None:
+    ref = reference.strip()
+    if not ref:
+        raise ValidationError("Give the authorisation's reference (the council's register number).")
+    sql.set_status(
+        conn,
+        record.id,
+        authorisation_ref=ref,
+        authorised_by=session.user.id,
+        authorised_at=to_iso(now),
+        updated_at=to_iso(now),
+    )
+    audit.record(
+        conn,
+        at=now,
+        actor=session.actor,
+        action="justification.authorisation_recorded",
+        entity="justification",
+        entity_id=record.id,
+        case_id=record.case_id,
+        data={"authorisation_ref": ref},
+    )
+
+
+def cancel(session: Session, justification_id: int, reason: str) -> JustificationRecord:
+    row, record = _load(session, justification_id)
+    _require_author_or_manager(session, record, doing="cancel this justification")
+    require_role(session, Role.WORKER, Role.MANAGER, doing="cancel justifications")
+    if row["status"] in ("cancelled", "rejected"):
+        raise PermissionDenied(
+            f"Justification {justification_id} is already {row['status']}.", rule="status"
+        )
+    if not reason.strip():
+        raise ValidationError("Say why the justification is cancelled.")
+    now = session.now()
+    with session.casefile.write() as conn:
+        sql.set_status(
+            conn,
+            justification_id,
+            status="cancelled",
+            cancel_reason=reason.strip(),
+            updated_at=to_iso(now),
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action="justification.cancelled",
+            entity="justification",
+            entity_id=justification_id,
+            case_id=record.case_id,
+            data={"reason": reason.strip()},
+        )
+    return get(session, justification_id)
+
+
+def review_queue(session: Session) -> list[JustificationRecord]:
+    """Submitted requests for a manager: overdue emergencies first, then live ones, then
+    the rest, oldest first. A manager's own requests are listed but they cannot decide them."""
+    require_role(session, Role.MANAGER, doing="see the review queue")
+    _flag_overdue(session)
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
+    records = [
+        _row_to_record(conn, row, now, rules)
+        for row in sql.justifications_with_status(conn, ["submitted"])
+    ]
+    rank = {"overdue": 0, "live": 1}
+    return sorted(
+        records,
+        key=lambda r: (rank.get(r.emergency_state or "", 2), r.submitted_at or r.created_at, r.id),
+    )
+
+
+def _flag_overdue(session: Session) -> None:
+    """Write one audit event the first time each emergency is seen to be overdue.
+
+    A desktop app has no scheduler; whoever next looks (a queue, a show, a capture)
+    notices, and the event records when the lapse was noticed and when it was due.
+    """
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
+    due_before = to_iso(now - timedelta(hours=rules.emergency_review_hours))
+    candidates = [
+        row
+        for row in sql.justifications_with_status(conn, ["submitted"])
+        if row["emergency"] and not row["overdue_flagged_at"] and row["submitted_at"] < due_before
+    ]
+    if not candidates:
+        return
+    with session.casefile.write() as wconn:
+        for row in candidates:
+            fresh = sql.justification(wconn, int(row["id"]))
+            if fresh is None or fresh["overdue_flagged_at"] or fresh["status"] != "submitted":
+                continue
+            due = ethics.emergency_review_due(from_iso(row["submitted_at"]), rules)
+            sql.set_status(wconn, int(row["id"]), overdue_flagged_at=to_iso(now))
+            audit.record(
+                wconn,
+                at=now,
+                actor="system",
+                action="justification.overdue",
+                entity="justification",
+                entity_id=int(row["id"]),
+                case_id=int(row["case_id"]),
+                data={"review_due": to_iso(due), "noticed_by": session.actor},
+            )

@@ -1,0 +1,176 @@
+"""SQL for the gate: policies, justifications, reviews and viewings."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def latest_policy(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM policies ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return row
+
+
+def insert_policy(conn: sqlite3.Connection, toml: str, set_by: int, set_at: str) -> int:
+    cursor = conn.execute(
+        "INSERT INTO policies (toml, set_by, set_at) VALUES (?, ?, ?)", (toml, set_by, set_at)
+    )
+    return int(cursor.lastrowid or 0)
+
+
+_JUSTIFICATION = (
+    "SELECT j.*, a.username AS author_name, z.username AS authorised_by_name"
+    " FROM justifications j JOIN users a ON a.id = j.author_id"
+    " LEFT JOIN users z ON z.id = j.authorised_by"
+)
+
+
+def justification(conn: sqlite3.Connection, justification_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        _JUSTIFICATION + " WHERE j.id = ?", (justification_id,)
+    ).fetchone()
+    return row
+
+
+def justifications_of_case(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
+    return list(conn.execute(_JUSTIFICATION + " WHERE j.case_id = ? ORDER BY j.id", (case_id,)))
+
+
+def justifications_with_status(
+    conn: sqlite3.Connection, statuses: Sequence[str], case_ids: Iterable[int] | None = None
+) -> list[sqlite3.Row]:
+    marks = ", ".join("?" for _ in statuses)
+    sql = _JUSTIFICATION + f" WHERE j.status IN ({marks})"
+    params: list[Any] = list(statuses)
+    if case_ids is not None:
+        ids = list(case_ids)
+        sql += f" AND j.case_id IN ({', '.join('?' for _ in ids)})"
+        params += ids
+    return list(conn.execute(sql + " ORDER BY j.submitted_at, j.id", params))
+
+
+def insert_justification(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    cursor = conn.execute(
+        "INSERT INTO justifications (case_id, author_id, version, supersedes, emergency,"
+        " content, valid_until, created_at, updated_at) VALUES (:case_id, :author_id,"
+        " :version, :supersedes, :emergency, :content, :valid_until, :created_at, :updated_at)",
+        row,
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def update_draft(
+    conn: sqlite3.Connection,
+    justification_id: int,
+    content: str,
+    emergency: bool,
+    valid_until: str,
+    updated_at: str,
+) -> None:
+    conn.execute(
+        "UPDATE justifications SET content = ?, emergency = ?, valid_until = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'draft'",
+        (content, int(emergency), valid_until, updated_at, justification_id),
+    )
+
+
+def set_status(conn: sqlite3.Connection, justification_id: int, **fields: Any) -> None:
+    allowed = {
+        "status",
+        "content_hash",
+        "submitted_at",
+        "decided_at",
+        "overdue_flagged_at",
+        "authorisation_ref",
+        "authorised_by",
+        "authorised_at",
+        "cancel_reason",
+        "updated_at",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not a justification state column: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    conn.execute(
+        f"UPDATE justifications SET {assignments} WHERE id = :id",
+        {**fields, "id": justification_id},
+    )
+
+
+def insert_review(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    cursor = conn.execute(
+        "INSERT INTO reviews (justification_id, author_id, reviewer_id, decision, reasons,"
+        " content_hash, at) VALUES (:justification_id, :author_id, :reviewer_id, :decision,"
+        " :reasons, :content_hash, :at)",
+        row,
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def reviews_of(conn: sqlite3.Connection, justification_id: int) -> list[sqlite3.Row]:
+    return list(
+        conn.execute(
+            "SELECT r.*, u.username AS reviewer_name, u.display_name AS reviewer_display"
+            " FROM reviews r JOIN users u ON u.id = r.reviewer_id"
+            " WHERE r.justification_id = ? ORDER BY r.id",
+            (justification_id,),
+        )
+    )
+
+
+def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    values = {
+        "subject_id": None,
+        "justification_id": None,
+        "rule": None,
+        "message": None,
+        "source_id": None,
+        **row,
+    }
+    cursor = conn.execute(
+        "INSERT INTO viewings (case_id, subject_id, justification_id, user_id, at, url, kind,"
+        " outcome, rule, message, source_id) VALUES (:case_id, :subject_id,"
+        " :justification_id, :user_id, :at, :url, :kind, :outcome, :rule, :message,"
+        " :source_id)",
+        values,
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def completed_viewings(conn: sqlite3.Connection, subject_ids: Iterable[int]) -> list[sqlite3.Row]:
+    """Completed looks at these subjects by anyone (the meter's history)."""
+    ids = list(subject_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return list(
+        conn.execute(
+            "SELECT v.subject_id, v.at, u.username FROM viewings v JOIN users u"
+            f" ON u.id = v.user_id WHERE v.outcome = 'completed' AND v.subject_id IN ({marks})"
+            " ORDER BY v.at",
+            ids,
+        )
+    )
+
+
+def completed_under(conn: sqlite3.Connection, justification_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM viewings WHERE justification_id = ? AND outcome = 'completed'",
+        (justification_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def viewings_of_subject(
+    conn: sqlite3.Connection, subject_id: int, limit: int = 500
+) -> list[sqlite3.Row]:
+    return list(
+        conn.execute(
+            "SELECT v.*, u.username FROM viewings v JOIN users u ON u.id = v.user_id"
+            " WHERE v.subject_id = ? ORDER BY v.at DESC, v.id DESC LIMIT ?",
+            (subject_id, limit),
+        )
+    )

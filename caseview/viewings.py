@@ -1,0 +1,325 @@
+"""Looks at a subject's public pages, and the one gate every look passes through.
+
+``authorise`` is the capture permission: it answers allowed, or refuses with the rule
+that refused (role, allocation, case closed, justification status or date, subject,
+host scope, planned viewings used up, the repeat-viewing meter's stop line, missing
+attestation). A refusal is stored as a refused viewing with an audit event, in one
+transaction, and nothing else is stored. Completed looks feed the meter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import ethics
+from caseview import audit, justifications, policy
+from caseview.clock import from_iso, to_iso
+from caseview.domain import CaseStatus, Role
+from caseview.errors import GateRefused, NotFound
+from caseview.permissions import can_see_case, case_for_reading
+from caseview.session import Session
+from caseview.storage import gate as sql
+from caseview.storage import people as people_sql
+
+KINDS = ("capture", "import", "view")
+
+
+@dataclass(frozen=True)
+class Permission:
+    """The gate's answer for one intended look."""
+
+    allowed: bool
+    rule: str | None
+    message: str
+    reference: str
+    meter: ethics.MeterReading | None
+    justification: justifications.JustificationRecord | None
+
+    @property
+    def warning(self) -> str:
+        """The meter's warning to show even when the look is allowed."""
+        if self.allowed and self.meter is not None and self.meter.state in ("warn", "authorised"):
+            return self.meter.message
+        return ""
+
+
+@dataclass(frozen=True)
+class ViewingRecord:
+    id: int
+    case_id: int
+    subject_id: int | None
+    justification_id: int | None
+    user: str
+    at: datetime
+    url: str
+    kind: str
+    outcome: str
+    rule: str | None
+    message: str | None
+
+
+def _refused(
+    rule: str,
+    message: str,
+    reference: str = "",
+    meter: ethics.MeterReading | None = None,
+    record: justifications.JustificationRecord | None = None,
+) -> Permission:
+    return Permission(False, rule, message, reference, meter, record)
+
+
+def meter_for(
+    session: Session, subject_id: int, authorisation_ref: str | None = None
+) -> ethics.MeterReading:
+    """The repeat-viewing meter for a subject now (viewings by everyone, rolling window)."""
+    row = people_sql.subject_by_id(session.casefile.conn, subject_id)
+    if row is None:
+        raise NotFound(f"There is no subject {subject_id}.")
+    case_for_reading(session, int(row["case_id"]))
+    return _meter(session.casefile.conn, session, subject_id, authorisation_ref)
+
+
+def _meter(
+    conn: sqlite3.Connection, session: Session, subject_id: int, authorisation_ref: str | None
+) -> ethics.MeterReading:
+    history = justifications.viewing_history(conn, [subject_id])
+    return ethics.read_meter(
+        history,
+        subject_id,
+        session.now(),
+        policy.current(session.casefile),
+        authorised=bool(authorisation_ref),
+    )
+
+
+def check(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    *,
+    attested: bool,
+) -> Permission:
+    """May this user look at ``url`` about this subject now, under this justification?"""
+    conn = session.casefile.conn
+    case_row = people_sql.case_by_id(conn, case_id)
+    if case_row is None:
+        raise NotFound(f"There is no case {case_id}.")
+    if session.role not in (Role.WORKER, Role.MANAGER):
+        return _refused(
+            "role",
+            "Only workers allocated to the case, or managers, can view or "
+            "capture sources; auditors read the record but add nothing to it.",
+        )
+    if not can_see_case(session, case_id):
+        return _refused(
+            "allocation",
+            f"Case {case_row['reference']} is not allocated to you. "
+            "Ask a manager to allocate it before viewing anything for it.",
+        )
+    if case_row["status"] == CaseStatus.CLOSED.value:
+        return _refused(
+            "case_closed", f"Case {case_row['reference']} is closed and accepts no new material."
+        )
+    row = sql.justification(conn, justification_id)
+    if row is None:
+        raise NotFound(f"There is no justification {justification_id}.")
+    if int(row["case_id"]) != case_id:
+        return _refused(
+            "wrong_case",
+            f"Justification {justification_id} belongs to another "
+            "case. Use one written for this case.",
+        )
+    record = justifications.get(session, justification_id)
+    meter = _meter(conn, session, subject_id, record.authorisation_ref)
+    refusal = ethics.check_capture(
+        record.request,
+        status=record.status,
+        emergency_live=record.emergency_state == "live",
+        subject_id=subject_id,
+        url=url,
+        now=session.now(),
+        viewings_made=sql.completed_under(conn, justification_id),
+        meter=meter,
+        attested=attested,
+    )
+    if refusal is not None:
+        return _refused(refusal.rule, refusal.message, refusal.reference, meter, record)
+    return Permission(True, None, "", "", meter, record)
+
+
+def authorise(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    *,
+    attested: bool,
+    kind: str = "capture",
+) -> Permission:
+    """``check``, and on refusal store the refused viewing and raise ``GateRefused``."""
+    permission = check(session, case_id, justification_id, subject_id, url, attested=attested)
+    if not permission.allowed:
+        refuse(session, permission, case_id, justification_id, subject_id, url, kind)
+    return permission
+
+
+def refuse(
+    session: Session,
+    permission: Permission,
+    case_id: int,
+    justification_id: int | None,
+    subject_id: int | None,
+    url: str,
+    kind: str,
+) -> None:
+    """Record a refused look (viewing + audit event, one transaction), then raise."""
+    now = session.now()
+    rule = permission.rule or "gate"
+    valid_subject = (
+        subject_id
+        if subject_id is not None
+        and people_sql.subject_by_id(session.casefile.conn, subject_id) is not None
+        else None
+    )
+    with session.casefile.write() as conn:
+        viewing_id = sql.insert_viewing(
+            conn,
+            {
+                "case_id": case_id,
+                "subject_id": valid_subject,
+                "justification_id": justification_id,
+                "user_id": session.user.id,
+                "at": to_iso(now),
+                "url": url,
+                "kind": kind,
+                "outcome": "refused",
+                "rule": rule,
+                "message": permission.message,
+            },
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action="viewing.refused",
+            entity="viewing",
+            entity_id=viewing_id,
+            case_id=case_id,
+            data={
+                "rule": rule,
+                "url": url,
+                "kind": kind,
+                "subject_id": subject_id,
+                "justification_id": justification_id,
+                "message": permission.message,
+            },
+        )
+    raise GateRefused(f"Refused ({rule}): {permission.message}", rule=rule)
+
+
+def record_completed(
+    conn: sqlite3.Connection,
+    session: Session,
+    permission: Permission,
+    case_id: int,
+    subject_id: int,
+    url: str,
+    kind: str,
+    *,
+    source_id: int | None = None,
+    data: dict[str, object] | None = None,
+) -> int:
+    """Store a completed look inside the caller's write transaction (with its audit event)."""
+    assert permission.allowed and permission.justification is not None
+    record = permission.justification
+    now = session.now()
+    viewing_id = sql.insert_viewing(
+        conn,
+        {
+            "case_id": case_id,
+            "subject_id": subject_id,
+            "justification_id": record.id,
+            "user_id": session.user.id,
+            "at": to_iso(now),
+            "url": url,
+            "kind": kind,
+            "outcome": "completed",
+            "source_id": source_id,
+        },
+    )
+    meter = permission.meter
+    audit.record(
+        conn,
+        at=now,
+        actor=session.actor,
+        action=f"viewing.{kind}",
+        entity="viewing",
+        entity_id=viewing_id,
+        case_id=case_id,
+        data={
+            "url": url,
+            "subject_id": subject_id,
+            "justification_id": record.id,
+            "justification_hash": record.content_hash,
+            "attested": True,
+            "meter_count_before": meter.count_in_window if meter else None,
+            "meter_state": meter.state if meter else None,
+            "authorisation_ref": record.authorisation_ref,
+            "source_id": source_id,
+            **(data or {}),
+        },
+    )
+    return viewing_id
+
+
+def record_view(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    *,
+    attested: bool,
+) -> tuple[int, Permission]:
+    """Record a look made without capturing anything. It counts towards the meter.
+
+    The check runs again inside the write transaction, so two people cannot both use
+    the last planned viewing.
+    """
+    authorise(session, case_id, justification_id, subject_id, url, attested=attested, kind="view")
+    with session.casefile.write() as conn:
+        permission = check(session, case_id, justification_id, subject_id, url, attested=attested)
+        if permission.allowed:
+            return record_completed(
+                conn, session, permission, case_id, subject_id, url, "view"
+            ), permission
+    refuse(session, permission, case_id, justification_id, subject_id, url, "view")
+    raise AssertionError("unreachable")  # refuse() always raises
+
+
+def list_for_subject(session: Session, subject_id: int, limit: int = 500) -> list[ViewingRecord]:
+    row = people_sql.subject_by_id(session.casefile.conn, subject_id)
+    if row is None:
+        raise NotFound(f"There is no subject {subject_id}.")
+    case_for_reading(session, int(row["case_id"]))
+    return [
+        ViewingRecord(
+            int(r["id"]),
+            int(r["case_id"]),
+            r["subject_id"],
+            r["justification_id"],
+            str(r["username"]),
+            from_iso(r["at"]),
+            str(r["url"]),
+            str(r["kind"]),
+            str(r["outcome"]),
+            r["rule"],
+            r["message"],
+        )
+        for r in sql.viewings_of_subject(session.casefile.conn, subject_id, limit)
+    ]
