@@ -10,6 +10,7 @@ tool; ``caseview verify`` does the same, faster.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from caseview.errors import UsageError
 from caseview.permissions import case_for_reading, require_role
 from caseview.session import Session
 from caseview.storage import audit as sql
+from caseview.storage import integrity
 from caseview.storage.schema import GENESIS_HASH
 
 _CHECKPOINT = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -122,10 +124,12 @@ class VerifyResult:
     head: Checkpoint
     first_break: int | None = None
     problem: str = ""
+    evidence_problems: tuple[str, ...] = ()
+    """Stored content that no longer matches its recorded hash (table and row named)."""
 
     @property
     def intact(self) -> bool:
-        return self.first_break is None
+        return self.first_break is None and not self.evidence_problems
 
 
 def verify_chain(
@@ -237,8 +241,11 @@ def _event(row: sqlite3.Row) -> AuditEvent:
 
 
 def verify(session: Session | None, path: Path, expect: Checkpoint | None = None) -> VerifyResult:
-    """Verify the case file. With a session, the verification is itself logged."""
-    result = verify_chain(path, expect)
+    """Verify the audit chain and the evidence. With a session, the check is itself logged."""
+    result = dataclasses.replace(
+        verify_chain(path, expect),
+        evidence_problems=tuple(integrity.run_checks(str(path.resolve()))),
+    )
     if session is not None:
         with session.casefile.write() as conn:
             record(
@@ -252,6 +259,7 @@ def verify(session: Session | None, path: Path, expect: Checkpoint | None = None
                     "events": result.events,
                     "head": str(result.head),
                     "first_break": result.first_break,
+                    "evidence_problems": list(result.evidence_problems),
                     "expected_head": str(expect) if expect else None,
                 },
             )

@@ -209,6 +209,7 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
         open_case_file(path, read_only=True).close()
         result = audit.verify(None, path, expect)
     obj = {
+        "evidence_problems": list(result.evidence_problems),
         "intact": result.intact,
         "events": result.events,
         "head": str(result.head),
@@ -216,9 +217,17 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
         "problem": result.problem,
     }
     if result.intact:
-        out.result(obj, f"Intact: {result.events} audit events verified. Head {result.head}")
+        out.result(
+            obj,
+            f"Intact: {result.events} audit events and all stored evidence verified. "
+            f"Head {result.head}",
+        )
         return 0
-    out.result(obj, f"BROKEN at event {result.first_break}: {result.problem}.")
+    lines = []
+    if result.first_break is not None:
+        lines.append(f"BROKEN at event {result.first_break}: {result.problem}.")
+    lines += [f"BROKEN evidence: {problem}." for problem in result.evidence_problems]
+    out.result(obj, "\n".join(lines))
     out.note(
         "The case file has been changed outside Caseview or damaged. Keep it as it is "
         "and tell your information governance team."
