@@ -7,6 +7,7 @@ counter, so the log shows every attempt even if the process dies straight after.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sqlite3
@@ -164,25 +165,37 @@ def needs_first_manager(casefile: CaseFile) -> bool:
 def login(
     casefile: CaseFile, username: str, password: str, *, clock: Clock = system_clock
 ) -> Session:
-    """Check a password and open a session; count, audit and lock on failure."""
+    """Check a password and open a session; count, audit and lock on failure.
+
+    The password is checked before the write lock is taken (argon2 is slow on
+    purpose and must not hold up everyone else's writes); the outcome is then recorded
+    against a fresh read of the account, so concurrent failures all count.
+    """
     name = username.strip().lower()
+    row = sql.user_by_name(casefile.conn, name) if USERNAME.match(name) else None
+    verdict = _password_verdict(row, password) if row is not None else "unknown"
     now = clock()
     with casefile.write() as conn:
-        row = sql.user_by_name(conn, name) if USERNAME.match(name) else None
-        if row is None:
+        fresh = sql.user_by_name(conn, name) if row is not None else None
+        if fresh is None:
+            # The typed name may be a password typed into the wrong box: keep only its
+            # hash, which still lets an auditor check whether a given name was tried.
             audit.record(
                 conn,
                 at=now,
                 actor="anonymous",
                 action="login.failed",
                 entity="user",
-                data={"username": username[:64], "reason": "unknown user"},
+                data={
+                    "reason": "unknown user",
+                    "username_sha256": hashlib.sha256(name.encode("utf-8")).hexdigest(),
+                },
             )
             failure = "The user name or password is wrong. Check both and try again."
         else:
-            failure = _check_login(conn, row, password, now)
+            failure = _record_login(conn, fresh, verdict, now)
             if not failure:
-                user = user_from_row(row)
+                user = user_from_row(fresh)
                 audit.record(
                     conn,
                     at=now,
@@ -195,8 +208,20 @@ def login(
     raise LoginFailed(failure)
 
 
-def _check_login(conn: sqlite3.Connection, row: sqlite3.Row, password: str, now: datetime) -> str:
-    """Empty string when the password is right; otherwise the message to show."""
+def _password_verdict(row: sqlite3.Row, password: str) -> str:
+    """'ok', 'wrong' or 'damaged' (the stored hash is not an argon2 hash)."""
+    try:
+        hasher.verify(row["password_hash"], password)
+    except argon2.exceptions.VerificationError:
+        return "wrong"
+    except argon2.exceptions.InvalidHashError:
+        logger.error("stored password hash for %s is not an argon2 hash", row["username"])
+        return "damaged"
+    return "ok"
+
+
+def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now: datetime) -> str:
+    """Record one attempt; empty string when it succeeded, else the message to show."""
     user_id, name = int(row["id"]), str(row["username"])
     locked_until = from_iso(row["locked_until"]) if row["locked_until"] else None
     if locked_until is not None and now < locked_until:
@@ -224,9 +249,18 @@ def _check_login(conn: sqlite3.Connection, row: sqlite3.Row, password: str, now:
             data={"reason": "inactive"},
         )
         return f"The account '{name}' is switched off. Ask a manager to switch it on."
-    try:
-        hasher.verify(row["password_hash"], password)
-    except argon2.exceptions.VerificationError:
+    if verdict == "damaged":
+        audit.record(
+            conn,
+            at=now,
+            actor=name,
+            action="login.failed",
+            entity="user",
+            entity_id=user_id,
+            data={"reason": "damaged password record"},
+        )
+        return f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
+    if verdict != "ok":
         failures = (0 if locked_until is not None else int(row["failed_logins"])) + 1
         lock = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
         sql.set_login_state(conn, user_id, failures, to_iso(lock) if lock else None)
@@ -253,9 +287,6 @@ def _check_login(conn: sqlite3.Connection, row: sqlite3.Row, password: str, now:
             f"The user name or password is wrong. {left} more failed "
             f"{'try' if left == 1 else 'tries'} will lock the account for 15 minutes."
         )
-    except argon2.exceptions.InvalidHashError:
-        logger.error("stored password hash for %s is not an argon2 hash", name)
-        return f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
     if row["failed_logins"] or row["locked_until"]:
         sql.set_login_state(conn, user_id, 0, None)
     return ""

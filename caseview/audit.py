@@ -143,12 +143,14 @@ def verify_chain(
     own and are then linked end to start).
     """
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.text_factory = bytes  # a tampered value may not even be valid UTF-8
     try:
         tip = head(conn)
         expect_hash = sql.hash_at(conn, expect.seq) if expect is not None else None
+        stray = sql.stray_seq(conn)
     finally:
         conn.close()
-    walks = _walk_all(str(path), tip.seq, workers)
+    walks = _walk_all(str(path), max(tip.seq, 0), workers)
 
     first_break: int | None = None
     problem = ""
@@ -165,6 +167,14 @@ def verify_chain(
             break
         previous_end = walk.last_hash or previous_end
 
+    if stray is not None and first_break is None:
+        # A row numbered below 1 was moved out of the sequence; the walk found no gap,
+        # so the event that is missing is the one after the last it saw.
+        first_break = max(tip.seq, 0) + 1
+        problem = (
+            f"event {first_break} is missing or out of place (an event is numbered {stray}): "
+            "events were renumbered"
+        )
     if expect is not None and first_break is None:
         if tip.seq < expect.seq:
             first_break = tip.seq + 1
@@ -178,7 +188,7 @@ def verify_chain(
                 f"event {expect.seq} no longer has the checkpoint's hash: the log was "
                 "rewritten since the checkpoint was taken"
             )
-    counted = tip.seq if first_break is None else first_break - 1
+    counted = max(tip.seq, 0) if first_break is None else first_break - 1
     return VerifyResult(events=counted, head=tip, first_break=first_break, problem=problem)
 
 
@@ -241,7 +251,12 @@ def _event(row: sqlite3.Row) -> AuditEvent:
 
 
 def verify(session: Session | None, path: Path, expect: Checkpoint | None = None) -> VerifyResult:
-    """Verify the audit chain and the evidence. With a session, the check is itself logged."""
+    """Verify the audit chain and the evidence. With a session, the check is itself logged.
+
+    With a session, it is the session's own case file that is verified (and logged).
+    """
+    if session is not None:
+        path = session.casefile.path
     result = dataclasses.replace(
         verify_chain(path, expect),
         evidence_problems=tuple(integrity.run_checks(str(path.resolve()))),

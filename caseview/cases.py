@@ -92,7 +92,7 @@ def get_case(session: Session, case_id: int) -> Case:
     return case_from_row(case_for_reading(session, case_id))
 
 
-def find_user(session: Session, username: str) -> User:
+def _find_user(session: Session, username: str) -> User:
     row = sql.user_by_name(session.casefile.conn, username.strip().lower())
     if row is None:
         raise NotFound(f"There is no user called '{username}'. Check the spelling.")
@@ -102,8 +102,8 @@ def find_user(session: Session, username: str) -> User:
 def allocate(session: Session, case_id: int, username: str) -> None:
     """A manager allocates a worker (or another manager) to a case."""
     require_role(session, Role.MANAGER, doing="allocate cases")
-    case_row = case_for_reading(session, case_id)
-    member = find_user(session, username)
+    case_for_reading(session, case_id)
+    member = _find_user(session, username)
     if member.role is Role.AUDITOR:
         raise PermissionDenied(
             "Auditors read every case already and cannot be allocated to one.",
@@ -111,6 +111,7 @@ def allocate(session: Session, case_id: int, username: str) -> None:
         )
     now = session.now()
     with session.casefile.write() as conn:
+        case_row = case_for_reading(session, case_id)
         if sql.is_member(conn, case_id, member.id):
             return
         sql.insert_member(
@@ -142,15 +143,15 @@ def members(session: Session, case_id: int) -> list[User]:
 def set_status(session: Session, case_id: int, status: str) -> None:
     """Close a case (no new material) or reopen it. Managers only."""
     require_role(session, Role.MANAGER, doing="close or reopen cases")
-    row = case_for_reading(session, case_id)
+    case_for_reading(session, case_id)
     try:
         new = CaseStatus(status)
     except ValueError:
         raise ValidationError(f"'{status}' is not a case status. Use open or closed.") from None
-    if row["status"] == new.value:
-        return
     now = session.now()
     with session.casefile.write() as conn:
+        if case_for_reading(session, case_id)["status"] == new.value:
+            return
         sql.set_case_status(
             conn, case_id, new.value, to_iso(now) if new is CaseStatus.CLOSED else None
         )
@@ -175,7 +176,7 @@ def add_subject(
     date_of_birth: date | None = None,
     handles: Sequence[str] = (),
 ) -> Subject:
-    case_for_changing(session, case_id, doing="add people to a case")
+    case_for_changing(session, case_id, doing="add people to a case")  # fail fast
     clean_name = _text(name, "name", 200)
     try:
         subject_role = SubjectRole(role)
@@ -187,6 +188,8 @@ def add_subject(
         raise ValidationError("The date of birth is in the future. Check it.")
     clean_handles = tuple(h.strip() for h in handles if h.strip())
     with session.casefile.write() as conn:
+        # Again under the write lock: the case may have been closed meanwhile.
+        case_for_changing(session, case_id, doing="add people to a case")
         subject_id = sql.insert_subject(
             conn,
             {

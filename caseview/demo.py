@@ -33,7 +33,7 @@ def default_path() -> Path:
 def build(path: Path) -> Path:
     """Create the demo case file at ``path``, replacing an earlier demo file there."""
     if path.exists():
-        with open_case_file(path) as existing:
+        with open_case_file(path, read_only=True) as existing:
             names = {u.username for u in _all_users(existing)}
         if not names <= set(USERS):
             raise CaseFileError(

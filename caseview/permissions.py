@@ -16,11 +16,15 @@ from caseview.session import Session
 from caseview.storage import people as sql
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def require_role(session: Session, *roles: Role, doing: str) -> None:
     if session.role not in roles:
-        allowed = " or ".join(f"a {role.value}" for role in roles)
+        allowed = " or ".join(_a(role.value) for role in roles)
         raise PermissionDenied(
-            f"Only {allowed} can {doing}; you are signed in as a {session.role.value}.",
+            f"Only {allowed} can {doing}; you are signed in as {_a(session.role.value)}.",
             rule="role",
         )
 

@@ -40,10 +40,22 @@ def open_session(args: argparse.Namespace) -> Session:
 
 
 def case_id(session: Session, text: str) -> int:
-    """A case given by id (digits) or by its reference."""
+    """A case given by its reference or by its id.
+
+    A council's references can be all digits, so a reference that matches wins, and a
+    text that is both one case's reference and another case's id is refused as
+    ambiguous rather than guessed.
+    """
+    conn = session.casefile.conn
+    by_reference = people_sql.case_by_reference(conn, text)
+    if by_reference is not None:
+        found = int(by_reference["id"])
+        if text.isdigit() and int(text) != found and people_sql.case_by_id(conn, int(text)):
+            raise UsageError(
+                f"'{text}' is the reference of case {found} and the id of another case. "
+                f"Give the id instead: {found} for reference {text}."
+            )
+        return found
     if text.isdigit():
         return int(text)
-    row = people_sql.case_by_reference(session.casefile.conn, text)
-    if row is None:
-        raise NotFound(f"There is no case with reference {text}. Run 'caseview case list'.")
-    return int(row["id"])
+    raise NotFound(f"There is no case with reference {text}. Run 'caseview case list'.")

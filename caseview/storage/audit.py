@@ -63,6 +63,12 @@ def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
+def stray_seq(conn: sqlite3.Connection) -> int | None:
+    """A seq outside the numbering (below 1), which only tampering can produce."""
+    row = conn.execute("SELECT min(seq) FROM audit_log WHERE seq < 1").fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def hash_at(conn: sqlite3.Connection, seq: int) -> str | None:
     row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
     if row is None:
@@ -114,7 +120,6 @@ def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
 def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
     sha256 = hashlib.sha256
     envelope = ENVELOPE
-    null = b"null"
     cursor = conn.execute(
         "SELECT seq, at, actor, action, entity, entity_id, case_id, prev_hash, payload, hash"
         " FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq",
@@ -165,8 +170,8 @@ def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
                     actor,
                     action,
                     entity,
-                    null if entity_id is None else b"%d" % entity_id,
-                    null if case_id is None else b"%d" % case_id,
+                    _number(entity_id),
+                    _number(case_id),
                 )
                 ok = payload.startswith(prefix)
             except TypeError:
@@ -186,6 +191,15 @@ def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
             lo, hi, first_prev, expected, f"event {expected} is missing: events were deleted"
         )
     return RangeWalk(lo, hi, _text(first_prev), _text(prev) if first_prev is not None else None)
+
+
+def _number(value: object) -> bytes:
+    """The JSON spelling of an id column; anything but an integer or NULL cannot match."""
+    if value is None:
+        return b"null"
+    if type(value) is int:
+        return b"%d" % value
+    raise TypeError(f"not an integer id: {value!r}")
 
 
 def _broken(lo: int, hi: int, first_prev: bytes | None, seq: int, problem: str) -> RangeWalk:

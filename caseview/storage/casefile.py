@@ -88,10 +88,14 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _configure(conn: sqlite3.Connection, *, read_only: bool) -> None:
+    """Connection settings; only once the file is known to be ours (none changes it)."""
     conn.execute("PRAGMA foreign_keys = ON")
     if not read_only:
         conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 def _create_private(path: Path) -> None:
@@ -109,7 +113,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
+def _check_identity(conn: sqlite3.Connection, path: Path, *, creating: bool) -> None:
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -118,7 +122,14 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} is not a Caseview case file (it is not an SQLite database). "
             "Check the path given with --db or CASEVIEW_DB."
         ) from exc
-    if app_id != APPLICATION_ID and not (app_id == 0 and tables == 0):
+    if app_id == 0 and tables == 0:
+        if creating:
+            return
+        raise CaseFileError(
+            f"{path} is empty, not a Caseview case file; it was left unchanged. To make a "
+            "new case file, give a path that does not exist yet to 'caseview init'."
+        )
+    if app_id != APPLICATION_ID:
         raise CaseFileError(
             f"{path} is an SQLite database but not a Caseview case file; it was left "
             "unchanged. Check the path given with --db or CASEVIEW_DB."
@@ -148,11 +159,13 @@ def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = 
             f"Cannot open {path}: {exc}. Check the path and its permissions."
         ) from exc
     try:
-        _check_identity(conn, path)
+        # Identity and version first: nothing below may touch a file that is not ours
+        # or that a newer Caseview wrote (even PRAGMA journal_mode changes the header).
+        _check_identity(conn, path, creating=create)
+        _configure(conn, read_only=read_only)
         casefile = CaseFile(path, conn)
-        if read_only:
-            schema.check_version(casefile.db, path)
-        else:
+        schema.check_version(casefile.db, path)
+        if not read_only:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 logger.warning("case file %s is in %s journal mode, not WAL", path, mode)

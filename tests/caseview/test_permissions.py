@@ -1,0 +1,201 @@
+"""The permission matrix: every service function a signed-in user can call, as every actor.
+
+The tables below ARE the policy (issue 2, item 5): read them as "who may do what".
+``OK`` means allowed; any other value is the ``rule`` a refusal must name. A refusal
+must change nothing at all in the case file; an allowed call writes exactly the audit
+event in the last column (reads write none).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from caseview import accounts, audit, cases
+from caseview.domain import Case, Subject
+from caseview.errors import PermissionDenied
+from caseview.session import Session
+from caseview.storage import CaseFile
+
+PASSWORD = "correct horse"  # the password conftest gives every account
+
+OK = "allowed"
+ACTORS = ("manager", "worker", "other_worker", "auditor")
+# worker: allocated to the case; other_worker: a worker NOT allocated to it.
+
+# fmt: off
+#   service function      manager  worker        other_worker  auditor   audit event if allowed
+MATRIX = [
+    ("add_user",          OK,      "role",       "role",       "role",   "user.added"),
+    ("list_users",        OK,      "role",       "role",       OK,       None),
+    ("change_password",   OK,      OK,           OK,           OK,       "user.password_changed"),
+    ("create_case",       OK,      "role",       "role",       "role",   "case.created"),
+    ("list_cases",        OK,      OK,           OK,           OK,       None),
+    ("get_case",          OK,      OK,           "allocation", OK,       None),
+    ("allocate",          OK,      "role",       "role",       "role",   "case.allocated"),
+    ("members",           OK,      OK,           "allocation", OK,       None),
+    ("set_status",        OK,      "role",       "role",       "role",   "case.closed"),
+    ("add_subject",       OK,      OK,           "allocation", "role",   "subject.added"),
+    ("list_subjects",     OK,      OK,           "allocation", OK,       None),
+    ("get_subject",       OK,      OK,           "allocation", OK,       None),
+    ("list_events(case)", OK,      OK,           "allocation", OK,       None),
+    ("list_events(all)",  OK,      "role",       "role",       OK,       None),
+    ("verify",            OK,      OK,           OK,           OK,       "integrity.verified"),
+]
+
+# On a CLOSED case nobody can add material; the rule named is the first one that bites.
+#   service function      manager        worker         other_worker  auditor
+CLOSED_CASE = [
+    ("add_subject",       "case_closed", "case_closed", "allocation", "role"),
+]
+
+# Which cases each actor's list_cases shows (the second case is allocated to nobody).
+VISIBLE_CASES = {
+    "manager":      {"CP-2026-0042", "CP-2026-0050"},
+    "worker":       {"CP-2026-0042"},
+    "other_worker": set(),
+    "auditor":      {"CP-2026-0042", "CP-2026-0050"},
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class World:
+    case: Case
+    subject: Subject
+
+
+CALLS: dict[str, Callable[[Session, World], object]] = {
+    "add_user": lambda s, w: accounts.add_user(s, "newbie", "worker", "a long password"),
+    "list_users": lambda s, w: accounts.list_users(s),
+    "change_password": lambda s, w: accounts.change_password(s, PASSWORD, "a new long password"),
+    "create_case": lambda s, w: cases.create_case(s, "CP-2026-0099", "Jones family"),
+    "list_cases": lambda s, w: cases.list_cases(s),
+    "get_case": lambda s, w: cases.get_case(s, w.case.id),
+    "allocate": lambda s, w: cases.allocate(s, w.case.id, "otto"),
+    "members": lambda s, w: cases.members(s, w.case.id),
+    "set_status": lambda s, w: cases.set_status(s, w.case.id, "closed"),
+    "add_subject": lambda s, w: cases.add_subject(s, w.case.id, "Lee Smith", "relative"),
+    "list_subjects": lambda s, w: cases.list_subjects(s, w.case.id),
+    "get_subject": lambda s, w: cases.get_subject(s, w.subject.id),
+    "list_events(case)": lambda s, w: audit.list_events(s, w.case.id),
+    "list_events(all)": lambda s, w: audit.list_events(s),
+    "verify": lambda s, w: audit.verify(s, s.casefile.path),
+}
+
+
+def _expand(table: list[tuple[str, ...]]) -> list[Any]:
+    return [
+        pytest.param(row[0], actor, row[1 + i], id=f"{row[0]}-{actor}")
+        for row in table
+        for i, actor in enumerate(ACTORS)
+    ]
+
+
+AUDIT_ACTION = {row[0]: row[5] for row in MATRIX}
+
+
+def snapshot(casefile: CaseFile) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: what "changes nothing" is measured against."""
+    conn = casefile.conn
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {
+        t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')]
+        for t in tables
+    }
+
+
+def actions_after(conn: sqlite3.Connection, seq: int) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE seq > ?", (seq,))]
+
+
+@pytest.fixture
+def world(
+    manager: Session,
+    worker: Session,
+    other_worker: Session,
+    auditor: Session,
+    case: Case,
+    subject: Subject,
+) -> World:
+    return World(case, subject)
+
+
+def _check(session: Session, world: World, function: str, expected: str) -> None:
+    before = snapshot(session.casefile)
+    head = audit.head(session.casefile.conn).seq
+    call = CALLS[function]
+    if expected == OK:
+        call(session, world)
+        wanted = AUDIT_ACTION[function]
+        assert actions_after(session.casefile.conn, head) == ([wanted] if wanted else [])
+    else:
+        with pytest.raises(PermissionDenied) as refused:
+            call(session, world)
+        assert refused.value.rule == expected
+        assert snapshot(session.casefile) == before
+
+
+@pytest.mark.parametrize(("function", "actor", "expected"), _expand(MATRIX))
+def test_permission_matrix(
+    request: pytest.FixtureRequest, world: World, function: str, actor: str, expected: str
+) -> None:
+    _check(request.getfixturevalue(actor), world, function, expected)
+
+
+@pytest.mark.parametrize(("function", "actor", "expected"), _expand(CLOSED_CASE))
+def test_closed_case_matrix(
+    request: pytest.FixtureRequest,
+    world: World,
+    manager: Session,
+    function: str,
+    actor: str,
+    expected: str,
+) -> None:
+    cases.set_status(manager, world.case.id, "closed")
+    _check(request.getfixturevalue(actor), world, function, expected)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_list_cases_shows_only_what_the_actor_may_see(
+    request: pytest.FixtureRequest, world: World, manager: Session, actor: str
+) -> None:
+    cases.create_case(manager, "CP-2026-0050", "Jones family")
+    seen = {c.reference for c in cases.list_cases(request.getfixturevalue(actor))}
+    assert seen == VISIBLE_CASES[actor]
+
+
+def _service_functions(module: ModuleType) -> set[str]:
+    """Public functions of ``module`` whose first parameter is a session."""
+    found = set()
+    for name, fn in inspect.getmembers(module, inspect.isfunction):
+        if name.startswith("_") or fn.__module__ != module.__name__:
+            continue
+        params = list(inspect.signature(fn).parameters.values())
+        if params and "Session" in str(params[0].annotation):
+            found.add(name)
+    return found
+
+
+def test_matrix_covers_every_service_function() -> None:
+    """A new service function fails this test until its row is written above."""
+    in_code = set().union(*(_service_functions(m) for m in (accounts, cases, audit)))
+    in_matrix = {row[0].split("(")[0] for row in MATRIX}
+    assert in_code == in_matrix
+
+
+def test_allocation_refusal_says_what_to_do(other_worker: Session, case: Case) -> None:
+    with pytest.raises(PermissionDenied, match=r"not allocated to you\. Ask a manager"):
+        cases.get_case(other_worker, case.id)
+
+
+def test_role_refusal_reads_as_english(auditor: Session) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        accounts.add_user(auditor, "newbie", "worker", "a long password")
+    assert "signed in as an auditor" in str(refused.value)
