@@ -146,7 +146,13 @@ def verify_chain(
     conn.text_factory = bytes  # a tampered value may not even be valid UTF-8
     try:
         tip = head(conn)
-        expect_hash = sql.hash_at(conn, expect.seq) if expect is not None else None
+        expect_hash = (
+            None
+            if expect is None
+            else GENESIS_HASH
+            if expect.seq == 0  # the head of an empty log
+            else sql.hash_at(conn, expect.seq)
+        )
         stray = sql.stray_seq(conn)
     finally:
         conn.close()

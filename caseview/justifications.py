@@ -150,6 +150,19 @@ def _load(session: Session, justification_id: int) -> tuple[sqlite3.Row, Justifi
     return row, _row_to_record(conn, row, session.now(), policy.current(session.casefile))
 
 
+def _still(conn: sqlite3.Connection, justification_id: int, status: str) -> sqlite3.Row:
+    """Re-read under the write lock: someone may have decided or revised it meanwhile."""
+    row = sql.justification(conn, justification_id)
+    if row is None or row["status"] != status:
+        now = row["status"] if row is not None else "gone"
+        raise PermissionDenied(
+            f"Justification {justification_id} changed while you were working on it (it is "
+            f"now {now}). Look at it again.",
+            rule="status",
+        )
+    return row
+
+
 def get(session: Session, justification_id: int) -> JustificationRecord:
     _flag_overdue(session)
     return _load(session, justification_id)[1]
@@ -237,6 +250,7 @@ def _insert(
             "updated_at": to_iso(now),
         },
     )
+    sql.add_editor(conn, new_id, session.user.id)
     audit.record(
         conn,
         at=now,
@@ -271,6 +285,7 @@ def edit(
         _check_subjects(conn, record.case_id, request)
         if row["status"] == "draft":
             content = ethics.canonical_json(request).decode("utf-8")
+            sql.add_editor(conn, justification_id, session.user.id)
             sql.update_draft(
                 conn,
                 justification_id,
@@ -304,7 +319,7 @@ def edit(
                 supersedes=justification_id,
                 now=now,
             )
-            if row["status"] in ("submitted", "returned"):
+            if row["status"] in ("submitted", "returned") and not _used_emergency(conn, row):
                 reason = f"superseded by version {record.version + 1} (justification {new_id})"
                 sql.set_status(
                     conn,
@@ -353,6 +368,7 @@ def submit(
     now = session.now()
     rules = policy.current(session.casefile)
     with session.casefile.write() as conn:
+        _still(conn, justification_id, "draft")
         if blocking:
             audit.record(
                 conn,
@@ -406,6 +422,13 @@ def submit(
     return get(session, justification_id), found
 
 
+def _wrote_part(session: Session, row: sqlite3.Row) -> bool:
+    """The author, or anyone who edited the text, may not decide on it."""
+    return session.user.id == int(row["author_id"]) or sql.is_editor(
+        session.casefile.conn, int(row["id"]), session.user.id
+    )
+
+
 def review(
     session: Session,
     justification_id: int,
@@ -419,9 +442,10 @@ def review(
     if decision not in DECISIONS:
         raise ValidationError(f"'{decision}' is not a decision. Use approve, reject or return.")
     row, record = _load(session, justification_id)
-    if session.user.id == int(row["author_id"]):
+    if _wrote_part(session, row):
         raise PermissionDenied(
-            "You wrote this justification, so you cannot review it. Another manager must decide.",
+            "You wrote this justification (or part of it), so you cannot review it. Another "
+            "manager must decide.",
             rule="self_review",
         )
     if row["status"] != "submitted":
@@ -444,6 +468,7 @@ def review(
             rule="expired",
         )
     with session.casefile.write() as conn:
+        _still(conn, justification_id, "submitted")
         sql.insert_review(
             conn,
             {
@@ -495,9 +520,10 @@ def record_authorisation(
     """
     require_role(session, Role.MANAGER, doing="record a surveillance authorisation")
     row, record = _load(session, justification_id)
-    if session.user.id == int(row["author_id"]):
+    if _wrote_part(session, row):
         raise PermissionDenied(
-            "You wrote this justification; another manager must record its authorisation.",
+            "You wrote this justification (or part of it); another manager must record its "
+            "authorisation.",
             rule="self_review",
         )
     with session.casefile.write() as conn:
@@ -535,6 +561,15 @@ def _record_authorisation(
     )
 
 
+def _used_emergency(conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
+    """A break-glass request already looked under must stay in the review queue."""
+    return (
+        bool(row["emergency"])
+        and row["status"] == "submitted"
+        and sql.completed_under(conn, int(row["id"])) > 0
+    )
+
+
 def cancel(session: Session, justification_id: int, reason: str) -> JustificationRecord:
     row, record = _load(session, justification_id)
     _require_author_or_manager(session, record, doing="cancel this justification")
@@ -547,6 +582,12 @@ def cancel(session: Session, justification_id: int, reason: str) -> Justificatio
         raise ValidationError("Say why the justification is cancelled.")
     now = session.now()
     with session.casefile.write() as conn:
+        if _used_emergency(conn, row):
+            raise PermissionDenied(
+                "This emergency request has been used and a manager has not reviewed it yet; "
+                "it cannot be cancelled until they have.",
+                rule="emergency_review_required",
+            )
         sql.set_status(
             conn,
             justification_id,

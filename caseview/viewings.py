@@ -134,6 +134,14 @@ def check(
             "case. Use one written for this case.",
         )
     record = justifications.get(session, justification_id)
+    if record.emergency_state == "live" and session.actor != record.author:
+        return _refused(
+            "emergency_author_only",
+            "This emergency request has not been reviewed "
+            "yet, so only its author can use it. Ask a manager to review it, or "
+            "make your own request.",
+            record=record,
+        )
     meter = _meter(conn, session, subject_id, record.authorisation_ref)
     refusal = ethics.check_capture(
         record.request,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import ethics
@@ -304,15 +304,25 @@ def policy_show(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         rules = policy.current(session.casefile)
         text = policy.current_text(session.casefile)
+    settings = {f.name: _plain(getattr(rules, f.name)) for f in fields(rules)}
     out.result(
-        {"policy": asdict(rules), "overrides": text},
+        {"policy": settings, "overrides": text},
         "\n".join(
             f"{k} = {v}"
-            for k, v in asdict(rules).items()
+            for k, v in settings.items()
             if k not in ("boilerplate_phrases", "mitigation_cues")
         ),
     )
     return 0
+
+
+def _plain(value: object) -> object:
+    """Policy values as JSON-friendly types (tuples as lists, mappings as dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def policy_set(args: argparse.Namespace, out: Output) -> int:

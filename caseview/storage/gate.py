@@ -62,6 +62,21 @@ def insert_justification(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     return int(cursor.lastrowid or 0)
 
 
+def add_editor(conn: sqlite3.Connection, justification_id: int, user_id: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO justification_editors (justification_id, user_id) VALUES (?, ?)",
+        (justification_id, user_id),
+    )
+
+
+def is_editor(conn: sqlite3.Connection, justification_id: int, user_id: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM justification_editors WHERE justification_id = ? AND user_id = ?",
+        (justification_id, user_id),
+    ).fetchone()
+    return row is not None
+
+
 def update_draft(
     conn: sqlite3.Connection,
     justification_id: int,

@@ -203,6 +203,17 @@ CREATE TRIGGER reviews_append_only_delete BEFORE DELETE ON reviews
 BEGIN
     SELECT RAISE(ABORT, 'reviews are append-only');
 END;
+CREATE TABLE justification_editors (
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    PRIMARY KEY (justification_id, user_id)
+);
+CREATE TRIGGER reviews_not_by_an_editor BEFORE INSERT ON reviews
+WHEN EXISTS (SELECT 1 FROM justification_editors
+             WHERE justification_id = NEW.justification_id AND user_id = NEW.reviewer_id)
+BEGIN
+    SELECT RAISE(ABORT, 'reviews: the author of a request, or an editor, cannot review it');
+END;
 CREATE TABLE viewings (
     id INTEGER PRIMARY KEY,
     case_id INTEGER NOT NULL REFERENCES cases(id),
