@@ -94,18 +94,9 @@ def _meter(
     )
 
 
-def check(
-    session: Session,
-    case_id: int,
-    justification_id: int,
-    subject_id: int,
-    url: str,
-    *,
-    attested: bool,
-) -> Permission:
-    """May this user look at ``url`` about this subject now, under this justification?"""
-    conn = session.casefile.conn
-    case_row = people_sql.case_by_id(conn, case_id)
+def _case_rules(session: Session, case_id: int) -> Permission | None:
+    """Role, allocation and closed case: the rules before any justification is read."""
+    case_row = people_sql.case_by_id(session.casefile.conn, case_id)
     if case_row is None:
         raise NotFound(f"There is no case {case_id}.")
     if session.role not in (Role.WORKER, Role.MANAGER):
@@ -124,6 +115,23 @@ def check(
         return _refused(
             "case_closed", f"Case {case_row['reference']} is closed and accepts no new material."
         )
+    return None
+
+
+def check(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    *,
+    attested: bool,
+) -> Permission:
+    """May this user look at ``url`` about this subject now, under this justification?"""
+    refused = _case_rules(session, case_id)
+    if refused is not None:
+        return refused
+    conn = session.casefile.conn
     row = sql.justification(conn, justification_id)
     if row is None:
         raise NotFound(f"There is no justification {justification_id}.")
@@ -157,6 +165,80 @@ def check(
     if refusal is not None:
         return _refused(refusal.rule, refusal.message, refusal.reference, meter, record)
     return Permission(True, None, "", "", meter, record)
+
+
+def check_supplied(
+    session: Session, case_id: int, justification_id: int, subject_id: int
+) -> Permission:
+    """May this user record material about a subject that someone else supplied?
+
+    It is not a viewing, so planned viewings, the meter, the host scope and the
+    re-attestation do not apply; the request must still be usable, in date and about
+    this subject, because recording it still needs a lawful reason.
+    """
+    refused = _case_rules(session, case_id)
+    if refused is not None:
+        return refused
+    conn = session.casefile.conn
+    row = sql.justification(conn, justification_id)
+    if row is None:
+        raise NotFound(f"There is no justification {justification_id}.")
+    if int(row["case_id"]) != case_id:
+        return _refused(
+            "wrong_case",
+            f"Justification {justification_id} belongs to another "
+            "case. Use one written for this case.",
+        )
+    record = justifications.get(session, justification_id)
+    if not record.usable:
+        return _refused(
+            "status",
+            f"Justification {justification_id} is {record.status}; "
+            "material about someone can be recorded only under an approved "
+            "request.",
+            record=record,
+        )
+    if session.now().date() > record.request.valid_until:
+        return _refused(
+            "expired",
+            f"Justification {justification_id} was valid until {record.request.valid_until}.",
+            record=record,
+        )
+    if subject_id not in record.request.subjects:
+        return _refused(
+            "subject_not_covered",
+            f"Subject {subject_id} is not named in justification {justification_id}.",
+            record=record,
+        )
+    return Permission(True, None, "", "", None, record)
+
+
+def insert_failed(
+    conn: sqlite3.Connection,
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    rule: str,
+    message: str,
+) -> int:
+    """A capture attempt that produced nothing (network, size, deadline); not a viewing."""
+    return sql.insert_viewing(
+        conn,
+        {
+            "case_id": case_id,
+            "subject_id": subject_id,
+            "justification_id": justification_id,
+            "user_id": session.user.id,
+            "at": to_iso(session.now()),
+            "url": url,
+            "kind": "capture",
+            "outcome": "failed",
+            "rule": rule,
+            "message": message,
+        },
+    )
 
 
 def authorise(

@@ -181,6 +181,65 @@ def build() -> argparse.ArgumentParser:
     pset = pol_cmds.add_parser("set", help="set the organisation's overrides (managers)")
     pset.add_argument("file", metavar="FILE.toml")
 
+    cap = commands.add_parser(
+        "capture", help="capture a public web page as evidence; prints the source id"
+    )
+    cap.add_argument("case", metavar="CASE")
+    cap.add_argument("url", metavar="URL")
+    cap.add_argument("--justification", type=int, required=True, metavar="ID")
+    cap.add_argument("--subject", type=int, required=True, metavar="ID")
+    cap.add_argument(
+        "--attest",
+        action="store_true",
+        help="I am viewing logged out, with no personal or fake profile, without "
+        "interacting, and nothing limited to friends or followers",
+    )
+
+    imp = commands.add_parser(
+        "import", help="import a saved screenshot, PDF, web page or text file; prints the source id"
+    )
+    imp.add_argument("case", metavar="CASE")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--url", required=True, help="the address the file shows")
+    imp.add_argument(
+        "--viewed-at",
+        required=True,
+        metavar="ISO",
+        help="when it was viewed, with a zone, e.g. 2026-11-20T14:05:00Z",
+    )
+    imp.add_argument("--justification", type=int, required=True, metavar="ID")
+    imp.add_argument("--subject", type=int, required=True, metavar="ID")
+    imp.add_argument(
+        "--origin",
+        default="self",
+        choices=["self", "family", "agency", "colleague", "public"],
+        help="who found it: you (self), or who supplied it",
+    )
+    imp.add_argument("--supplied-by", metavar="TEXT", help="who supplied it (not self)")
+    imp.add_argument(
+        "--attest",
+        action="store_true",
+        help="I viewed it logged out, with no personal or fake profile, without "
+        "interacting, and nothing limited to friends or followers",
+    )
+
+    src = commands.add_parser("source", help="captured sources")
+    src_cmds = src.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    slist2 = src_cmds.add_parser("list", help="a case's sources")
+    slist2.add_argument("case", metavar="CASE")
+    sshow = src_cmds.add_parser("show", help="a source's provenance and text")
+    sshow.add_argument("id", type=int, metavar="ID")
+
+    export = commands.add_parser("export", help="export a case (pdf note, warc captures)")
+    export_cmds = export.add_subparsers(
+        dest="action", metavar="FORMAT", required=True, parser_class=_Parser
+    )
+    ewarc = export_cmds.add_parser("warc", help="every capture of a case as one .warc.gz")
+    ewarc.add_argument("case", metavar="CASE")
+    ewarc.add_argument("-o", "--output", required=True, metavar="FILE")
+
     verify = commands.add_parser("verify", help="check the audit chain; exit 4 if broken")
     verify.add_argument(
         "--expect-head",

@@ -164,7 +164,8 @@ def completed_viewings(conn: sqlite3.Connection, subject_ids: Iterable[int]) -> 
     return list(
         conn.execute(
             "SELECT v.subject_id, v.at, u.username FROM viewings v JOIN users u"
-            f" ON u.id = v.user_id WHERE v.outcome = 'completed' AND v.subject_id IN ({marks})"
+            f" ON u.id = v.user_id WHERE v.outcome = 'completed' AND v.kind != 'supplied'"
+            f" AND v.subject_id IN ({marks})"
             " ORDER BY v.at",
             ids,
         )
@@ -173,7 +174,8 @@ def completed_viewings(conn: sqlite3.Connection, subject_ids: Iterable[int]) -> 
 
 def completed_under(conn: sqlite3.Connection, justification_id: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM viewings WHERE justification_id = ? AND outcome = 'completed'",
+        "SELECT count(*) FROM viewings WHERE justification_id = ? AND outcome = 'completed'"
+        " AND kind != 'supplied'",
         (justification_id,),
     ).fetchone()
     return int(row[0])

@@ -47,7 +47,34 @@ def review_hashes(conn: sqlite3.Connection) -> str | None:
     )
 
 
-CHECKS: list[Check] = [justification_hashes, review_hashes]
+def blob_hashes(conn: sqlite3.Connection) -> str | None:
+    """Every blob's bytes still hash to the sha256 it is filed under."""
+    for sha, content in conn.execute("SELECT sha256, content FROM blobs ORDER BY rowid"):
+        if not isinstance(content, bytes) or hashlib.sha256(content).hexdigest().encode() != sha:
+            name = sha.decode("ascii", "replace") if isinstance(sha, bytes) else str(sha)
+            return f"blobs row {name[:16]}…: its bytes no longer match their sha256"
+    return None
+
+
+def source_links(conn: sqlite3.Connection) -> str | None:
+    """Every source's evidence exists, and its justification still has the hash it cited."""
+    row = conn.execute(
+        "SELECT s.id FROM sources s LEFT JOIN justifications j ON j.id = s.justification_id"
+        " WHERE j.content_hash IS NOT s.justification_hash"
+        " OR NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = s.body_sha256)"
+        " OR (s.warc_sha256 IS NOT NULL"
+        "     AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = s.warc_sha256))"
+        " ORDER BY s.id LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return (
+        f"sources row {row[0]}: its bytes are missing or its justification no longer "
+        "has the hash recorded at capture"
+    )
+
+
+CHECKS: list[Check] = [justification_hashes, review_hashes, blob_hashes, source_links]
 
 
 def run_checks(path: str) -> list[str]:

@@ -222,7 +222,7 @@ CREATE TABLE viewings (
     user_id INTEGER NOT NULL REFERENCES users(id),
     at TEXT NOT NULL,
     url TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('capture', 'import', 'view')),
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'import', 'view', 'supplied')),
     outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'refused', 'failed')),
     rule TEXT,
     message TEXT,
@@ -234,5 +234,93 @@ CREATE TRIGGER viewings_append_only_delete BEFORE DELETE ON viewings
 BEGIN
     SELECT RAISE(ABORT, 'viewings are never deleted');
 END
+""",
+    )
+
+
+@_step("0003_capture")
+def _capture(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    size INTEGER NOT NULL,
+    media_type TEXT,
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    CHECK (length(content) = size)
+);
+CREATE TRIGGER blobs_never_updated BEFORE UPDATE ON blobs
+BEGIN
+    SELECT RAISE(ABORT, 'blobs are evidence and are never changed');
+END;
+CREATE TRIGGER blobs_never_deleted BEFORE DELETE ON blobs
+BEGIN
+    SELECT RAISE(ABORT, 'blobs are evidence and are never deleted');
+END;
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    subject_id INTEGER NOT NULL REFERENCES subjects(id),
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    justification_hash TEXT NOT NULL,
+    viewing_id INTEGER REFERENCES viewings(id),
+    corrects INTEGER REFERENCES sources(id),
+    origin TEXT NOT NULL CHECK (origin IN ('self_collected', 'supplied_by_family',
+        'supplied_by_agency', 'supplied_by_colleague', 'supplied_by_public')),
+    supplied_by TEXT,
+    method TEXT NOT NULL CHECK (method IN ('http', 'file_import', 'rendered')),
+    requested_url TEXT NOT NULL,
+    final_url TEXT,
+    host_unicode TEXT,
+    host_punycode TEXT,
+    redirect_chain TEXT NOT NULL DEFAULT '[]',
+    http_status INTEGER,
+    response_headers TEXT NOT NULL DEFAULT '[]',
+    content_type TEXT,
+    media_type TEXT,
+    body_sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    body_size INTEGER NOT NULL,
+    body_encoding_note TEXT,
+    raw_sha256 TEXT,
+    server_ip TEXT,
+    file_name TEXT,
+    title TEXT,
+    text TEXT,
+    page_meta TEXT NOT NULL DEFAULT '{}',
+    published_at TEXT,
+    viewed_at TEXT,
+    captured_started_at TEXT NOT NULL,
+    captured_ended_at TEXT NOT NULL,
+    captured_by INTEGER NOT NULL REFERENCES users(id),
+    machine TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    attestations TEXT NOT NULL DEFAULT '{}',
+    warc_sha256 TEXT REFERENCES blobs(sha256),
+    notes TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX sources_case ON sources(case_id, captured_started_at);
+CREATE INDEX sources_subject ON sources(subject_id);
+CREATE TRIGGER sources_evidence_never_updated BEFORE UPDATE ON sources
+BEGIN
+    SELECT RAISE(ABORT, 'sources are evidence: record a correction as a new source instead');
+END;
+CREATE TRIGGER sources_never_deleted BEFORE DELETE ON sources
+BEGIN
+    SELECT RAISE(ABORT, 'sources are evidence and are never deleted');
+END;
+CREATE TABLE exposure_findings (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '',
+    confirmed INTEGER CHECK (confirmed IN (0, 1)),
+    reviewed_by INTEGER REFERENCES users(id),
+    reviewed_at TEXT
+);
+CREATE INDEX exposure_source ON exposure_findings(source_id)
 """,
     )

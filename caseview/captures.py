@@ -1,0 +1,626 @@
+"""Capturing a public page, importing a saved file, and exporting the case's WARC.
+
+Order of work for a capture: the gate's permission check (a refusal is recorded and
+nothing else), then the fetch with no database lock held, then ONE write transaction
+that re-checks the permission and stores the blobs, the source, the completed viewing
+and the audit event together. A crash at any point leaves either all of it or none.
+A fetch that fails is recorded as a failed viewing with an audit event; material that
+needs a login is refused as not public.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import collectors
+from caseview import __version__, audit, viewings
+from caseview.clock import from_iso, to_iso
+from caseview.domain import Role, SubjectRole
+from caseview.errors import CaptureError, NotFound, UsageError
+from caseview.permissions import case_for_reading, require_role
+from caseview.session import Session
+from caseview.storage import people as people_sql
+from caseview.storage import sources as sql
+from caseview.viewings import Permission
+
+ORIGINS = {
+    "self": "self_collected",
+    "family": "supplied_by_family",
+    "agency": "supplied_by_agency",
+    "colleague": "supplied_by_colleague",
+    "public": "supplied_by_public",
+}
+TOOL = f"caseview/{__version__} {collectors.TOOL_NAME}/{collectors.TOOL_VERSION}"
+ATTESTATIONS = {
+    "logged_out": True,
+    "no_personal_or_fake_profile": True,
+    "no_interaction": True,
+    "no_restricted_content": True,
+}
+
+
+@dataclass(frozen=True)
+class ExposureFinding:
+    id: int
+    kind: str
+    value: str
+    context: str
+    confirmed: bool | None
+    reviewed_by: str | None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    id: int
+    case_id: int
+    subject_id: int
+    justification_id: int
+    justification_hash: str
+    origin: str
+    supplied_by: str | None
+    method: str
+    requested_url: str
+    final_url: str | None
+    host_unicode: str | None
+    host_punycode: str | None
+    redirect_chain: tuple[dict[str, object], ...]
+    http_status: int | None
+    content_type: str | None
+    media_type: str | None
+    body_sha256: str
+    body_size: int
+    raw_sha256: str | None
+    server_ip: str | None
+    file_name: str | None
+    title: str | None
+    text: str
+    page_meta: dict[str, object]
+    published_at: str | None
+    viewed_at: datetime | None
+    captured_started_at: datetime
+    captured_ended_at: datetime
+    captured_by: str
+    machine: str
+    tool: str
+    warc_sha256: str | None
+    notes: tuple[str, ...]
+    exposure: tuple[ExposureFinding, ...]
+    corrects: int | None
+
+
+def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> SourceRecord:
+    exposure = tuple(
+        ExposureFinding(
+            int(e["id"]),
+            str(e["kind"]),
+            str(e["value"]),
+            str(e["context"]),
+            None if e["confirmed"] is None else bool(e["confirmed"]),
+            e["reviewed_by_name"],
+        )
+        for e in sql.exposure_of(conn, int(row["id"]))
+    )
+    return SourceRecord(
+        id=int(row["id"]),
+        case_id=int(row["case_id"]),
+        subject_id=int(row["subject_id"]),
+        justification_id=int(row["justification_id"]),
+        justification_hash=str(row["justification_hash"]),
+        origin=str(row["origin"]),
+        supplied_by=row["supplied_by"],
+        method=str(row["method"]),
+        requested_url=str(row["requested_url"]),
+        final_url=row["final_url"],
+        host_unicode=row["host_unicode"],
+        host_punycode=row["host_punycode"],
+        redirect_chain=tuple(json.loads(row["redirect_chain"])),
+        http_status=row["http_status"],
+        content_type=row["content_type"],
+        media_type=row["media_type"],
+        body_sha256=str(row["body_sha256"]),
+        body_size=int(row["body_size"]),
+        raw_sha256=row["raw_sha256"],
+        server_ip=row["server_ip"],
+        file_name=row["file_name"],
+        title=row["title"],
+        text=row["text"] or "",
+        page_meta=json.loads(row["page_meta"]),
+        published_at=row["published_at"],
+        viewed_at=from_iso(row["viewed_at"]) if row["viewed_at"] else None,
+        captured_started_at=from_iso(row["captured_started_at"]),
+        captured_ended_at=from_iso(row["captured_ended_at"]),
+        captured_by=str(row["captured_by_name"]),
+        machine=str(row["machine"]),
+        tool=str(row["tool"]),
+        warc_sha256=row["warc_sha256"],
+        notes=tuple(json.loads(row["notes"])),
+        exposure=exposure,
+        corrects=row["corrects"],
+    )
+
+
+def get(session: Session, source_id: int) -> SourceRecord:
+    conn = session.casefile.conn
+    row = sql.source(conn, source_id)
+    if row is None:
+        raise NotFound(f"There is no source {source_id}.")
+    case_for_reading(session, int(row["case_id"]))
+    return _record(conn, row)
+
+
+def list_for_case(session: Session, case_id: int) -> list[SourceRecord]:
+    case_for_reading(session, case_id)
+    conn = session.casefile.conn
+    return [_record(conn, row) for row in sql.sources_of_case(conn, case_id)]
+
+
+def evidence_bytes(session: Session, source_id: int) -> bytes:
+    """The captured bytes exactly as stored (for the source view and exports)."""
+    record = get(session, source_id)
+    content = sql.blob(session.casefile.conn, record.body_sha256)
+    if content is None:
+        raise CaptureError(
+            f"The bytes of source {source_id} are missing from the case file. "
+            "Run 'caseview verify' and tell your information governance team."
+        )
+    return content
+
+
+# --- capturing a public page ------------------------------------------------------
+
+
+Fetcher = Callable[..., collectors.HttpCapture]
+
+
+def capture_url(
+    session: Session,
+    case_id: int,
+    url: str,
+    *,
+    justification_id: int,
+    subject_id: int,
+    attested: bool,
+    fetcher: Fetcher = collectors.fetch,
+    cancel: Callable[[], bool] | None = None,
+    **fetch_options: Any,
+) -> SourceRecord:
+    """Capture a public web page as evidence, if the gate allows it."""
+    viewings.authorise(
+        session, case_id, justification_id, subject_id, url, attested=attested, kind="capture"
+    )
+    try:
+        captured = fetcher(url, cancel=cancel, **fetch_options)
+    except collectors.CollectorError as exc:
+        _record_failure(session, case_id, justification_id, subject_id, url, exc)
+        raise AssertionError("unreachable") from exc  # _record_failure always raises
+    warc = collectors.records_for(captured)
+    page = captured.page
+    row = {
+        "method": "http",
+        "requested_url": captured.requested_url,
+        "final_url": captured.final_url,
+        "host_unicode": captured.final_host.unicode,
+        "host_punycode": captured.final_host.ascii,
+        "redirect_chain": json.dumps(
+            [
+                {"url": h.url, "status": h.status, "location": h.location, "server_ip": h.server_ip}
+                for h in captured.redirect_chain
+            ]
+        ),
+        "http_status": captured.status,
+        "response_headers": json.dumps([list(pair) for pair in captured.headers]),
+        "content_type": captured.content_type,
+        "media_type": captured.media_type,
+        "body_sha256": captured.body_sha256,
+        "body_size": captured.body_size,
+        "body_encoding_note": captured.body_encoding_note,
+        "raw_sha256": captured.raw_sha256,
+        "server_ip": captured.server_ip,
+        "title": page.title if page else None,
+        "text": page.text if page else None,
+        "page_meta": json.dumps(_page_meta(page)),
+        "published_at": to_iso(page.published_at)
+        if page and page.published_at
+        else (page.published if page else None),
+        "captured_started_at": to_iso(captured.started_at),
+        "captured_ended_at": to_iso(captured.ended_at),
+        "tool": TOOL,
+        "notes": json.dumps(list(captured.notes)),
+        "origin": "self_collected",
+        "supplied_by": None,
+        "viewed_at": None,
+        "file_name": None,
+    }
+    return _store(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        url,
+        "capture",
+        row,
+        captured.body,
+        captured.media_type,
+        warc,
+        attested,
+        page.text if page else "",
+        page.meta if page else {},
+        (),
+    )
+
+
+def _page_meta(page: collectors.PageInfo | None) -> dict[str, object]:
+    if page is None:
+        return {}
+    return {
+        "canonical_url": page.canonical_url,
+        "opengraph": page.opengraph,
+        "meta": page.meta,
+        "author": page.author,
+        "published": page.published,
+        "links": list(page.links),
+        "links_truncated": page.links_truncated,
+        "charset": page.charset,
+        "charset_source": page.charset_source,
+        "word_count": page.word_count,
+        "notes": list(page.notes),
+    }
+
+
+def _record_failure(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    exc: collectors.CollectorError,
+) -> None:
+    """Store what happened to an attempt that produced no capture, then raise."""
+    if isinstance(exc, collectors.NotPublic | collectors.Refused):
+        rule = "not_public" if isinstance(exc, collectors.NotPublic) else "address_refused"
+        refusal = Permission(False, rule, exc.message, "", None, None)
+        viewings.refuse(session, refusal, case_id, justification_id, subject_id, url, "capture")
+    now = session.now()
+    attempt = exc.attempt
+    with session.casefile.write() as conn:
+        viewing_id = viewings.insert_failed(
+            conn, session, case_id, justification_id, subject_id, url, exc.kind, exc.message
+        )
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action="capture.failed",
+            entity="viewing",
+            entity_id=viewing_id,
+            case_id=case_id,
+            data={
+                "url": url,
+                "kind": exc.kind,
+                "message": exc.message,
+                "last_url": attempt.last_url if attempt else None,
+                "status": attempt.status if attempt else None,
+                "redirect_chain": [list(h) for h in attempt.redirect_chain] if attempt else [],
+                "started_at": to_iso(attempt.started_at) if attempt else None,
+                "ended_at": to_iso(attempt.ended_at) if attempt else None,
+            },
+        )
+    raise CaptureError(exc.message) from exc
+
+
+def _store(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    kind: str,
+    row: dict[str, Any],
+    body: bytes,
+    media_type: str | None,
+    warc: bytes | None,
+    attested: bool,
+    text: str,
+    meta: dict[str, str],
+    images_gps: Iterable[collectors.GpsPoint],
+) -> SourceRecord:
+    now = session.now()
+    stamp = to_iso(now)
+    body_sha = hashlib.sha256(body).hexdigest()
+    if body_sha != row["body_sha256"]:  # never store a hash the bytes do not have
+        raise CaptureError(
+            "The captured bytes changed while being stored; nothing was saved. Try again."
+        )
+    with session.casefile.write() as conn:
+        permission = _recheck(session, case_id, justification_id, subject_id, url, attested, kind)
+        if not permission.allowed:
+            break_out = permission
+        else:
+            break_out = None
+            record = permission.justification
+            assert record is not None and record.content_hash is not None
+            sql.put_blob(conn, body_sha, body, media_type, stamp)
+            warc_sha = None
+            if warc is not None:
+                warc_sha = hashlib.sha256(warc).hexdigest()
+                sql.put_blob(conn, warc_sha, warc, "application/warc", stamp)
+            source_id = sql.insert_source(
+                conn,
+                {
+                    **row,
+                    "case_id": case_id,
+                    "subject_id": subject_id,
+                    "justification_id": justification_id,
+                    "justification_hash": record.content_hash,
+                    "captured_by": session.user.id,
+                    "machine": socket.gethostname(),
+                    "attestations": json.dumps(ATTESTATIONS if attested else {}),
+                    "warc_sha256": warc_sha,
+                    "created_at": stamp,
+                },
+            )
+            viewing_kind = "supplied" if kind == "supplied" else kind
+            viewing_id = viewings.record_completed(
+                conn,
+                session,
+                permission,
+                case_id,
+                subject_id,
+                url,
+                viewing_kind,
+                source_id=source_id,
+                data={"body_sha256": body_sha, "warc_sha256": warc_sha},
+            )
+            indicators = _exposure(conn, subject_id, text, meta, images_gps)
+            for indicator in indicators:
+                sql.insert_exposure(
+                    conn, source_id, indicator.kind, indicator.value, indicator.context
+                )
+            audit.record(
+                conn,
+                at=now,
+                actor=session.actor,
+                action="source.recorded",
+                entity="source",
+                entity_id=source_id,
+                case_id=case_id,
+                data={
+                    **{k: v for k, v in row.items() if k != "text"},
+                    "subject_id": subject_id,
+                    "justification_id": justification_id,
+                    "justification_hash": record.content_hash,
+                    "viewing_id": viewing_id,
+                    "warc_sha256": warc_sha,
+                    "machine": socket.gethostname(),
+                    "attested": attested,
+                    "exposure": [[i.kind, i.value] for i in indicators],
+                },
+            )
+    if break_out is not None:
+        viewings.refuse(session, break_out, case_id, justification_id, subject_id, url, kind)
+    return get(session, source_id)
+
+
+def _recheck(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    url: str,
+    attested: bool,
+    kind: str,
+) -> Permission:
+    """The permission again, under the write lock: the last planned viewing goes once."""
+    if kind == "supplied":
+        return viewings.check_supplied(session, case_id, justification_id, subject_id)
+    # An import's look happened earlier: see import_file.
+    return viewings.check(
+        session, case_id, justification_id, subject_id, url, attested=attested or kind == "import"
+    )
+
+
+def _exposure(
+    conn: sqlite3.Connection,
+    subject_id: int,
+    text: str,
+    meta: dict[str, str],
+    images_gps: Iterable[collectors.GpsPoint],
+) -> tuple[collectors.Indicator, ...]:
+    """What a stranger could learn, listed only for a source about a child."""
+    subject = people_sql.subject_by_id(conn, subject_id)
+    if subject is None or subject["role"] != SubjectRole.CHILD.value:
+        return ()
+    return collectors.exposure_indicators(
+        text, html_meta=meta, subject_name=subject["name"], images_gps=images_gps
+    )
+
+
+def review_exposure(session: Session, finding_id: int, confirmed: bool) -> None:
+    """The worker confirms (or dismisses) an exposure indicator found on a child's page."""
+    row = sql.exposure_finding(session.casefile.conn, finding_id)
+    if row is None:
+        raise NotFound(f"There is no exposure finding {finding_id}.")
+    require_role(session, Role.WORKER, Role.MANAGER, doing="confirm exposure findings")
+    case_for_reading(session, int(row["case_id"]))
+    now = session.now()
+    with session.casefile.write() as conn:
+        sql.review_exposure(conn, finding_id, confirmed, session.user.id, to_iso(now))
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action="exposure.reviewed",
+            entity="exposure_finding",
+            entity_id=finding_id,
+            case_id=int(row["case_id"]),
+            data={
+                "source_id": int(row["source_id"]),
+                "kind": row["kind"],
+                "value": row["value"],
+                "confirmed": confirmed,
+            },
+        )
+
+
+# --- importing a saved file ---------------------------------------------------------
+
+
+def import_file(
+    session: Session,
+    case_id: int,
+    source: Path | bytes,
+    *,
+    url: str,
+    viewed_at: datetime,
+    justification_id: int,
+    subject_id: int,
+    origin: str = "self",
+    supplied_by: str | None = None,
+    attested: bool = False,
+    filename: str | None = None,
+) -> SourceRecord:
+    """Import a screenshot, PDF, web page or text file the worker saved (or was given).
+
+    Material the worker viewed themselves passes the same gate as a capture and counts
+    towards the meter; material supplied by someone else needs an approved request for
+    the subject but is not a viewing, and who supplied it is recorded.
+    """
+    if origin not in ORIGINS:
+        raise UsageError(f"'{origin}' is not an origin. Use one of {', '.join(ORIGINS)}.")
+    if origin != "self" and not (supplied_by or "").strip():
+        raise UsageError(
+            "Say who supplied this material (--supplied-by), e.g. 'maternal "
+            "grandmother' or 'school safeguarding lead'."
+        )
+    if viewed_at.tzinfo is None:
+        raise UsageError("Give the viewing time with its time zone, e.g. 2026-11-20T14:05Z.")
+    kind = "import" if origin == "self" else "supplied"
+    if kind == "import":
+        # The look happened before the import, so re-attestation is recorded when given
+        # but not demanded; the request's own attestations must still hold.
+        viewings.authorise(
+            session, case_id, justification_id, subject_id, url, attested=True, kind="import"
+        )
+    else:
+        permission = viewings.check_supplied(session, case_id, justification_id, subject_id)
+        if not permission.allowed:
+            viewings.refuse(
+                session, permission, case_id, justification_id, subject_id, url, "supplied"
+            )
+    if viewed_at > session.now():
+        raise UsageError("The viewing time is in the future. Check --viewed-at.")
+    try:
+        captured = collectors.import_file(
+            source, filename=filename or (source.name if isinstance(source, Path) else None)
+        )
+    except collectors.CollectorError as exc:
+        raise CaptureError(exc.message) from exc
+    except OSError as exc:
+        raise CaptureError(
+            f"Cannot read the file ({exc.strerror or exc}). Check the path."
+        ) from exc
+    page = captured.page
+    findings = list(captured.warnings) + list(captured.findings)
+    gps = [captured.image.gps] if captured.image and captured.image.gps else []
+    row = {
+        "method": "file_import",
+        "requested_url": url,
+        "final_url": captured.shown_url,
+        "host_unicode": None,
+        "host_punycode": None,
+        "redirect_chain": "[]",
+        "http_status": None,
+        "response_headers": "[]",
+        "content_type": captured.media_type,
+        "media_type": captured.media_type,
+        "body_sha256": captured.sha256,
+        "body_size": captured.size,
+        "body_encoding_note": "the file's bytes as imported",
+        "raw_sha256": captured.sha256,
+        "server_ip": None,
+        "file_name": captured.filename,
+        "title": page.title if page else None,
+        "text": page.text if page else None,
+        "page_meta": json.dumps({**_page_meta(page), "image": _image_meta(captured.image)}),
+        "published_at": page.published if page else None,
+        "viewed_at": to_iso(viewed_at),
+        "captured_started_at": to_iso(captured.imported_at),
+        "captured_ended_at": to_iso(captured.imported_at),
+        "tool": TOOL,
+        "notes": json.dumps(findings),
+        "origin": ORIGINS[origin],
+        "supplied_by": (supplied_by or "").strip() or None,
+    }
+    return _store(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        url,
+        kind,
+        row,
+        captured.body,
+        captured.media_type,
+        None,
+        attested,
+        page.text if page else "",
+        page.meta if page else {},
+        gps,
+    )
+
+
+def _image_meta(image: collectors.ImageInfo | None) -> dict[str, object] | None:
+    if image is None:
+        return None
+    return {
+        "format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "camera": image.camera,
+        "camera_time": image.camera_time,
+        "camera_time_utc": to_iso(image.camera_time_utc) if image.camera_time_utc else None,
+        "gps": {"latitude": image.gps.latitude, "longitude": image.gps.longitude}
+        if image.gps
+        else None,
+        "exif": image.exif,
+    }
+
+
+# --- exporting ----------------------------------------------------------------------
+
+
+def export_warc(session: Session, case_id: int, out: BinaryIO) -> int:
+    """Write the case's captures as one .warc.gz; returns how many captures it holds."""
+    case_row = case_for_reading(session, case_id)
+    conn = session.casefile.conn
+    count = collectors.write_case_warc(
+        sql.warc_blobs_of_case(conn, case_id),
+        out,
+        warcinfo={
+            "software": TOOL,
+            "format": "WARC File Format 1.1",
+            "description": f"Caseview captures for case {case_row['reference']}",
+            "isPartOf": str(case_row["reference"]),
+        },
+    )
+    now = session.now()
+    with session.casefile.write() as wconn:
+        audit.record(
+            wconn,
+            at=now,
+            actor=session.actor,
+            action="export.warc",
+            entity="case",
+            entity_id=case_id,
+            case_id=case_id,
+            data={"captures": count},
+        )
+    return count

@@ -1,0 +1,203 @@
+"""Commands for evidence: capture a page, import a file, list and show sources, WARC."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from caseview import captures
+from caseview.captures import SourceRecord
+from caseview.cli.io import Output, table
+from caseview.cli.session import case_id, open_session
+from caseview.clock import from_iso
+from caseview.errors import UsageError
+
+
+def source_dict(s: SourceRecord, *, with_text: bool = False) -> dict[str, object]:
+    obj: dict[str, object] = {
+        "id": s.id,
+        "case_id": s.case_id,
+        "subject_id": s.subject_id,
+        "justification_id": s.justification_id,
+        "justification_hash": s.justification_hash,
+        "origin": s.origin,
+        "supplied_by": s.supplied_by,
+        "method": s.method,
+        "requested_url": s.requested_url,
+        "final_url": s.final_url,
+        "host_unicode": s.host_unicode,
+        "host_punycode": s.host_punycode,
+        "redirect_chain": list(s.redirect_chain),
+        "http_status": s.http_status,
+        "content_type": s.content_type,
+        "media_type": s.media_type,
+        "sha256": s.body_sha256,
+        "size": s.body_size,
+        "raw_sha256": s.raw_sha256,
+        "server_ip": s.server_ip,
+        "file_name": s.file_name,
+        "title": s.title,
+        "published_at": s.published_at,
+        "viewed_at": s.viewed_at.isoformat() if s.viewed_at else None,
+        "captured_started_at": s.captured_started_at.isoformat(),
+        "captured_ended_at": s.captured_ended_at.isoformat(),
+        "captured_by": s.captured_by,
+        "machine": s.machine,
+        "tool": s.tool,
+        "warc_sha256": s.warc_sha256,
+        "notes": list(s.notes),
+        "exposure": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "value": e.value,
+                "context": e.context,
+                "confirmed": e.confirmed,
+            }
+            for e in s.exposure
+        ],
+    }
+    if with_text:
+        obj["text"] = s.text
+        obj["page_meta"] = s.page_meta
+    return obj
+
+
+def _after(out: Output, record: SourceRecord) -> None:
+    if record.exposure:
+        out.note(
+            f"Exposure indicators on this child's page ({len(record.exposure)}): "
+            + "; ".join(f"{e.kind}: {e.value}" for e in record.exposure)
+            + ". Confirm or dismiss each in the source view."
+        )
+
+
+def capture(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        cid = case_id(session, args.case)
+        record = captures.capture_url(
+            session,
+            cid,
+            args.url,
+            justification_id=args.justification,
+            subject_id=args.subject,
+            attested=args.attest,
+        )
+    out.result(source_dict(record), str(record.id))
+    _after(out, record)
+    return 0
+
+
+def import_(args: argparse.Namespace, out: Output) -> int:
+    try:
+        viewed_at = from_iso(args.viewed_at)
+    except ValueError:
+        raise UsageError(
+            f"'{args.viewed_at}' is not a time with a zone. Write it like 2026-11-20T14:05:00Z."
+        ) from None
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"There is no file {path}.")
+    with open_session(args) as session:
+        record = captures.import_file(
+            session,
+            case_id(session, args.case),
+            path,
+            url=args.url,
+            viewed_at=viewed_at,
+            justification_id=args.justification,
+            subject_id=args.subject,
+            origin=args.origin,
+            supplied_by=args.supplied_by,
+            attested=args.attest,
+        )
+    out.result(source_dict(record), str(record.id))
+    for note in record.notes:
+        out.note(note)
+    _after(out, record)
+    return 0
+
+
+def source_list(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        found = captures.list_for_case(session, case_id(session, args.case))
+    out.result(
+        {"sources": [source_dict(s) for s in found]},
+        table(
+            ["id", "captured (UTC)", "by", "origin", "title / URL", "sha256"],
+            [
+                [
+                    s.id,
+                    f"{s.captured_started_at:%Y-%m-%d %H:%M}",
+                    s.captured_by,
+                    s.origin,
+                    (s.title or s.requested_url)[:50],
+                    s.body_sha256[:16] + "…",
+                ]
+                for s in found
+            ],
+        )
+        if found
+        else "No sources yet.",
+    )
+    return 0
+
+
+def source_show(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        s = captures.get(session, args.id)
+    lines = [
+        f"Source {s.id} of case {s.case_id}: {s.title or '(no title)'}",
+        f"Address:    {s.requested_url}",
+    ]
+    if s.final_url and s.final_url != s.requested_url:
+        lines.append(f"Final:      {s.final_url}")
+    if s.host_unicode and s.host_unicode != s.host_punycode:
+        lines.append(f"Host:       {s.host_unicode} (on the wire: {s.host_punycode})")
+    lines += [
+        f"Method:     {s.method}; origin {s.origin}"
+        + (f", supplied by {s.supplied_by}" if s.supplied_by else ""),
+        f"Captured:   {s.captured_started_at:%Y-%m-%d %H:%M:%S} to "
+        f"{s.captured_ended_at:%H:%M:%S} UTC by {s.captured_by} on {s.machine}",
+        f"Tool:       {s.tool}",
+        f"Status:     {s.http_status or '-'}; {s.media_type or 'unknown type'}; "
+        f"{s.body_size} bytes",
+        f"sha256:     {s.body_sha256}",
+        f"Authority:  justification {s.justification_id} (hash {s.justification_hash})",
+    ]
+    lines += [f"Note:       {n}" for n in s.notes]
+    lines += [f"Exposure:   {e.kind}: {e.value}" for e in s.exposure]
+    lines += ["", s.text[:4000] + ("…" if len(s.text) > 4000 else "")]
+    out.result(source_dict(s, with_text=True), "\n".join(lines))
+    return 0
+
+
+def export_warc(args: argparse.Namespace, out: Output) -> int:
+    target = Path(args.output)
+    with open_session(args) as session:
+        cid = case_id(session, args.case)
+        # Write beside the target and rename, so a failure never leaves half a file.
+        fd, temp = tempfile.mkstemp(
+            prefix=".caseview-", suffix=".warc.gz", dir=target.parent if str(target.parent) else "."
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                count = captures.export_warc(session, cid, handle)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    out.result({"path": str(target), "captures": count}, str(target))
+    out.note(f"Wrote {count} capture(s) to {target}.")
+    return 0
+
+
+HANDLERS = {
+    ("capture", None): capture,
+    ("import", None): import_,
+    ("source", "list"): source_list,
+    ("source", "show"): source_show,
+    ("export", "warc"): export_warc,
+}

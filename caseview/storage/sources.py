@@ -1,0 +1,103 @@
+"""SQL for evidence: content-addressed blobs, sources, exposure findings."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+
+def put_blob(
+    conn: sqlite3.Connection, sha256: str, content: bytes, media_type: str | None, at: str
+) -> bool:
+    """Store bytes under their sha256 unless already there; True when newly stored."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO blobs (sha256, size, media_type, content, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (sha256, len(content), media_type, content, at),
+    )
+    return cursor.rowcount == 1
+
+
+def blob(conn: sqlite3.Connection, sha256: str) -> bytes | None:
+    row = conn.execute("SELECT content FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def insert_source(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    columns = ", ".join(row)
+    marks = ", ".join(f":{name}" for name in row)
+    cursor = conn.execute(f"INSERT INTO sources ({columns}) VALUES ({marks})", row)
+    return int(cursor.lastrowid or 0)
+
+
+_SOURCE = (
+    "SELECT s.*, u.username AS captured_by_name FROM sources s JOIN users u ON u.id = s.captured_by"
+)
+
+
+def source(conn: sqlite3.Connection, source_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(_SOURCE + " WHERE s.id = ?", (source_id,)).fetchone()
+    return row
+
+
+def sources_of_case(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
+    return list(
+        conn.execute(
+            _SOURCE + " WHERE s.case_id = ? ORDER BY s.captured_started_at, s.id", (case_id,)
+        )
+    )
+
+
+def warc_blobs_of_case(conn: sqlite3.Connection, case_id: int) -> Iterator[bytes]:
+    """Each capture's WARC records in capture order, read one at a time."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT warc_sha256 FROM sources WHERE case_id = ? AND warc_sha256 IS NOT NULL"
+            " ORDER BY captured_started_at, id",
+            (case_id,),
+        )
+    ]
+    for sha in ids:
+        content = blob(conn, sha)
+        if content is not None:
+            yield content
+
+
+def insert_exposure(
+    conn: sqlite3.Connection, source_id: int, kind: str, value: str, context: str
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO exposure_findings (source_id, kind, value, context) VALUES (?, ?, ?, ?)",
+        (source_id, kind, value, context),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def exposure_of(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.Row]:
+    return list(
+        conn.execute(
+            "SELECT e.*, u.username AS reviewed_by_name FROM exposure_findings e"
+            " LEFT JOIN users u ON u.id = e.reviewed_by WHERE e.source_id = ? ORDER BY e.id",
+            (source_id,),
+        )
+    )
+
+
+def review_exposure(
+    conn: sqlite3.Connection, finding_id: int, confirmed: bool, user_id: int, at: str
+) -> None:
+    conn.execute(
+        "UPDATE exposure_findings SET confirmed = ?, reviewed_by = ?, reviewed_at = ? WHERE id = ?",
+        (int(confirmed), user_id, at, finding_id),
+    )
+
+
+def exposure_finding(conn: sqlite3.Connection, finding_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT e.*, s.case_id FROM exposure_findings e JOIN sources s ON s.id = e.source_id"
+        " WHERE e.id = ?",
+        (finding_id,),
+    ).fetchone()
+    return row
