@@ -27,6 +27,7 @@ from caseview.domain import Role, SubjectRole
 from caseview.errors import CaptureError, NotFound, UsageError
 from caseview.permissions import case_for_reading, require_role
 from caseview.session import Session
+from caseview.storage import analysis as analysis_sql
 from caseview.storage import people as people_sql
 from caseview.storage import sources as sql
 from caseview.viewings import Permission
@@ -378,6 +379,14 @@ def _store(
                 viewing_kind,
                 source_id=source_id,
                 data={"body_sha256": body_sha, "warc_sha256": warc_sha},
+            )
+            analysis_sql.index(
+                conn,
+                "source",
+                source_id,
+                case_id,
+                str(row.get("title") or row["requested_url"]),
+                text or "",
             )
             indicators = _exposure(conn, subject_id, text, meta, images_gps)
             for indicator in indicators:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import date
 
 from caseview import accounts, audit, cases
-from caseview.cli import capture_commands, gate_commands
+from caseview.cli import analysis_commands, capture_commands, gate_commands
 from caseview.cli.io import Output, read_secret, table
 from caseview.cli.session import case_file_path, case_id, open_session
 from caseview.errors import UsageError
@@ -306,6 +306,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
 
 HANDLERS.update(gate_commands.HANDLERS)
 HANDLERS.update(capture_commands.HANDLERS)
+HANDLERS.update(analysis_commands.HANDLERS)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -232,10 +232,86 @@ def build() -> argparse.ArgumentParser:
     sshow = src_cmds.add_parser("show", help="a source's provenance and text")
     sshow.add_argument("id", type=int, metavar="ID")
 
+    obs = commands.add_parser("observe", help="record what a source shows, graded; prints the id")
+    obs.add_argument("source", type=int, metavar="SOURCE")
+    obs.add_argument("--text", required=True)
+    obs.add_argument(
+        "--domain",
+        required=True,
+        choices=[
+            "developmental_needs",
+            "parenting_capacity",
+            "family_environment",
+            "online_exposure",
+        ],
+    )
+    obs.add_argument(
+        "--reliability",
+        required=True,
+        metavar="A-F",
+        help="Admiralty source reliability: A completely reliable ... "
+        "E unreliable, F cannot be judged",
+    )
+    obs.add_argument(
+        "--credibility",
+        required=True,
+        type=int,
+        choices=range(1, 7),
+        metavar="1-6",
+        help="information credibility: 1 confirmed ... 5 improbable, 6 cannot be judged",
+    )
+    obs.add_argument(
+        "--risk",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="old_post, repost, irony, identity_uncertain, context_missing, or "
+        "your own words (repeatable)",
+    )
+    obs.add_argument(
+        "--corroborates",
+        action="append",
+        type=int,
+        default=[],
+        metavar="ID",
+        help="an observation on another source that supports this one",
+    )
+    obs.add_argument(
+        "--external-check",
+        metavar="TEXT",
+        help="a check outside the online material that supports it",
+    )
+    olist = commands.add_parser("observation", help="observations")
+    olist_cmds = olist.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    ol = olist_cmds.add_parser("list", help="a case's current observations")
+    ol.add_argument("case", metavar="CASE")
+
+    nte = commands.add_parser("note", help="save the case's reasoned note (a new version)")
+    nte.add_argument("case", metavar="CASE")
+    nte.add_argument("--analysis")
+    nte.add_argument("--conclusion")
+    nte.add_argument("--balance", help="the ethics-vs-safety balance")
+    nte.add_argument("--useful", help="evaluation: was it useful?")
+    nte.add_argument("--decision", help="evaluation: what decision it informed")
+    nte.add_argument("--family-told", help="evaluation: was the family told, and when")
+    nte.add_argument("--family-response", help="evaluation: what the family said")
+
+    srch = commands.add_parser("search", help="search source text and observations")
+    srch.add_argument("query", metavar="WORDS")
+    srch.add_argument("--case", metavar="CASE")
+    srch.add_argument("--limit", type=int, default=50)
+
     export = commands.add_parser("export", help="export a case (pdf note, warc captures)")
     export_cmds = export.add_subparsers(
         dest="action", metavar="FORMAT", required=True, parser_class=_Parser
     )
+    epdf = export_cmds.add_parser(
+        "pdf", help="the reasoned note as a PDF; prints the audit checkpoint SEQ:HASH"
+    )
+    epdf.add_argument("case", metavar="CASE")
+    epdf.add_argument("-o", "--output", required=True, metavar="FILE")
     ewarc = export_cmds.add_parser("warc", help="every capture of a case as one .warc.gz")
     ewarc.add_argument("case", metavar="CASE")
     ewarc.add_argument("-o", "--output", required=True, metavar="FILE")

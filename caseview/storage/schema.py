@@ -324,3 +324,70 @@ CREATE TABLE exposure_findings (
 CREATE INDEX exposure_source ON exposure_findings(source_id)
 """,
     )
+
+
+@_step("0004_observations")
+def _observations(db: sqlite_utils.Database) -> None:
+    _script(
+        db,
+        """
+CREATE TABLE observations (
+    id INTEGER PRIMARY KEY,
+    root_id INTEGER REFERENCES observations(id),
+    version INTEGER NOT NULL DEFAULT 1,
+    supersedes INTEGER UNIQUE REFERENCES observations(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    text TEXT NOT NULL CHECK (length(trim(text)) > 0),
+    domain TEXT NOT NULL CHECK (domain IN ('developmental_needs', 'parenting_capacity',
+        'family_environment', 'online_exposure')),
+    reliability TEXT NOT NULL CHECK (reliability IN ('A', 'B', 'C', 'D', 'E', 'F')),
+    credibility INTEGER NOT NULL CHECK (credibility BETWEEN 1 AND 6),
+    risks TEXT NOT NULL DEFAULT '[]',
+    corroborates TEXT NOT NULL DEFAULT '[]',
+    external_check TEXT,
+    withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn IN (0, 1)),
+    author_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX observations_case ON observations(case_id, id);
+CREATE INDEX observations_source ON observations(source_id);
+CREATE TRIGGER observations_versioned_not_updated BEFORE UPDATE OF text, domain, reliability,
+    credibility, risks, corroborates, external_check, source_id, case_id, author_id,
+    created_at, version, supersedes, withdrawn ON observations
+BEGIN
+    SELECT RAISE(ABORT, 'observations are versioned: record a new version instead');
+END;
+CREATE TRIGGER observations_never_deleted BEFORE DELETE ON observations
+BEGIN
+    SELECT RAISE(ABORT, 'observations are never deleted');
+END;
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    version INTEGER NOT NULL,
+    author_id INTEGER NOT NULL REFERENCES users(id),
+    analysis TEXT NOT NULL DEFAULT '',
+    balance TEXT NOT NULL DEFAULT '',
+    conclusion TEXT NOT NULL DEFAULT '',
+    evaluation_useful TEXT NOT NULL DEFAULT '',
+    evaluation_decision TEXT NOT NULL DEFAULT '',
+    evaluation_family_told TEXT NOT NULL DEFAULT '',
+    evaluation_family_response TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    UNIQUE (case_id, version)
+);
+CREATE TRIGGER notes_versioned_not_updated BEFORE UPDATE ON notes
+BEGIN
+    SELECT RAISE(ABORT, 'notes are versioned: save a new version instead');
+END;
+CREATE TRIGGER notes_never_deleted BEFORE DELETE ON notes
+BEGIN
+    SELECT RAISE(ABORT, 'notes are never deleted');
+END;
+CREATE VIRTUAL TABLE search_index USING fts5(
+    kind UNINDEXED, ref_id UNINDEXED, case_id UNINDEXED, title, body,
+    tokenize = 'unicode61 remove_diacritics 2'
+)
+""",
+    )

@@ -1,0 +1,240 @@
+"""Assemble the reasoned note's data from the case file, and export it as a PDF.
+
+The note is dated by, and certifies, the last audit event that changed the case
+(reading, verifying and exporting are logged but change nothing), so exporting an
+unchanged case twice gives the same bytes, and the printed checkpoint lets anyone
+prove later that the log was not cut short or rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from caseview import __version__, audit, captures, cases, justifications, notes, observations
+from caseview.audit import Checkpoint
+from caseview.clock import from_iso
+from caseview.errors import CaseviewError, PermissionDenied
+from caseview.permissions import case_for_reading
+from caseview.report.model import (
+    CLASSIFICATION,
+    ReportData,
+    ReportDecision,
+    ReportJustification,
+    ReportNote,
+    ReportObservation,
+    ReportSource,
+)
+from caseview.session import Session
+from caseview.storage import analysis as sql
+from caseview.storage import people as people_sql
+
+# Events that record a look at the case without changing it.
+NOT_CHANGES = ("export.pdf", "export.warc", "integrity.verified")
+
+STATUTORY = {
+    "s47": "Children Act 1989 s47 (enquiry: reasonable cause to suspect significant harm)",
+    "s17": "Children Act 1989 s17 (child in need assessment)",
+    "s31": "Children Act 1989 s31 (care or supervision proceedings)",
+    "s20": "Children Act 1989 s20 (accommodation)",
+    "missing_child": "Locating a missing child",
+    "leaving_care": "Leaving care duties",
+    "court_direction": "A court's direction",
+    "other": "Other",
+}
+
+LIMITATIONS = (
+    "A sha256 hash proves that the stored bytes have not changed since they were "
+    "captured. It does not prove that the page was genuine, that the account belongs to "
+    "the person named, or that what it says is true.",
+    "Public posts can be old, shared or reposted from someone else, written in irony or "
+    "jest, or missing the context that would change their meaning. The grading of each "
+    "observation says how far it can be relied upon; material not relied upon is listed "
+    "apart and should not be treated as fact.",
+    "Only what was visible without logging in was viewed. Absence of material online is "
+    "not evidence that something did not happen.",
+    "Material supplied by others (family, agencies, colleagues, the public) is marked with "
+    "its origin: it was not found by the worker and may have been selected or edited.",
+)
+
+
+def checkpoint_for(session: Session, case_id: int) -> tuple[Checkpoint, str]:
+    """The last event that changed the case: (checkpoint, its time as stored)."""
+    row = sql.last_case_event(session.casefile.conn, case_id, NOT_CHANGES)
+    if row is None:
+        raise CaseviewError(f"Case {case_id} has no recorded events; nothing to report.")
+    return Checkpoint(int(row["seq"]), str(row["hash"])), str(row["at"])
+
+
+def _who(username: str, display: str | None) -> str:
+    return f"{display} ({username})" if display and display != username else username
+
+
+def build(session: Session, case_id: int) -> ReportData:
+    case_for_reading(session, case_id)
+    conn = session.casefile.conn
+    case = cases.get_case(session, case_id)
+    subjects = cases.list_subjects(session, case_id)
+    names = {s.id: s.name for s in subjects}
+    displays = {str(r["username"]): str(r["display_name"]) for r in people_sql.list_users(conn)}
+    sources = captures.list_for_case(session, case_id)
+    obs = observations.list_for_case(session, case_id)
+    note = notes.current(session, case_id)
+    checkpoint, at = checkpoint_for(session, case_id)
+
+    used = {s.justification_id for s in sources}
+    records = [
+        r
+        for r in justifications.list_for_case(session, case_id)
+        if r.id in used or r.status not in ("draft", "cancelled")
+    ]
+    report_justifications = tuple(
+        ReportJustification(
+            id=r.id,
+            version=r.version,
+            author=_who(r.author, displays.get(r.author)),
+            subjects=tuple(names.get(i, f"subject {i}") for i in r.request.subjects),
+            statutory_function=STATUTORY.get(
+                r.request.statutory_function, r.request.statutory_function
+            )
+            + (
+                f": {r.request.statutory_function_other}"
+                if r.request.statutory_function_other
+                else ""
+            ),
+            data_protection_basis=r.request.data_protection_basis,
+            question=r.request.question,
+            safety_case=r.request.safety_case,
+            ethics_case=r.request.ethics_case,
+            balance=r.request.balance,
+            less_intrusive_considered=r.request.less_intrusive_considered,
+            why_not_enough=r.request.why_not_enough,
+            proportionality=r.request.proportionality,
+            intrusion_level=r.request.intrusion_level,
+            collateral_intrusion=r.request.collateral_intrusion,
+            scope=r.request.scope_hosts + r.request.scope_urls,
+            planned_viewings=r.request.planned_viewings,
+            valid_until=r.request.valid_until.isoformat(),
+            family_told=r.request.family_told,
+            family_told_reason=r.request.family_told_reason,
+            emergency=r.request.emergency,
+            emergency_reason=r.request.emergency_reason,
+            status=r.status,
+            content_hash=r.content_hash or "",
+            decisions=tuple(
+                ReportDecision(
+                    _who(d.reviewer, d.reviewer_name),
+                    justifications.DECISIONS.get(d.decision, d.decision),
+                    d.reasons,
+                    d.at,
+                )
+                for d in r.decisions
+            ),
+            authorisation_ref=r.authorisation_ref,
+        )
+        for r in records
+    )
+    gradings: dict[int, list[str]] = defaultdict(list)
+    for o in obs:
+        gradings[o.source_id].append(o.grading)
+    report_observations = tuple(
+        ReportObservation(
+            id=o.id,
+            source_id=o.source_id,
+            text=o.text,
+            domain=o.domain,
+            reliability=o.reliability,
+            credibility=o.credibility,
+            uk_equivalent=o.uk_equivalent,
+            risks=o.risks,
+            corroboration=tuple(f"observation {i}" for i in o.corroborates)
+            + ((f"external check: {o.external_check}",) if o.external_check else ()),
+            relied_upon=o.relied_upon,
+            author=_who(o.author, displays.get(o.author)),
+            recorded_at=o.created_at,
+        )
+        for o in obs
+    )
+    report_sources = tuple(
+        ReportSource(
+            id=s.id,
+            url=s.requested_url,
+            final_url=s.final_url,
+            title=s.title,
+            captured_at=s.captured_started_at,
+            captured_by=_who(s.captured_by, displays.get(s.captured_by)),
+            method=s.method,
+            origin=s.origin,
+            supplied_by=s.supplied_by,
+            sha256=s.body_sha256,
+            size=s.body_size,
+            justification_id=s.justification_id,
+            grading=", ".join(sorted(gradings[s.id])) or "not graded",
+            published=s.published_at,
+            viewed_at=s.viewed_at,
+        )
+        for s in sources
+    )
+    report_note = None
+    if note is not None:
+        report_note = ReportNote(
+            author=_who(note.author, note.author_display),
+            analysis=note.analysis,
+            balance=note.balance,
+            conclusion=note.conclusion,
+            evaluation_useful=note.evaluation_useful,
+            evaluation_decision=note.evaluation_decision,
+            evaluation_family_told=note.evaluation_family_told,
+            evaluation_family_response=note.evaluation_family_response,
+        )
+    return ReportData(
+        case_reference=case.reference,
+        case_title=case.title,
+        classification=CLASSIFICATION,
+        subjects=tuple((s.name, s.role.value) for s in subjects),
+        author=report_note.author if report_note else "(no note written yet)",
+        dated=from_iso(at),
+        checkpoint_seq=checkpoint.seq,
+        checkpoint_hash=checkpoint.hash,
+        case_file_name=session.casefile.path.name,
+        tool=f"caseview {__version__}",
+        justifications=report_justifications,
+        observations=report_observations,
+        sources=report_sources,
+        note=report_note,
+        limitations=LIMITATIONS,
+    )
+
+
+def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
+    """Write the note to ``target`` (atomically) and log the export; returns the checkpoint."""
+    from caseview.report.pdf import render_pdf  # local: reportlab loads only to export
+
+    if session.role.value not in ("worker", "manager", "auditor"):
+        raise PermissionDenied("This account cannot export notes.", rule="role")
+    data = build(session, case_id)
+    pdf = render_pdf(data)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=".caseview-", suffix=".pdf", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
+    with session.casefile.write() as conn:
+        audit.record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="export.pdf",
+            entity="case",
+            entity_id=case_id,
+            case_id=case_id,
+            data={"checkpoint": str(checkpoint), "bytes": len(pdf), "file_name": target.name},
+        )
+    return checkpoint

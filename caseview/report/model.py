@@ -1,0 +1,133 @@
+"""Everything the reasoned note shows, as plain frozen data.
+
+``build`` fills it from the case file; ``pdf`` draws it. The renderer reads nothing
+else (no database, no clock, no network), so the same data always gives the same
+bytes, and a test can hand it any text at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+CLASSIFICATION = "OFFICIAL-SENSITIVE"
+
+DOMAINS = {
+    "developmental_needs": "Child's developmental needs",
+    "parenting_capacity": "Parenting capacity",
+    "family_environment": "Family and environmental factors",
+    "online_exposure": "Online exposure",
+}
+
+RISKS = {
+    "old_post": "The post may be old",
+    "repost": "A repost or share, not the person's own words",
+    "irony": "Irony or humour may be meant",
+    "identity_uncertain": "Not certain whose account this is",
+    "context_missing": "Context is missing",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class ReportDecision:
+    reviewer: str  # display name and user name, e.g. "Mona Manager (mona)"
+    decision: str  # approved / rejected / returned
+    reasons: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReportJustification:
+    id: int
+    version: int
+    author: str
+    subjects: tuple[str, ...]
+    statutory_function: str  # readable, e.g. "Children Act 1989 s47 enquiry"
+    data_protection_basis: str
+    question: str
+    safety_case: str
+    ethics_case: str
+    balance: str
+    less_intrusive_considered: tuple[str, ...]
+    why_not_enough: str
+    proportionality: str
+    intrusion_level: str
+    collateral_intrusion: str
+    scope: tuple[str, ...]
+    planned_viewings: int
+    valid_until: str
+    family_told: str
+    family_told_reason: str
+    emergency: bool
+    emergency_reason: str
+    status: str
+    content_hash: str
+    decisions: tuple[ReportDecision, ...]
+    authorisation_ref: str | None
+
+
+@dataclass(frozen=True)
+class ReportObservation:
+    id: int
+    source_id: int
+    text: str
+    domain: str  # a key of DOMAINS
+    reliability: str  # Admiralty A-F
+    credibility: int  # Admiralty 1-6
+    uk_equivalent: str  # the 3x5x2 reading, e.g. "2/C"
+    risks: tuple[str, ...]  # keys of RISKS, or free text for "other"
+    corroboration: tuple[str, ...]  # readable: "observation 4" or the external check
+    relied_upon: bool
+    author: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    id: int
+    url: str
+    final_url: str | None
+    title: str | None
+    captured_at: datetime
+    captured_by: str
+    method: str
+    origin: str
+    supplied_by: str | None
+    sha256: str
+    size: int
+    justification_id: int
+    grading: str  # the gradings of its observations, e.g. "B2, C3", or "not graded"
+    published: str | None  # as the page states it
+    viewed_at: datetime | None  # for imports: when the worker viewed it
+
+
+@dataclass(frozen=True)
+class ReportNote:
+    author: str
+    analysis: str
+    balance: str
+    conclusion: str
+    evaluation_useful: str
+    evaluation_decision: str
+    evaluation_family_told: str
+    evaluation_family_response: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    case_reference: str
+    case_title: str
+    classification: str
+    subjects: tuple[tuple[str, str], ...]  # (name, role)
+    author: str  # who the note is by
+    dated: datetime  # the checkpoint's time: re-exporting an unchanged case is identical
+    checkpoint_seq: int
+    checkpoint_hash: str
+    case_file_name: str  # for the verify command printed in the note
+    tool: str  # e.g. "caseview 0.1.0"
+    justifications: tuple[ReportJustification, ...]
+    observations: tuple[ReportObservation, ...]
+    sources: tuple[ReportSource, ...]
+    note: ReportNote | None
+    limitations: tuple[str, ...]
