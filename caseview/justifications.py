@@ -69,6 +69,28 @@ class JustificationRecord:
         return self.status == "approved" or self.emergency_state == "live"
 
 
+def _log(
+    conn: sqlite3.Connection,
+    session: Session,
+    action: str,
+    justification_id: int,
+    case_id: int,
+    now: datetime,
+    data: dict[str, object],
+) -> None:
+    """The audit event for a change to one justification."""
+    audit.record(
+        conn,
+        at=now,
+        actor=session.actor,
+        action=action,
+        entity="justification",
+        entity_id=justification_id,
+        case_id=case_id,
+        data=data,
+    )
+
+
 def content_hash(request: ethics.Justification) -> str:
     return hashlib.sha256(ethics.canonical_json(request)).hexdigest()
 
@@ -251,15 +273,14 @@ def _insert(
         },
     )
     sql.add_editor(conn, new_id, session.user.id)
-    audit.record(
+    _log(
         conn,
-        at=now,
-        actor=session.actor,
-        action="justification.created",
-        entity="justification",
-        entity_id=new_id,
-        case_id=case_id,
-        data={
+        session,
+        "justification.created",
+        new_id,
+        case_id,
+        now,
+        {
             "version": version,
             "supersedes": supersedes,
             "request": ethics.canonical_dict(request),
@@ -294,15 +315,14 @@ def edit(
                 request.valid_until.isoformat(),
                 to_iso(now),
             )
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="justification.edited",
-                entity="justification",
-                entity_id=justification_id,
-                case_id=record.case_id,
-                data={"request": ethics.canonical_dict(request)},
+                session,
+                "justification.edited",
+                justification_id,
+                record.case_id,
+                now,
+                {"request": ethics.canonical_dict(request)},
             )
             new_id = justification_id
         else:
@@ -328,15 +348,14 @@ def edit(
                     cancel_reason=reason,
                     updated_at=to_iso(now),
                 )
-                audit.record(
+                _log(
                     conn,
-                    at=now,
-                    actor=session.actor,
-                    action="justification.cancelled",
-                    entity="justification",
-                    entity_id=justification_id,
-                    case_id=record.case_id,
-                    data={"reason": reason},
+                    session,
+                    "justification.cancelled",
+                    justification_id,
+                    record.case_id,
+                    now,
+                    {"reason": reason},
                 )
     return get(session, new_id)
 
@@ -370,15 +389,14 @@ def submit(
     with session.casefile.write() as conn:
         _still(conn, justification_id, "draft")
         if blocking:
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="justification.submit_refused",
-                entity="justification",
-                entity_id=justification_id,
-                case_id=record.case_id,
-                data={
+                session,
+                "justification.submit_refused",
+                justification_id,
+                record.case_id,
+                now,
+                {
                     "blocking": [f.code for f in blocking],
                     "findings": [f.code for f in found],
                     "policy": rules.name,
@@ -394,15 +412,14 @@ def submit(
                 submitted_at=to_iso(now),
                 updated_at=to_iso(now),
             )
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="justification.submitted",
-                entity="justification",
-                entity_id=justification_id,
-                case_id=record.case_id,
-                data={
+                session,
+                "justification.submitted",
+                justification_id,
+                record.case_id,
+                now,
+                {
                     "content_hash": digest,
                     "emergency": record.request.emergency,
                     "findings": [f.code for f in found],
@@ -489,15 +506,14 @@ def review(
             updated_at=to_iso(now),
         )
         late = record.emergency_state == "overdue"
-        audit.record(
+        _log(
             conn,
-            at=now,
-            actor=session.actor,
-            action=f"justification.{DECISIONS[decision]}",
-            entity="justification",
-            entity_id=justification_id,
-            case_id=record.case_id,
-            data={
+            session,
+            f"justification.{DECISIONS[decision]}",
+            justification_id,
+            record.case_id,
+            now,
+            {
                 "reasons": reasons,
                 "content_hash": row["content_hash"],
                 "author": record.author,
@@ -549,15 +565,14 @@ def _record_authorisation(
         authorised_at=to_iso(now),
         updated_at=to_iso(now),
     )
-    audit.record(
+    _log(
         conn,
-        at=now,
-        actor=session.actor,
-        action="justification.authorisation_recorded",
-        entity="justification",
-        entity_id=record.id,
-        case_id=record.case_id,
-        data={"authorisation_ref": ref},
+        session,
+        "justification.authorisation_recorded",
+        record.id,
+        record.case_id,
+        now,
+        {"authorisation_ref": ref},
     )
 
 
@@ -595,15 +610,14 @@ def cancel(session: Session, justification_id: int, reason: str) -> Justificatio
             cancel_reason=reason.strip(),
             updated_at=to_iso(now),
         )
-        audit.record(
+        _log(
             conn,
-            at=now,
-            actor=session.actor,
-            action="justification.cancelled",
-            entity="justification",
-            entity_id=justification_id,
-            case_id=record.case_id,
-            data={"reason": reason.strip()},
+            session,
+            "justification.cancelled",
+            justification_id,
+            record.case_id,
+            now,
+            {"reason": reason.strip()},
         )
     return get(session, justification_id)
 

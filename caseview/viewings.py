@@ -118,6 +118,25 @@ def _case_rules(session: Session, case_id: int) -> Permission | None:
     return None
 
 
+def _justification_for(
+    session: Session, case_id: int, justification_id: int
+) -> justifications.JustificationRecord | Permission:
+    """The case rules, then the justification if it belongs to this case (else a refusal)."""
+    refused = _case_rules(session, case_id)
+    if refused is not None:
+        return refused
+    row = sql.justification(session.casefile.conn, justification_id)
+    if row is None:
+        raise NotFound(f"There is no justification {justification_id}.")
+    if int(row["case_id"]) != case_id:
+        return _refused(
+            "wrong_case",
+            f"Justification {justification_id} belongs to another case. Use one written for "
+            "this case.",
+        )
+    return justifications.get(session, justification_id)
+
+
 def check(
     session: Session,
     case_id: int,
@@ -128,20 +147,11 @@ def check(
     attested: bool,
 ) -> Permission:
     """May this user look at ``url`` about this subject now, under this justification?"""
-    refused = _case_rules(session, case_id)
-    if refused is not None:
-        return refused
+    found = _justification_for(session, case_id, justification_id)
+    if isinstance(found, Permission):
+        return found
+    record = found
     conn = session.casefile.conn
-    row = sql.justification(conn, justification_id)
-    if row is None:
-        raise NotFound(f"There is no justification {justification_id}.")
-    if int(row["case_id"]) != case_id:
-        return _refused(
-            "wrong_case",
-            f"Justification {justification_id} belongs to another "
-            "case. Use one written for this case.",
-        )
-    record = justifications.get(session, justification_id)
     if record.emergency_state == "live" and session.actor != record.author:
         return _refused(
             "emergency_author_only",
@@ -176,20 +186,10 @@ def check_supplied(
     re-attestation do not apply; the request must still be usable, in date and about
     this subject, because recording it still needs a lawful reason.
     """
-    refused = _case_rules(session, case_id)
-    if refused is not None:
-        return refused
-    conn = session.casefile.conn
-    row = sql.justification(conn, justification_id)
-    if row is None:
-        raise NotFound(f"There is no justification {justification_id}.")
-    if int(row["case_id"]) != case_id:
-        return _refused(
-            "wrong_case",
-            f"Justification {justification_id} belongs to another "
-            "case. Use one written for this case.",
-        )
-    record = justifications.get(session, justification_id)
+    found = _justification_for(session, case_id, justification_id)
+    if isinstance(found, Permission):
+        return found
+    record = found
     if not record.usable:
         return _refused(
             "status",
