@@ -1,1 +1,77 @@
-"""collectors."""
+"""collectors: capture public online information and imported files, with provenance.
+
+Pure capture: no database, no ``caseview`` and no ``ui`` (an import-linter contract
+checks it). Each entry point takes a URL or a file and returns a frozen result with
+the exact bytes and their hashes, or raises a :class:`CollectorError` whose message a
+social worker can act on. The service layer (``caseview``) decides whether a capture
+is allowed, and stores what comes back.
+
+- :func:`fetch` - capture a public web address (``collectors.http``)
+- :func:`import_file` - import a saved screenshot, PDF, web page or text file
+- :func:`parse_html` - title, visible text, metadata and links of an HTML body
+- :func:`records_for`, :func:`write_case_warc`, :func:`check_warc` - WARC records
+- :func:`exposure_indicators` - what a stranger could learn about a child
+"""
+
+from __future__ import annotations
+
+from collectors.addresses import ALLOW_HOSTS_ENV, HostName, Resolver
+from collectors.errors import (
+    Cancelled,
+    CollectorError,
+    FailedAttempt,
+    FetchFailed,
+    NotPublic,
+    Refused,
+    Timeout,
+    TooLarge,
+    TooManyRedirects,
+    UnsupportedType,
+)
+from collectors.exposure import Indicator, exposure_indicators
+from collectors.files import FileCapture, import_file
+from collectors.html import PageInfo, page_from_text, parse_html
+from collectors.http import Exchange, HttpCapture, RedirectHop, fetch
+from collectors.images import GpsPoint, ImageInfo
+from collectors.mhtml import MhtmlDocument
+from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
+from collectors.warc import check_warc, records_for, write_case_warc
+
+__version__ = TOOL_VERSION
+
+__all__ = [
+    "ALLOW_HOSTS_ENV",
+    "TOOL_NAME",
+    "TOOL_VERSION",
+    "USER_AGENT",
+    "Cancelled",
+    "CollectorError",
+    "Exchange",
+    "FailedAttempt",
+    "FetchFailed",
+    "FileCapture",
+    "GpsPoint",
+    "HostName",
+    "HttpCapture",
+    "ImageInfo",
+    "Indicator",
+    "MhtmlDocument",
+    "NotPublic",
+    "PageInfo",
+    "RedirectHop",
+    "Refused",
+    "Resolver",
+    "Timeout",
+    "TooLarge",
+    "TooManyRedirects",
+    "UnsupportedType",
+    "__version__",
+    "check_warc",
+    "exposure_indicators",
+    "fetch",
+    "import_file",
+    "page_from_text",
+    "parse_html",
+    "records_for",
+    "write_case_warc",
+]

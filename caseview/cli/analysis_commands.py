@@ -85,9 +85,7 @@ def note(args: argparse.Namespace, out: Output) -> int:
             evaluation_family_told=args.family_told,
             evaluation_family_response=args.family_response,
         )
-    out.result(
-        {"id": saved.id, "case_id": saved.case_id, "version": saved.version}, str(saved.id)
-    )
+    out.result({"id": saved.id, "case_id": saved.case_id, "version": saved.version}, str(saved.id))
     return 0
 
 

@@ -49,10 +49,13 @@ def current_of_source(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.
 
 
 def history(conn: sqlite3.Connection, root_id: int) -> list[sqlite3.Row]:
-    return list(conn.execute(
-        "SELECT o.*, u.username AS author_name FROM observations o"
-        " JOIN users u ON u.id = o.author_id WHERE o.root_id = ? ORDER BY o.version",
-        (root_id,)))
+    return list(
+        conn.execute(
+            "SELECT o.*, u.username AS author_name FROM observations o"
+            " JOIN users u ON u.id = o.author_id WHERE o.root_id = ? ORDER BY o.version",
+            (root_id,),
+        )
+    )
 
 
 def insert_note(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
@@ -72,8 +75,9 @@ def current_note(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
     return row
 
 
-def index(conn: sqlite3.Connection, kind: str, ref_id: int, case_id: int, title: str,
-          body: str) -> None:
+def index(
+    conn: sqlite3.Connection, kind: str, ref_id: int, case_id: int, title: str, body: str
+) -> None:
     """(Re)index one item for full-text search; an item's old entry is replaced."""
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
     conn.execute(
@@ -86,8 +90,9 @@ def unindex(conn: sqlite3.Connection, kind: str, ref_id: int) -> None:
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
 
 
-def search(conn: sqlite3.Connection, case_ids: list[int] | None, match: str,
-           limit: int) -> list[sqlite3.Row]:
+def search(
+    conn: sqlite3.Connection, case_ids: list[int] | None, match: str, limit: int
+) -> list[sqlite3.Row]:
     sql = (
         "SELECT kind, ref_id, case_id, title,"
         " snippet(search_index, 4, '[', ']', ' … ', 12) AS snippet"
@@ -102,8 +107,9 @@ def search(conn: sqlite3.Connection, case_ids: list[int] | None, match: str,
     return list(conn.execute(sql, params))
 
 
-def last_case_event(conn: sqlite3.Connection, case_id: int, ignore: tuple[str, ...]
-                    ) -> sqlite3.Row | None:
+def last_case_event(
+    conn: sqlite3.Connection, case_id: int, ignore: tuple[str, ...]
+) -> sqlite3.Row | None:
     """The last audit event that changed this case (reading and exporting do not)."""
     marks = ", ".join("?" for _ in ignore)
     row: sqlite3.Row | None = conn.execute(

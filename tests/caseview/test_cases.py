@@ -20,7 +20,14 @@ TODAY = date(2026, 11, 24)  # the conftest clock's date
 
 def snapshot(casefile: CaseFile) -> dict[str, list[tuple[object, ...]]]:
     conn = casefile.conn
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    # Full-text search keeps shadow tables WITHOUT ROWID; its virtual table stands for them.
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND coalesce(sql, '') NOT LIKE '%WITHOUT ROWID%'"
+        )
+    ]
     return {
         t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')]
         for t in tables

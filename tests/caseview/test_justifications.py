@@ -761,7 +761,7 @@ def _apply(
         justifications.edit(worker, record.id, replace(record.request, planned_viewings=1))
 
 
-# --- known gaps (strict xfail: each turns green when fixed) ------------------------------
+# --- regressions: gaps these tests found (were strict xfails until fixed) -----------------
 
 
 def test_a_used_emergency_cancelled_by_its_author_still_awaits_review(

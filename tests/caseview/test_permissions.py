@@ -104,7 +104,14 @@ AUDIT_ACTION = {row[0]: row[5] for row in MATRIX}
 def snapshot(casefile: CaseFile) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table: what "changes nothing" is measured against."""
     conn = casefile.conn
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    # Full-text search keeps shadow tables WITHOUT ROWID; its virtual table stands for them.
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND coalesce(sql, '') NOT LIKE '%WITHOUT ROWID%'"
+        )
+    ]
     return {
         t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')]
         for t in tables

@@ -1,0 +1,855 @@
+"""Draw the reasoned note: :func:`render_pdf` turns a :class:`ReportData` into PDF bytes.
+
+The sections follow DESIGN section 6, in order: the header; purpose, statutory function
+and question; each justification with both of Niven's sides, the balance and the
+manager's decisions; the pictures; "Findings relied upon" and, apart, "Material not
+relied upon" (those two headings are a contract); the worker's analysis and conclusion;
+the evaluation; the provenance appendix; the limitations; the audit checkpoint and the
+command that checks it. Every page carries the classification marking top and bottom,
+the case reference and "Page x of y".
+
+Three rules hold everywhere:
+
+- User and page text reaches a Paragraph only through
+  :func:`caseview.report.text.markup` (escaped and drawable), and a table cell or the
+  canvas only through :func:`~caseview.report.text.wrap` /
+  :func:`~caseview.report.text.visible`, which interpret no markup at all. No input can
+  make reportlab open a file, follow a link or fail to parse.
+- Nothing here reads a clock, the environment or the network: the document is dated by
+  ``data.dated`` and built with ``invariant=1``, so the same data gives the same bytes.
+- Tables are built from cells wrapped once (:class:`_Lines`), cut into chunks of
+  :data:`CHUNK` rows, and split only between rows, so their cost grows linearly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import TimeStamp
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from caseview.report import charts, fonts
+from caseview.report.model import (
+    CLASSIFICATION,
+    DOMAINS,
+    RISKS,
+    ReportData,
+    ReportJustification,
+    ReportObservation,
+    ReportSource,
+)
+from caseview.report.text import fit, markup, one_line, wrap
+
+PAGE_W, PAGE_H = A4
+MARGIN_X = 20 * mm
+MARGIN_TOP = 24 * mm
+MARGIN_BOTTOM = 20 * mm
+WIDTH = PAGE_W - 2 * MARGIN_X
+FRAME_H = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM
+CHUNK = 100  # rows per Table: each chunk is measured and split on its own
+TALLEST_ROW = FRAME_H - 80  # a row taller than this is cut into continuation rows
+
+INK = colors.HexColor("#1a1a1a")
+MUTED = colors.HexColor("#5a5a5a")
+RULE = colors.HexColor("#9aa3ad")
+HAIRLINE = colors.HexColor("#d5dae0")
+SHADE = colors.HexColor("#eef1f4")
+HEAD = colors.HexColor("#dde3ea")
+ACCENT = colors.HexColor("#1d5b79")
+
+LESS_INTRUSIVE = {
+    "asked_family": "Asked the family",
+    "partner_agencies": "Asked partner agencies",
+    "police": "Police checks",
+    "school": "Asked the school",
+    "health": "Asked health services",
+    "other": "Other",
+}
+FAMILY_TOLD = {"yes": "Yes", "no": "No", "later": "Later"}
+NOT_RECORDED = "Not recorded."
+DEFAULT_LIMITATIONS = (
+    "A hash proves the integrity of the copy since it was captured, not that the page "
+    "was authentic or that what it says is true.",
+    "Public information can be old, shared from someone else, or misread.",
+)
+
+
+# --- paragraph styles (running text outside tables) ------------------------------------
+
+
+def _style(name: str, **kw: Any) -> ParagraphStyle:
+    base: dict[str, Any] = {
+        "fontName": fonts.REGULAR,
+        "bulletFontName": fonts.REGULAR,
+        "fontSize": 9.5,
+        "leading": 13,
+        "textColor": INK,
+        "splitLongWords": 1,
+        "allowWidows": 0,
+        "allowOrphans": 0,
+    }
+    return ParagraphStyle(name, **(base | kw))
+
+
+BODY = _style("body", spaceAfter=5)
+EMPTY = _style("empty", textColor=MUTED, fontName=fonts.ITALIC, spaceAfter=5)
+TITLE = _style("title", fontName=fonts.BOLD, fontSize=21, leading=25, spaceAfter=2)
+SUBTITLE = _style("subtitle", fontSize=13, leading=17, textColor=MUTED, spaceAfter=10)
+H1 = _style(
+    "h1",
+    fontName=fonts.BOLD,
+    fontSize=14,
+    leading=18,
+    spaceBefore=14,
+    spaceAfter=6,
+    textColor=ACCENT,
+    keepWithNext=1,
+)
+H2 = _style(
+    "h2", fontName=fonts.BOLD, fontSize=11.5, leading=15, spaceBefore=10, spaceAfter=5,
+    keepWithNext=1,
+)  # fmt: skip
+H3 = _style(
+    "h3", fontName=fonts.BOLD, fontSize=9.5, leading=13, spaceBefore=6, spaceAfter=3,
+    keepWithNext=1,
+)  # fmt: skip
+CAPTION = _style("caption", fontSize=7.5, leading=10, textColor=MUTED, spaceAfter=8)
+BULLET = _style("bullet", leftIndent=12, bulletIndent=2, spaceAfter=4)
+
+
+def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
+    """A paragraph of user or page text: escaped, so never read as markup."""
+    return Paragraph(markup(text), style)
+
+
+def _paras(text: str, style: ParagraphStyle = BODY, empty: str = NOT_RECORDED) -> list[Flowable]:
+    """User text as paragraphs (a blank line starts a new one); empty text says so."""
+    blocks = [b for b in (b.strip() for b in text.replace("\r\n", "\n").split("\n\n")) if b]
+    if not blocks:
+        return [_p(empty, EMPTY)]
+    return [_p(b, style) for b in blocks]
+
+
+def _empty(text: str) -> Paragraph:
+    return _p(text, EMPTY)
+
+
+# --- table cells: plain lines, wrapped once --------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Look:
+    face: str
+    size: float
+    leading: float
+    color: Color
+
+
+PLAIN = _Look(fonts.REGULAR, 8, 10.2, INK)
+STRONG = _Look(fonts.BOLD, 8, 10.2, INK)
+SLANT = _Look(fonts.ITALIC, 8, 10.2, INK)
+SMALL = _Look(fonts.REGULAR, 6.8, 8.8, MUTED)
+FAINT = _Look(fonts.ITALIC, 8, 10.2, MUTED)
+HASH = _Look(fonts.REGULAR, 6.5, 8.6, INK)  # 64 of the widest hex digit fit in 250 pt
+VALUE = _Look(fonts.REGULAR, 9, 12.2, INK)
+VALUE_STRONG = _Look(fonts.BOLD, 9, 12.2, INK)
+VALUE_FAINT = _Look(fonts.ITALIC, 9, 12.2, MUTED)
+LABEL = _Look(fonts.BOLD, 8.5, 12.2, MUTED)
+GAP = _Look(fonts.REGULAR, 4, 4, INK)  # a little space between blocks in one cell
+
+Block = tuple[_Look, str]
+
+
+class _Lines(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Plain lines of text for a table cell, wrapped once and drawn as they are.
+
+    The long tables hold thousands of cells. A Paragraph parses markup and breaks its
+    lines again at every measurement, which made a 1,000-source note take four times
+    too long; these cells interpret no markup at all (their text is only made drawable,
+    by :func:`~caseview.report.text.wrap`), and know their height at once.
+    """
+
+    def __init__(self, lines: Sequence[tuple[_Look, str]]) -> None:
+        super().__init__()
+        self.lines = list(lines)
+        self.height = sum(look.leading for look, _ in self.lines)
+        self.width = 0.0
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = availWidth
+        return availWidth, self.height
+
+    def cut(self, height: float) -> tuple[_Lines, _Lines]:
+        """The lines that fit in ``height`` points, and the rest."""
+        used, n = 0.0, 0
+        for look, _ in self.lines:
+            if used + look.leading > height and n:
+                break
+            used += look.leading
+            n += 1
+        return _Lines(self.lines[:n]), _Lines(self.lines[n:])
+
+    def draw(self) -> None:
+        # The PDF text operators are written directly, one BT/ET block per cell: through
+        # reportlab's TextObject each line cost about four times as much (it measures
+        # every line to advance a cursor this layout never uses). The glyph encoding is
+        # still reportlab's own (splitString assigns the font-subset codes).
+        canvas = self.canv
+        doc = canvas._doc
+        ops = ["BT"]
+        top = self.height
+        current: _Look | None = None
+        font: Any = None
+        for look, line in self.lines:
+            if line:
+                if look is not current:
+                    font = getFont(look.face)
+                    ops.append(f"{fp_str(*look.color.rgb())} rg")
+                    current = look
+                ops.append(f"1 0 0 1 0 {fp_str(top - look.size * 0.96)} Tm")
+                for subset, chunk in font.splitString(line, doc):
+                    name = font.getSubsetInternalName(subset, doc)
+                    ops.append(f"{name} {fp_str(look.size)} Tf ({escapePDF(chunk)}) Tj")
+            top -= look.leading
+        ops.append("ET")
+        canvas.addLiteral("\n".join(ops))
+
+
+PAD = 3.0  # cell padding, left and right
+
+
+def _cell(width: float, *blocks: Block, pad: float = PAD) -> _Lines:
+    """A cell ``width`` points wide: each (look, text) block wrapped in its look."""
+    room = width - 2 * pad
+    lines: list[tuple[_Look, str]] = []
+    for look, text in blocks:
+        if look is GAP:
+            if lines:
+                lines.append((GAP, ""))
+            continue
+        lines.extend((look, line) for line in wrap(text, look.face, look.size, room))
+    return _Lines(lines)
+
+
+def _text_blocks(text: str, look: _Look = VALUE, empty: str = NOT_RECORDED) -> list[Block]:
+    """User text as blocks of one look, or a faint "not recorded" if there is none."""
+    if not text.strip():
+        return [(VALUE_FAINT if look is VALUE else FAINT, empty)]
+    return [(look, text)]
+
+
+def _rows_within(row: list[_Lines], limit: float = TALLEST_ROW) -> list[list[_Lines]]:
+    """``row`` as one or more rows no taller than ``limit``, so tables split between rows."""
+    rows = []
+    while max(c.height for c in row) > limit:
+        heads, tails = zip(*(c.cut(limit) for c in row), strict=True)
+        rows.append(list(heads))
+        row = list(tails)
+    rows.append(row)
+    return rows
+
+
+def _table(
+    rows: Sequence[list[_Lines]],
+    widths: Sequence[float],
+    style: Sequence[tuple[Any, ...]],
+    *,
+    header: list[_Lines] | None = None,
+) -> list[Flowable]:
+    """Tables of ``rows`` in chunks of :data:`CHUNK`, each repeating ``header``."""
+    body = [r for row in rows for r in _rows_within(row)]
+    tables: list[Flowable] = []
+    for start in range(0, len(body), CHUNK):
+        chunk = body[start : start + CHUNK]
+        data = [header, *chunk] if header else chunk
+        table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0, hAlign="LEFT")
+        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR), *style]))
+        tables.append(table)
+    return tables
+
+
+def _grid(
+    header: Sequence[str], rows: Sequence[list[_Lines]], widths: Sequence[float]
+) -> list[Flowable]:
+    """A ruled table with a shaded header repeated on each page."""
+    head = [_cell(w, (STRONG, h)) for h, w in zip(header, widths, strict=True)]
+    style = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
+        ("LEFTPADDING", (0, 0), (-1, -1), PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    return _table(rows, widths, style, header=head)
+
+
+LABEL_W = 118.0
+
+
+def _kv(rows: Sequence[tuple[str, Sequence[Block]]], label_w: float = LABEL_W) -> list[Flowable]:
+    """Labelled values, one per row, with light rules between."""
+    value_w = WIDTH - label_w
+    cells = [
+        [_cell(label_w, (LABEL, label), pad=0), _cell(value_w, *blocks, pad=0)]
+        for label, blocks in rows
+    ]
+    style = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, HAIRLINE),
+    ]
+    return _table(cells, (label_w, value_w), style)
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _classification(data: ReportData) -> str:
+    return one_line(data.classification) or CLASSIFICATION
+
+
+def verify_command(data: ReportData) -> str:
+    """The exact command that checks the case file against this note's checkpoint."""
+    head = shlex.quote(f"{data.checkpoint_seq}:{data.checkpoint_hash}")
+    return f"caseview --db {shlex.quote(data.case_file_name)} verify --expect-head {head}"
+
+
+# --- sections --------------------------------------------------------------------------
+
+
+def _header(data: ReportData) -> list[Flowable]:
+    subjects = [f"{name} ({role})" if role else name for name, role in data.subjects]
+    return [
+        Paragraph("Reasoned note", TITLE),
+        _p(data.case_title or "Untitled case", SUBTITLE),
+        *_kv([
+            ("Case reference", _text_blocks(data.case_reference)),
+            ("Subjects", [(VALUE, "\n".join(subjects))] if subjects
+             else [(VALUE_FAINT, "No subjects were recorded.")]),
+            ("Note by", _text_blocks(data.author)),
+            ("Dated", [(VALUE, f"{_when(data.dated)}, the time of the audit checkpoint "
+                               "below: the case as it stood then")]),
+            ("Classification", [(VALUE_STRONG, _classification(data))]),
+            ("Produced with", _text_blocks(data.tool)),
+        ]),
+        Spacer(1, 8),
+        Paragraph(
+            "This note records what public online information was looked at and why, what "
+            "it shows, how far it can be trusted, what the worker concluded, and how anyone "
+            "can check it. Read the findings with the limitations at the end of the note.",
+            CAPTION,
+        ),
+    ]  # fmt: skip
+
+
+def _purpose(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("Purpose, statutory function and question", H1)]
+    if not data.justifications:
+        return [*story, _empty("No justification was recorded, so no purpose is stated.")]
+    for j in data.justifications:
+        story.append(Paragraph(f"Justification {j.id} (version {j.version})", H3))
+        story.extend(
+            _kv([
+                ("Question", _text_blocks(j.question)),
+                ("Statutory function", _text_blocks(j.statutory_function)),
+                ("Data protection basis", _text_blocks(j.data_protection_basis)),
+            ])
+        )  # fmt: skip
+    return story
+
+
+def _justification(j: ReportJustification) -> list[Flowable]:
+    considered = "; ".join(LESS_INTRUSIVE.get(k, k) for k in j.less_intrusive_considered)
+    told = FAMILY_TOLD.get(j.family_told, j.family_told) or "not recorded"
+    transparency: list[Block] = [(VALUE_STRONG, f"Will the family be told? {told}")]
+    if j.family_told_reason.strip():
+        transparency += [(GAP, ""), (VALUE, j.family_told_reason)]
+    emergency: list[Block] = [(VALUE, "No.")]
+    if j.emergency:
+        emergency = [
+            (VALUE_STRONG, "Yes: used at once under break-glass, for a manager to review."),
+            (GAP, ""),
+            *_text_blocks(j.emergency_reason, empty="No reason was recorded."),
+        ]
+    story: list[Flowable] = [
+        _p(f"Justification {j.id}, version {j.version}: {j.status or 'status unknown'}", H2),
+        *_kv([
+            ("Requested by", _text_blocks(j.author)),
+            ("Subjects", _text_blocks("; ".join(j.subjects))),
+            ("Scope", _text_blocks("\n".join(j.scope))),
+            ("Planned viewings", [(VALUE, f"{j.planned_viewings:,}, until {j.valid_until}")]),
+            ("Intrusion level", _text_blocks(j.intrusion_level)),
+            ("Content hash", _text_blocks(j.content_hash)),
+        ]),
+        Spacer(1, 8),
+        *_two_sides(j),
+        Spacer(1, 8),
+        *_kv([
+            ("The balance", _text_blocks(j.balance)),
+            ("Necessity", [
+                (VALUE_STRONG, "Less intrusive routes considered: " + (considered or "none")),
+                (GAP, ""),
+                *_text_blocks(j.why_not_enough),
+            ]),
+            ("Proportionality", _text_blocks(j.proportionality)),
+            ("Collateral intrusion", _text_blocks(j.collateral_intrusion)),
+            ("Transparency", transparency),
+            ("Emergency", emergency),
+            ("Surveillance authorisation", _text_blocks(j.authorisation_ref or "",
+                                                        empty="None recorded.")),
+        ]),
+        Paragraph("Manager's decision", H3),
+    ]  # fmt: skip
+    if not j.decisions:
+        story.append(_empty("No manager has decided on this justification yet."))
+        return story
+    widths = (112, 62, 200, WIDTH - 374)
+    rows = [
+        [
+            _cell(widths[0], (PLAIN, d.reviewer)),
+            _cell(widths[1], (STRONG, d.decision)),
+            _cell(widths[2], *_text_blocks(d.reasons, PLAIN)),
+            _cell(widths[3], (PLAIN, _when(d.at))),
+        ]
+        for d in j.decisions
+    ]
+    story.extend(_grid(("Manager", "Decision", "Reasons", "At"), rows, widths))
+    return story
+
+
+def _two_sides(j: ReportJustification) -> list[Flowable]:
+    """Niven's two sides next to each other: the case for looking, the case against."""
+    half = WIDTH / 2
+    pad = 6.0
+    head = [
+        _cell(half, (STRONG, "The safety case: why looking may protect the child"), pad=pad),
+        _cell(half, (STRONG, "The ethics case: the intrusion and its risks"), pad=pad),
+    ]
+    row = [
+        _cell(half, *_text_blocks(j.safety_case), pad=pad),
+        _cell(half, *_text_blocks(j.ethics_case), pad=pad),
+    ]
+    style = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD),
+        ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+        ("LINEBEFORE", (1, 0), (1, -1), 0.5, RULE),
+        ("LEFTPADDING", (0, 0), (-1, -1), pad),
+        ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+    ]
+    return _table([row], (half, half), style, header=head)
+
+
+def _justifications(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("Justification, balance and decision", H1)]
+    if not data.justifications:
+        return [*story, _empty("No justification was recorded.")]
+    for j in data.justifications:
+        story.extend(_justification(j))
+    return story
+
+
+def _at_a_glance(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [
+        CondPageBreak(90 * mm),
+        Paragraph("Sources and observations at a glance", H1),
+        Paragraph("When the sources were captured, viewed and published", H3),
+    ]
+    line = charts.timeline(data.sources, WIDTH)
+    if line is None:
+        story.append(_empty("No sources were recorded, so there is no timeline."))
+    else:
+        lanes = "; ".join(f"{label}: {n:,}" for label, n in line.counts.items())
+        caption = f"Each bar counts sources per {line.unit}. {lanes}."
+        if line.unreadable_published:
+            n = line.unreadable_published
+            caption += (
+                f" {_plural(n, 'stated publication date')} could not be read as a date and "
+                f"{'is' if n == 1 else 'are'} not shown."
+            )
+        story.append(KeepTogether([line.drawing, Spacer(1, 4), _p(caption, CAPTION)]))
+    story.append(Paragraph("Observations by domain and grading", H3))
+    chart = charts.observation_chart(data.observations, WIDTH)
+    if chart is None:
+        story.append(_empty("No observations were recorded."))
+    else:
+        relied = sum(1 for o in data.observations if o.relied_upon)
+        caption = (
+            f"{_plural(len(data.observations), 'observation')}: {relied:,} relied upon, "
+            f"{len(data.observations) - relied:,} not. {charts.BAR_NOTE} Grading uses the "
+            "Admiralty scales: source reliability A (completely reliable) to F (cannot be "
+            "judged), information credibility 1 (confirmed) to 6 (cannot be judged)."
+        )
+        story.append(KeepTogether([chart, Spacer(1, 4), _p(caption, CAPTION)]))
+    return story
+
+
+OBSERVATION_HEADER = ("Obs.", "Observation", "Domain", "Grading", "Risks and corroboration")
+OBSERVATION_WIDTHS = (46, 208, 74, 52, WIDTH - 380)
+
+
+def _observation_rows(observations: Iterable[ReportObservation]) -> list[list[_Lines]]:
+    w = OBSERVATION_WIDTHS
+    rows = []
+    for o in observations:
+        notes: list[Block] = []
+        if o.risks:
+            notes += [(STRONG, "Risks"), (PLAIN, "; ".join(RISKS.get(r, r) for r in o.risks))]
+        if o.corroboration:
+            notes += [(STRONG, "Corroborated by"), (PLAIN, "; ".join(o.corroboration))]
+        rows.append(
+            [
+                _cell(w[0], (STRONG, str(o.id)), (SMALL, f"source {o.source_id}")),
+                _cell(
+                    w[1],
+                    *_text_blocks(o.text, PLAIN, "No text."),
+                    (SMALL, f"{o.author}, {_when(o.recorded_at)}"),
+                ),
+                _cell(w[2], (PLAIN, DOMAINS.get(o.domain, o.domain))),
+                _cell(
+                    w[3],
+                    (STRONG, f"{o.reliability}{o.credibility}"),
+                    (SMALL, f"3x5x2: {o.uk_equivalent}"),
+                ),
+                _cell(w[4], *(notes or [(FAINT, "None recorded.")])),
+            ]
+        )
+    return rows
+
+
+def _findings(data: ReportData) -> list[Flowable]:
+    ordered = sorted(data.observations, key=lambda o: (o.id, o.source_id))
+    relied = [o for o in ordered if o.relied_upon]
+    apart = [o for o in ordered if not o.relied_upon]
+    story: list[Flowable] = [
+        CondPageBreak(50 * mm),
+        Paragraph("Findings relied upon", H1),
+        Paragraph(
+            "Observations graded 1 or 2 for information credibility, or corroborated by "
+            "another observation or an external check: "
+            f"{_plural(len(relied), 'observation')}.",
+            CAPTION,
+        ),
+    ]
+    if not ordered:
+        story.append(_empty("No observations were recorded."))
+    elif not relied:
+        story.append(_empty("No observation meets the standard to be relied upon."))
+    else:
+        story.extend(_grid(OBSERVATION_HEADER, _observation_rows(relied), OBSERVATION_WIDTHS))
+    story += [
+        CondPageBreak(50 * mm),
+        Paragraph("Material not relied upon", H1),
+        Paragraph(
+            "Observations graded 3 to 6 for credibility and not corroborated. They are kept "
+            "so that nothing is lost, with the risks that limit how they can be read; they "
+            "are not findings and must not be treated as established: "
+            f"{_plural(len(apart), 'observation')}.",
+            CAPTION,
+        ),
+    ]
+    if not ordered:
+        story.append(_empty("No observations were recorded."))
+    elif not apart:
+        story.append(_empty("Every observation recorded is relied upon; none is set apart."))
+    else:
+        story.extend(_grid(OBSERVATION_HEADER, _observation_rows(apart), OBSERVATION_WIDTHS))
+    return story
+
+
+def _analysis(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("The worker's analysis and conclusion", H1)]
+    note = data.note
+    if note is None:
+        return [*story, _empty("No analysis has been written yet.")]
+    story.append(_p(f"By {note.author or 'an unnamed author'}.", CAPTION))
+    for title, text in (
+        ("Analysis", note.analysis),
+        ("Balance of the child's safety and the family's privacy", note.balance),
+        ("Conclusion", note.conclusion),
+    ):
+        story.append(Paragraph(title, H3))
+        story.extend(_paras(text))
+    return story
+
+
+def _evaluation(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("Evaluation", H1)]
+    note = data.note
+    fields = (
+        ("Was it useful?", note.evaluation_useful if note else ""),
+        ("What decision did it inform?", note.evaluation_decision if note else ""),
+        ("Was the family told?", note.evaluation_family_told if note else ""),
+        ("What did the family say?", note.evaluation_family_response if note else ""),
+    )
+    if not any(value.strip() for _, value in fields):
+        return [*story, _empty("The evaluation has not been written yet.")]
+    return [*story, *_kv([(k, _text_blocks(v)) for k, v in fields], label_w=150)]
+
+
+SOURCE_HEADER = ("Source", "Address, title and SHA-256", "Captured", "Grading")
+SOURCE_WIDTHS = (50, 256, 118, WIDTH - 424)
+
+
+def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
+    w = SOURCE_WIDTHS
+    rows = []
+    for s in sources:
+        where: list[Block] = [(PLAIN, s.url)]
+        if s.final_url and s.final_url != s.url:
+            where += [(SMALL, "arrived at"), (PLAIN, s.final_url)]
+        if s.title:
+            where.append((SLANT, s.title))
+        if s.published:
+            where.append((PLAIN, f"Published (as stated): {s.published}"))
+        where += [(SMALL, "SHA-256"), (HASH, s.sha256)]
+        captured: list[Block] = [
+            (PLAIN, _when(s.captured_at)),
+            (PLAIN, f"by {s.captured_by}"),
+            (PLAIN, f"{s.method}; origin: {s.origin}"),
+        ]
+        if s.supplied_by:
+            captured.append((PLAIN, f"supplied by {s.supplied_by}"))
+        if s.viewed_at is not None:
+            captured.append((PLAIN, f"viewed {_when(s.viewed_at)}"))
+        captured.append((SMALL, f"{s.size:,} bytes"))
+        rows.append(
+            [
+                _cell(w[0], (STRONG, str(s.id)), (SMALL, f"justification {s.justification_id}")),
+                _cell(w[1], *where),
+                _cell(w[2], *captured),
+                _cell(w[3], (PLAIN, s.grading)),
+            ]
+        )
+    return rows
+
+
+def _provenance(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [
+        CondPageBreak(50 * mm),
+        Paragraph("Appendix: provenance of the sources", H1),
+        Paragraph(
+            "One row per source: where it was, when, how and by whom it was captured, where "
+            "it came from, the SHA-256 of the copy kept, how its observations were graded, "
+            f"and the justification it was captured under: {_plural(len(data.sources), 'source')}.",
+            CAPTION,
+        ),
+    ]
+    if not data.sources:
+        return [*story, _empty("No sources were recorded.")]
+    ordered = sorted(data.sources, key=lambda s: s.id)
+    return [*story, *_grid(SOURCE_HEADER, _source_rows(ordered), SOURCE_WIDTHS)]
+
+
+def _limitations(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("Limitations", H1)]
+    for item in data.limitations or DEFAULT_LIMITATIONS:
+        story.append(Paragraph(markup(item), BULLET, bulletText="•"))
+    return story
+
+
+def _checkpoint(data: ReportData) -> list[Flowable]:
+    command = one_line(verify_command(data))
+    inset = 6.0  # the shaded box's padding, kept inside the text column
+    room = WIDTH - 2 * inset - 2
+    size = max(6.0, min(9.0, 9.0 * room / max(1.0, stringWidth(command, fonts.REGULAR, 9.0))))
+    boxed = _style(
+        "command", fontSize=size, leading=size * 1.35, backColor=SHADE, borderPadding=inset,
+        leftIndent=inset, rightIndent=inset, spaceBefore=10, spaceAfter=14,
+    )  # fmt: skip
+    return [
+        CondPageBreak(70 * mm),
+        Paragraph("Audit checkpoint and how to check it", H1),
+        *_kv([
+            ("Checkpoint", [(VALUE, f"Audit event {data.checkpoint_seq}")]),
+            ("Its hash", _text_blocks(data.checkpoint_hash)),
+            ("Case file", _text_blocks(data.case_file_name)),
+        ]),
+        Spacer(1, 8),
+        Paragraph(
+            "This note shows the case as it stood at that audit event. Each event in the case "
+            "file's audit log is chained to the one before it by its hash, so changing or "
+            "removing any earlier record breaks the chain. Anyone holding the case file can "
+            "check it, read-only and without an account, by running:",
+            BODY,
+        ),
+        Paragraph(markup(command), boxed),
+        Paragraph(
+            "It exits with status 0 if the log is intact, still holds this checkpoint, and "
+            "every stored copy still matches its SHA-256; with 4 if not, naming what failed. "
+            "Events recorded after the checkpoint (this export, for one) do not affect it.",
+            BODY,
+        ),
+    ]  # fmt: skip
+
+
+def _story(data: ReportData) -> list[Flowable]:
+    return [
+        *_header(data),
+        *_purpose(data),
+        *_justifications(data),
+        *_at_a_glance(data),
+        *_findings(data),
+        *_analysis(data),
+        *_evaluation(data),
+        *_provenance(data),
+        *_limitations(data),
+        *_checkpoint(data),
+    ]
+
+
+# --- page furniture and the document ---------------------------------------------------
+
+
+class _Furniture:
+    """What every page carries: the marking top and bottom, the case, "Page x of y"."""
+
+    def __init__(self, data: ReportData) -> None:
+        self.marking = fit(_classification(data), fonts.BOLD, 10, 220)
+        self.case = fit(data.case_reference or "no case reference", fonts.BOLD, 8, 160)
+        self.dated = f"Reasoned note, {_when(data.dated)}"
+
+    def draw(self, canvas: Canvas, page: int, total: int) -> None:
+        top, bottom = PAGE_H - 12 * mm, 10 * mm
+        left, right, middle = MARGIN_X, PAGE_W - MARGIN_X, PAGE_W / 2
+        canvas.saveState()
+        canvas.setFillColor(INK)
+        canvas.setFont(fonts.BOLD, 10)
+        canvas.drawCentredString(middle, top, self.marking)
+        canvas.drawCentredString(middle, bottom, self.marking)
+        canvas.setFont(fonts.BOLD, 8)
+        canvas.drawString(left, top, self.case)
+        canvas.drawString(left, bottom, self.case)
+        canvas.setFillColor(MUTED)
+        canvas.setFont(fonts.REGULAR, 8)
+        canvas.drawRightString(right, top, self.dated)
+        canvas.drawRightString(right, bottom, f"Page {page} of {total}")
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.5)
+        canvas.line(left, top - 3.5 * mm, right, top - 3.5 * mm)
+        canvas.line(left, bottom + 4 * mm, right, bottom + 4 * mm)
+        canvas.restoreState()
+
+
+def _canvas_maker(data: ReportData) -> Callable[..., Canvas]:
+    furniture = _Furniture(data)
+
+    class NoteCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
+        """Holds the pages back until the end, so that each can say "Page x of y"."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._held: list[dict[str, Any]] = []
+            _date_document(self, data.dated)
+
+        def showPage(self) -> None:
+            self._held.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._held)
+            for number, state in enumerate(self._held, start=1):
+                self.__dict__.update(state)
+                furniture.draw(self, number, total)
+                super().showPage()
+            super().save()
+
+    return NoteCanvas
+
+
+def _date_document(canvas: Canvas, dated: datetime) -> None:
+    """Date the PDF by the checkpoint: never the clock, nor SOURCE_DATE_EPOCH.
+
+    ``invariant=1`` alone dates the file 2000-01-01, or by SOURCE_DATE_EPOCH if the
+    environment sets it, and seeds the file's /ID from that. Both are replaced by the
+    note's own date, so the same data gives the same bytes on every machine.
+    """
+    moment = (dated if dated.tzinfo else dated.replace(tzinfo=UTC)).astimezone(UTC)
+    stamp = TimeStamp(invariant=1)
+    stamp.t = moment.timestamp()
+    stamp.lt = moment.timetuple()
+    stamp.YMDhms = tuple(moment.timetuple())[:6]
+    stamp.dhh = stamp.dmm = 0
+    stamp.tzname = "UTC"
+    doc = canvas._doc
+    doc._timeStamp = stamp
+    doc.signature = hashlib.md5(b"a reportlab document", usedforsecurity=False)
+    doc.signature.update(ascii(stamp.t).encode("ascii"))
+
+
+def render_pdf(data: ReportData) -> bytes:
+    """The reasoned note for ``data``, as PDF bytes: the same data gives the same bytes."""
+    fonts.register()
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=fit(
+            f"Reasoned note {data.case_reference}: {data.case_title}", fonts.REGULAR, 10, 2000
+        ),
+        author=fit(data.author, fonts.REGULAR, 10, 2000),
+        subject=f"Reasoned note; {_classification(data)}",
+        creator=fit(data.tool, fonts.REGULAR, 10, 2000),
+        keywords=_classification(data),
+        invariant=1,
+        pageCompression=1,
+        lang="en-GB",
+        initialFontName=fonts.REGULAR,  # else every page names Helvetica, never embedded
+        initialFontSize=9.5,
+    )
+    frame = Frame(
+        MARGIN_X, MARGIN_BOTTOM, WIDTH, FRAME_H, id="body",
+        leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0,
+    )  # fmt: skip
+    doc.addPageTemplates([PageTemplate(id="note", frames=[frame])])
+    doc.build(_story(data), canvasmaker=_canvas_maker(data))
+    return buffer.getvalue()

@@ -1,0 +1,109 @@
+"""Turning a page's bytes into text without guessing silently.
+
+The order follows what a browser does (WHATWG "encoding sniffing", simplified): a byte
+order mark wins; then the charset in the Content-Type header; then a ``<meta charset>``
+or ``http-equiv`` declaration in the first 4 KiB; then statistical sniffing
+(charset-normalizer); UTF-8 as the last resort. An invalid or dangerous label is
+skipped with a note rather than trusted. Decoding replaces undecodable bytes (U+FFFD)
+and says so: the evidence is the bytes; the text is a working copy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Labels Python accepts that are not character sets a web page can use: decoding with
+# them would interpret the page (escape sequences, host names) rather than read it.
+_REFUSED_CODECS = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "utf-7"}
+)
+# Browsers read these labels as windows-1252 (WHATWG Encoding), which differs from
+# ISO-8859-1 only where the latter has invisible control characters.
+_AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii"})
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,512}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]{1,40})""", re.I
+)
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    charset: str
+    source: str  # "bom", "header", "meta", "sniffed" or "default"
+    notes: tuple[str, ...]
+
+
+def usable_codec(label: str | None) -> str | None:
+    """Python's name for a charset label, or None if unknown or not a text charset."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+        "a".encode(name)  # refuses bytes-to-bytes codecs such as base64 or zlib
+    except (LookupError, UnicodeError):
+        return None
+    if name in _REFUSED_CODECS:
+        return None
+    return "cp1252" if name in _AS_WINDOWS_1252 else name
+
+
+def meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode(body: bytes, declared: str | None = None, *, html: bool = True) -> DecodedText:
+    """Decode ``body``; ``declared`` is the Content-Type charset, if any."""
+    notes: list[str] = []
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return _finish(body, codec, "bom", notes)
+    if declared:
+        header_codec = usable_codec(declared)
+        if header_codec:
+            return _finish(body, header_codec, "header", notes)
+        notes.append(f"The server declared an unknown character set {declared!r}; ignored.")
+    if html:
+        label = meta_charset(body)
+        if label:
+            meta_codec = usable_codec(label)
+            if meta_codec and meta_codec.startswith("utf-16"):
+                # A declaration readable as ASCII cannot be UTF-16 (WHATWG).
+                meta_codec = "utf-8"
+            if meta_codec:
+                return _finish(body, meta_codec, "meta", notes)
+            notes.append(f"The page declared an unknown character set {label!r}; ignored.")
+    try:
+        # Valid UTF-8 is almost never an accident, and it is what most pages are.
+        return DecodedText(body.decode("utf-8"), "utf-8", "sniffed", tuple(notes))
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body[:_SNIFF_BYTES]).best()
+    sniffed = usable_codec(best.encoding) if best is not None else None
+    if sniffed:
+        notes.append(f"No character set was declared; it was detected as {sniffed}.")
+        return _finish(body, sniffed, "sniffed", notes)
+    notes.append("No character set was declared or detected; read as UTF-8.")
+    return _finish(body, "utf-8", "default", notes)
+
+
+def _finish(body: bytes, codec: str, source: str, notes: list[str]) -> DecodedText:
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode(codec, errors="replace")
+        notes.append(
+            f"Some bytes are not valid {codec} and are shown as \ufffd in the text; "
+            "the stored bytes are unchanged."
+        )
+    return DecodedText(text=text, charset=codec, source=source, notes=tuple(notes))

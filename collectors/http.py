@@ -1,0 +1,605 @@
+"""Capture one public web address over HTTP(S), with its provenance.
+
+:func:`fetch` follows redirects itself so that every hop is checked
+(``collectors.addresses``) before anything is sent to it, connects to the address that
+was checked (``collectors.transport``), and keeps the exact bytes sent and received
+for the WARC records (``collectors.warc``).
+
+Limits, all enforced while streaming:
+
+* ``deadline_s`` is wall-clock time for the whole capture, every hop included. It is
+  checked between chunks, and a watchdog shuts the socket at the deadline so that a
+  server dripping a byte a second (or stalling in its headers) cannot outlast it.
+* ``max_bytes`` bounds the body both as sent and after Content-Encoding is undone, so
+  a gzip or brotli bomb stops at the limit. Content-Length is never trusted.
+* ``max_redirects`` bounds the chain.
+
+Hashes: ``body_sha256`` is of the body as delivered **after** Content-Encoding is
+undone (what a browser would show; DESIGN section 2), ``raw_sha256`` of the body as
+sent (still encoded, after chunked transfer framing is removed). The WARC records keep
+the wire bytes themselves.
+
+Not public means not captured: 401, 403 and 451, a redirect to a sign-in page, and a
+page that is a sign-in form or a restriction notice raise :class:`NotPublic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import time
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import requests
+import urllib3.exceptions
+from requests.cookies import extract_cookies_to_jar
+
+from collectors import addresses, decoding, sniff, walls
+from collectors.addresses import HostName, Resolver, Target
+from collectors.errors import (
+    Cancelled,
+    CollectorError,
+    FailedAttempt,
+    FetchFailed,
+    NotPublic,
+    Timeout,
+    TooLarge,
+    TooManyRedirects,
+)
+from collectors.html import PageInfo, page_from_text, parse_html
+from collectors.transport import PinnedAdapter, Watchdog, Wire
+from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
+
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+DEFAULT_TIMEOUT = (10.0, 20.0)  # connect, read (per socket operation)
+_CHUNK = 64 * 1024
+_REDIRECT_BODY_LIMIT = 64 * 1024  # bytes of a redirect's body kept for the WARC record
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NOT_PUBLIC_STATUS = {
+    401: "401 Unauthorized",
+    403: "403 Forbidden",
+    451: "451 Unavailable For Legal Reasons",
+}
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+_NETWORK_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+# What reading from a connection can raise. ValueError: reading a file object that the
+# watchdog's shutdown has just closed.
+_TRANSPORT_ERRORS = (*_NETWORK_ERRORS, ValueError)
+_BROKE_OFF = (
+    "The site broke off while sending the page, so the capture is incomplete and was not "
+    "kept. Try again later."
+)
+
+
+@dataclass(frozen=True)
+class RedirectHop:
+    url: str
+    status: int
+    location: str
+    server_ip: str
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response, byte for byte as on the wire (inside TLS)."""
+
+    url: str
+    server_ip: str
+    server_port: int
+    started_at: datetime
+    request: bytes
+    response: bytes  # status line, headers, body still content- and transfer-encoded
+    response_head_length: int
+    complete: bool  # False when Caseview stopped reading (a long redirect body)
+
+
+@dataclass(frozen=True)
+class HttpCapture:
+    requested_url: str
+    final_url: str
+    requested_host: HostName
+    final_host: HostName
+    redirect_chain: tuple[RedirectHop, ...]
+    status: int
+    reason: str
+    http_version: str
+    headers: tuple[tuple[str, str], ...]  # as received, in order, duplicates kept
+    content_type: str | None  # the Content-Type header as served
+    media_type: str | None  # its type/subtype, lower case
+    sniffed_type: str | None  # what the body's first bytes show, if recognised
+    content_encoding: tuple[str, ...]
+    body: bytes
+    body_sha256: str
+    body_size: int
+    body_encoding_note: str
+    raw_sha256: str
+    raw_size: int
+    server_ip: str
+    server_port: int
+    started_at: datetime
+    ended_at: datetime
+    user_agent: str
+    page: PageInfo | None  # for HTML: title, text, metadata, links
+    notes: tuple[str, ...]
+    exchanges: tuple[Exchange, ...]  # every hop, for the WARC records
+    tool: str = f"{TOOL_NAME}/{TOOL_VERSION}"
+
+
+@dataclass
+class _Progress:
+    """What is known so far, for the record of an attempt that fails."""
+
+    requested_url: str
+    started_at: datetime
+    last_url: str
+    status: int | None = None
+
+    def failed(self, hops: Iterable[RedirectHop]) -> FailedAttempt:
+        return FailedAttempt(
+            requested_url=self.requested_url,
+            last_url=self.last_url,
+            redirect_chain=tuple((h.url, h.status, h.location) for h in hops),
+            status=self.status,
+            started_at=self.started_at,
+            ended_at=_now(),
+        )
+
+
+@dataclass
+class _Limits:
+    deadline: float  # time.monotonic()
+    timeout: tuple[float, float]
+    max_bytes: int
+    cancel: Callable[[], bool] | None
+    watchdog: Watchdog
+    verify: str | bool  # requests' TLS setting: True (certifi) or a CA bundle path
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled("The capture was cancelled; nothing was kept.")
+        if self.watchdog.fired or self.remaining() <= 0:
+            raise _timeout()
+
+    def request_timeout(self) -> tuple[float, float]:
+        left = max(self.remaining(), 0.001)
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timeout() -> Timeout:
+    return Timeout(
+        "The site took longer than the time allowed for a capture, so it was stopped and "
+        "nothing was kept. Try again later; if it keeps happening the site may be "
+        "deliberately slow."
+    )
+
+
+def fetch(
+    url: str,
+    *,
+    resolver: Resolver | None = None,
+    allow_hosts: Iterable[str] | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline_s: float = 30.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_redirects: int = 10,
+    user_agent: str = USER_AGENT,
+    cancel: Callable[[], bool] | None = None,
+    ca_certs: str | None = None,
+) -> HttpCapture:
+    """Capture ``url``; return the capture or raise a :class:`CollectorError`.
+
+    ``allow_hosts`` names hosts or addresses that may be non-public; None reads
+    ``CASEVIEW_ALLOW_HOSTS``. ``resolver(host)`` returns addresses (default: the
+    system's). ``cancel()`` returning True stops the capture between chunks.
+    ``ca_certs`` is a CA bundle file to trust instead of the default (certifi), for an
+    intranet source with its own certificate authority; certificates are always checked.
+    """
+    started_at = _now()
+    progress = _Progress(requested_url=url, started_at=started_at, last_url=url)
+    hops: list[RedirectHop] = []
+    watchdog = Watchdog(time.monotonic() + deadline_s)
+    limits = _Limits(watchdog.deadline, timeout, max_bytes, cancel, watchdog, ca_certs or True)
+    allow = (
+        addresses.allow_hosts_from_env()
+        if allow_hosts is None
+        else addresses.normalise_allow_hosts(allow_hosts)
+    )
+    try:
+        watchdog.start()
+        with requests.Session() as session:
+            # No proxies, .netrc credentials or CA overrides from the environment: the
+            # connection must go where we checked, and never with someone's login.
+            session.trust_env = False
+            session.headers.clear()
+            session.headers.update(
+                {
+                    "User-Agent": user_agent,
+                    "Accept": _ACCEPT,
+                    "Accept-Encoding": "gzip, deflate, br",
+                    "Accept-Language": "en-GB,en;q=0.8",
+                    "Connection": "close",
+                }
+            )
+            return _follow(
+                session,
+                url,
+                resolver or addresses.system_resolver,
+                allow,
+                limits,
+                max_redirects,
+                user_agent,
+                progress,
+                hops,
+            )
+    except CollectorError as exc:
+        attempt = progress.failed(hops)
+        if watchdog.fired and not isinstance(exc, Timeout | Cancelled):
+            # The watchdog cut the connection: whatever error that caused, the cause was time.
+            raise _timeout().with_attempt(attempt) from exc
+        exc.with_attempt(attempt)
+        raise
+    except _NETWORK_ERRORS as exc:
+        # A failure the steps above did not anticipate is still a failed attempt with a
+        # message, never an unexplained crash or a capture without its bytes.
+        failure = _timeout() if watchdog.fired else FetchFailed(_BROKE_OFF)
+        raise failure.with_attempt(progress.failed(hops)) from exc
+    finally:
+        watchdog.stop()
+
+
+def _follow(
+    session: requests.Session,
+    url: str,
+    resolver: Resolver,
+    allow: frozenset[str],
+    limits: _Limits,
+    max_redirects: int,
+    user_agent: str,
+    progress: _Progress,
+    hops: list[RedirectHop],
+) -> HttpCapture:
+    requested = addresses.parse_target(url)
+    exchanges: list[Exchange] = []
+    current = url
+    for _ in range(max_redirects + 1):
+        limits.check()
+        progress.last_url = current
+        target = addresses.parse_target(current)
+        checked = addresses.checked_addresses(target, resolver, allow, timeout_s=limits.remaining())
+        limits.check()
+        with ExitStack() as stack:
+            response, wire, hop_started = _send(session, target, checked, limits, stack)
+            status = response.status_code
+            progress.status = status
+            location = response.headers.get("Location")
+            if status in _REDIRECTS and location:
+                complete = _drain_redirect(response, limits)
+                exchanges.append(_exchange(target, wire, hop_started, complete))
+                hops.append(RedirectHop(target.url, status, location, wire.address))
+                current = urljoin(target.url, location.strip())
+                if walls.is_login_url(current):
+                    raise NotPublic(
+                        f"{target.host.unicode} sent Caseview to a sign-in page, so the content "
+                        "is not public. Caseview only records what anyone can see without "
+                        "logging in; nothing was captured."
+                    )
+                continue
+            if status in _NOT_PUBLIC_STATUS:
+                raise NotPublic(
+                    f"{target.host.unicode} answered {_NOT_PUBLIC_STATUS[status]}: the page is "
+                    "not public (it needs a login or is restricted). Caseview only records "
+                    "what anyone can see without logging in; nothing was captured."
+                )
+            body, raw_hash, raw_size, note, codings = _read_body(response, limits)
+            exchanges.append(_exchange(target, wire, hop_started, complete=True))
+            return _capture(
+                requested=requested,
+                url=url,
+                target=target,
+                response=response,
+                wire=wire,
+                body=body,
+                raw_hash=raw_hash,
+                raw_size=raw_size,
+                note=note,
+                codings=codings,
+                hops=hops,
+                exchanges=exchanges,
+                started_at=progress.started_at,
+                user_agent=user_agent,
+            )
+    raise TooManyRedirects(
+        f"The site redirected Caseview more than {max_redirects} times without reaching a "
+        "page (a redirect loop), so nothing was captured. Try the final address of the "
+        "page directly, copied from the browser."
+    )
+
+
+def _send(
+    session: requests.Session,
+    target: Target,
+    checked: tuple[addresses.IPAddress, ...],
+    limits: _Limits,
+    stack: ExitStack,
+) -> tuple[requests.Response, Wire, datetime]:
+    """Send the request to the first checked address that accepts a connection."""
+    last_error: requests.RequestException | None = None
+    for address in checked:
+        limits.check()
+        wire = Wire(address.compressed, limits.watchdog)
+        adapter = PinnedAdapter(wire)
+        stack.callback(adapter.close)
+        # The adapter is called directly, not through Session.send: with redirects off,
+        # Session.send still reads a redirect's whole body (and decompresses it) to look
+        # ahead, with no size limit. The session only supplies headers and cookies.
+        request = session.prepare_request(requests.Request("GET", target.url))
+        hop_started = _now()
+        try:
+            response = adapter.send(
+                request, stream=True, timeout=limits.request_timeout(), verify=limits.verify
+            )
+            # Cookies a site sets live only for this capture's later hops, as in a browser
+            # session that is thrown away afterwards (some sites redirect to test them).
+            extract_cookies_to_jar(session.cookies, request, response.raw)  # type: ignore[no-untyped-call]
+        except (requests.ConnectTimeout, requests.ConnectionError) as exc:
+            if isinstance(exc, requests.ConnectTimeout) or _is_connect_failure(exc):
+                last_error = exc  # try the host's next address, if it has one
+                continue
+            raise _request_error(exc, target, limits) from exc
+        except requests.RequestException as exc:
+            raise _request_error(exc, target, limits) from exc
+        stack.callback(response.close)
+        return response, wire, hop_started
+    assert last_error is not None
+    raise _request_error(last_error, target, limits) from last_error
+
+
+def _is_connect_failure(exc: requests.ConnectionError) -> bool:
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _request_error(
+    exc: requests.RequestException, target: Target, limits: _Limits
+) -> CollectorError:
+    if limits.watchdog.fired or isinstance(exc, requests.Timeout):
+        if limits.watchdog.fired or limits.remaining() <= 0.01:
+            return _timeout()
+        return Timeout(
+            f"{target.host.unicode} did not answer in time, so nothing was captured. "
+            "Try again later."
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FetchFailed(
+            f"The secure connection to {target.host.unicode} could not be verified (its "
+            "certificate is not valid for this name, or has expired). Nothing was captured. "
+            "Check the address; do not capture a site whose identity cannot be confirmed."
+        )
+    if isinstance(exc, requests.ConnectionError) and _is_connect_failure(exc):
+        return FetchFailed(
+            f"Caseview could not connect to {target.host.unicode}. The site may be down; "
+            "try again later."
+        )
+    return FetchFailed(
+        f"The connection to {target.host.unicode} failed before a complete answer came back "
+        "(the site broke off or sent something that is not valid HTTP). Try again later."
+    )
+
+
+def _read_raw(response: requests.Response, limits: _Limits) -> bytes:
+    """One chunk of the body as sent (transfer framing removed, still content-encoded)."""
+    limits.check()
+    try:
+        return bytes(response.raw.read1(_CHUNK, decode_content=False))
+    except _TRANSPORT_ERRORS as exc:
+        if limits.watchdog.fired or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+            raise _timeout() from exc
+        raise FetchFailed(_BROKE_OFF) from exc
+
+
+def _drain_redirect(response: requests.Response, limits: _Limits) -> bool:
+    """Read a redirect's (normally tiny) body for the record; True if read in full."""
+    kept = 0
+    while kept <= _REDIRECT_BODY_LIMIT:
+        chunk = _read_raw(response, limits)
+        if not chunk:
+            return True
+        kept += len(chunk)
+    return False
+
+
+def _read_body(
+    response: requests.Response, limits: _Limits
+) -> tuple[bytes, str, int, str, tuple[str, ...]]:
+    """The body, decoded and size-checked as it streams in."""
+    codings = decoding.parse_codings(response.headers.get("Content-Encoding"))
+    decodable = decoding.supported(codings)
+    decoder = decoding.BodyDecoder(codings if decodable else ())
+    raw_hash = hashlib.sha256()
+    raw_size = 0
+    body = bytearray()
+
+    def take(pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            body.extend(piece)
+            if len(body) > limits.max_bytes:
+                raise _too_large(limits.max_bytes, decoded=bool(codings))
+            limits.check()
+
+    try:
+        while chunk := _read_raw(response, limits):
+            raw_size += len(chunk)
+            if raw_size > limits.max_bytes:
+                raise _too_large(limits.max_bytes, decoded=False)
+            raw_hash.update(chunk)
+            take(decoder.feed(chunk))
+        take(decoder.finish())
+    except decoding.DecodeError as exc:
+        raise FetchFailed(
+            "The site sent a compressed page that is damaged or cut off, so it could not be "
+            "read and was not kept. Try again later."
+        ) from exc
+    if limits.watchdog.fired:
+        raise _timeout()  # the watchdog ended the read: what we have is incomplete
+    if not codings:
+        note = "No Content-Encoding: the body is stored exactly as sent."
+    elif decodable:
+        note = (
+            f"The body was sent with Content-Encoding {', '.join(codings)}; it is stored "
+            "decoded (as a browser shows it) and raw_sha256 is of the bytes as sent."
+        )
+    else:
+        note = (
+            f"The body was sent with Content-Encoding {', '.join(codings)}, which Caseview "
+            "cannot decode; it is stored as sent (still encoded)."
+        )
+    return bytes(body), raw_hash.hexdigest(), raw_size, note, codings
+
+
+def _too_large(max_bytes: int, *, decoded: bool) -> TooLarge:
+    size = f"{max_bytes / (1024 * 1024):.3g} MB"
+    how = " once decompressed" if decoded else ""
+    return TooLarge(
+        f"The page is larger than the {size} limit for a capture{how}, so it was stopped "
+        "and nothing was kept. If you need it, capture the specific part (for example a "
+        "single post's address) or import a screenshot."
+    )
+
+
+def _exchange(target: Target, wire: Wire, started: datetime, complete: bool) -> Exchange:
+    peer = wire.peer or (wire.address, target.port)
+    return Exchange(
+        url=target.url,
+        server_ip=peer[0],
+        server_port=peer[1],
+        started_at=started,
+        request=bytes(wire.sent),
+        response=wire.response_bytes,
+        response_head_length=wire.head_length,
+        complete=complete,
+    )
+
+
+def _media_type(content_type: str | None) -> tuple[str | None, str | None]:
+    if not content_type:
+        return None, None
+    media, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'") or None
+    return media.strip().lower() or None, charset
+
+
+def _mislabel_note(media_type: str | None, sniffed: sniff.Sniffed | None) -> str | None:
+    if sniffed is None or not media_type or sniffed.media_type == media_type:
+        return None
+    if sniffed.kind == "text" and media_type.startswith("text/"):
+        return None  # plain text is a catch-all: any text/* label is consistent with it
+    return (
+        f"The site labelled the content {media_type}, but it looks like {sniffed.label}. "
+        "It is recorded as served."
+    )
+
+
+def _capture(
+    *,
+    requested: Target,
+    url: str,
+    target: Target,
+    response: requests.Response,
+    wire: Wire,
+    body: bytes,
+    raw_hash: str,
+    raw_size: int,
+    note: str,
+    codings: tuple[str, ...],
+    hops: list[RedirectHop],
+    exchanges: list[Exchange],
+    started_at: datetime,
+    user_agent: str,
+) -> HttpCapture:
+    content_type = response.headers.get("Content-Type")
+    media_type, charset = _media_type(content_type)
+    sniffed = sniff.sniff(body) if body else None
+    notes: list[str] = []
+    for host in (requested.host, target.host):
+        if host.is_idn:
+            notes.append(
+                f"The site name {host.unicode} contains non-Latin or accented letters; its "
+                f"real name on the internet is {host.ascii}. Check it is the site you meant "
+                "(look-alike letters are used to imitate well-known sites)."
+            )
+    if wire.header_defects:
+        notes.append(
+            "The site's HTTP headers were malformed "
+            f"({', '.join(sorted(set(wire.header_defects)))}); they are recorded as received."
+        )
+    mislabel = _mislabel_note(media_type, sniffed)
+    if mislabel:
+        notes.append(mislabel)
+    page: PageInfo | None = None
+    is_html = media_type in _HTML_TYPES or (media_type is None and sniffed is sniff.HTML)
+    if is_html and decoding.supported(codings):
+        page = parse_html(body, charset=charset, base_url=target.url)
+    elif media_type == "text/plain" and decoding.supported(codings):
+        page = page_from_text(body, charset=charset)  # read as text, never as markup
+    if page is not None:
+        notes.extend(page.notes)
+        if page.login_wall and 200 <= response.status_code < 300:
+            raise NotPublic(
+                f"{target.host.unicode} showed a login or restricted page instead of the "
+                f"content ({page.login_wall}). It is not public, so nothing was captured."
+            )
+    peer = wire.peer or (wire.address, target.port)
+    raw = response.raw
+    version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(raw.version, f"HTTP/{raw.version}")
+    return HttpCapture(
+        requested_url=url,
+        final_url=target.url,
+        requested_host=requested.host,
+        final_host=target.host,
+        redirect_chain=tuple(hops),
+        status=response.status_code,
+        reason=response.reason or "",
+        http_version=version,
+        headers=wire.header_pairs,
+        content_type=content_type,
+        media_type=media_type,
+        sniffed_type=sniffed.media_type if sniffed else None,
+        content_encoding=codings,
+        body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        body_size=len(body),
+        body_encoding_note=note,
+        raw_sha256=raw_hash,
+        raw_size=raw_size,
+        server_ip=peer[0],
+        server_port=peer[1],
+        started_at=started_at,
+        ended_at=_now(),
+        user_agent=user_agent,
+        page=page,
+        notes=tuple(dict.fromkeys(notes)),
+        exchanges=tuple(exchanges),
+    )

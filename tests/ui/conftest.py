@@ -1,0 +1,59 @@
+"""Fixtures for the desktop app's tests: a case file with a team, message boxes that
+never block, and a clean slate (no task still running) after every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import platformdirs
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_support import PASSWORD, Boxes, Team, build_team
+
+from ui import app as ui_app
+from ui import crash, messages, tasks
+
+
+@pytest.fixture(autouse=True)
+def boxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Boxes:
+    """Replace every modal: no test can block on a message box or file chooser."""
+    shown = Boxes()
+    monkeypatch.setattr(messages, "error", lambda parent, text, **_: shown.errors.append(text))
+    monkeypatch.setattr(messages, "info", lambda parent, text, **_: shown.infos.append(text))
+    monkeypatch.setattr(messages, "about", lambda parent, title, text: shown.infos.append(text))
+
+    def confirm(parent: object, text: str, **_: object) -> bool:
+        shown.confirms.append(text)
+        return shown.confirm_answer
+
+    monkeypatch.setattr(messages, "confirm", confirm)
+    monkeypatch.setattr(messages, "save_path", lambda *args: shown.save_to)
+    monkeypatch.setattr(messages, "open_path", lambda *args: shown.open_from)
+    monkeypatch.setattr(crash, "show_dialog", lambda parent, text, log: shown.crashes.append(text))
+    monkeypatch.setattr(
+        platformdirs, "user_log_dir", lambda app, appauthor=None: str(tmp_path / "logs")
+    )
+    for name in ("CASEVIEW_USER", "CASEVIEW_PASSWORD", "CASEVIEW_DB"):
+        monkeypatch.delenv(name, raising=False)
+    return shown
+
+
+@pytest.fixture(autouse=True)
+def settled(qtbot: QtBot) -> Iterator[None]:
+    """After each test: every background task delivered, every window closed."""
+    yield
+    qtbot.waitUntil(lambda: tasks.running() == 0, timeout=15_000)
+    for window in list(ui_app.open_windows):
+        window.close()
+    ui_app.open_windows.clear()
+
+
+@pytest.fixture
+def team(db_path: Path) -> Team:
+    return build_team(db_path)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD

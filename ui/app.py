@@ -1,0 +1,119 @@
+"""Starting the desktop app: the QApplication, first run, signing in, the main window.
+
+``run_gui(path)`` is what ``caseview gui`` (and ``caseview`` with no command) calls.
+It reuses a ``QApplication`` that already exists (a test, or an outside GUI check,
+made it) or creates one. Only when it created the application does it run the event
+loop (``app.exec()``) and return its exit code; with an application that exists it
+shows the main window and returns 0 at once, because whoever made the application owns
+its event loop. The window is kept alive in :data:`open_windows` until it is closed.
+
+Signing in: with ``CASEVIEW_USER`` and ``CASEVIEW_PASSWORD`` set, the app logs in
+without a dialog (a refusal is shown, then the dialog is offered). A case file that
+does not exist yet, or has no accounts, asks for the first manager first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from caseview.domain import User
+from caseview.errors import CaseviewError
+from ui import crash, jobs, messages, tasks
+from ui.identity import Identity
+from ui.login import FirstManagerDialog, LoginDialog
+from ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+# Windows we opened; Qt does not own a parentless window, so Python must hold it.
+open_windows: list[MainWindow] = []
+
+
+def application() -> tuple[QApplication, bool]:
+    """The running QApplication, or a new one; True if we created it."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing, False
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Caseview")
+    app.setOrganizationName("Caseview")
+    app.setApplicationDisplayName("Caseview")
+    return app, True
+
+
+def sign_in(path: Path, *, username: str = "") -> User | None:
+    """Whoever will use ``path``: first manager, environment credentials, or the dialog.
+
+    None if the person cancelled; a case file that cannot be opened raises CaseviewError.
+    """
+    if jobs.needs_first_manager(path):
+        return FirstManagerDialog.ask(None, path)
+    env_user = os.environ.get("CASEVIEW_USER", "")
+    env_password = os.environ.get("CASEVIEW_PASSWORD")
+    if env_user and env_password is not None:
+        try:
+            # Before any window exists, so waiting for argon2 here freezes nothing.
+            return jobs.sign_in(path, env_user, env_password)
+        except CaseviewError as exc:
+            messages.error(None, str(exc))
+    return LoginDialog.ask(None, path, username or env_user)
+
+
+def open_main_window(path: Path, user: User, *, demo_banner: bool = False) -> MainWindow:
+    """Show the main window for a signed-in user and return it, without an event loop."""
+    window = MainWindow(Identity(path.resolve(), user), demo_banner=demo_banner)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    open_windows.append(window)
+    window.destroyed.connect(lambda _=None: _forget(window))
+    window.open_requested.connect(lambda other: switch_case_file(window, other))
+    window.show()
+    return window
+
+
+def _forget(window: MainWindow) -> None:
+    if window in open_windows:
+        open_windows.remove(window)
+
+
+def switch_case_file(current: MainWindow, path: Path) -> MainWindow | None:
+    """File > Open: sign in to another case file; its window replaces this one."""
+    try:
+        user = sign_in(path)
+    except CaseviewError as exc:
+        messages.error(current, str(exc))
+        return None
+    if user is None:
+        return None
+    window = open_main_window(path, user, demo_banner=False)
+    current.close()
+    return window
+
+
+def run_gui(db_path: Path, *, demo_banner: bool = False, username: str = "") -> int:
+    """Open the app on ``db_path``; see the module docstring for when it blocks."""
+    app, created = application()
+    if created:
+        # Our own app: a bug in a slot reaches the crash dialog instead of stderr.
+        # (In a test the harness's hook stays in charge.)
+        sys.excepthook = crash.excepthook
+    path = Path(db_path).expanduser()
+    try:
+        user = sign_in(path, username=username)
+    except CaseviewError as exc:
+        messages.error(None, str(exc))  # a desktop launch has no console to read
+        return exc.exit_code
+    if user is None:
+        return 0
+    open_main_window(path, user, demo_banner=demo_banner)
+    if not created:
+        return 0
+    code = int(app.exec())
+    tasks.cancel_all()
+    tasks.wait_for_all()  # let a write in progress finish before the interpreter ends
+    return code

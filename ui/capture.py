@@ -1,0 +1,199 @@
+"""Capture a public page: pick the request and person, promise again, capture.
+
+Only requests that may be used now are offered (approved, or an emergency in use),
+each with the people it names. The capture runs in the background with a Cancel
+button; the gate is checked again by the service, and a refusal names its rule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import crash, jobs, messages, widgets
+from ui.identity import Identity
+from ui.models import status_text
+from ui.tasks import Task, run_task
+
+if TYPE_CHECKING:
+    from caseview.captures import SourceRecord  # typing only: keeps start-up light
+
+PROMISE = (
+    "I am viewing logged out, with no personal or fake profile; I will not interact with "
+    "anyone; and I am viewing nothing limited to friends or followers."
+)
+
+
+class CaptureDialog(QDialog):
+    captured = Signal(int)
+    """The capture is stored: its source id."""
+
+    def __init__(self, parent: QWidget | None, who: Identity, case_id: int) -> None:
+        super().__init__(parent)
+        self.setObjectName("captureDialog")
+        self.setWindowTitle("Capture a public page")
+        self.who = who
+        self.case_id = case_id
+        self.choices: jobs.CaptureChoices | None = None
+        self.task: Task | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(widgets.heading("Capture a public page"))
+        self.explain = widgets.note("Loading the requests you may capture under…")
+        self.explain.setObjectName("captureExplain")
+        self.explain.setAccessibleName("About this capture")
+        layout.addWidget(self.explain)
+        form = QFormLayout()
+        self.url = QLineEdit()
+        self.url.setObjectName("captureUrl")
+        self.url.setPlaceholderText("https://…")
+        widgets.add_row(form, "Page &address:", self.url)
+        self.request = QComboBox()
+        self.request.setObjectName("captureJustification")
+        self.request.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.request.setMinimumContentsLength(30)
+        widgets.add_row(form, "Under &request:", self.request)
+        self.subject = QComboBox()
+        self.subject.setObjectName("captureSubject")
+        widgets.add_row(form, "&About:", self.subject)
+        layout.addLayout(form)
+        self.attest = QCheckBox(PROMISE)
+        self.attest.setObjectName("captureAttest")
+        self.attest.setAccessibleName("I promise: logged out, no fake profile, no interaction")
+        layout.addWidget(self.attest)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("captureProgress")
+        self.progress.setAccessibleName("Capture progress")
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.capture_button = QPushButton("&Capture")
+        self.capture_button.setObjectName("captureStartButton")
+        self.capture_button.setAccessibleName("Capture")
+        self.capture_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("captureCancelButton")
+        self.cancel_button.setAccessibleName("Cancel")
+        buttons.addWidget(self.capture_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.capture_button.clicked.connect(self.start_capture)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.request.currentIndexChanged.connect(self._request_chosen)
+        for signal in (self.url.textChanged, self.attest.toggled, self.subject.currentIndexChanged):
+            signal.connect(self._update)
+        self._update()
+        self.setMinimumWidth(widgets.chars(self, 80))
+        run_task(jobs.capture_choices, who, case_id, on_returned=self._loaded, owner=self)
+
+    def _loaded(self, choices: jobs.CaptureChoices) -> None:
+        self.choices = choices
+        self.request.clear()
+        for record, _subjects in choices.justifications:
+            question = record.request.question
+            short = question if len(question) <= 60 else question[:59] + "…"
+            self.request.addItem(f"#{record.id} ({status_text(record)}): {short}", record.id)
+        if choices.justifications:
+            self.explain.setText(
+                "Only requests that allow a capture now are listed, with the people they "
+                "name. The gate checks the address, the dates and the repeat-viewing meter "
+                "again when you capture."
+            )
+        else:
+            self.explain.setText(
+                "No request for this case allows a capture now. A request must be approved "
+                "by a manager (or be an emergency in use). Write one with 'New request to "
+                "look'."
+            )
+        self._request_chosen()
+
+    def _request_chosen(self) -> None:
+        self.subject.clear()
+        if self.choices is None:
+            return
+        chosen = self.request.currentData()
+        for record, subjects in self.choices.justifications:
+            if record.id == chosen:
+                for subject in subjects:
+                    self.subject.addItem(f"{subject.name} ({subject.role.value})", subject.id)
+                hosts = " ".join([*record.request.scope_hosts, *record.request.scope_urls])
+                if hosts and not self.url.text():
+                    self.url.setPlaceholderText(f"An address within: {hosts}")
+        self._update()
+
+    def _update(self) -> None:
+        running = self.task is not None
+        ready = (
+            bool(self.url.text().strip())
+            and self.request.currentData() is not None
+            and self.subject.currentData() is not None
+            and self.attest.isChecked()
+        )
+        self.capture_button.setEnabled(ready and not running)
+        self.capture_button.setToolTip(
+            "" if ready else "Give the address, choose the request and person, and promise."
+        )
+        for widget in (self.url, self.request, self.subject, self.attest):
+            widget.setEnabled(not running)
+        self.progress.setVisible(running)
+        self.cancel_button.setText("Stop the capture" if running else "Cancel")
+
+    def start_capture(self) -> None:
+        if self.task is not None:
+            return
+        self.task = run_task(
+            jobs.capture,
+            self.who,
+            self.case_id,
+            self.url.text().strip(),
+            int(self.request.currentData()),
+            int(self.subject.currentData()),
+            self.attest.isChecked(),
+            on_returned=self._done,
+            on_errored=self._failed,
+            on_finished=self._finished,
+            owner=self,
+            cancellable=True,
+        )
+        self._update()
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.progress.setFormat("Stopping…")
+            return
+        self.reject()
+
+    def _finished(self) -> None:
+        self.task = None
+        self._update()
+
+    def _done(self, record: SourceRecord) -> None:
+        self.captured.emit(record.id)
+        self.accept()
+
+    def _failed(self, exc: BaseException) -> None:
+        crash.report(self, exc)
+
+    def reject(self) -> None:
+        if self.task is not None:
+            if not messages.confirm(self, "A capture is running. Stop it and close?"):
+                return
+            self.task.cancel()
+        super().reject()

@@ -1,0 +1,590 @@
+"""One case on screen: its header and buttons, and the tabs (overview, sources,
+observations, note, audit trail). Every load runs in the background (``ui.jobs``)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caseview.audit import Checkpoint, VerifyResult
+from caseview.browse import SourcePage
+from caseview.domain import Case, CaseStatus, Role
+from caseview.justifications import JustificationRecord
+from caseview.notes import Note
+from ui import crash, jobs, messages, widgets
+from ui.identity import Identity
+from ui.models import (
+    ID_ROLE,
+    ROW_ROLE,
+    AuditModel,
+    JustificationsModel,
+    ObservationsModel,
+    SourcesModel,
+    SubjectsModel,
+)
+from ui.tasks import run_task
+
+READ_ONLY_REASON = "Auditors read the record but add nothing to it, so this is switched off."
+CLOSED_REASON = "This case is closed and accepts no new material. A manager can reopen it."
+NO_CASE_REASON = "Choose a case in the list first."
+
+
+def button(text: str, name: str, tip: str = "") -> QPushButton:
+    widget = QPushButton(text)
+    widget.setObjectName(name)
+    widget.setAccessibleName(widgets.plain(text).rstrip("…"))
+    if tip:
+        widget.setToolTip(tip)
+        widget.setAccessibleDescription(tip)
+    return widget
+
+
+def allow(widget: QWidget, reason: str, default_tip: str = "") -> None:
+    """Enable ``widget``, or disable it with a tooltip saying why (``reason``)."""
+    widget.setEnabled(not reason)
+    widget.setToolTip(reason or default_tip)
+    widget.setAccessibleDescription(reason or default_tip)
+
+
+class OverviewTab(QWidget):
+    request_opened = Signal(object)
+    """A request was activated (Enter or double-click): its JustificationRecord."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("overviewTab")
+        layout = QVBoxLayout(self)
+        self.summary = widgets.note()
+        self.summary.setObjectName("caseSummary")
+        self.summary.setAccessibleName("Case summary")
+        layout.addWidget(self.summary)
+        layout.addWidget(widgets.heading("People in this case", 1.1))
+        self.subjects = SubjectsModel(self)
+        self.subjects_view = widgets.table(
+            self.subjects, "subjectsTable", "People in this case", stretch=SubjectsModel.METER
+        )
+        layout.addWidget(self.subjects_view, 1)
+        layout.addWidget(widgets.heading("Requests to look", 1.1))
+        self.requests = JustificationsModel(self)
+        self.requests_view = widgets.table(
+            self.requests,
+            "justificationsTable",
+            "Requests to look (justifications)",
+            stretch=JustificationsModel.QUESTION,
+        )
+        self.requests_view.setToolTip("Press Enter or double-click to open a request.")
+        self.requests_view.activated.connect(self._activated)
+        layout.addWidget(self.requests_view, 2)
+
+    def show_overview(self, overview: jobs.Overview) -> None:
+        case = overview.case
+        staff = ", ".join(f"{u.display_name} ({u.username})" for u in overview.members)
+        self.summary.setText(
+            f"Opened by {case.created_by} on {case.created_at:%d %B %Y}. "
+            f"Allocated to: {staff or 'nobody yet'}."
+        )
+        self.subjects.set_rows(overview.subjects)
+        self.requests.set_rows(overview.justifications)
+        widgets.fit_columns(self.subjects_view)
+        widgets.fit_columns(self.requests_view)
+
+    def clear(self) -> None:
+        self.summary.clear()
+        self.subjects.set_rows(())
+        self.requests.set_rows(())
+
+    def _activated(self, index: QModelIndex) -> None:
+        record = self.requests.data(index, ROW_ROLE)
+        if isinstance(record, JustificationRecord):
+            self.request_opened.emit(record)
+
+
+class SourcesTab(QWidget):
+    source_opened = Signal(int)
+
+    def __init__(self, who: Identity) -> None:
+        super().__init__()
+        self.setObjectName("sourcesTab")
+        self.who = who
+        self.case_id: int | None = None
+        self._generation = 0
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("sourceSearch")
+        self.search.setPlaceholderText("Search titles, addresses, people and hashes")
+        self.search.setClearButtonEnabled(True)
+        search_label = QLabel("&Search:")
+        search_label.setBuddy(self.search)
+        self.search.setAccessibleName("Search sources")
+        row.addWidget(search_label)
+        row.addWidget(self.search, 1)
+        self.count = QLabel()
+        self.count.setObjectName("sourceCount")
+        self.count.setAccessibleName("Number of sources")
+        row.addWidget(self.count)
+        layout.addLayout(row)
+        self.model = SourcesModel(self)
+        self.view = widgets.table(self.model, "sourcesTable", "Sources", stretch=SourcesModel.TITLE)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setSortIndicator(
+            SourcesModel.CAPTURED, Qt.SortOrder.AscendingOrder
+        )
+        self.view.setToolTip("Press Enter or double-click to open a source.")
+        self.view.activated.connect(self._activated)
+        layout.addWidget(self.view)
+        # Typing restarts the timer; the query runs once the typing pauses.
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(250)
+        self.debounce.timeout.connect(self.reload)
+        self.search.textChanged.connect(self.debounce.start)
+        self.model.order_changed.connect(self.reload)
+        self.model.more_requested.connect(self._load_more)
+        self._sized = False
+
+    def show_case(self, case_id: int | None) -> None:
+        self.case_id = case_id
+        self.reload()
+
+    def reload(self) -> None:
+        """Ask for the first page in the current order and search."""
+        self.debounce.stop()
+        self._generation += 1
+        if self.case_id is None:
+            self.model.set_page(SourcePage((), 0, 0))
+            self.count.clear()
+            return
+        self._load(0)
+
+    def _load(self, offset: int) -> None:
+        assert self.case_id is not None
+        generation = self._generation
+        run_task(
+            jobs.load_sources,
+            self.who,
+            self.case_id,
+            self.search.text(),
+            self.model.sort_key,
+            self.model.descending,
+            offset,
+            SourcesModel.PAGE,
+            on_returned=lambda page: self._loaded(generation, page),
+            on_errored=lambda exc: self._failed(generation, exc),
+            owner=self,
+        )
+
+    def _load_more(self, offset: int) -> None:
+        if self.case_id is not None:
+            self._load(offset)
+
+    def _loaded(self, generation: int, page: SourcePage) -> None:
+        if generation != self._generation:
+            return  # an answer for an older search or order
+        self.model.set_page(page)
+        shown = "source" if page.total == 1 else "sources"
+        self.count.setText(
+            f"{page.total:,} {shown}" + (" match" if self.search.text().strip() else "")
+        )
+        if not self._sized and page.rows:
+            widgets.fit_columns(self.view)
+            self._sized = True
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        self.model.page_failed()
+        if generation == self._generation:
+            crash.report(self, exc)
+
+    def _activated(self, index: QModelIndex) -> None:
+        source_id = self.model.data(index, ID_ROLE)
+        if isinstance(source_id, int):
+            self.source_opened.emit(source_id)
+
+
+class ObservationsTab(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("observationsTab")
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            widgets.note(
+                "What was concluded from each source, graded (source reliability A-F, "
+                "information credibility 1-6). Only observations relied upon are treated "
+                "as fact in the note."
+            )
+        )
+        self.model = ObservationsModel(self)
+        self.view = widgets.table(
+            self.model, "observationsTable", "Observations", stretch=ObservationsModel.TEXT
+        )
+        layout.addWidget(self.view)
+
+    def show_rows(self, rows: list[object]) -> None:
+        self.model.set_rows(rows)  # type: ignore[arg-type]
+        widgets.fit_columns(self.view, limit_chars=24)  # the observation itself gets the rest
+
+
+NOTE_SECTIONS = (
+    ("analysis", "Analysis"),
+    ("balance", "Ethics and safety: the balance"),
+    ("conclusion", "Conclusion"),
+    ("evaluation_useful", "Evaluation: was it useful?"),
+    ("evaluation_decision", "Evaluation: what did it change?"),
+    ("evaluation_family_told", "Evaluation: was the family told?"),
+    ("evaluation_family_response", "Evaluation: the family's response"),
+)
+
+
+def note_html(note: Note | None) -> str:
+    if note is None:
+        return "<p>No note has been written for this case yet.</p>"
+    parts = [
+        f"<p><i>Version {note.version}, saved by {html.escape(note.author_display)} "
+        f"({html.escape(note.author)}) on {note.saved_at:%d %B %Y at %H:%M} UTC.</i></p>"
+    ]
+    for field, title in NOTE_SECTIONS:
+        text = getattr(note, field)
+        if text:
+            body = html.escape(text).replace("\n", "<br>")
+            parts.append(f"<h3>{html.escape(title)}</h3><p>{body}</p>")
+    return "".join(parts)
+
+
+class NoteTab(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("noteTab")
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            widgets.note(
+                "The reasoned note as last saved (read-only here). To change it, use "
+                "'caseview note' for now; each save is a new version."
+            )
+        )
+        self.view = QTextBrowser()
+        self.view.setObjectName("noteView")
+        self.view.setAccessibleName("The reasoned note")
+        self.view.setOpenLinks(False)
+        layout.addWidget(self.view)
+
+    def show_note(self, note: Note | None) -> None:
+        self.view.setHtml(note_html(note))
+
+
+def verify_text(result: VerifyResult) -> str:
+    """The verification result in plain words."""
+    if result.intact:
+        return (
+            f"Intact. All {result.events:,} audit events and every stored piece of evidence "
+            f"check out: nothing has been changed or removed since it was recorded. "
+            f"Checkpoint {result.head.seq}:{result.head.hash[:16]}…"
+        )
+    lines = []
+    if result.first_break is not None:
+        lines.append(
+            f"BROKEN at audit event {result.first_break}: {result.problem}. The record from "
+            f"that event on cannot be trusted; the events before it are intact."
+        )
+    lines += [f"Evidence does not match its recorded hash: {p}." for p in result.evidence_problems]
+    lines.append(
+        "The case file has been changed outside Caseview or damaged. Keep it exactly as it "
+        "is and tell your information governance team."
+    )
+    return "\n".join(lines)
+
+
+class AuditTab(QWidget):
+    def __init__(self, who: Identity) -> None:
+        super().__init__()
+        self.setObjectName("auditTab")
+        self.who = who
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.verify_button = button(
+            "&Verify the case file",
+            "verifyButton",
+            "Recompute every audit hash and evidence hash; the check is itself logged.",
+        )
+        row.addWidget(self.verify_button)
+        self.verify_result = widgets.note("Not verified in this session yet.")
+        self.verify_result.setObjectName("verifyResult")
+        self.verify_result.setAccessibleName("Verification result")
+        row.addWidget(self.verify_result, 1)
+        layout.addLayout(row)
+        self.model = AuditModel(self)
+        self.view = widgets.table(
+            self.model, "auditView", "Audit trail of this case", stretch=AuditModel.DETAILS
+        )
+        layout.addWidget(self.view)
+        self.verify_button.clicked.connect(self.verify)
+
+    def show_events(self, events: list[object]) -> None:
+        self.model.set_rows(events)  # type: ignore[arg-type]
+        widgets.fit_columns(self.view)
+        self.view.scrollToBottom()
+
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.verify_result.setText("Verifying… (the window stays usable)")
+        run_task(
+            jobs.verify_case_file,
+            self.who,
+            on_returned=self._verified,
+            on_finished=lambda: self.verify_button.setEnabled(True),
+            owner=self,
+        )
+
+    def _verified(self, result: VerifyResult) -> None:
+        self.verify_result.setText(verify_text(result))
+        colour = "#1e6b34" if result.intact else "#a4161a"
+        self.verify_result.setStyleSheet(f"color: {colour}; font-weight: bold;")
+
+
+class CaseView(QWidget):
+    """The right-hand side of the main window."""
+
+    wizard_requested = Signal(object, object)
+    """(case_id, JustificationRecord or None): open the justification wizard."""
+    capture_requested = Signal(int)
+    source_opened = Signal(int)
+    busy_changed = Signal(str)
+    """A background export started (its description) or ended (empty)."""
+
+    TABS = ("Overview", "Sources", "Observations", "Note", "Audit trail")
+
+    def __init__(self, who: Identity) -> None:
+        super().__init__()
+        self.setObjectName("caseView")
+        self.who = who
+        self.case: Case | None = None
+        layout = QVBoxLayout(self)
+        self.title = widgets.heading("No case chosen")
+        self.title.setObjectName("caseTitle")
+        layout.addWidget(self.title)
+        actions = QHBoxLayout()
+        self.new_request_button = button("&New request to look…", "newRequestButton")
+        self.capture_button = button("&Capture a page…", "captureButton")
+        self.export_pdf_button = button("Export note as &PDF…", "exportPdfButton")
+        self.export_warc_button = button("Export &WARC…", "exportWarcButton")
+        for widget in (
+            self.new_request_button,
+            self.capture_button,
+            self.export_pdf_button,
+            self.export_warc_button,
+        ):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("busyBar")
+        self.progress.setAccessibleName("Working")
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(widgets.chars(self, 24))
+        self.progress.hide()
+        actions.addWidget(self.progress)
+        layout.addLayout(actions)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("caseTabs")
+        self.tabs.setAccessibleName("Case tabs")
+        self.overview = OverviewTab()
+        self.sources = SourcesTab(who)
+        self.observations = ObservationsTab()
+        self.note = NoteTab()
+        self.audit = AuditTab(who)
+        for tab, title in zip(
+            (self.overview, self.sources, self.observations, self.note, self.audit),
+            self.TABS,
+            strict=True,
+        ):
+            self.tabs.addTab(tab, title)
+        layout.addWidget(self.tabs, 1)
+        self.new_request_button.clicked.connect(self.new_request)
+        self.capture_button.clicked.connect(self._capture)
+        self.export_pdf_button.clicked.connect(self.export_pdf)
+        self.export_warc_button.clicked.connect(self.export_warc)
+        self.overview.request_opened.connect(
+            lambda record: self.wizard_requested.emit(record.case_id, record)
+        )
+        self.sources.source_opened.connect(self.source_opened)
+        self._busy = 0
+        self.apply_permissions()
+
+    # --- which buttons work -----------------------------------------------------------
+
+    def change_reason(self) -> str:
+        """Why new material cannot be added now, or "" when it can."""
+        if self.case is None:
+            return NO_CASE_REASON
+        if self.who.read_only:
+            return READ_ONLY_REASON
+        if self.case.status is CaseStatus.CLOSED:
+            return CLOSED_REASON
+        return ""
+
+    def apply_permissions(self) -> None:
+        reason = self.change_reason()
+        allow(
+            self.new_request_button,
+            reason,
+            "Write a justification: the question, the safety case and the ethics case.",
+        )
+        allow(
+            self.capture_button,
+            reason,
+            "Capture a public web page under an approved request.",
+        )
+        no_case = NO_CASE_REASON if self.case is None else ""
+        allow(self.export_pdf_button, no_case, "Export the reasoned note of this case as a PDF.")
+        allow(self.export_warc_button, no_case, "Export this case's captures as one WARC file.")
+
+    # --- loading ----------------------------------------------------------------------
+
+    def show_case(self, case: Case | None) -> None:
+        self.case = case
+        self.apply_permissions()
+        if case is None:
+            self.title.setText("No case chosen")
+            self.overview.clear()
+            self.sources.show_case(None)
+            return
+        self.title.setText(f"{case.reference}: {case.title}")
+        self.title.setAccessibleName(self.title.text())
+        self.sources.show_case(case.id)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload every tab of the current case (the sources tab keeps its search)."""
+        if self.case is None:
+            return
+        case_id = self.case.id
+        run_task(jobs.load_overview, self.who, case_id, on_returned=self._overview, owner=self)
+        run_task(
+            jobs.load_observations,
+            self.who,
+            case_id,
+            on_returned=self.observations.show_rows,
+            owner=self,
+        )
+        run_task(jobs.load_note, self.who, case_id, on_returned=self.note.show_note, owner=self)
+        run_task(jobs.load_audit, self.who, case_id, on_returned=self.audit.show_events, owner=self)
+
+    def refresh_all(self) -> None:
+        self.refresh()
+        self.sources.reload()
+
+    def _overview(self, overview: jobs.Overview) -> None:
+        if self.case is None or overview.case.id != self.case.id:
+            return
+        self.case = overview.case
+        self.title.setText(
+            f"{overview.case.reference}: {overview.case.title}"
+            + (" (closed)" if overview.case.status is CaseStatus.CLOSED else "")
+        )
+        self.apply_permissions()
+        self.overview.show_overview(overview)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def new_request(self) -> None:
+        if self.case is not None and not self.change_reason():
+            self.wizard_requested.emit(self.case.id, None)
+
+    def _capture(self) -> None:
+        if self.case is not None and not self.change_reason():
+            self.capture_requested.emit(self.case.id)
+
+    def _set_busy(self, text: str) -> None:
+        self._busy += 1 if text else -1
+        self.progress.setVisible(self._busy > 0)
+        if text:
+            self.progress.setFormat(text)
+            self.progress.setToolTip(text)
+        self.busy_changed.emit(text)
+
+    def _suggested(self, suffix: str) -> Path:
+        assert self.case is not None
+        folder = Path.home() / "Documents"
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.case.reference)
+        return (folder if folder.is_dir() else Path.home()) / f"{safe}{suffix}"
+
+    def export_pdf(self) -> None:
+        if self.case is None:
+            return
+        target = messages.save_path(
+            self, "Export the note as PDF", self._suggested("-note.pdf"), "PDF files (*.pdf)"
+        )
+        if target is None:
+            return
+        self.export_pdf_button.setEnabled(False)
+        self._set_busy("Exporting the PDF…")
+        run_task(
+            jobs.export_pdf,
+            self.who,
+            self.case.id,
+            target,
+            on_returned=lambda checkpoint: self._exported_pdf(target, checkpoint),
+            on_finished=self._export_finished,
+            owner=self,
+        )
+
+    def _export_finished(self) -> None:
+        self._set_busy("")
+        self.apply_permissions()
+        self.refresh()
+
+    def _exported_pdf(self, target: Path, checkpoint: Checkpoint) -> None:
+        if messages.confirm(
+            self,
+            f"The note is saved as {target}.\nIt certifies the audit log up to checkpoint "
+            f"{checkpoint.seq}:{checkpoint.hash}.\n\nOpen it now?",
+            title="PDF exported",
+        ):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(target)))
+
+    def export_warc(self) -> None:
+        if self.case is None:
+            return
+        target = messages.save_path(
+            self,
+            "Export the captures as WARC",
+            self._suggested("-captures.warc.gz"),
+            "WARC files (*.warc.gz)",
+        )
+        if target is None:
+            return
+        self.export_warc_button.setEnabled(False)
+        self._set_busy("Exporting the WARC…")
+        run_task(
+            jobs.export_warc,
+            self.who,
+            self.case.id,
+            target,
+            on_returned=lambda count: messages.info(
+                self,
+                f"Saved {count} capture{'s' if count != 1 else ''} to {target}.",
+                title="WARC exported",
+            ),
+            on_finished=self._export_finished,
+            owner=self,
+        )
+
+    def show_tab(self, index: int) -> None:
+        self.tabs.setCurrentIndex(index)
+        self.tabs.currentWidget().setFocus()
+
+    @property
+    def role(self) -> Role:
+        return self.who.role

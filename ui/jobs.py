@@ -1,0 +1,414 @@
+"""The app's background work: plain functions over the services, no Qt (STYLE rule 9).
+
+Each takes the signed-in :class:`~ui.identity.Identity` first, opens its own session
+on the calling thread, calls ``caseview`` services (which check every permission) and
+returns frozen data for the GUI thread to show. ``ui.tasks.run_task`` runs them.
+
+``caseview.captures`` and ``caseview.report`` are imported inside the functions that
+use them: they pull in the collectors (HTML, images, HTTP) and reportlab, which would
+add about half a second to the app's start for work that comes later, if at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ethics
+from caseview import (
+    accounts,
+    audit,
+    browse,
+    cases,
+    justifications,
+    notes,
+    observations,
+    policy,
+    viewings,
+)
+from caseview.audit import Checkpoint, VerifyResult
+from caseview.domain import AuditEvent, Case, Role, Subject, User
+from caseview.errors import ValidationError
+from caseview.justifications import JustificationRecord
+from caseview.notes import Note
+from caseview.observations import Observation
+from caseview.session import Session
+from caseview.storage import open_case_file
+from caseview.viewings import ViewingRecord
+from ui.identity import Identity, session_for
+
+if TYPE_CHECKING:
+    from caseview.captures import SourceRecord
+
+# --- signing in ----------------------------------------------------------------------
+
+
+def needs_first_manager(path: Path) -> bool:
+    """True when the case file does not exist yet or has no accounts."""
+    if not path.exists():
+        return True
+    with open_case_file(path) as casefile:
+        return accounts.needs_first_manager(casefile)
+
+
+def sign_in(path: Path, username: str, password: str) -> User:
+    """Check the password (argon2: slow on purpose, hence off the GUI thread)."""
+    with open_case_file(path) as casefile:
+        return accounts.login(casefile, username, password).user
+
+
+def create_first_manager(path: Path, username: str, password: str, display_name: str) -> User:
+    """Create the case file if needed, then its first manager, and sign them in."""
+    if not path.exists():
+        # Check the name and password first, so a typo leaves no empty file behind.
+        accounts._check_username(username)
+        accounts._check_password(password)
+    with open_case_file(path, create=not path.exists()) as casefile:
+        user = accounts.create_first_manager(
+            casefile, username, password, display_name=display_name
+        )
+        accounts.login(casefile, user.username, password)
+    return user
+
+
+# --- reading a case ------------------------------------------------------------------
+
+
+def load_cases(who: Identity) -> list[Case]:
+    with session_for(who.path, who.user.id) as session:
+        return cases.list_cases(session)
+
+
+@dataclass(frozen=True)
+class SubjectMeter:
+    """A subject of the case with their repeat-viewing meter now."""
+
+    subject: Subject
+    meter: ethics.MeterReading
+    window_days: int
+    warn_from: int
+    stop_at: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    case: Case
+    members: tuple[User, ...]
+    subjects: tuple[SubjectMeter, ...]
+    justifications: tuple[JustificationRecord, ...]
+
+
+def load_overview(who: Identity, case_id: int) -> Overview:
+    with session_for(who.path, who.user.id) as session:
+        case = cases.get_case(session, case_id)
+        rules = policy.current(session.casefile)
+        meters = tuple(
+            SubjectMeter(
+                subject,
+                viewings.meter_for(session, subject.id),
+                rules.meter_window_days,
+                rules.meter_warn_from,
+                rules.meter_stop_at,
+            )
+            for subject in cases.list_subjects(session, case_id)
+        )
+        return Overview(
+            case,
+            tuple(cases.members(session, case_id)),
+            meters,
+            tuple(justifications.list_for_case(session, case_id)),
+        )
+
+
+def load_sources(
+    who: Identity,
+    case_id: int,
+    query: str,
+    sort: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> browse.SourcePage:
+    with session_for(who.path, who.user.id) as session:
+        return browse.source_page(
+            session,
+            case_id,
+            query=query,
+            sort=sort,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
+
+
+def load_observations(who: Identity, case_id: int) -> list[Observation]:
+    with session_for(who.path, who.user.id) as session:
+        return observations.list_for_case(session, case_id)
+
+
+def load_note(who: Identity, case_id: int) -> Note | None:
+    with session_for(who.path, who.user.id) as session:
+        return notes.current(session, case_id)
+
+
+def load_audit(who: Identity, case_id: int, limit: int = 5000) -> list[AuditEvent]:
+    with session_for(who.path, who.user.id) as session:
+        return audit.list_events(session, case_id, limit=limit)
+
+
+@dataclass(frozen=True)
+class SourceDetail:
+    record: SourceRecord
+    subject: str
+    observations: tuple[Observation, ...]
+
+
+def load_source(who: Identity, source_id: int) -> SourceDetail:
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        record = captures.get(session, source_id)
+        return SourceDetail(
+            record,
+            cases.get_subject(session, record.subject_id).name,
+            tuple(observations.list_for_source(session, source_id)),
+        )
+
+
+# --- auditing and exporting ------------------------------------------------------------
+
+
+def verify_case_file(who: Identity) -> VerifyResult:
+    """Recompute the audit chain and the evidence hashes; the check itself is logged."""
+    with session_for(who.path, who.user.id) as session:
+        return audit.verify(session, who.path)
+
+
+def export_pdf(who: Identity, case_id: int, target: Path) -> Checkpoint:
+    from caseview.report import build as report  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        return report.export_pdf(session, case_id, target)
+
+
+def export_warc(who: Identity, case_id: int, target: Path) -> int:
+    """Write to a temporary name and rename, so a failed export leaves no half file."""
+    from caseview import captures  # local: see the module docstring
+
+    partial = target.with_name(f".{target.name}.partial")
+    with session_for(who.path, who.user.id) as session:
+        try:
+            with partial.open("wb") as out:
+                count = captures.export_warc(session, case_id, out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return count
+
+
+# --- the justification wizard ---------------------------------------------------------
+
+
+def _request(session: Session, fields: Mapping[str, object]) -> ethics.Justification:
+    """The wizard's fields as a request; an empty basis means the policy's default."""
+    data = {key: value for key, value in fields.items() if key in ethics.KEYS}
+    if not str(data.get("data_protection_basis", "")).strip():
+        data.pop("data_protection_basis", None)
+    try:
+        return ethics.parse_justification(data, policy=policy.current(session.casefile))
+    except ethics.JustificationFormatError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class WizardContext:
+    """What the wizard needs to offer choices: the case's people and the policy."""
+
+    case: Case
+    subjects: tuple[Subject, ...]
+    default_basis: str
+    max_validity_days: int
+    max_planned_viewings: int
+
+
+def wizard_context(who: Identity, case_id: int) -> WizardContext:
+    with session_for(who.path, who.user.id) as session:
+        rules = policy.current(session.casefile)
+        return WizardContext(
+            cases.get_case(session, case_id),
+            tuple(cases.list_subjects(session, case_id)),
+            rules.default_data_protection_basis,
+            rules.max_validity_days,
+            rules.max_planned_viewings,
+        )
+
+
+def gate_findings(
+    who: Identity, case_id: int, fields: Mapping[str, object]
+) -> list[ethics.Finding]:
+    """What the gate says about the form as it stands (called as the worker types)."""
+    with session_for(who.path, who.user.id) as session:
+        return justifications.findings(session, case_id, _request(session, fields))
+
+
+def save_draft(
+    who: Identity, case_id: int, justification_id: int | None, fields: Mapping[str, object]
+) -> JustificationRecord:
+    """A new draft, or the draft changed (a submitted request gets a new version)."""
+    with session_for(who.path, who.user.id) as session:
+        request = _request(session, fields)
+        if justification_id is None:
+            return justifications.create(session, case_id, request)
+        return justifications.edit(session, justification_id, request)
+
+
+def submit_request(
+    who: Identity, case_id: int, justification_id: int | None, fields: Mapping[str, object]
+) -> JustificationRecord:
+    """Save the form as a draft, then submit it through the gate (GateRefused if blocked)."""
+    with session_for(who.path, who.user.id) as session:
+        request = _request(session, fields)
+        if justification_id is None:
+            record = justifications.create(session, case_id, request)
+        else:
+            current = justifications.get(session, justification_id)
+            record = (
+                current
+                if current.status == "draft" and current.request == request
+                else justifications.edit(session, justification_id, request)
+            )
+        return justifications.submit(session, record.id)[0]
+
+
+# --- the review queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    record: JustificationRecord
+    case_reference: str
+    subject_names: tuple[str, ...]
+    own: bool
+    """The reviewer wrote it, so another manager must decide."""
+
+
+def load_queue(who: Identity) -> list[QueueEntry]:
+    with session_for(who.path, who.user.id) as session:
+        queue = justifications.review_queue(session)
+        references = {case.id: case.reference for case in cases.list_cases(session)}
+        names = {
+            subject.id: subject.name
+            for case_id in {record.case_id for record in queue}
+            for subject in cases.list_subjects(session, case_id)
+        }
+        return [
+            QueueEntry(
+                record,
+                references.get(record.case_id, str(record.case_id)),
+                tuple(names.get(sid, f"subject {sid}") for sid in record.request.subjects),
+                record.author == session.actor,
+            )
+            for record in queue
+        ]
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """One request on one screen: the text, what the gate says, who was viewed when."""
+
+    record: JustificationRecord
+    findings: tuple[ethics.Finding, ...]
+    history: tuple[tuple[Subject, tuple[ViewingRecord, ...], ethics.MeterReading], ...]
+
+
+def load_review_context(who: Identity, justification_id: int) -> ReviewContext:
+    with session_for(who.path, who.user.id) as session:
+        record = justifications.get(session, justification_id)
+        found = justifications.findings(
+            session, record.case_id, record.request, record.authorisation_ref
+        )
+        history = tuple(
+            (
+                cases.get_subject(session, sid),
+                tuple(viewings.list_for_subject(session, sid, limit=50)),
+                viewings.meter_for(session, sid, record.authorisation_ref),
+            )
+            for sid in dict.fromkeys(record.request.subjects)
+        )
+        return ReviewContext(record, tuple(found), history)
+
+
+def decide(
+    who: Identity,
+    justification_id: int,
+    decision: str,
+    reasons: str,
+    authorisation_ref: str,
+) -> JustificationRecord:
+    with session_for(who.path, who.user.id) as session:
+        return justifications.review(
+            session,
+            justification_id,
+            decision,
+            reasons,
+            authorisation_ref=authorisation_ref.strip() or None,
+        )
+
+
+# --- capturing ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureChoices:
+    """The requests a capture may go under now, each with the subjects it names."""
+
+    justifications: tuple[tuple[JustificationRecord, tuple[Subject, ...]], ...]
+    may_capture: bool
+
+
+def capture_choices(who: Identity, case_id: int) -> CaptureChoices:
+    with session_for(who.path, who.user.id) as session:
+        people = {s.id: s for s in cases.list_subjects(session, case_id)}
+        usable = tuple(
+            (record, tuple(people[sid] for sid in record.request.subjects if sid in people))
+            for record in justifications.list_for_case(session, case_id)
+            if record.usable
+        )
+        return CaptureChoices(usable, session.role in (Role.WORKER, Role.MANAGER))
+
+
+def capture(
+    who: Identity,
+    case_id: int,
+    url: str,
+    justification_id: int,
+    subject_id: int,
+    attested: bool,
+    *,
+    cancel: Callable[[], bool],
+) -> SourceRecord:
+    """Capture a public page through the gate; ``cancel()`` stops it between chunks."""
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        return captures.capture_url(
+            session,
+            case_id,
+            url,
+            justification_id=justification_id,
+            subject_id=subject_id,
+            attested=attested,
+            cancel=cancel,
+        )
+
+
+def save_evidence(who: Identity, source_id: int, target: Path) -> Path:
+    """Write a source's stored bytes, exactly as captured, to ``target``."""
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        content = captures.evidence_bytes(session, source_id)
+    target.write_bytes(content)
+    return target

@@ -1,0 +1,330 @@
+"""The manager's review queue: overdue emergencies first, then the rest, oldest first.
+
+One screen holds the whole decision: the request as written (Niven's two sides next to
+each other), what the gate says about it now, and who has looked at its subjects
+before. The manager approves, returns or rejects with reasons, and may record the
+council's surveillance authorisation reference. The service refuses a manager who
+wrote or edited the request; the buttons say so first.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+import ethics
+from caseview.justifications import JustificationRecord
+from ui import crash, jobs, messages, widgets
+from ui.identity import Identity
+from ui.models import ROW_ROLE, FindingsModel, QueueModel, ViewingsModel, emergency_text
+from ui.tasks import run_task
+from ui.wizard import ATTESTATIONS, FUNCTIONS, ROUTES
+
+DECISION_WORDS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+
+
+def _p(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>") if text.strip() else "<i>(empty)</i>"
+
+
+def request_html(record: JustificationRecord, subjects: tuple[str, ...]) -> str:
+    """The request as the manager reads it; the two sides in two columns."""
+    r = record.request
+    function = FUNCTIONS.get(r.statutory_function, r.statutory_function or "(not chosen)")
+    if r.statutory_function == "other":
+        function = f"Other: {r.statutory_function_other}"
+    routes = ", ".join(ROUTES.get(k, k) for k in r.less_intrusive_considered) or "(none)"
+    promises = "".join(
+        f"<li>{'Yes' if getattr(r, key) else '<b>NO</b>'}: {html.escape(text)}</li>"
+        for key, text in ATTESTATIONS.items()
+    )
+    emergency = (
+        f"<p><b>{html.escape(emergency_text(record))}.</b> {_p(r.emergency_reason)}</p>"
+        if r.emergency
+        else ""
+    )
+    scope = " ".join([*r.scope_hosts, *r.scope_urls]) or "(none)"
+    return f"""
+<h2>Request #{record.id} (version {record.version}) by {html.escape(record.author)}</h2>
+{emergency}
+<p><b>About:</b> {html.escape(", ".join(subjects))}<br>
+<b>Duty:</b> {html.escape(function)}<br>
+<b>Data-protection basis:</b> {html.escape(r.data_protection_basis)}</p>
+<h3>Question</h3><p>{_p(r.question)}</p>
+<table width="100%" cellspacing="0" cellpadding="6" border="1">
+<tr><th width="50%" align="left">Safety case</th><th width="50%" align="left">Ethics case</th></tr>
+<tr><td valign="top">{_p(r.safety_case)}</td><td valign="top">{_p(r.ethics_case)}</td></tr>
+<tr><th colspan="2" align="left">Balance</th></tr>
+<tr><td colspan="2">{_p(r.balance)}</td></tr>
+</table>
+<h3>Necessity</h3><p><b>Tried or considered:</b> {html.escape(routes)}<br>{_p(r.why_not_enough)}</p>
+<h3>Proportionality</h3><p>{_p(r.proportionality)}<br>
+<b>Intrusion:</b> {html.escape(r.intrusion_level or "(not chosen)")}</p>
+<p><b>Other people likely to be seen:</b> {_p(r.collateral_intrusion)}</p>
+<h3>Scope</h3><p>{html.escape(scope)}<br><b>Planned viewings:</b> {r.planned_viewings};
+<b>valid until</b> {r.valid_until.isoformat()} (UTC)</p>
+<h3>Family told</h3>
+<p>{html.escape(r.family_told or "(not chosen)")}. {_p(r.family_told_reason)}</p>
+<h3>Promises</h3><ul>{promises}</ul>
+"""
+
+
+class ReviewQueueDialog(QDialog):
+    decided = Signal(object)
+    """A decision was recorded: the JustificationRecord as it now stands."""
+    context_loaded = Signal()
+
+    def __init__(self, parent: QWidget | None, who: Identity) -> None:
+        super().__init__(parent)
+        self.setObjectName("reviewQueue")
+        self.setWindowTitle("Review queue")
+        self.who = who
+        self.entry: jobs.QueueEntry | None = None
+        self._generation = 0
+
+        outer = QVBoxLayout(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(widgets.heading("Waiting for review", 1.1))
+        self.queue_summary = widgets.note()
+        self.queue_summary.setObjectName("queueSummary")
+        self.queue_summary.setAccessibleName("Queue summary")
+        left_layout.addWidget(self.queue_summary)
+        self.queue = QueueModel(self)
+        self.queue_view = widgets.table(
+            self.queue, "queueTable", "Requests waiting for review", stretch=QueueModel.QUESTION
+        )
+        for column in (QueueModel.SUBMITTED, QueueModel.SUBJECTS):
+            self.queue_view.hideColumn(column)  # shown in full on the right
+        left_layout.addWidget(self.queue_view, 1)
+        refresh = QPushButton("Re&fresh")
+        refresh.setAccessibleName("Refresh the queue")
+        refresh.clicked.connect(self.load_queue)
+        left_layout.addWidget(refresh)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        self.request_view = QTextBrowser()
+        self.request_view.setObjectName("requestView")
+        self.request_view.setAccessibleName("The request")
+        right_layout.addWidget(self.request_view, 5)
+        right_layout.addWidget(widgets.heading("What the gate says now", 1.05))
+        self.findings = FindingsModel(self)
+        self.findings_view = widgets.item_list(
+            self.findings, FindingsModel.SUMMARY, "reviewFindings", "Findings"
+        )
+        right_layout.addWidget(self.findings_view, 2)
+        right_layout.addWidget(widgets.heading("Earlier looks at these people", 1.05))
+        self.meters = widgets.note()
+        self.meters.setObjectName("reviewMeters")
+        self.meters.setAccessibleName("Repeat-viewing meters")
+        right_layout.addWidget(self.meters)
+        self.history = ViewingsModel(self)
+        self.history_view = widgets.table(
+            self.history, "viewingHistory", "Viewing history", stretch=ViewingsModel.URL
+        )
+        right_layout.addWidget(self.history_view, 2)
+
+        decision = QFormLayout()
+        self.reasons = QPlainTextEdit()
+        self.reasons.setObjectName("reviewReasons")
+        self.reasons.setTabChangesFocus(True)
+        self.reasons.setMaximumHeight(widgets.lines(self, 4))
+        widgets.add_row(
+            decision,
+            "Your &reasons:",
+            self.reasons,
+            description="Recorded and shown to the worker; needed to return or reject.",
+        )
+        self.authorisation = QLineEdit()
+        self.authorisation.setObjectName("authorisationRef")
+        self.authorisation.setPlaceholderText("Only if the council granted one")
+        widgets.add_row(
+            decision,
+            "Surveillance &authorisation reference:",
+            self.authorisation,
+            description="The council's register number; it lifts the meter's stop line.",
+        )
+        right_layout.addLayout(decision)
+        buttons = QHBoxLayout()
+        self.approve_button = QPushButton("A&pprove")
+        self.approve_button.setObjectName("approveButton")
+        self.return_button = QPushButton("Re&turn for changes")
+        self.return_button.setObjectName("returnButton")
+        self.reject_button = QPushButton("Re&ject")
+        self.reject_button.setObjectName("rejectButton")
+        close = QPushButton("Close")
+        close.setAccessibleName("Close")
+        close.clicked.connect(self.reject)
+        buttons.addStretch(1)
+        for button, decision_name in (
+            (self.approve_button, "approve"),
+            (self.return_button, "return"),
+            (self.reject_button, "reject"),
+        ):
+            button.setAccessibleName(widgets.plain(button.text()))
+            button.clicked.connect(lambda _=False, d=decision_name: self.decide(d))
+            buttons.addWidget(button)
+        buttons.addWidget(close)
+        right_layout.addLayout(buttons)
+        self.decision_status = widgets.note()
+        self.decision_status.setObjectName("decisionStatus")
+        self.decision_status.setAccessibleName("Decision status")
+        right_layout.addWidget(self.decision_status)
+        self.outcome = widgets.note()
+        self.outcome.setObjectName("decisionOutcome")
+        self.outcome.setAccessibleName("Last decision")
+        right_layout.addWidget(self.outcome)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([widgets.chars(self, 72), widgets.chars(self, 118)])
+        outer.addWidget(splitter)
+
+        self.queue_view.selectionModel().selectionChanged.connect(self._chosen)
+        self._show_entry(None)
+        self.resize(widgets.chars(self, 190), widgets.lines(self, 46))
+
+    def start(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.load_queue()
+
+    def load_queue(self) -> None:
+        run_task(jobs.load_queue, self.who, on_returned=self._queue_loaded, owner=self)
+
+    def _queue_loaded(self, entries: list[jobs.QueueEntry]) -> None:
+        chosen = self.entry.record.id if self.entry is not None else None
+        self.queue.set_rows(entries)
+        widgets.fit_columns(self.queue_view)
+        overdue = sum(1 for e in entries if e.record.overdue)
+        self.queue_summary.setText(
+            f"{len(entries)} request{'s' if len(entries) != 1 else ''} waiting"
+            + (
+                f"; {overdue} emergency review{'s' if overdue != 1 else ''} OVERDUE"
+                if overdue
+                else ""
+            )
+            + "."
+        )
+        ids = [e.record.id for e in entries]
+        if chosen in ids:
+            self.queue_view.selectRow(ids.index(chosen))
+        elif entries:
+            self.queue_view.selectRow(0)
+        else:
+            self._show_entry(None)
+
+    def _chosen(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        entry = self.queue.data(indexes[0], ROW_ROLE) if indexes else None
+        self._show_entry(entry if isinstance(entry, jobs.QueueEntry) else None)
+
+    def _show_entry(self, entry: jobs.QueueEntry | None) -> None:
+        self.entry = entry
+        self.findings.set_rows(())
+        self.history.set_rows(())
+        self.meters.clear()
+        self.decision_status.clear()
+        if entry is None:
+            self.request_view.setHtml("<p>Nothing is waiting for review.</p>")
+            self._enable(False, "Choose a request in the queue.")
+            return
+        self.request_view.setHtml(request_html(entry.record, entry.subject_names))
+        if entry.own:
+            self._enable(False, "You wrote this request, so another manager must decide it.")
+        else:
+            self._enable(True, "")
+        self._generation += 1
+        generation = self._generation
+        run_task(
+            jobs.load_review_context,
+            self.who,
+            entry.record.id,
+            on_returned=lambda context: self._context(generation, context),
+            owner=self,
+        )
+
+    def _enable(self, enabled: bool, reason: str) -> None:
+        for button in (self.approve_button, self.return_button, self.reject_button):
+            button.setEnabled(enabled)
+            button.setToolTip(reason)
+            button.setAccessibleDescription(reason)
+        self.reasons.setEnabled(enabled)
+        self.authorisation.setEnabled(enabled)
+        if reason:
+            self.decision_status.setText(reason)
+
+    def _context(self, generation: int, context: jobs.ReviewContext) -> None:
+        if generation != self._generation:
+            return
+        self.findings.set_rows(context.findings)
+        blocking = len(ethics.blocking(context.findings))
+        if blocking:
+            self.decision_status.setText(
+                f"The gate now finds {blocking} blocking problem"
+                f"{'s' if blocking != 1 else ''} (things may have changed since it was "
+                "submitted): consider returning it."
+            )
+        self.meters.setText(
+            "\n".join(f"{subject.name}: {meter.message}" for subject, _, meter in context.history)
+        )
+        self.history.set_rows(
+            [(subject.name, viewing) for subject, looks, _ in context.history for viewing in looks]
+        )
+        widgets.fit_columns(self.history_view)
+        self.context_loaded.emit()
+
+    def decide(self, decision: str) -> None:
+        entry = self.entry
+        if entry is None:
+            return
+        reasons = self.reasons.toPlainText().strip()
+        if decision != "approve" and not reasons:
+            messages.error(
+                self,
+                f"Give your reasons to {decision} this request; they are recorded and shown "
+                "to the worker.",
+            )
+            self.reasons.setFocus()
+            return
+        self._enable(False, "")
+        run_task(
+            jobs.decide,
+            self.who,
+            entry.record.id,
+            decision,
+            reasons,
+            self.authorisation.text(),
+            on_returned=lambda record: self._decided(decision, record),
+            on_errored=self._failed,
+            owner=self,
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self._enable(True, "")
+        crash.report(self, exc)
+
+    def _decided(self, decision: str, record: JustificationRecord) -> None:
+        self.reasons.clear()
+        self.authorisation.clear()
+        self.entry = None
+        self.decided.emit(record)
+        self.load_queue()
+        self.outcome.setText(f"Request #{record.id} is {DECISION_WORDS[decision]}.")
