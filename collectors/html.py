@@ -1,6 +1,7 @@
 """Read an HTML page: title, visible text, metadata and links. Nothing is executed.
 
-beautifulsoup4 with Python's own ``html.parser``: it builds a tree and never runs
+beautifulsoup4 over lxml's HTML parser (libxml2; about three times faster than
+Python's own ``html.parser`` on markup-heavy pages): it builds a tree and never runs
 scripts, fetches resources or follows links. The evidence is the stored bytes; what
 this module returns is a working copy for reading and searching.
 
@@ -83,7 +84,7 @@ def parse_html(
             # we parse whatever came back, so those warnings are noise here.
             warnings.simplefilter("ignore", bs4.MarkupResemblesLocatorWarning)
             warnings.simplefilter("ignore", bs4.XMLParsedAsHTMLWarning)
-            soup = BeautifulSoup(decoded.text, "html.parser")
+            soup = BeautifulSoup(decoded.text, "lxml")
             return _from_soup(soup, decoded, base_url, max_links)
     except (RecursionError, ParserRejectedMarkup):
         return _flat(decoded, base_url, max_links)

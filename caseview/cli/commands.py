@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 
 from caseview import accounts, audit, cases
-from caseview.cli import analysis_commands, capture_commands, gate_commands
 from caseview.cli.io import Output, read_secret, table
 from caseview.cli.session import case_file_path, case_id, open_session
 from caseview.errors import UsageError
@@ -315,10 +315,35 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
 }
 
 
-HANDLERS.update(gate_commands.HANDLERS)
-HANDLERS.update(capture_commands.HANDLERS)
-HANDLERS.update(analysis_commands.HANDLERS)
+# The other command modules load only when one of their commands runs: capture pulls
+# in the HTTP and HTML stack, export the PDF stack, and the desktop app must start
+# without either.
+LAZY = {
+    "justification": "gate_commands",
+    "view": "gate_commands",
+    "meter": "gate_commands",
+    "policy": "gate_commands",
+    "capture": "capture_commands",
+    "import": "capture_commands",
+    "source": "capture_commands",
+    "export": "capture_commands",
+    "observe": "analysis_commands",
+    "observation": "analysis_commands",
+    "note": "analysis_commands",
+    "search": "analysis_commands",
+}
+ANALYSIS_EXPORTS = {("export", "pdf")}
+
+
+def handler_for(command: str, action: str | None) -> Handler:
+    key = (command, action)
+    if key in HANDLERS:
+        return HANDLERS[key]
+    name = "analysis_commands" if key in ANALYSIS_EXPORTS else LAZY[command]
+    module = importlib.import_module(f"caseview.cli.{name}")
+    handlers: dict[tuple[str, str | None], Handler] = module.HANDLERS
+    return handlers[key]
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    return HANDLERS[(args.command, getattr(args, "action", None))](args, out)
+    return handler_for(args.command, getattr(args, "action", None))(args, out)
