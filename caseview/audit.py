@@ -1,7 +1,7 @@
 """The tamper-evident audit log: append inside the change's transaction, verify later.
 
-Each event's payload is canonical JSON holding every field of the event (envelope
-order fixed, see :mod:`caseview.storage.audit`). Its hash is
+Each event's payload is canonical JSON (sorted keys, no spaces, UTF-8) holding every
+field of the event; the columns beside it are generated from it. Its hash is
 ``sha256(prev_hash || payload)``, where ``prev_hash`` is the previous event's hash as
 64 ASCII hex characters (64 zeros before the first event) and ``payload`` is the exact
 UTF-8 bytes stored. An auditor can recompute every hash with sqlite3 and any sha256
@@ -33,7 +33,7 @@ from caseview.storage import integrity
 from caseview.storage.schema import GENESIS_HASH
 
 _CHECKPOINT = re.compile(r"^(\d+):([0-9a-f]{64})$")
-# Names that go into the envelope unescaped: keep them to a plain alphabet.
+# Actors, actions and entities are identifiers: a plain alphabet keeps them greppable.
 _PLAIN = re.compile(r"^[A-Za-z0-9_.@:+-]{1,64}$")
 # Below this many events a single walk is faster than starting worker processes.
 PARALLEL_FROM = 200_000
@@ -69,13 +69,7 @@ def record(
     seq = prev_seq + 1
     stamp = to_iso(at)
     body = dict(data or {})
-    prefix = sql.envelope_prefix(
-        seq, stamp.encode(), actor.encode(), action.encode(), entity.encode(), entity_id, case_id
-    )
-    payload = prefix.decode("utf-8") + canonical_json(body) + "}"
-    digest = chain_hash(prev_hash, payload)
-    sql.insert(
-        conn,
+    payload = canonical_json(
         {
             "seq": seq,
             "at": stamp,
@@ -84,6 +78,14 @@ def record(
             "entity": entity,
             "entity_id": entity_id,
             "case_id": case_id,
+            "data": body,
+        }
+    )
+    digest = chain_hash(prev_hash, payload)
+    sql.insert(
+        conn,
+        {
+            "seq": seq,
             "payload": payload,
             "prev_hash": prev_hash,
             "hash": digest,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,8 @@ CREDIBILITY = {
 # reading aid beside the Admiralty grade, never instead of it.
 UK_SOURCE = {"A": "1", "B": "1", "C": "2", "D": "3", "E": "3", "F": "2"}
 UK_INTELLIGENCE = {1: "B", 2: "C", 3: "C", 4: "D", 5: "E", 6: "D"}
+# The longest observation text accepted, in characters.
+MAX_TEXT = 20_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ def _validate(
     clean = text.strip()
     if not clean:
         raise ValidationError("The observation is empty. Write what you conclude from the source.")
+    if len(clean) > MAX_TEXT:
+        raise ValidationError(
+            f"The observation is {len(clean):,} characters long; the most is {MAX_TEXT:,}. "
+            "Record what you conclude, not the source's text (that is kept with the source)."
+        )
     if domain not in DOMAINS:
         raise ValidationError(
             f"'{domain}' is not an assessment domain. Use one of {', '.join(DOMAINS)}."
@@ -131,12 +139,17 @@ def _validate(
             "1 to 6 (6: cannot be judged)."
         )
     clean_risks = []
+    seen: set[str] = set()
     for risk in risks:
         value = risk.strip()
         if not value:
             continue
         # Known risks are stored by key; anything else is kept as the worker's words.
-        key = value.lower().replace(" ", "_").replace("-", "_")
+        # Each risk is stored once, however it was spelled ("old_post", "Old post").
+        key = "_".join(value.casefold().replace("-", " ").replace("_", " ").split())
+        if key in seen:
+            continue
+        seen.add(key)
         clean_risks.append(key if key in RISKS else value)
     links = []
     for other_id in corroborates:
@@ -357,6 +370,31 @@ class SearchHit:
     snippet: str
 
 
+def _printable(word: str) -> str:
+    """The word without control characters (NUL would end the FTS5 string early) or lone
+    surrogates (which cannot be encoded to reach SQLite)."""
+    return "".join(ch for ch in word if unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
+def _fts5_string(word: str) -> str:
+    # A quoted FTS5 string, so no query can use FTS5's own syntax.
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _match_word(word: str) -> str:
+    """One query word as an FTS5 expression that finds it in the folded column.
+
+    The expression is not limited to that column, so snippet() still marks the hits in
+    the body as written; any hit in the title or body is also a hit in ``folded``, so the
+    rows found are the same. A word that folding changes (Łódź) is also tried as typed,
+    so the body's own spelling is marked.
+    """
+    folded = sql.fold(word)
+    if folded == word:
+        return _fts5_string(word)
+    return f"({_fts5_string(word)} OR {_fts5_string(folded)})"
+
+
 def search(
     session: Session, query: str, *, case_id: int | None = None, limit: int = 50
 ) -> list[SearchHit]:
@@ -369,11 +407,10 @@ def search(
     else:
         require_role(session, Role.MANAGER, Role.AUDITOR, doing="search every case")
         case_ids = None
-    words = [w for w in query.split() if w.strip('"')]
+    words = [w for w in (_printable(raw) for raw in query.split()) if w.strip('"')]
     if not words:
         return []
-    # Each word becomes a quoted FTS5 string, so no query can use FTS5's own syntax.
-    match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+    match = " ".join(_match_word(w) for w in words)
     rows = sql.search(session.casefile.conn, case_ids, match, max(1, min(limit, 500)))
     return [
         SearchHit(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from ui import crash
@@ -92,6 +92,8 @@ class Task(QObject):
         self._owner = owner
         self._has_owner = owner is not None
         self.done = False
+        # Set by the worker thread once it holds no reference to this task any more.
+        self._released = threading.Event()
         self.result: object = None
         self.error: BaseException | None = None
         self._completed.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
@@ -118,7 +120,7 @@ class Task(QObject):
         """On the GUI thread."""
         result, error = self.result, self.error
         self.done = True
-        _running.discard(self)
+        self._release()
         try:
             if self._owner_alive():
                 if error is None:
@@ -140,14 +142,34 @@ class Task(QObject):
                 self.errored.emit()
             self.finished.emit()
 
+    def _release(self) -> None:
+        """Forget the task on the GUI thread, but only after the worker has let go of it.
+
+        A QObject must be destroyed on the thread it lives on. If the worker thread
+        dropped the last reference, the task would be destroyed there, racing the GUI
+        thread (an intermittent segfault); waiting for the worker makes the GUI thread's
+        reference the last one.
+        """
+        if self._released.is_set():
+            _running.discard(self)
+        else:
+            QTimer.singleShot(5, self._release)
+
 
 class _Runnable(QRunnable):
     def __init__(self, task: Task) -> None:
         super().__init__()
-        self.task = task
+        self.task: Task | None = task
 
     def run(self) -> None:
-        self.task._run()
+        task, self.task = self.task, None
+        assert task is not None
+        released = task._released
+        try:
+            task._run()
+        finally:
+            del task  # drop this thread's reference before saying so
+            released.set()
 
 
 def run_task(

@@ -1,9 +1,10 @@
 """Assemble the reasoned note's data from the case file, and export it as a PDF.
 
 The note is dated by, and certifies, the last audit event that changed the case
-(reading, verifying and exporting are logged but change nothing), so exporting an
-unchanged case twice gives the same bytes, and the printed checkpoint lets anyone
-prove later that the log was not cut short or rewritten.
+(reading, verifying and exporting are logged but change nothing, nor do refused or
+failed attempts to view or capture, which store none of the case's material), so
+exporting an unchanged case twice gives the same bytes, and the printed checkpoint lets
+anyone prove later that the log was not cut short or rewritten.
 """
 
 from __future__ import annotations
@@ -31,8 +32,15 @@ from caseview.session import Session
 from caseview.storage import analysis as sql
 from caseview.storage import people as people_sql
 
-# Events that record a look at the case without changing it.
-NOT_CHANGES = ("export.pdf", "export.warc", "integrity.verified")
+# Events that record a look at the case, or an attempt that stored none of its material,
+# without changing it.
+NOT_CHANGES = (
+    "export.pdf",
+    "export.warc",
+    "integrity.verified",
+    "viewing.refused",
+    "capture.failed",
+)
 
 STATUTORY = {
     "s47": "Children Act 1989 s47 (enquiry: reasonable cause to suspect significant harm)",
@@ -139,6 +147,9 @@ def build(session: Session, case_id: int) -> ReportData:
     gradings: dict[int, list[str]] = defaultdict(list)
     for o in obs:
         gradings[o.source_id].append(o.grading)
+    # Corroboration is stored by root id; cite the version the note shows (only a
+    # withdrawn observation, which the note leaves out, has none).
+    shown = {o.root_id: o.id for o in obs}
     report_observations = tuple(
         ReportObservation(
             id=o.id,
@@ -149,7 +160,10 @@ def build(session: Session, case_id: int) -> ReportData:
             credibility=o.credibility,
             uk_equivalent=o.uk_equivalent,
             risks=o.risks,
-            corroboration=tuple(f"observation {i}" for i in o.corroborates)
+            corroboration=tuple(
+                f"observation {shown[i]}" if i in shown else f"observation {i} (withdrawn)"
+                for i in o.corroborates
+            )
             + ((f"external check: {o.external_check}",) if o.external_check else ()),
             relied_upon=o.relied_upon,
             author=_who(o.author, displays.get(o.author)),

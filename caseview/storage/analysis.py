@@ -5,6 +5,38 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+# Letters SQLite's unicode61 tokenizer cannot fold (remove_diacritics works from Unicode
+# decompositions, and these have none), spelled the way a UK keyboard would type them.
+_FOLDS = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Ð": "D",
+        "ð": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ß": "ss",
+        "ẞ": "SS",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "Þ": "TH",
+        "þ": "th",
+        "ı": "i",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Text with the letters unicode61 cannot fold spelled plainly (Łódź -> Lódź)."""
+    return text.translate(_FOLDS)
+
+
 _CURRENT = (
     "SELECT o.*, u.username AS author_name FROM observations o"
     " JOIN users u ON u.id = o.author_id"
@@ -78,11 +110,16 @@ def current_note(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
 def index(
     conn: sqlite3.Connection, kind: str, ref_id: int, case_id: int, title: str, body: str
 ) -> None:
-    """(Re)index one item for full-text search; an item's old entry is replaced."""
+    """(Re)index one item for full-text search; an item's old entry is replaced.
+
+    Searches match the ``folded`` column (title and body through :func:`fold`);
+    ``title`` and ``body`` are kept as written, for showing and for snippets.
+    """
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
     conn.execute(
-        "INSERT INTO search_index (kind, ref_id, case_id, title, body) VALUES (?, ?, ?, ?, ?)",
-        (kind, ref_id, case_id, title, body),
+        "INSERT INTO search_index (kind, ref_id, case_id, title, body, folded)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (kind, ref_id, case_id, title, body, fold(title + "\n" + body)),
     )
 
 

@@ -74,7 +74,20 @@ def source_links(conn: sqlite3.Connection) -> str | None:
     )
 
 
-CHECKS: list[Check] = [justification_hashes, review_hashes, blob_hashes, source_links]
+def audit_definition(conn: sqlite3.Connection) -> str | None:
+    """audit_log's copy columns are still generated from the payload."""
+    from caseview.storage.audit import definition_intact  # local: audit imports schema
+
+    return definition_intact(conn)
+
+
+CHECKS: list[Check] = [
+    audit_definition,
+    justification_hashes,
+    review_hashes,
+    blob_hashes,
+    source_links,
+]
 
 
 def run_checks(path: str) -> list[str]:

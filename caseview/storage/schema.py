@@ -43,6 +43,35 @@ def _script(db: sqlite_utils.Database, sql: str) -> None:
         db.execute(pending)
 
 
+def _copy(column: str, kind: str) -> str:
+    # NULL rather than an error when a tampered payload is not JSON: verify reports it.
+    return (
+        f"    {column} {kind} GENERATED ALWAYS AS (CASE WHEN json_valid(payload)"
+        f" THEN json_extract(payload, '$.{column}') END) VIRTUAL,"
+    )
+
+
+# The columns beside the payload are copies for querying, generated from the payload
+# itself: they cannot disagree with it, and SQLite refuses any attempt to set them.
+# verify checks that this definition is still the one below.
+AUDIT_LOG_TABLE = "\n".join(
+    [
+        "CREATE TABLE audit_log (",
+        "    seq INTEGER PRIMARY KEY,",
+        _copy("at", "TEXT"),
+        _copy("actor", "TEXT"),
+        _copy("action", "TEXT"),
+        _copy("entity", "TEXT"),
+        _copy("entity_id", "INTEGER"),
+        _copy("case_id", "INTEGER"),
+        "    payload TEXT NOT NULL,",
+        "    prev_hash TEXT NOT NULL,",
+        "    hash TEXT NOT NULL",
+        ")",
+    ]
+)
+
+
 @_step("0001_foundation")
 def _foundation(db: sqlite_utils.Database) -> None:
     _script(
@@ -87,18 +116,7 @@ CREATE TABLE subjects (
     created_at TEXT NOT NULL
 );
 CREATE INDEX subjects_case ON subjects(case_id);
-CREATE TABLE audit_log (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    entity TEXT NOT NULL,
-    entity_id INTEGER,
-    case_id INTEGER,
-    payload TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
+{AUDIT_LOG_TABLE};
 CREATE INDEX audit_log_case ON audit_log(case_id, seq);
 CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
 BEGIN
@@ -358,6 +376,11 @@ CREATE TRIGGER observations_versioned_not_updated BEFORE UPDATE OF text, domain,
 BEGIN
     SELECT RAISE(ABORT, 'observations are versioned: record a new version instead');
 END;
+CREATE TRIGGER observations_root_id_set_once BEFORE UPDATE OF root_id ON observations
+WHEN OLD.root_id IS NOT NULL OR NEW.root_id IS NOT OLD.id
+BEGIN
+    SELECT RAISE(ABORT, 'observations: root_id is set once, to the first version''s own id');
+END;
 CREATE TRIGGER observations_never_deleted BEFORE DELETE ON observations
 BEGIN
     SELECT RAISE(ABORT, 'observations are never deleted');
@@ -386,7 +409,7 @@ BEGIN
     SELECT RAISE(ABORT, 'notes are never deleted');
 END;
 CREATE VIRTUAL TABLE search_index USING fts5(
-    kind UNINDEXED, ref_id UNINDEXED, case_id UNINDEXED, title, body,
+    kind UNINDEXED, ref_id UNINDEXED, case_id UNINDEXED, title, body, folded,
     tokenize = 'unicode61 remove_diacritics 2'
 )
 """,

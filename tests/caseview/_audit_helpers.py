@@ -1,7 +1,9 @@
 """Helpers for the audit tests, and the writer process the concurrency and crash tests run.
 
 Imported by the tests, it gives raw SQL access to a case file's audit log with the
-append-only triggers dropped (the position of someone tampering with the file).
+append-only triggers dropped (the position of someone tampering with the file). Only
+``STORED`` columns can be written; the ``GENERATED`` ones are SQLite's reading of the
+payload, so changing what they say means changing the payload (``set_field``).
 
 Run as a script, it is a writer in its own OS process (``sys.executable THIS MODE ...``):
 
@@ -40,18 +42,10 @@ from caseview import audit
 from caseview.storage import open_case_file
 
 HELPER = Path(__file__).resolve()
-COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "entity",
-    "entity_id",
-    "case_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+# What audit_log stores per event, and what SQLite generates from the payload.
+STORED = ("seq", "payload", "prev_hash", "hash")
+GENERATED = ("at", "actor", "action", "entity", "entity_id", "case_id")
+COLUMNS = STORED + GENERATED
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -97,7 +91,7 @@ def tamper(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
-    """Every audit row as stored, in seq order (text as str)."""
+    """Every audit row, stored and generated columns, in seq order (text as str)."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
@@ -118,6 +112,35 @@ def rehash_from(conn: sqlite3.Connection, first: int) -> None:
             "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev_hash, digest, seq)
         )
         prev_hash = digest
+
+
+def set_field(conn: sqlite3.Connection, seq: int, field: str, value: Any) -> str:
+    """Put ``value`` as the payload's ``field`` of event ``seq``, re-serialised canonically.
+
+    Only the payload is written (prev_hash and hash are left alone); returns the new payload.
+    """
+    (payload,) = conn.execute("SELECT payload FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    forged = audit.canonical_json({**json.loads(payload), field: value})
+    conn.execute("UPDATE audit_log SET payload = ? WHERE seq = ?", (forged, seq))
+    return forged
+
+
+def rebuild_with_stored_columns(conn: sqlite3.Connection) -> None:
+    """Rebuild audit_log with every column an ordinary stored one, keeping every row.
+
+    The way to make the copies beside the payload writable (and so able to disagree
+    with it): a new table, the rows copied, the old one dropped, the new one renamed.
+    """
+    conn.execute(
+        "CREATE TABLE audit_log_rebuilt (seq INTEGER PRIMARY KEY, at TEXT, actor TEXT,"
+        " action TEXT, entity TEXT, entity_id INTEGER, case_id INTEGER,"
+        " payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"
+    )
+    names = ", ".join(COLUMNS)
+    conn.execute(f"INSERT INTO audit_log_rebuilt ({names}) SELECT {names} FROM audit_log")
+    conn.execute("DROP TABLE audit_log")
+    conn.execute("ALTER TABLE audit_log_rebuilt RENAME TO audit_log")
+    conn.execute("CREATE INDEX audit_log_case ON audit_log(case_id, seq)")
 
 
 def drill_data(run: int, i: int) -> dict[str, object]:

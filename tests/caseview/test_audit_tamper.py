@@ -5,6 +5,11 @@ and data, non-ASCII text included), tampers with it the way someone holding the 
 could, and checks that ``verify_chain`` reports the break at the right seq: on its own,
 against a checkpoint taken before the tampering, and through the parallel walk (worker
 processes) as well as the single one.
+
+audit_log stores seq, payload, prev_hash and hash; at, actor, action, entity, entity_id
+and case_id are generated from the payload. SQLite refuses to set those, so changing
+what they say means changing the payload (a break at that seq), or rebuilding the table
+with stored columns (which ``audit.verify`` reports as a changed definition).
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from typing import Any
 
 import pytest
 from _audit_helpers import (
-    COLUMNS,
+    GENERATED,
+    STORED,
     T0,
     append_events,
     head,
+    rebuild_with_stored_columns,
     rehash_from,
     rows,
+    set_field,
     tamper,
 )
 from hypothesis import HealthCheck, assume, given, settings
@@ -72,7 +80,11 @@ LOGS = st.lists(EVENT, min_size=1, max_size=10)
 # machine), so only some examples take it; test_parallel_walk_* cover every kind of
 # tampering at range boundaries on the split path.
 WORKERS = st.sampled_from([1, 1, 1, 1, 2, 3])
-TEXT_COLUMNS = ("at", "actor", "action", "entity", "payload", "prev_hash", "hash")
+TEXT_COLUMNS = ("payload", "prev_hash", "hash")
+# Values a tampered payload may hold for a generated field: any JSON scalar at all.
+ID_VALUES = (
+    st.none() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(min_size=1)
+)
 
 
 def new_log(tmp_path: Path, events: list[dict[str, Any]]) -> Path:
@@ -109,24 +121,15 @@ def check(
     return single
 
 
-# --- (a) any value of any row ---------------------------------------------------
+# --- (a) any stored value of any row ---------------------------------------------
 
 
 @st.composite
 def changes(draw: st.DrawFn, column: str, original: Any, events: int) -> tuple[str, Any]:
-    """A different value for ``column``: (SQL expression, parameter)."""
+    """A different value for the stored ``column``: (SQL expression, parameter)."""
     if column == "seq":
         # Every seq from 1 to the head is taken: move the row before or beyond them.
         return "?", draw(st.integers(-(2**63), 0) | st.integers(events + 1, 2**63 - 1), label="seq")
-    if column in ("entity_id", "case_id"):
-        return "?", draw(
-            st.none()
-            | st.integers(-(2**63), 2**63 - 1)
-            | st.floats(allow_nan=False)
-            | st.text(min_size=1)
-            | st.binary(),
-            label=column,
-        )
     assert column in TEXT_COLUMNS
     text: str = original
     how = draw(st.sampled_from(["character", "byte as blob", "byte as text"]), label="how")
@@ -151,7 +154,7 @@ def test_changing_any_value_of_any_row_names_that_row(
     last = len(events)
     checkpoint = head(path)
     seq = data.draw(st.integers(1, last), label="row")
-    column = data.draw(st.sampled_from(COLUMNS), label="column")
+    column = data.draw(st.sampled_from(STORED), label="column")
     original = rows(path)[seq - 1][column]
     expression, value = data.draw(changes(column, original, last), label="change")
 
@@ -165,6 +168,106 @@ def test_changing_any_value_of_any_row_names_that_row(
 
     check(path, seq, checkpoint, workers)
     check(path, seq)
+
+
+# --- (a') the generated columns: only the payload says what they say ---------------------
+
+
+@pytest.mark.parametrize("column", GENERATED)
+def test_sqlite_refuses_setting_a_generated_column_even_without_the_triggers(
+    tmp_path: Path, column: str
+) -> None:
+    path = new_log(tmp_path, [_event(i) for i in range(3)])
+    before = rows(path)
+    with tamper(path) as conn:
+        with pytest.raises(sqlite3.OperationalError, match="cannot UPDATE generated column"):
+            conn.execute(f"UPDATE audit_log SET {column} = ? WHERE seq = 2", (before[0][column],))
+        with pytest.raises(sqlite3.OperationalError, match="cannot INSERT into generated column"):
+            conn.execute(
+                f"INSERT OR REPLACE INTO audit_log (seq, payload, prev_hash, hash, {column})"
+                " SELECT seq, payload, prev_hash, hash, ? FROM audit_log WHERE seq = 2",
+                (before[0][column],),
+            )
+
+    assert rows(path) == before
+    check(path, None, head(path), workers=2)
+
+
+@st.composite
+def field_values(draw: st.DrawFn, field: str, original: Any) -> Any:
+    """Another value for the payload's ``field``; texts may also turn into other JSON."""
+    if field in ("entity_id", "case_id"):
+        return draw(ID_VALUES, label=field)
+    other = st.text().filter(lambda text: text != original)
+    return draw(other | ID_VALUES, label=field)
+
+
+@TAMPER
+@given(events=LOGS, data=st.data(), workers=WORKERS)
+def test_changing_a_generated_field_in_the_payload_names_that_row(
+    tmp_path: Path, events: list[dict[str, Any]], data: st.DataObject, workers: int
+) -> None:
+    path = new_log(tmp_path, events)
+    last = len(events)
+    checkpoint = head(path)
+    seq = data.draw(st.integers(1, last), label="row")
+    field = data.draw(st.sampled_from(GENERATED), label="field")
+    before = rows(path)[seq - 1]
+    value = data.draw(field_values(field, json.loads(before["payload"])[field]), label="value")
+
+    with tamper(path) as conn:
+        forged = set_field(conn, seq, field, value)
+        # 5 and 5.0 are equal but serialise apart: any other text is a change.
+        assume(forged != before["payload"])
+
+    after = rows(path)[seq - 1]
+    assert {k: after[k] for k in ("prev_hash", "hash")} == {
+        k: before[k] for k in ("prev_hash", "hash")
+    }
+    assert json.loads(after["payload"])[field] == value
+    check(path, seq, checkpoint, workers)
+    check(path, seq)
+
+
+@pytest.mark.parametrize("column", GENERATED)
+def test_generated_column_follows_the_forged_payload_and_verify_names_the_row(
+    tmp_path: Path, column: str
+) -> None:
+    path = new_log(tmp_path, [_event(i) for i in range(4)])
+    forged = {"at": "2030-01-01T00:00:00.000000Z", "entity_id": 99, "case_id": 99}
+    value = forged.get(column, "mallory")
+    with tamper(path) as conn:
+        set_field(conn, 3, column, value)
+
+    # What someone querying the columns reads is the forgery; the hash is not fooled.
+    assert rows(path)[2][column] == value
+    result = check(path, 3, workers=2)
+    assert "event 3 was altered" in result.problem
+
+
+@pytest.mark.parametrize("column", GENERATED)
+def test_audit_log_rebuilt_with_stored_columns_is_not_intact(tmp_path: Path, column: str) -> None:
+    path = new_log(tmp_path, [_event(i) for i in range(4)])
+    original = rows(path)
+    assert audit.verify(None, path).intact
+    value = {"entity_id": 99, "case_id": 99, "at": "2030-01-01T00:00:00.000000Z"}.get(
+        column, "mallory"
+    )
+    with tamper(path) as conn:
+        rebuild_with_stored_columns(conn)
+        conn.execute(f"UPDATE audit_log SET {column} = ? WHERE seq = 2", (value,))
+
+    # The copied column now disagrees with the payload, which still matches its hash:
+    # the chain alone holds, so it is the table's definition that gives this away.
+    edited = rows(path)
+    assert edited[1][column] == value != original[1][column]
+    assert [r["payload"] for r in edited] == [r["payload"] for r in original]
+    assert audit.verify_chain(path, head(path)).intact
+    result = audit.verify(None, path)
+    assert not result.intact
+    assert any("audit_log's definition" in p for p in result.evidence_problems), (
+        result.evidence_problems
+    )
 
 
 # --- (b) delete a row -------------------------------------------------------------
@@ -201,7 +304,7 @@ def test_reordering_rows_names_the_lower_seq(
         data.draw(st.lists(st.integers(1, len(events)), min_size=2, max_size=2, unique=True))
     )
     how = data.draw(st.sampled_from(["payload and hash", "all but seq", "seq numbers"]))
-    swapped = {"payload and hash": COLUMNS[7:8] + COLUMNS[9:], "all but seq": COLUMNS[1:]}
+    swapped = {"payload and hash": ("payload", "hash"), "all but seq": STORED[1:]}
     with tamper(path) as conn:
         if how == "seq numbers":
             conn.execute("UPDATE audit_log SET seq = -1 WHERE seq = ?", (low,))
@@ -265,10 +368,8 @@ def test_consistent_rewrite_verifies_alone_but_not_against_a_checkpoint(
         (payload,) = conn.execute(
             "SELECT payload FROM audit_log WHERE seq = ?", (first,)
         ).fetchone()
-        envelope = payload[: payload.index('"data":') + len('"data":')]
-        rewritten = envelope + audit.canonical_json(forged) + "}"
+        rewritten = set_field(conn, first, "data", forged)
         assume(rewritten != payload)
-        conn.execute("UPDATE audit_log SET payload = ? WHERE seq = ?", (rewritten, first))
         rehash_from(conn, first)
 
     assert check(path, None).head.hash != hashes[last]
@@ -314,7 +415,7 @@ SPLIT_CASES: dict[str, tuple[str, tuple[int, ...], bool, int]] = {
         3,
     ),
     "payload": ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", (5,), False, 5),
-    "actor": ("UPDATE audit_log SET actor = 'mona' WHERE seq = ?", (6,), False, 6),
+    "actor": ("actor", (6,), False, 6),
     "delete a range's first event": ("DELETE FROM audit_log WHERE seq = ?", (4,), False, 4),
     "delete a range's last event": ("DELETE FROM audit_log WHERE seq = ?", (6,), False, 6),
     "swap across a range boundary": ("swap", (3, 4), False, 3),
@@ -335,6 +436,8 @@ def test_parallel_walk_names_the_break_in_any_range(
             _swap_seq(conn, *args)
         elif sql == "rewrite":
             _rewrite_from(conn, *args)
+        elif sql == "actor":
+            set_field(conn, *args, "actor", "mona")  # in the payload: the column follows
         else:
             conn.execute(sql, args)
     walked_here: list[tuple[int, int]] = []
@@ -365,15 +468,22 @@ def test_intact_log_verifies_through_every_path(tmp_path: Path) -> None:
 # --- corners found while writing these tests (regressions) ------------------------------
 
 
+@pytest.mark.parametrize(("delta", "reads_as"), [(0.5, "real"), (0.0, "integer")])
 @pytest.mark.parametrize("column", ["entity_id", "case_id"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_real_number_in_an_id_column_is_a_break(tmp_path: Path, column: str, workers: int) -> None:
-    # b"%d" % 7.5 == b"7": formatting a REAL like an integer would hide the change.
+def test_real_number_in_an_id_column_is_a_break(
+    tmp_path: Path, column: str, workers: int, delta: float, reads_as: str
+) -> None:
+    # b"%d" % 7.5 == b"7": formatting a REAL like an integer would hide the change. And
+    # 2.0 reads back from the INTEGER column as 2, looking untouched: only the payload's
+    # bytes, which the hash covers, show it.
     path = new_log(tmp_path, [_event(i) for i in range(3)])
+    original = rows(path)[1][column]
     with tamper(path) as conn:
-        conn.execute(f"UPDATE audit_log SET {column} = {column} + 0.5 WHERE seq = 2")
+        set_field(conn, 2, column, original + delta)
         stored = conn.execute(f"SELECT typeof({column}) FROM audit_log WHERE seq = 2").fetchone()
-        assert stored == ("real",)
+        assert stored == (reads_as,)
+    assert (rows(path)[1][column] == original) is (delta == 0)
     check(path, 2, workers=workers)
 
 

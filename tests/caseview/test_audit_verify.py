@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _audit_helpers import T0, head, rows
+from _audit_helpers import GENERATED, T0, head, rows
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -255,23 +255,25 @@ def test_verify_on_something_else_is_a_clear_error(
 
 
 def _next_row(path: Path, **changes: Any) -> dict[str, Any]:
-    """A well-formed next event for the log at ``path``, with ``changes`` applied."""
+    """A well-formed next event for the log at ``path`` (its stored columns only, the
+    payload canonical JSON as ``audit.record`` writes it), with ``changes`` applied."""
     tip = head(path)
     seq = changes.pop("seq", tip.seq + 1)
-    prefix = (
-        f'{{"seq":{seq},"at":"2026-11-24T09:00:00.000000Z","actor":"mallory",'
-        '"action":"note.forged","entity":"note","entity_id":null,"case_id":null,"data":'
+    payload = audit.canonical_json(
+        {
+            "seq": seq,
+            "at": "2026-11-24T09:00:00.000000Z",
+            "actor": "mallory",
+            "action": "note.forged",
+            "entity": "note",
+            "entity_id": None,
+            "case_id": None,
+            "data": {"text": "Zoë"},
+        }
     )
-    payload = prefix + '{"text":"Zoë"}}'
     prev_hash = changes.pop("prev_hash", tip.hash)
     row = {
         "seq": seq,
-        "at": "2026-11-24T09:00:00.000000Z",
-        "actor": "mallory",
-        "action": "note.forged",
-        "entity": "note",
-        "entity_id": None,
-        "case_id": None,
         "payload": payload,
         "prev_hash": prev_hash,
         "hash": audit.chain_hash(prev_hash, payload),
@@ -295,8 +297,10 @@ def test_insert_trigger_accepts_an_event_that_extends_the_head(
 ) -> None:
     # The control for the refusals below: a well-formed row goes in (and verifies).
     _insert(db_path, _next_row(db_path))
-    assert rows(db_path)[-1]["actor"] == "mallory"
+    last = rows(db_path)[-1]
+    assert (last["actor"], last["action"], last["entity"]) == ("mallory", "note.forged", "note")
     assert audit.verify_chain(db_path).intact
+    assert audit.verify(None, db_path).intact
 
 
 @pytest.mark.parametrize(
@@ -305,6 +309,7 @@ def test_insert_trigger_accepts_an_event_that_extends_the_head(
         {"prev_hash": HASH},
         {"prev_hash": GENESIS_HASH},
         {"prev_hash": "X"},
+        {"actor": "mona"},  # a generated column: SQLite takes it from the payload only
         "skip a seq",
         "reuse the head's seq",
         "seq zero",
@@ -334,12 +339,14 @@ def test_insert_trigger_message_says_what_is_wrong(manager: Session, db_path: Pa
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE audit_log SET actor = 'mallory' WHERE seq = 1",
+        "UPDATE audit_log SET payload = json_set(payload, '$.actor', 'mallory') WHERE seq = 1",
         "UPDATE audit_log SET payload = payload",  # even a no-op rewrite
         "UPDATE audit_log SET seq = seq + 1000",
+        "UPDATE audit_log SET prev_hash = prev_hash, hash = hash",
         "DELETE FROM audit_log WHERE seq = 1",
         "DELETE FROM audit_log",
-        "INSERT OR REPLACE INTO audit_log SELECT * FROM audit_log WHERE seq = 1",
+        "INSERT OR REPLACE INTO audit_log (seq, payload, prev_hash, hash)"
+        " SELECT seq, payload, prev_hash, hash FROM audit_log WHERE seq = 1",
     ],
 )
 def test_triggers_refuse_changing_or_deleting_events(
@@ -392,3 +399,36 @@ def test_record_keeps_non_ascii_data_as_itself(casefile: CaseFile, db_path: Path
     assert json.loads(row["payload"])["data"] == data
     assert row["hash"] == event.hash == audit.chain_hash(GENESIS_HASH, row["payload"])
     assert audit.verify_chain(db_path).intact
+
+
+def test_record_stores_canonical_json_and_the_columns_are_its_values(
+    casefile: CaseFile, db_path: Path
+) -> None:
+    with casefile.write() as conn:
+        audit.record(
+            conn,
+            at=T0,
+            actor="wren",
+            action="subject.added",
+            entity="subject",
+            entity_id=7,
+            case_id=3,
+            data={"z": 1, "a": {"y": 2, "b": "Zoë"}},
+        )
+    (row,) = rows(db_path)
+    payload = json.loads(row["payload"])
+    assert row["payload"] == audit.canonical_json(payload)  # sorted keys, no spaces
+    assert list(payload) == sorted(payload)
+    assert payload == {
+        "seq": 1,
+        "at": "2026-11-24T09:00:00.000000Z",
+        "actor": "wren",
+        "action": "subject.added",
+        "entity": "subject",
+        "entity_id": 7,
+        "case_id": 3,
+        "data": {"z": 1, "a": {"y": 2, "b": "Zoë"}},
+    }
+    assert {column: row[column] for column in GENERATED} == {
+        column: payload[column] for column in GENERATED
+    }

@@ -134,6 +134,25 @@ def test_empty_text_refused(worker: Session, source: SourceRecord, text: str) ->
         _add(worker, source.id, text)
 
 
+def test_text_of_20000_characters_accepted(worker: Session, source: SourceRecord) -> None:
+    assert len(_add(worker, source.id, "x" * 20_000).text) == 20_000
+
+
+def test_text_over_20000_characters_refused_storing_nothing(
+    worker: Session, source: SourceRecord
+) -> None:
+    before = (_observation_rows(worker), event_count(worker.casefile))
+    with pytest.raises(ValidationError, match="20,000"):
+        _add(worker, source.id, "x" * 20_001)
+    assert (_observation_rows(worker), event_count(worker.casefile)) == before
+
+
+def test_revision_over_20000_characters_refused(worker: Session, source: SourceRecord) -> None:
+    added = _add(worker, source.id)
+    with pytest.raises(ValidationError, match="20,000"):
+        observations.revise(worker, added.id, text="x" * 20_001)
+
+
 def test_observation_on_a_missing_source_is_not_found(worker: Session, case: Case) -> None:
     with pytest.raises(NotFound):
         _add(worker, 999)
@@ -364,11 +383,21 @@ def test_raw_sql_delete_refused_by_trigger(worker: Session, source: SourceRecord
         worker.casefile.conn.execute("DELETE FROM observations WHERE id = ?", (added.id,))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the versioning trigger (storage/schema.py migration 0004) does not cover "
-    "root_id, so raw SQL can move a version into another observation's history",
-)
+def test_raw_sql_fill_of_root_id_with_another_id_refused_by_trigger(
+    worker: Session, source: SourceRecord
+) -> None:
+    first = _add(worker, source.id, "One.")
+    conn = worker.casefile.conn
+    new_id = conn.execute(
+        "INSERT INTO observations (source_id, case_id, text, domain, reliability,"
+        " credibility, author_id, created_at) SELECT source_id, case_id, 'Two.', domain,"
+        " reliability, credibility, author_id, created_at FROM observations WHERE id = ?",
+        (first.id,),
+    ).lastrowid
+    with pytest.raises(sqlite3.IntegrityError, match="root_id"):
+        conn.execute("UPDATE observations SET root_id = ? WHERE id = ?", (first.id, new_id))
+
+
 def test_raw_sql_rewrite_of_root_id_refused_by_trigger(
     worker: Session, source: SourceRecord
 ) -> None:
@@ -567,3 +596,15 @@ def test_other_risks_stored_verbatim(worker: Session, source: SourceRecord) -> N
 def test_blank_risks_dropped_and_order_kept(worker: Session, source: SourceRecord) -> None:
     added = _add(worker, source.id, risks=["irony", "  ", "Screenshot of a screenshot", ""])
     assert added.risks == ("irony", "Screenshot of a screenshot")
+
+
+def test_a_known_risk_spelled_twice_is_stored_once(worker: Session, source: SourceRecord) -> None:
+    added = _add(worker, source.id, risks=["old_post", "Old post", "irony", "old-post"])
+    assert added.risks == ("old_post", "irony")
+
+
+def test_an_other_risk_written_twice_is_stored_once_as_first_written(
+    worker: Session, source: SourceRecord
+) -> None:
+    added = _add(worker, source.id, risks=["Posted by a cousin", "posted  by a COUSIN"])
+    assert added.risks == ("Posted by a cousin",)

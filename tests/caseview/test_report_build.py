@@ -266,11 +266,6 @@ def test_observation_shows_an_external_check(worker: Session, case: Case, scene:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: build.py names corroborating observations by root id; once the "
-    "corroborating observation is revised, the note cites an id it does not show",
-)
 def test_corroboration_names_an_observation_the_note_shows(
     worker: Session, case: Case, scene: Scene
 ) -> None:
@@ -464,11 +459,6 @@ def test_logging_in_does_not_move_the_checkpoint(
     assert _checkpoint(report.build(again, case.id)) == _checkpoint(before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a refused attempt ('viewing.refused', nothing stored) moves the checkpoint: "
-    "even a worker not allocated to the case can re-date its note; NOT_CHANGES lacks it",
-)
 def test_a_refused_attempt_does_not_move_the_checkpoint(
     worker: Session, other_worker: Session, case: Case, subject: Subject, scene: Scene
 ) -> None:
