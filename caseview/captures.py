@@ -1,9 +1,11 @@
 """Capturing a public page, importing a saved file, and exporting the case's WARC.
 
 Order of work for a capture: the gate's permission check (a refusal is recorded and
-nothing else), then the fetch with no database lock held, then ONE write transaction
-that re-checks the permission and stores the blobs, the source, the completed viewing
-and the audit event together. A crash at any point leaves either all of it or none.
+nothing else), then the fetch with no database lock held, in which every hop (each
+redirect) must be inside the request's scope before it is contacted, then ONE write
+transaction that re-checks the permission (and the scope of every address the capture
+went to) and stores the blobs, the source, the completed viewing and the audit event
+together. A crash at any point leaves either all of it or none.
 A fetch that fails is recorded as a failed viewing with an audit event; material that
 needs a login is refused as not public.
 """
@@ -193,13 +195,32 @@ def capture_url(
     cancel: Callable[[], bool] | None = None,
     **fetch_options: Any,
 ) -> SourceRecord:
-    """Capture a public web page as evidence, if the gate allows it."""
-    viewings.authorise(
+    """Capture a public web page as evidence, if the gate allows it.
+
+    A redirect is followed only to an address inside the justification's scope: one
+    outside it is never contacted, and the attempt is a refused viewing.
+    """
+    permission = viewings.authorise(
         session, case_id, justification_id, subject_id, url, attested=attested, kind="capture"
     )
+    record = permission.justification
+    assert record is not None
+    out_of_scope: list[Permission] = []
+
+    def in_scope(hop_url: str) -> str | None:
+        refusal = viewings.hop_refusal(record, hop_url)
+        if refusal is None:
+            return None
+        out_of_scope.append(refusal)
+        return refusal.message
+
     try:
-        captured = fetcher(url, cancel=cancel, **fetch_options)
+        captured = fetcher(url, cancel=cancel, check_url=in_scope, **fetch_options)
     except collectors.CollectorError as exc:
+        if out_of_scope and isinstance(exc, collectors.Refused):
+            viewings.refuse(
+                session, out_of_scope[-1], case_id, justification_id, subject_id, url, "capture"
+            )
         _record_failure(session, case_id, justification_id, subject_id, url, exc)
         raise AssertionError("unreachable") from exc  # _record_failure always raises
     warc = collectors.records_for(captured)
@@ -255,6 +276,7 @@ def capture_url(
         page.text if page else "",
         page.meta if page else {},
         (),
+        visited=(*(hop.url for hop in captured.redirect_chain), captured.final_url),
     )
 
 
@@ -332,7 +354,15 @@ def _store(
     text: str,
     meta: dict[str, str],
     images_gps: Iterable[collectors.GpsPoint],
+    *,
+    visited: tuple[str, ...] = (),
+    viewed_at: datetime | None = None,
 ) -> SourceRecord:
+    """Store a capture or import in one transaction, after checking the gate again.
+
+    ``visited``: every address a capture went to (each hop and the final page), all of
+    which must be in the request's scope. ``viewed_at``: when an imported look was made.
+    """
     now = session.now()
     stamp = to_iso(now)
     body_sha = hashlib.sha256(body).hexdigest()
@@ -341,7 +371,17 @@ def _store(
             "The captured bytes changed while being stored; nothing was saved. Try again."
         )
     with session.casefile.write() as conn:
-        permission = _recheck(session, case_id, justification_id, subject_id, url, attested, kind)
+        permission = _recheck(
+            session,
+            case_id,
+            justification_id,
+            subject_id,
+            url,
+            attested,
+            kind,
+            visited=visited,
+            viewed_at=viewed_at,
+        )
         if not permission.allowed:
             break_out = permission
         else:
@@ -377,6 +417,8 @@ def _store(
                 subject_id,
                 url,
                 viewing_kind,
+                attested=attested,
+                at=viewed_at if kind == "import" else None,
                 source_id=source_id,
                 data={"body_sha256": body_sha, "warc_sha256": warc_sha},
             )
@@ -426,14 +468,34 @@ def _recheck(
     url: str,
     attested: bool,
     kind: str,
+    *,
+    visited: tuple[str, ...] = (),
+    viewed_at: datetime | None = None,
 ) -> Permission:
-    """The permission again, under the write lock: the last planned viewing goes once."""
+    """The permission again, under the write lock: the last planned viewing goes once.
+
+    A capture's every address (redirects and final page) must be in scope, whatever the
+    fetcher did; an import's look must have been made while the request was usable.
+    """
     if kind == "supplied":
         return viewings.check_supplied(session, case_id, justification_id, subject_id)
     # An import's look happened earlier: see import_file.
-    return viewings.check(
-        session, case_id, justification_id, subject_id, url, attested=attested or kind == "import"
+    permission = viewings.check(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        url,
+        attested=attested or kind == "import",
+        viewed_at=viewed_at if kind == "import" else None,
     )
+    if not permission.allowed or permission.justification is None:
+        return permission
+    for address in visited:
+        refusal = viewings.hop_refusal(permission.justification, address)
+        if refusal is not None:
+            return refusal
+    return permission
 
 
 def _exposure(
@@ -511,12 +573,22 @@ def import_file(
         )
     if viewed_at.tzinfo is None:
         raise UsageError("Give the viewing time with its time zone, e.g. 2026-11-20T14:05Z.")
+    if viewed_at > session.now():
+        raise UsageError("The viewing time is in the future. Check --viewed-at.")
     kind = "import" if origin == "self" else "supplied"
     if kind == "import":
         # The look happened before the import, so re-attestation is recorded when given
-        # but not demanded; the request's own attestations must still hold.
+        # but not demanded; the request's own attestations must still hold, and must
+        # have held when the look was made (approved by then, and not yet expired).
         viewings.authorise(
-            session, case_id, justification_id, subject_id, url, attested=True, kind="import"
+            session,
+            case_id,
+            justification_id,
+            subject_id,
+            url,
+            attested=True,
+            kind="import",
+            viewed_at=viewed_at,
         )
     else:
         permission = viewings.check_supplied(session, case_id, justification_id, subject_id)
@@ -524,8 +596,6 @@ def import_file(
             viewings.refuse(
                 session, permission, case_id, justification_id, subject_id, url, "supplied"
             )
-    if viewed_at > session.now():
-        raise UsageError("The viewing time is in the future. Check --viewed-at.")
     try:
         captured = collectors.import_file(
             source, filename=filename or (source.name if isinstance(source, Path) else None)
@@ -583,6 +653,7 @@ def import_file(
         page.text if page else "",
         page.meta if page else {},
         gps,
+        viewed_at=viewed_at,
     )
 
 

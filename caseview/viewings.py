@@ -3,15 +3,18 @@
 ``authorise`` is the capture permission: it answers allowed, or refuses with the rule
 that refused (role, allocation, case closed, justification status or date, subject,
 host scope, planned viewings used up, the repeat-viewing meter's stop line, missing
-attestation). A refusal is stored as a refused viewing with an audit event, in one
-transaction, and nothing else is stored. Completed looks feed the meter.
+attestation, and for a look made earlier and imported now, a look made before the
+request could be used). A refusal is stored as a refused viewing with an audit event,
+in one transaction, and nothing else is stored. Completed looks feed the meter, at
+the time the look was made. ``hop_refusal`` applies the request's scope to every
+address a capture is sent on to (redirects), not only the one the worker asked for.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import ethics
 from caseview import audit, justifications, policy
@@ -22,8 +25,10 @@ from caseview.permissions import can_see_case, case_for_reading
 from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
+from ethics import references
 
 KINDS = ("capture", "import", "view")
+RULE_VIEWED_BEFORE_APPROVAL = "viewed_before_approval"
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,13 @@ def check(
     url: str,
     *,
     attested: bool,
+    viewed_at: datetime | None = None,
 ) -> Permission:
-    """May this user look at ``url`` about this subject now, under this justification?"""
+    """May this user look at ``url`` about this subject now, under this justification?
+
+    ``viewed_at`` is when a look being imported now was actually made (a self-collected
+    import): the request must also have been usable, and in date, at that time.
+    """
     found = _justification_for(session, case_id, justification_id)
     if isinstance(found, Permission):
         return found
@@ -174,7 +184,85 @@ def check(
     )
     if refusal is not None:
         return _refused(refusal.rule, refusal.message, refusal.reference, meter, record)
+    if viewed_at is not None:
+        too_early_or_late = _look_time_refusal(session, record, viewed_at)
+        if too_early_or_late is not None:
+            return too_early_or_late
     return Permission(True, None, "", "", meter, record)
+
+
+def _look_time_refusal(
+    session: Session, record: justifications.JustificationRecord, viewed_at: datetime
+) -> Permission | None:
+    """A look made at ``viewed_at`` needed the request usable and in date at that time."""
+    shown = viewed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if viewed_at.astimezone(UTC).date() > record.request.valid_until:
+        return _refused(
+            ethics.RULE_EXPIRED,
+            f"The look was made on {shown}, after justification {record.id} ran out "
+            f"(valid until {record.request.valid_until.isoformat()}, UTC). It cannot be "
+            "recorded under it; speak to your manager.",
+            references.COUNCIL_PROTOCOL,
+            record=record,
+        )
+    if not _usable_at(session, record, viewed_at):
+        return _refused(
+            RULE_VIEWED_BEFORE_APPROVAL,
+            f"The look was made on {shown}, before justification {record.id} was approved. "
+            "A look must be authorised before it is made, so it cannot be recorded under "
+            "this request; speak to your manager.",
+            references.COUNCIL_PROTOCOL + "; " + references.HOME_OFFICE_CODE,
+            record=record,
+        )
+    return None
+
+
+def _usable_at(
+    session: Session, record: justifications.JustificationRecord, moment: datetime
+) -> bool:
+    """Whether the request could be used at ``moment``: from its (latest) approval on, or
+    for an emergency, by its author while it was live (from submission until the first
+    decision on it or the review deadline, whichever came first)."""
+    approvals = [d.at for d in record.decisions if d.decision == "approve"]
+    if approvals and moment >= max(approvals):
+        return True
+    if not record.request.emergency or record.submitted_at is None:
+        return False
+    if session.actor != record.author:  # a live emergency is its author's alone
+        return False
+    live_until = ethics.emergency_review_due(record.submitted_at, policy.current(session.casefile))
+    if record.decisions:
+        live_until = min(live_until, min(d.at for d in record.decisions))
+    return record.submitted_at <= moment <= live_until
+
+
+def hop_refusal(record: justifications.JustificationRecord, url: str) -> Permission | None:
+    """None if ``url`` is inside the request's scope, else the refusal to record.
+
+    For every address a capture goes to, redirects included: the check before the fetch
+    covers only the address the worker asked for.
+    """
+    try:
+        page = ethics.parse_web_url(url)
+    except ValueError as exc:
+        return _refused(
+            ethics.RULE_URL,
+            f"The capture was sent on to an address that cannot be captured ({exc}), so "
+            "Caseview did not go there and nothing was captured.",
+            references.COUNCIL_PROTOCOL,
+            record=record,
+        )
+    if ethics.url_in_scope(page, record.request.scope_hosts, record.request.scope_urls):
+        return None
+    return _refused(
+        ethics.RULE_HOST_SCOPE,
+        f"The capture was sent on to {url}, and {page.host} is outside the scope of "
+        f"justification {record.id}, so Caseview did not go there and nothing was "
+        "captured. Capture only the sites and pages the request lists, or ask for a new "
+        "request.",
+        references.GDPR_MINIMISATION,
+        record=record,
+    )
 
 
 def check_supplied(
@@ -250,9 +338,18 @@ def authorise(
     *,
     attested: bool,
     kind: str = "capture",
+    viewed_at: datetime | None = None,
 ) -> Permission:
     """``check``, and on refusal store the refused viewing and raise ``GateRefused``."""
-    permission = check(session, case_id, justification_id, subject_id, url, attested=attested)
+    permission = check(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        url,
+        attested=attested,
+        viewed_at=viewed_at,
+    )
     if not permission.allowed:
         refuse(session, permission, case_id, justification_id, subject_id, url, kind)
     return permission
@@ -321,10 +418,18 @@ def record_completed(
     url: str,
     kind: str,
     *,
+    attested: bool,
+    at: datetime | None = None,
     source_id: int | None = None,
     data: dict[str, object] | None = None,
 ) -> int:
-    """Store a completed look inside the caller's write transaction (with its audit event)."""
+    """Store a completed look inside the caller's write transaction (with its audit event).
+
+    ``attested`` is whether the worker re-attested for this look, as given. ``at`` is
+    when the look was made, if earlier than now (an imported look): the viewing is
+    stored at that time, so the meter's window counts it when it happened; the audit
+    event is still written now.
+    """
     assert permission.allowed and permission.justification is not None
     record = permission.justification
     now = session.now()
@@ -335,7 +440,7 @@ def record_completed(
             "subject_id": subject_id,
             "justification_id": record.id,
             "user_id": session.user.id,
-            "at": to_iso(now),
+            "at": to_iso(at if at is not None else now),
             "url": url,
             "kind": kind,
             "outcome": "completed",
@@ -356,7 +461,8 @@ def record_completed(
             "subject_id": subject_id,
             "justification_id": record.id,
             "justification_hash": record.content_hash,
-            "attested": True,
+            "attested": attested,
+            **({"viewed_at": to_iso(at)} if at is not None else {}),
             "meter_count_before": meter.count_in_window if meter else None,
             "meter_state": meter.state if meter else None,
             "authorisation_ref": record.authorisation_ref,
@@ -386,7 +492,7 @@ def record_view(
         permission = check(session, case_id, justification_id, subject_id, url, attested=attested)
         if permission.allowed:
             return record_completed(
-                conn, session, permission, case_id, subject_id, url, "view"
+                conn, session, permission, case_id, subject_id, url, "view", attested=attested
             ), permission
     refuse(session, permission, case_id, justification_id, subject_id, url, "view")
     raise AssertionError("unreachable")  # refuse() always raises

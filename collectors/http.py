@@ -1,9 +1,9 @@
 """Capture one public web address over HTTP(S), with its provenance.
 
 :func:`fetch` follows redirects itself so that every hop is checked
-(``collectors.addresses``) before anything is sent to it, connects to the address that
-was checked (``collectors.transport``), and keeps the exact bytes sent and received
-for the WARC records (``collectors.warc``).
+(``collectors.addresses``, and the caller's own ``check_url``) before anything is sent
+to it, connects to the address that was checked (``collectors.transport``), and keeps
+the exact bytes sent and received for the WARC records (``collectors.warc``).
 
 Limits, all enforced while streaming:
 
@@ -46,6 +46,7 @@ from collectors.errors import (
     FailedAttempt,
     FetchFailed,
     NotPublic,
+    Refused,
     Timeout,
     TooLarge,
     TooManyRedirects,
@@ -53,6 +54,9 @@ from collectors.errors import (
 from collectors.html import PageInfo, page_from_text, parse_html
 from collectors.transport import PinnedAdapter, Watchdog, Wire
 from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
+
+UrlCheck = Callable[[str], str | None]
+"""A caller's rule for each hop: given its URL, None to go ahead or the reason to refuse."""
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DEFAULT_TIMEOUT = (10.0, 20.0)  # connect, read (per socket operation)
@@ -202,6 +206,7 @@ def fetch(
     user_agent: str = USER_AGENT,
     cancel: Callable[[], bool] | None = None,
     ca_certs: str | None = None,
+    check_url: UrlCheck | None = None,
 ) -> HttpCapture:
     """Capture ``url``; return the capture or raise a :class:`CollectorError`.
 
@@ -210,6 +215,11 @@ def fetch(
     system's). ``cancel()`` returning True stops the capture between chunks.
     ``ca_certs`` is a CA bundle file to trust instead of the default (certifi), for an
     intranet source with its own certificate authority; certificates are always checked.
+    ``check_url(url)`` is called for every hop, the first included, with the absolute
+    address about to be requested (host in punycode, no fragment) before its name is
+    looked up or anything is sent; a string it returns refuses the capture with
+    :class:`Refused` carrying that string (the caller's own rules, e.g. which sites a
+    request allows).
     """
     started_at = _now()
     progress = _Progress(requested_url=url, started_at=started_at, last_url=url)
@@ -247,6 +257,7 @@ def fetch(
                 user_agent,
                 progress,
                 hops,
+                check_url,
             )
     except CollectorError as exc:
         attempt = progress.failed(hops)
@@ -274,6 +285,7 @@ def _follow(
     user_agent: str,
     progress: _Progress,
     hops: list[RedirectHop],
+    check_url: UrlCheck | None,
 ) -> HttpCapture:
     requested = addresses.parse_target(url)
     exchanges: list[Exchange] = []
@@ -282,6 +294,10 @@ def _follow(
         limits.check()
         progress.last_url = current
         target = addresses.parse_target(current)
+        if check_url is not None:
+            reason = check_url(target.url)
+            if reason is not None:
+                raise Refused(reason)
         checked = addresses.checked_addresses(target, resolver, allow, timeout_s=limits.remaining())
         limits.check()
         with ExitStack() as stack:

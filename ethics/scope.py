@@ -1,9 +1,14 @@
 """Where a justification allows looking: host names and exact web addresses.
 
 Hosts are compared in IDNA (punycode) form, lower case, so a Unicode host and its
-`xn--` spelling are the same host, and a look-alike is not. Python's built-in `idna`
-codec (IDNA 2003) is used: ethics/ has no third-party dependencies, and since both the
-scope and the address go through the same function the comparison is consistent.
+`xn--` spelling are the same host, and a look-alike is not. The conversion must be the
+one the capture itself uses (`collectors.addresses.to_ascii_host`): IDNA 2008 with UTS 46
+mapping, as browsers do, falling back to IDNA 2003 only for names IDNA 2008 refuses.
+The two standards disagree on the "deviation" characters (ß, ς and the joiners): IDNA
+2003 turns faß.example into fass.example, IDNA 2008 into xn--fa-hia.example, a different
+site. If the gate converted one way and the capture the other, a request approved for
+one site would capture another. ethics may not import collectors (they are separate
+layers), so the conversion is repeated here; a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
+
+import idna
 
 _LABEL_RE: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -122,17 +129,39 @@ def url_in_scope(url: WebUrl, scope_hosts: tuple[str, ...], scope_urls: tuple[st
 
 
 def _canonical_host(hostname: str) -> str:
-    host = hostname.lower().rstrip(".")
-    if _is_ip(host):
-        return str(ipaddress.ip_address(host))
+    host = hostname.rstrip(".")
+    if _is_ip(host.lower()):
+        return str(ipaddress.ip_address(host.lower()))
     try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:  # empty or over-long labels, prohibited characters
+        ascii_host = _to_ascii_host(host)
+    except UnicodeError as exc:  # anything the idna package raises unexpectedly
         raise ValueError("it is not a valid host name") from exc
+    if ascii_host is None:  # empty or over-long labels, prohibited characters
+        raise ValueError("it is not a valid host name")
     labels = ascii_host.split(".")
     if not all(_LABEL_RE.fullmatch(label) for label in labels):
         raise ValueError("it is not a valid host name")
     return ascii_host
+
+
+def _to_ascii_host(name: str) -> str | None:
+    """The punycode form of a host name, or None if it cannot be encoded.
+
+    Exactly `collectors.addresses.to_ascii_host`: keep the two identical.
+    """
+    lowered = name.lower()
+    if lowered.isascii():
+        return lowered
+    try:
+        # IDNA 2008 with UTS 46 mapping: what browsers (and collectors) do for new names.
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        pass
+    try:
+        # Older (IDNA 2003) names, such as some with symbols, are still in use.
+        return name.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
 
 
 def _is_ip(host: str) -> bool:

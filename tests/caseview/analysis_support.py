@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import timedelta
 from itertools import count
 from typing import Any
 
@@ -63,7 +62,7 @@ def import_page(
         page(text, title),
         filename=f"page-{n}.html",
         url=PAGE_URL.format(n=n),
-        viewed_at=session.now() - timedelta(minutes=5),
+        viewed_at=session.now(),  # a self-collected look must follow the approval
         justification_id=justification_id,
         subject_id=subject_id,
         origin=origin,

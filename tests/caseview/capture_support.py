@@ -230,6 +230,7 @@ class HostileServer:
             "/to-other-host": f"http://{NOT_ALLOWED}:{self.port}/page",
             "/to-elsewhere": f"http://{ELSEWHERE}:{self.port}/page",
             "/to-login": "/accounts/login/?next=/kerry",
+            "/to-page": "/page",  # the same site: inside any scope that covers this one
         }
         if path in redirects:
             return Reply(status=302, headers=[("Location", redirects[path])], body=b"moved")

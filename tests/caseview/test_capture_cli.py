@@ -103,7 +103,7 @@ def _import_args(cli: Cli, path: Path, *extra: str) -> list[str]:
         "--url",
         "http://127.0.0.1/kerry/post/1",
         "--viewed-at",
-        "2026-01-02T10:00:00Z",
+        datetime.now(UTC).isoformat(),  # after the fixture's approval
         "--justification",
         str(cli.justification),
         "--subject",

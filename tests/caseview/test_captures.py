@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from capture_support import (
     ALLOW,
+    LOOPBACK,
     PAGE,
     PAGE_GZ,
     HostileServer,
@@ -33,6 +34,7 @@ from capture_support import (
     no_real_names,
     server,
 )
+from gate_support import emergency_changes, make_request, submitted
 from PIL import ExifTags, Image
 
 import collectors
@@ -93,12 +95,16 @@ def _import(
     filename: str,
     **options: object,
 ) -> SourceRecord:
+    """Import ``content``, an hour after the look it records (made after approval)."""
+    assert isinstance(session.clock, FixedClock)
+    looked_at = session.now()
+    session.clock.advance(hours=1)
     return captures.import_file(
         session,
         case.id,
         content,
         url=SHOWN,
-        viewed_at=session.now() - timedelta(hours=1),
+        viewed_at=looked_at,
         justification_id=record.id,
         subject_id=subject.id,
         filename=filename,
@@ -536,12 +542,6 @@ def test_self_import_records_the_attestation_as_given(
     assert json.loads(row[0]) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: caseview/viewings.py record_completed writes 'attested': True into every "
-    "viewing event, so an import made without --attest is audited as attested while its "
-    "source says it was not",
-)
 def test_self_import_without_attestation_is_not_audited_as_attested(
     worker: Session, case: Case, subject: Subject, approved: JustificationRecord
 ) -> None:
@@ -587,7 +587,7 @@ def test_import_from_a_path_keeps_the_file_name(
         case.id,
         path,
         url=SHOWN,
-        viewed_at=worker.now() - timedelta(minutes=5),
+        viewed_at=worker.now(),
         justification_id=approved.id,
         subject_id=subject.id,
     )
@@ -737,29 +737,166 @@ def test_auditor_reads_sources_but_cannot_review_exposure(
         captures.review_exposure(auditor, source.exposure[0].id, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: caseview/captures.py import_file checks the gate at import time only; a "
-    "self-collected look made (viewed_at) before the request was approved is accepted "
-    "and recorded as a completed viewing under it",
-)
+@pytest.mark.parametrize("earlier", [timedelta(days=30), timedelta(seconds=1)], ids=str)
 def test_self_import_of_a_look_made_before_approval_is_refused(
-    worker: Session, case: Case, subject: Subject, approved: JustificationRecord
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    clock: FixedClock,
+    earlier: timedelta,
 ) -> None:
     assert approved.decided_at is not None
+    clock.advance(days=1)  # imported a day after approval
     before = counts(worker.casefile)
-    with pytest.raises(GateRefused):
-        captures.import_file(
-            worker,
-            case.id,
-            PDF,
-            url=SHOWN,
-            viewed_at=approved.decided_at - timedelta(days=30),
-            justification_id=approved.id,
-            subject_id=subject.id,
-            filename="old.pdf",
-        )
-    assert counts(worker.casefile).sources == before.sources
+    with pytest.raises(GateRefused) as refused:
+        _import_seen_at(worker, case, subject, approved, approved.decided_at - earlier)
+    assert refused.value.rule == "viewed_before_approval"
+    after = counts(worker.casefile)
+    assert (after.sources, after.blobs) == (before.sources, before.blobs)
+    assert grew(before, after) == ({"refused": 1}, {"viewing.refused": 1})
+
+
+def test_self_import_of_a_look_made_at_approval_or_after_is_accepted(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    clock: FixedClock,
+) -> None:
+    assert approved.decided_at is not None
+    clock.advance(days=2)
+    _import_seen_at(worker, case, subject, approved, approved.decided_at)
+    _import_seen_at(worker, case, subject, approved, approved.decided_at + timedelta(days=1))
+
+
+def test_self_import_is_a_viewing_at_the_time_of_the_look(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    clock: FixedClock,
+) -> None:
+    looked_at = clock() + timedelta(hours=3)
+    clock.advance(days=2)
+    source = _import_seen_at(worker, case, subject, approved, looked_at)
+    [viewing] = [v for v in viewings.list_for_subject(worker, subject.id) if v.kind == "import"]
+    assert (viewing.at, viewing.outcome, source.viewed_at) == (looked_at, "completed", looked_at)
+    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.import"]
+    assert event.at == clock()  # the audit trail records when it was imported
+    assert event.data["viewed_at"] == looked_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_look_counts_on_the_meter_from_when_it_was_made(
+    worker: Session,
+    manager: Session,
+    case: Case,
+    subject: Subject,
+    clock: FixedClock,
+) -> None:
+    window = timedelta(days=90)  # the default policy's meter window
+    record = approve_for(worker, manager, case.id, [subject.id], viewings=3)
+    looked_at = clock()
+    clock.advance(days=5)
+    count = viewings.meter_for(worker, subject.id).count_in_window
+    _import_seen_at(worker, case, subject, record, looked_at)
+    assert viewings.meter_for(worker, subject.id).count_in_window == count + 1
+    # The window moves on from the look itself, not from the import five days later.
+    clock.now = looked_at + window + timedelta(days=1)
+    assert viewings.meter_for(worker, subject.id).count_in_window == count
+
+
+def test_a_look_after_the_request_ran_out_is_refused_as_expired(
+    worker: Session, case: Case, subject: Subject, approved: JustificationRecord
+) -> None:
+    ran_out = datetime.combine(approved.request.valid_until, datetime.min.time(), UTC)
+    permission = viewings.check(
+        worker,
+        case.id,
+        approved.id,
+        subject.id,
+        SHOWN,
+        attested=True,
+        viewed_at=ran_out + timedelta(days=1),
+    )
+    assert (permission.allowed, permission.rule) == (False, "expired")
+    last_day = ran_out + timedelta(hours=23, minutes=59)
+    assert viewings.check(
+        worker, case.id, approved.id, subject.id, SHOWN, attested=True, viewed_at=last_day
+    ).allowed
+
+
+def test_live_emergency_import_of_a_look_made_after_submission_is_accepted(
+    worker: Session, case: Case, subject: Subject, clock: FixedClock
+) -> None:
+    request = make_request(
+        [subject.id], clock(), scope_hosts=(LOOPBACK,), planned_viewings=3, **emergency_changes()
+    )
+    record = submitted(worker, case.id, request)
+    assert record.emergency_state == "live" and record.submitted_at is not None
+    clock.advance(hours=2)
+    _import_seen_at(worker, case, subject, record, record.submitted_at + timedelta(hours=1))
+    with pytest.raises(GateRefused) as refused:
+        _import_seen_at(worker, case, subject, record, record.submitted_at - timedelta(hours=1))
+    assert refused.value.rule == "viewed_before_approval"
+
+
+def test_look_made_while_an_emergency_was_live_may_be_imported_after_approval(
+    worker: Session, manager: Session, case: Case, subject: Subject, clock: FixedClock
+) -> None:
+    request = make_request(
+        [subject.id], clock(), scope_hosts=(LOOPBACK,), planned_viewings=3, **emergency_changes()
+    )
+    record = submitted(worker, case.id, request)
+    assert record.submitted_at is not None
+    started = record.submitted_at
+    clock.advance(hours=30)  # reviewed late: the 24-hour window ended at started + 24 h
+    justifications.review(manager, record.id, "approve", "Proportionate; reviewed late.")
+    clock.advance(hours=1)
+    _import_seen_at(worker, case, subject, record, started + timedelta(hours=23))
+    with pytest.raises(GateRefused) as refused:  # overdue and not yet reviewed: not usable
+        _import_seen_at(worker, case, subject, record, started + timedelta(hours=25))
+    assert refused.value.rule == "viewed_before_approval"
+    _import_seen_at(worker, case, subject, record, started + timedelta(hours=30))
+
+
+def _import_seen_at(
+    session: Session,
+    case: Case,
+    subject: Subject,
+    record: JustificationRecord,
+    viewed_at: datetime,
+) -> SourceRecord:
+    return captures.import_file(
+        session,
+        case.id,
+        PDF,
+        url=SHOWN,
+        viewed_at=viewed_at,
+        justification_id=record.id,
+        subject_id=subject.id,
+        filename="look.pdf",
+    )
+
+
+def test_viewing_recorded_without_capture_is_audited_as_attested(
+    worker: Session, case: Case, subject: Subject, approved: JustificationRecord
+) -> None:
+    viewings.record_view(worker, case.id, approved.id, subject.id, SHOWN, attested=True)
+    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.view"]
+    assert event.data["attested"] is True
+
+
+def test_capture_is_audited_with_its_attestation(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    _capture(worker, case, subject, approved, server.url("/page"))
+    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.capture"]
+    assert event.data["attested"] is True
 
 
 # --- integrity ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from capture_support import (
     LATIN_TWIN,
     LOOPBACK,
     MALFORMED,
+    NOT_ALLOWED,
     PAGE,
     SHARP_S,
     SHARP_S_2003,
@@ -41,6 +42,7 @@ from capture_support import (
     server,
 )
 
+import collectors
 from caseview import audit, captures
 from caseview.captures import SourceRecord
 from caseview.domain import Case, Subject
@@ -177,14 +179,17 @@ def test_not_public_refusal_does_not_use_a_planned_viewing(
 
 def test_redirect_to_an_address_not_allowed_is_refused(
     worker: Session,
+    manager: Session,
     case: Case,
     subject: Subject,
-    approved: JustificationRecord,
     server: HostileServer,
 ) -> None:
+    # Both addresses are in the request's scope, so it is the public-address rule that
+    # refuses the redirect (an address outside the scope is refused before it is checked).
+    record = approve_for(worker, manager, case.id, [subject.id], hosts=(LOOPBACK, NOT_ALLOWED))
     before = counts(worker.casefile)
     with pytest.raises(GateRefused) as refused:
-        _capture(worker, case, subject, approved, server.url("/to-other-host"))
+        _capture(worker, case, subject, record, server.url("/to-other-host"))
     assert refused.value.rule == "address_refused"
     assert "127.0.0.2" in str(refused.value)
     _only(before, counts(worker.casefile), "refused", "viewing.refused")
@@ -438,13 +443,6 @@ def test_homograph_host_is_out_of_scope_of_the_site_it_imitates(
     _only(before, counts(worker.casefile), "refused", "viewing.refused")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the gate checks scope with IDNA 2003 (ethics/scope.py _canonical_host: "
-    "faß.example -> fass.example) but collectors fetch with IDNA 2008 "
-    "(collectors/addresses.py to_ascii_host: faß.example -> xn--fa-hia.example), so a "
-    "request approved for fass.example captures a different site",
-)
 def test_idna_deviation_host_cannot_slip_past_the_scope(
     worker: Session,
     manager: Session,
@@ -473,12 +471,6 @@ def test_idna_deviation_host_cannot_slip_past_the_scope(
 # --- a redirect off the approved scope ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: caseview/captures.py capture_url checks the justification's host scope "
-    "only for the requested URL (viewings.authorise and _recheck get `url`); a redirect "
-    "to a host outside scope is followed and stored as evidence",
-)
 def test_redirect_to_a_host_outside_the_scope_is_refused(
     worker: Session,
     case: Case,
@@ -488,6 +480,7 @@ def test_redirect_to_a_host_outside_the_scope_is_refused(
 ) -> None:
     resolver = FakeResolver({ELSEWHERE: [LOOPBACK]})
     before = counts(worker.casefile)
+    pages = server.hits_of("/page")
     with pytest.raises(GateRefused) as refused:
         _capture(
             worker,
@@ -499,5 +492,71 @@ def test_redirect_to_a_host_outside_the_scope_is_refused(
             allow_hosts=[LOOPBACK, ELSEWHERE],
         )
     assert refused.value.rule == "host_out_of_scope"
-    after = counts(worker.casefile)
-    assert (after.sources, after.blobs) == (before.sources, before.blobs)
+    assert ELSEWHERE in str(refused.value)
+    assert ELSEWHERE not in resolver.lookups  # never looked up, let alone contacted
+    assert server.hits_of("/page") == pages
+    _only(before, counts(worker.casefile), "refused", "viewing.refused")
+    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.refused"]
+    assert event.data["rule"] == "host_out_of_scope"
+    assert event.data["url"] == server.url("/to-elsewhere")
+
+
+def test_redirect_to_another_host_in_the_scope_is_captured(
+    worker: Session,
+    manager: Session,
+    case: Case,
+    subject: Subject,
+    server: HostileServer,
+) -> None:
+    record = approve_for(worker, manager, case.id, [subject.id], hosts=(LOOPBACK, ELSEWHERE))
+    resolver = FakeResolver({ELSEWHERE: [LOOPBACK]})
+    source = _capture(
+        worker,
+        case,
+        subject,
+        record,
+        server.url("/to-elsewhere"),
+        resolver=resolver,
+        allow_hosts=[LOOPBACK, ELSEWHERE],
+    )
+    assert source.final_url == f"http://{ELSEWHERE}:{server.port}/page"
+    assert [hop["url"] for hop in source.redirect_chain] == [server.url("/to-elsewhere")]
+
+
+def test_redirect_within_the_site_is_captured(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    source = _capture(worker, case, subject, approved, server.url("/to-page"))
+    assert source.final_url == server.url("/page")
+
+
+def test_fetcher_that_ignores_the_scope_check_still_stores_nothing_out_of_scope(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    # The per-hop check is the fetcher's to call; storing checks every address again.
+    def careless(url: str, *, check_url: Any, **options: Any) -> collectors.HttpCapture:
+        return collectors.fetch(url, **options)
+
+    resolver = FakeResolver({ELSEWHERE: [LOOPBACK]})
+    before = counts(worker.casefile)
+    with pytest.raises(GateRefused) as refused:
+        _capture(
+            worker,
+            case,
+            subject,
+            approved,
+            server.url("/to-elsewhere"),
+            fetcher=careless,
+            resolver=resolver,
+            allow_hosts=[LOOPBACK, ELSEWHERE],
+        )
+    assert refused.value.rule == "host_out_of_scope"
+    _only(before, counts(worker.casefile), "refused", "viewing.refused")

@@ -205,6 +205,66 @@ def test_redirect_to_a_host_not_allowed_is_refused_before_connecting(
     assert attempt is not None and attempt.last_url == f"http://127.0.0.2:{server.port}/page"
 
 
+def test_check_url_sees_every_hop_before_it_is_requested(
+    server: HostileServer, resolver: FakeResolver
+) -> None:
+    seen: list[str] = []
+
+    def check(url: str) -> str | None:
+        seen.append(url)
+        return None
+
+    capture = fetch(
+        server.url("/redirect#top"), resolver=resolver, allow_hosts=ALLOW, check_url=check
+    )
+    assert capture.body == PAGE
+    # Absolute, as requested: the redirect's relative Location is resolved, no fragment.
+    assert seen == [server.url("/redirect"), server.url("/page")]
+
+
+def test_check_url_refusing_a_redirect_stops_before_the_next_hop_is_looked_up(
+    server: HostileServer, resolver: FakeResolver, no_real_network: list[tuple[str, int]]
+) -> None:
+    def first_hop_only(url: str) -> str | None:
+        return None if url == server.url("/redirect") else f"{url} is not in scope"
+
+    with pytest.raises(Refused, match="/page is not in scope") as caught:
+        fetch(
+            server.url("/redirect"),
+            resolver=resolver,
+            allow_hosts=ALLOW,
+            check_url=first_hop_only,
+        )
+    assert caught.value.message == f"{server.url('/page')} is not in scope"
+    assert resolver.lookups == [HOST]  # the refused hop was never looked up
+    assert len(no_real_network) == 1  # nor connected to
+    attempt = caught.value.attempt
+    assert attempt is not None and attempt.last_url == server.url("/page")
+    assert [location for _, _, location in attempt.redirect_chain] == ["/page"]
+
+
+def test_check_url_refusing_the_first_hop_sends_nothing(
+    server: HostileServer, resolver: FakeResolver, no_real_network: list[tuple[str, int]]
+) -> None:
+    with pytest.raises(Refused, match=r"^no$"):
+        fetch(server.url("/page"), resolver=resolver, allow_hosts=ALLOW, check_url=lambda u: "no")
+    assert resolver.lookups == []
+    assert no_real_network == []
+
+
+def test_check_url_gets_the_host_in_punycode(server: HostileServer) -> None:
+    seen: list[str] = []
+    resolver = FakeResolver({HOMOGRAPH_ASCII: [LOOPBACK]})
+    with pytest.raises(Refused):
+        fetch(
+            server.url("/page", host=HOMOGRAPH),
+            resolver=resolver,
+            allow_hosts=[HOMOGRAPH_ASCII],
+            check_url=lambda url: seen.append(url) or "refused",
+        )
+    assert seen == [server.url("/page", host=HOMOGRAPH_ASCII)]
+
+
 def test_redirect_to_javascript_is_refused(server: HostileServer, resolver: FakeResolver) -> None:
     with pytest.raises(Refused, match="'javascript:'"):
         fetch(server.url("/to-javascript"), resolver=resolver, allow_hosts=ALLOW)

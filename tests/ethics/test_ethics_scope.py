@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from collectors import Refused
+from collectors.addresses import parse_target
 from ethics import host_covered, normalise_host, parse_web_url, url_in_scope
 
 
@@ -19,6 +21,12 @@ from ethics import host_covered, normalise_host, parse_web_url, url_in_scope
         ("  photos.example  ", "photos.example"),
         ("bücher.example", "xn--bcher-kva.example"),
         ("XN--BCHER-KVA.example", "xn--bcher-kva.example"),
+        # IDNA 2008 deviations, kept as written (IDNA 2003 would map them away):
+        ("faß.example", "xn--fa-hia.example"),  # not fass.example
+        ("FASS.example", "fass.example"),
+        ("ςa.example", "xn--a-xmb.example"),  # final sigma; not σa.example
+        ("σa.example", "xn--a-zmb.example"),
+        ("Σa.example", "xn--a-zmb.example"),
         ("photos.example:8443", "photos.example"),
         ("127.0.0.1", "127.0.0.1"),
         ("[::1]", "::1"),
@@ -75,6 +83,8 @@ def test_subdomains_are_covered_but_look_alikes_are_not(
         ("http://photos.example:8080/a", "http://photos.example:8080/a"),
         ("https://photos.example/a?b=1#top", "https://photos.example/a?b=1"),
         ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+        ("https://faß.example/", "https://xn--fa-hia.example/"),
+        ("https://ςa.example/", "https://xn--a-xmb.example/"),
         ("https://[::1]:8443/", "https://[::1]:8443/"),
     ],
 )
@@ -91,6 +101,16 @@ def test_urls_normalise_for_exact_matching(url: str, canonical: str) -> None:
         ("https://photos.example/y", (), ("https://photos.example/x",), False),
         ("https://photos.example/x", ("not a host!",), ("ftp://bad",), False),
         ("https://photos.example/x", ("https://photos.example",), (), False),
+        # A deviation character makes a different site from its IDNA 2003 mapping.
+        ("https://faß.example/x", ("fass.example",), (), False),
+        ("https://fass.example/x", ("faß.example",), (), False),
+        ("https://faß.example/x", ("faß.example",), (), True),
+        ("https://faß.example/x", ("xn--fa-hia.example",), (), True),
+        ("https://ςa.example/x", ("σa.example",), (), False),
+        ("https://σa.example/x", ("ςa.example",), (), False),
+        ("https://ςa.example/x", ("ςa.example",), (), True),
+        ("https://faß.example/x", (), ("https://fass.example/x",), False),
+        ("https://ςa.example/x", (), ("https://σa.example/x",), False),
     ],
 )
 def test_url_in_scope(
@@ -104,3 +124,26 @@ def test_host_and_url_parsing_only_ever_raise_value_error(text: str) -> None:
     for parse in (normalise_host, parse_web_url):
         with contextlib.suppress(ValueError):
             parse(text)
+
+
+# Letters on which IDNA 2003, IDNA 2008 and UTS 46 disagree or that need mapping: sharp s
+# (and capital sharp s), final and capital sigma, the joiners, Kelvin sign, dotted and
+# dotless i, full-width letters and dot, a symbol only IDNA 2003 allows, and Cyrillic а.
+_HOST_LETTERS = "aspσςΣßẞ\u200c\u200dKİıﬀＡ．。☃а-._0-9"
+
+
+@given(st.text(alphabet=st.sampled_from(list(_HOST_LETTERS)), min_size=1, max_size=20))
+def test_hosts_are_converted_exactly_as_the_capture_converts_them(text: str) -> None:
+    # The gate's host must be the host the capture connects to (collectors.addresses),
+    # or a request approved for one site could capture another.
+    url = f"https://{text}.example/x"
+    try:
+        fetched = parse_target(url).host.ascii
+    except Refused:
+        fetched = None
+    try:
+        gated: str | None = parse_web_url(url).host
+    except ValueError:
+        gated = None
+    if gated is not None:
+        assert gated == fetched, f"{text!r}: the gate sees {gated}, the capture {fetched}"
