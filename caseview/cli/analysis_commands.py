@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from pathlib import Path
 
 from caseview import notes, observations
 from caseview.cli.io import Output, table
@@ -105,23 +104,9 @@ def search(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def export_pdf(args: argparse.Namespace, out: Output) -> int:
-    from caseview.report.build import export_pdf as export  # local: loads reportlab
-
-    with open_session(args) as session:
-        checkpoint = export(session, case_id(session, args.case), Path(args.output))
-    out.result({"path": args.output, "checkpoint": str(checkpoint)}, str(checkpoint))
-    out.note(
-        f"Wrote {args.output}. Anyone can check it later with: caseview --db FILE "
-        f"verify --expect-head {checkpoint}"
-    )
-    return 0
-
-
 HANDLERS = {
     ("observe", None): observe,
     ("observation", "list"): observations_list,
     ("note", None): note,
     ("search", None): search,
-    ("export", "pdf"): export_pdf,
 }

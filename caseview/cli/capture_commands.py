@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 from caseview import captures
@@ -174,30 +172,9 @@ def source_show(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def export_warc(args: argparse.Namespace, out: Output) -> int:
-    target = Path(args.output)
-    with open_session(args) as session:
-        cid = case_id(session, args.case)
-        # Write beside the target and rename, so a failure never leaves half a file.
-        fd, temp = tempfile.mkstemp(
-            prefix=".caseview-", suffix=".warc.gz", dir=target.parent if str(target.parent) else "."
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                count = captures.export_warc(session, cid, handle)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    out.result({"path": str(target), "captures": count}, str(target))
-    out.note(f"Wrote {count} capture(s) to {target}.")
-    return 0
-
-
 HANDLERS = {
     ("capture", None): capture,
     ("import", None): import_,
     ("source", "list"): source_list,
     ("source", "show"): source_show,
-    ("export", "warc"): export_warc,
 }

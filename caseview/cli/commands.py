@@ -326,21 +326,19 @@ LAZY = {
     "capture": "capture_commands",
     "import": "capture_commands",
     "source": "capture_commands",
-    "export": "capture_commands",
+    "export": "export_commands",
     "observe": "analysis_commands",
     "observation": "analysis_commands",
     "note": "analysis_commands",
     "search": "analysis_commands",
 }
-ANALYSIS_EXPORTS = {("export", "pdf")}
 
 
 def handler_for(command: str, action: str | None) -> Handler:
     key = (command, action)
     if key in HANDLERS:
         return HANDLERS[key]
-    name = "analysis_commands" if key in ANALYSIS_EXPORTS else LAZY[command]
-    module = importlib.import_module(f"caseview.cli.{name}")
+    module = importlib.import_module(f"caseview.cli.{LAZY[command]}")
     handlers: dict[tuple[str, str | None], Handler] = module.HANDLERS
     return handlers[key]
 
