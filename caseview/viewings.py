@@ -367,10 +367,17 @@ def refuse(
     """Record a refused look (viewing + audit event, one transaction), then raise."""
     now = session.now()
     rule = permission.rule or "gate"
+    # The refusal may come before the ids were checked (e.g. allocation): store only
+    # references that exist; the audit event keeps the ids as given.
+    conn = session.casefile.conn
     valid_subject = (
         subject_id
-        if subject_id is not None
-        and people_sql.subject_by_id(session.casefile.conn, subject_id) is not None
+        if subject_id is not None and people_sql.subject_by_id(conn, subject_id) is not None
+        else None
+    )
+    valid_justification = (
+        justification_id
+        if justification_id is not None and sql.justification(conn, justification_id) is not None
         else None
     )
     with session.casefile.write() as conn:
@@ -379,7 +386,7 @@ def refuse(
             {
                 "case_id": case_id,
                 "subject_id": valid_subject,
-                "justification_id": justification_id,
+                "justification_id": valid_justification,
                 "user_id": session.user.id,
                 "at": to_iso(now),
                 "url": url,

@@ -423,3 +423,19 @@ def test_a_look_a_second_over_90_days_old_no_longer_counts(
     _view(worker, case, subject, approved_)
     clock.advance(days=90, seconds=1)
     assert viewings.meter_for(worker, subject.id).count_in_window == 0
+
+
+def test_a_refusal_naming_a_justification_that_does_not_exist_is_still_recorded(
+    other_worker: Session, case: Case, subject: Subject
+) -> None:
+    # Allocation refuses before the justification is looked up; the refusal must still
+    # be stored (without a dangling reference) rather than crash.
+    with pytest.raises(GateRefused) as refused:
+        viewings.authorise(
+            other_worker, case.id, 999, subject.id, "https://social.example/k", attested=True
+        )
+    assert refused.value.rule == "allocation"
+    row = other_worker.casefile.conn.execute(
+        "SELECT outcome, rule, justification_id FROM viewings ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert tuple(row) == ("refused", "allocation", None)
