@@ -10,6 +10,7 @@ overdue if no manager has reviewed it within the policy window.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -120,10 +121,18 @@ def _check_subjects(conn: sqlite3.Connection, case_id: int, request: ethics.Just
             )
 
 
+@functools.lru_cache(maxsize=256)
+def _request(content: str) -> ethics.Justification:
+    """The request a stored content string holds. Both are immutable (the content by a
+    trigger, the Justification by being frozen), so a capture's two gate checks and a
+    queue of many rows parse each request once."""
+    return ethics.parse_justification(json.loads(content))
+
+
 def _row_to_record(
     conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, rules: ethics.Policy
 ) -> JustificationRecord:
-    request = ethics.parse_justification(json.loads(row["content"]))
+    request = _request(str(row["content"]))
     status = str(row["status"])
     if status == "approved" and now.date() > request.valid_until:
         status = "expired"

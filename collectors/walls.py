@@ -79,9 +79,13 @@ def login_wall_reason(
     text: str,
     description: str | None,
     has_password_field: bool,
+    word_count: int | None = None,
 ) -> str | None:
-    """Why the page looks like a login wall or restricted content, or None."""
-    words = len(text.split())
+    """Why the page looks like a login wall or restricted content, or None.
+
+    ``word_count`` is ``len(text.split())`` when the caller has it already.
+    """
+    words = len(text.split()) if word_count is None else word_count
     if has_password_field and words < SIGN_IN_MAX_WORDS:
         return "the page is a sign-in form"
     for label, value in (("title", title), ("description", description)):

@@ -41,7 +41,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def warc_date(moment: datetime) -> str:
     """WARC/1.1 date: UTC with microseconds and a ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _digest(data: bytes) -> str:

@@ -384,11 +384,12 @@ class _Reader:
 
 
 _REQUIRED: Final = object()
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 def _checked_text(key: str, value: str) -> str:
     # Unpaired surrogates cannot be written as UTF-8, so the content hash would fail.
-    if any("\ud800" <= char <= "\udfff" for char in value):
+    if not value.isascii() and _SURROGATE.search(value):
         raise JustificationFormatError(
             f"Key '{key}' contains characters that are not valid text; retype that answer.",
             key=key,

@@ -112,14 +112,19 @@ def index(
 ) -> None:
     """(Re)index one item for full-text search; an item's old entry is replaced.
 
-    Searches match the ``folded`` column (title and body through :func:`fold`);
-    ``title`` and ``body`` are kept as written, for showing and for snippets.
+    ``title`` and ``body`` are kept as written, for showing and for snippets. The
+    ``folded`` column holds title and body through :func:`fold` only when folding
+    changes them (a page naming Łódź): otherwise it would index the same words twice,
+    which for a 1 MB page costs a fifth of the capture's time. Queries are not limited
+    to one column, so a word is found wherever it is indexed.
     """
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+    written = title + "\n" + body
+    folded = fold(written)
     conn.execute(
         "INSERT INTO search_index (kind, ref_id, case_id, title, body, folded)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (kind, ref_id, case_id, title, body, fold(title + "\n" + body)),
+        (kind, ref_id, case_id, title, body, "" if folded == written else folded),
     )
 
 

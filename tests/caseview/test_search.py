@@ -162,6 +162,22 @@ def test_letters_without_a_decomposition_are_folded(
     assert _found(observations.search(worker, typed)) == {("source", source.id)}
 
 
+def test_text_that_folding_leaves_alone_is_indexed_once(
+    worker: Session, add_source: AddSource
+) -> None:
+    plain = add_source("Kerry moved to Leeds in March.")
+    polish = add_source("Kerry moved to Łódź in March.")
+    rows = dict(
+        worker.casefile.conn.execute(
+            "SELECT ref_id, folded FROM search_index WHERE kind = 'source'"
+        ).fetchall()
+    )
+    assert rows[plain.id] == ""
+    assert "Lódź" in rows[polish.id]
+    assert _found(observations.search(worker, "leeds")) == {("source", plain.id)}
+    assert _found(observations.search(worker, "Lodz")) == {("source", polish.id)}
+
+
 def test_folded_words_in_a_title_and_an_observation_are_found(
     worker: Session, add_source: AddSource
 ) -> None:

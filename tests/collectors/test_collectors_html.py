@@ -95,22 +95,48 @@ def test_deeply_nested_html_is_fast_and_complete() -> None:
     assert "deep text" in page.text and "after" in page.text
 
 
-def test_recursion_error_falls_back_to_flat_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(*args: object, **kwargs: object) -> None:
-        raise RecursionError("maximum recursion depth exceeded")
-
-    monkeypatch.setattr(html, "BeautifulSoup", explode)
+def test_markup_deeper_than_the_parser_allows_falls_back_to_flat_text() -> None:
+    # libxml2 stops at 2,048 levels and would drop the rest; the flat reading keeps it.
     body = (
-        b"<html><head><title>T &amp; U</title><script>hidden()</script></head>"
-        b"<body><p>Visible</p><a href='/x'>x</a><input type='password'></body></html>"
+        b"<html><head><title>T &amp; U</title><script>hidden()</script></head><body>"
+        + b"<div>" * 3000
+        + b"<p>Visible</p><a href='/x'>x</a><input type='password'>"
+        + b"</div>" * 3000
+        + b"<p>after</p></body></html>"
     )
     page = parse_html(body, base_url="https://site.example/")
     assert page.flat_fallback
     assert page.title == "T & U"
-    assert "Visible" in page.text and "hidden" not in page.text
+    assert "Visible" in page.text and "after" in page.text and "hidden" not in page.text
     assert page.links == ("https://site.example/x",)
     assert page.login_wall == "the page is a sign-in form"
     assert any("structure could not be read" in note for note in page.notes)
+
+
+def test_deep_markup_within_the_parser_limit_keeps_its_structure() -> None:
+    body = b"<title>Deep</title>" + b"<div>" * 1500 + b"inside" + b"</div>" * 1500 + b"<p>after"
+    page = parse_html(body)
+    assert not page.flat_fallback
+    assert page.title == "Deep"
+    assert page.text.split() == ["inside", "after"]
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", b"<!-- only a comment -->"])
+def test_a_page_with_no_content_reads_as_empty(body: bytes) -> None:
+    page = parse_html(body)
+    assert page.text == "" and page.word_count == 0 and page.links == ()
+    assert not any("structure could not be read" in note for note in page.notes)
+
+
+def test_block_elements_and_breaks_separate_words() -> None:
+    body = b"<ul><li>one</li><li>two</li></ul>three<br>four<table><tr><td>a</td></tr></table>"
+    page = parse_html(body)
+    assert [line for line in page.text.split("\n") if line] == ["one", "two", "three", "four", "a"]
+
+
+def test_comments_and_processing_instructions_are_not_text_but_what_follows_is() -> None:
+    page = parse_html(b"<p>before<!-- secret -->after<?pi data?>end</p>")
+    assert page.text == "beforeafterend"
 
 
 @settings(max_examples=75, deadline=None)
@@ -248,3 +274,27 @@ def test_public_pages_are_not_login_walls(body: bytes) -> None:
 )
 def test_login_urls(url: str, login: bool) -> None:
     assert walls.is_login_url(url) is login
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    base=st.sampled_from(
+        [
+            "https://site.example/a/b?q=1#f",
+            "http://host.example:8080/",
+            "https://[2001:db8::1]/x",
+            "https://user@host.example/",
+        ]
+    ),
+    tail=st.text(alphabet=st.sampled_from(list("/.ab?#%:@ \t\x00é;=&~+()!$,*'-_")), max_size=14),
+)
+def test_the_quick_path_for_root_relative_links_agrees_with_urljoin(base: str, tail: str) -> None:
+    href = "/" + tail
+    assert html._Resolver(base)(href) == html._absolute(href, base)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \n\t\r\x0c\xa0\u2003\u2028ab")), max_size=40))
+def test_word_count_of_tidied_text_agrees_with_splitting(raw: str) -> None:
+    tidy = html._tidy(raw)
+    assert html._word_count(tidy) == len(tidy.split())
