@@ -414,3 +414,22 @@ CREATE VIRTUAL TABLE search_index USING fts5(
 )
 """,
     )
+
+
+@_step("0005_browse_indexes")
+def _browse_indexes(db: sqlite_utils.Database) -> None:
+    # One index per sort order of the sources table (storage/browse.py SORTS; each
+    # expression must be written exactly as there): a page in that order is read from
+    # the index and stops after LIMIT rows, instead of sorting every source of the case.
+    # Orders through another table (subject, who captured) or the grading subquery
+    # cannot be indexed this way.
+    _script(
+        db,
+        """
+CREATE INDEX sources_case_title ON sources(case_id,
+    lower(coalesce(nullif(title, ''), coalesce(final_url, requested_url))));
+CREATE INDEX sources_case_url ON sources(case_id, coalesce(final_url, requested_url));
+CREATE INDEX sources_case_origin ON sources(case_id, origin);
+CREATE INDEX sources_case_sha256 ON sources(case_id, body_sha256);
+""",
+    )

@@ -98,6 +98,23 @@ def test_sorting_is_done_by_the_query(
     assert titles(page) == expected
 
 
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("sort", ["captured_at", "title", "url", "origin", "sha256"])
+def test_a_page_in_an_indexed_order_is_read_from_an_index_not_sorted(
+    worker: Session, case: Case, three: list[SourceRecord], sort: str, descending: bool
+) -> None:
+    conn = worker.casefile.conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        browse.source_page(worker, case.id, sort=sort, descending=descending)
+    finally:
+        conn.set_trace_callback(None)
+    (ordered,) = [sql for sql in statements if "LIMIT" in sql]
+    plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + ordered))
+    assert "INDEX sources_case" in plan and "TEMP B-TREE" not in plan, (ordered, plan)
+
+
 def test_paging_returns_the_slice_and_the_full_count(
     worker: Session, case: Case, three: list[SourceRecord]
 ) -> None:
