@@ -421,6 +421,7 @@ def _store(
                 at=viewed_at if kind == "import" else None,
                 source_id=source_id,
                 data={"body_sha256": body_sha, "warc_sha256": warc_sha},
+                logged_at=now,
             )
             analysis_sql.index(
                 conn,

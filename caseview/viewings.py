@@ -429,17 +429,19 @@ def record_completed(
     at: datetime | None = None,
     source_id: int | None = None,
     data: dict[str, object] | None = None,
+    logged_at: datetime | None = None,
 ) -> int:
     """Store a completed look inside the caller's write transaction (with its audit event).
 
     ``attested`` is whether the worker re-attested for this look, as given. ``at`` is
     when the look was made, if earlier than now (an imported look): the viewing is
     stored at that time, so the meter's window counts it when it happened; the audit
-    event is still written now.
+    event is still written now. ``logged_at`` is the caller's "now", so that the
+    events of one transaction carry one time and never run backwards in the log.
     """
     assert permission.allowed and permission.justification is not None
     record = permission.justification
-    now = session.now()
+    now = logged_at if logged_at is not None else session.now()
     viewing_id = sql.insert_viewing(
         conn,
         {

@@ -8,6 +8,7 @@ tools named, the WARC records valid, and nothing in the case file changeable wit
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -245,6 +246,25 @@ def test_capture_is_one_completed_viewing_and_one_source_event(
     assert after.viewings.get("completed", 0) - before.viewings.get("completed", 0) == 1
     [event] = [e for e in audit.list_events(worker, case.id) if e.action == "source.recorded"]
     assert (event.entity_id, event.data["body_sha256"]) == (source.id, source.body_sha256)
+
+
+def test_a_captures_events_share_one_time_so_the_log_never_runs_backwards(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    ticks = iter(range(1, 10_000))
+    start = worker.now()
+    ticking = dataclasses.replace(worker, clock=lambda: start + timedelta(milliseconds=next(ticks)))
+    _capture(ticking, case, subject, approved, server.url("/page"))
+    events = audit.list_events(worker, case.id)
+    times = [e.at for e in events]
+    assert times == sorted(times)
+    viewing, recorded = events[-2:]
+    assert (viewing.action, recorded.action) == ("viewing.capture", "source.recorded")
+    assert viewing.at == recorded.at
 
 
 # --- WARC ----------------------------------------------------------------------------
