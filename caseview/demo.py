@@ -1,4 +1,21 @@
-"""A fictional demo case file: every name, place and account in it is invented.
+"""A fictional demo case file: every name, place, page and account in it is invented.
+
+``build`` tells one short story through the ordinary service functions, so the file
+holds what real use would leave behind and passes ``caseview verify``: three accounts,
+a case with two subjects, requests to look in each state (approved, pending review, and
+an emergency whose review is overdue), pages captured over HTTP with their real
+provenance, a page a relative supplied, graded observations and a reasoned note.
+
+The pages are bundled with the package (``caseview/demo_pages``) and served during the
+build by a web server on 127.0.0.1 only, started and stopped inside ``build``. The
+made-up site names (``social.example``, ``clubs.example``) reach it through a resolver
+handed to the capture, and only those names are allowed onto the loopback address, for
+that capture alone; nothing else on the network is contacted and no setting outside
+the call changes.
+
+The story starts three days before the build, so the emergency request is more than
+24 hours old and overdue; everything captured is captured at the real time of the
+build, as collectors timestamp what they fetch.
 
 The demo accounts share the password ``demo``, which the console and the window
 title say plainly; they are created below the normal minimum length on purpose and
@@ -7,15 +24,22 @@ only here.
 
 from __future__ import annotations
 
-from datetime import date
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
-from caseview import accounts, audit, cases
-from caseview.clock import system_clock
+import ethics
+from caseview import accounts, audit, captures, cases, justifications, notes, observations
+from caseview.clock import FixedClock, system_clock
 from caseview.domain import Role, User
 from caseview.errors import CaseFileError
+from caseview.session import Session
 from caseview.storage import CaseFile, open_case_file, people
 
 PASSWORD = "demo"
@@ -24,10 +48,30 @@ USERS = {
     "demo-worker": ("Sam Whitfield (demo worker)", Role.WORKER),
     "demo-auditor": ("Priya Lang (demo auditor)", Role.AUDITOR),
 }
+CASE_REFERENCE = "DEMO-0001"
+
+LOOPBACK = "127.0.0.1"
+SITES = ("social.example", "clubs.example")
+# What the local site serves: (host, path) -> a file in caseview/demo_pages.
+PAGES = {
+    ("social.example", "/alex.example"): "alex-profile.html",
+    ("social.example", "/alex.example/posts/summer-barbecue"): "alex-barbecue.html",
+    ("clubs.example", "/oakfield-juniors/under-14s"): "oakfield-under-14s.html",
+}
+# An old short address that moves on, so one capture shows a redirect chain.
+REDIRECTS = {("social.example", "/alex"): "/alex.example"}
+# A post Jordan's grandmother saved and gave the worker: imported, never fetched.
+SUPPLIED_PAGE = "alex-lee-staying-saved.html"
+SUPPLIED_URL = "https://social.example/alex.example/posts/lee-staying-with-us"
 
 
 def default_path() -> Path:
     return Path(platformdirs.user_data_dir("caseview", appauthor=False)) / "caseview-demo.db"
+
+
+def page_bytes(name: str) -> bytes:
+    """The bytes of a bundled demo page, exactly as the local site serves them."""
+    return resources.files("caseview").joinpath("demo_pages", name).read_bytes()
 
 
 def build(path: Path) -> Path:
@@ -42,45 +86,8 @@ def build(path: Path) -> Path:
             )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    with open_case_file(path, create=True) as casefile:
-        with casefile.write() as conn:
-            for username, (display, role) in USERS.items():
-                accounts._insert(
-                    conn,
-                    username=username,
-                    display_name=display,
-                    role=role,
-                    password=PASSWORD,
-                    created_by=None,
-                    clock=system_clock,
-                )
-        manager = accounts.login(casefile, "demo-manager", PASSWORD)
-        case = cases.create_case(manager, "DEMO-0001", "Fictional family (demo data only)")
-        cases.allocate(manager, case.id, "demo-worker")
-        cases.add_subject(
-            manager,
-            case.id,
-            "Jordan Example",
-            "child",
-            date_of_birth=date(2012, 5, 14),
-            handles=["https://social.example/jordan.example"],
-        )
-        cases.add_subject(
-            manager,
-            case.id,
-            "Alex Example",
-            "parent",
-            handles=["https://social.example/alex.example"],
-        )
-        with casefile.write() as conn:
-            audit.record(
-                conn,
-                at=manager.now(),
-                actor="demo-manager",
-                action="demo.built",
-                entity="case_file",
-                data={"note": "fictional demo data"},
-            )
+    with open_case_file(path, create=True) as casefile, _DemoSite() as site:
+        _tell_the_story(casefile, site)
     return path
 
 
@@ -92,5 +99,408 @@ def describe(path: Path) -> str:
     return (
         f"Demo case file (fictional data only): {path}\n"
         f"Accounts: {', '.join(USERS)}; password for each: {PASSWORD}\n"
+        f"Case {CASE_REFERENCE}: two people; requests approved, waiting for review and an\n"
+        "overdue emergency; captured pages, observations and a reasoned note.\n"
         f"Try: caseview --db {path} --user demo-worker case list\n"
+    )
+
+
+# --- the local site -------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "caseview-demo-site"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the console is for the demo's own message
+
+    def do_GET(self) -> None:
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        key = (host, self.path.split("?")[0])
+        if key in REDIRECTS:
+            self._reply(301, b"moved", location=REDIRECTS[key])
+        elif key in PAGES:
+            self._reply(200, page_bytes(PAGES[key]))
+        else:
+            self._reply(404, b"<!DOCTYPE html><title>Not found</title><p>No such page.</p>")
+
+    def _reply(self, status: int, body: bytes, *, location: str | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+
+class _DemoSite:
+    """The bundled pages over HTTP on 127.0.0.1, on a port the system picks."""
+
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stopping takes a moment, not half a second
+            name="caseview demo site",
+            daemon=True,
+        )
+
+    def __enter__(self) -> _DemoSite:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def url(self, host: str, path: str) -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    @staticmethod
+    def resolve(host: str) -> list[str]:
+        """The demo's made-up sites are all here; any other name is not looked up."""
+        if host not in SITES:
+            raise OSError(f"{host} is not one of the demo's sites")
+        return [LOOPBACK]
+
+    def capture(
+        self, session: Session, case_id: int, host: str, path: str, *, request: int, subject: int
+    ) -> captures.SourceRecord:
+        """Capture a demo page the way a worker would, through the gate and the fetcher."""
+        return captures.capture_url(
+            session,
+            case_id,
+            self.url(host, path),
+            justification_id=request,
+            subject_id=subject,
+            attested=True,
+            resolver=self.resolve,
+            allow_hosts=SITES,  # loopback is allowed for these names, for this call only
+            deadline_s=10.0,
+        )
+
+
+# --- the story ------------------------------------------------------------------------
+
+# The parts every request in the story shares; each request changes what it must.
+REQUEST: dict[str, object] = {
+    "statutory_function": "s47",
+    "less_intrusive_considered": ["asked_family", "police", "school"],
+    "why_not_enough": (
+        "Alex denies contact; the police hold no newer information; the school has not "
+        "seen anyone new collect Jordan."
+    ),
+    "intrusion_level": "medium",
+    "collateral_intrusion": (
+        "Friends and other children may appear in posts and photos; they will not be "
+        "recorded, and any image kept will be cropped in the working copy."
+    ),
+    "scope_urls": [],
+    "family_told": "later",
+    "family_told_reason": (
+        "Telling Alex before the strategy discussion could place Jordan at further risk."
+    ),
+    "attest_logged_out": True,
+    "attest_no_personal_or_fake_profile": True,
+    "attest_no_interaction": True,
+    "attest_no_restricted_content": True,
+    "emergency": False,
+    "emergency_reason": "",
+}
+LEE = {
+    "question": (
+        "Is the adult in Alex Example's public photos the man named in the police "
+        "disclosure of 3 November?"
+    ),
+    "safety_case": (
+        "A police disclosure names Lee Sample, a man with convictions for offences against "
+        "children. Alex says there has been no contact since August. If he is living in "
+        "the home, Jordan is at risk of significant harm."
+    ),
+    "ethics_case": (
+        "Looking at Alex's public posts without Alex knowing intrudes on private and family "
+        "life and may damage trust if discovered; posts can be old, reposted or misread."
+    ),
+    "balance": (
+        "Looking at posts Alex has made public, limited to contact with one named man, is "
+        "proportionate to the risk to a child; nothing else will be recorded."
+    ),
+    "proportionality": "Two viewings of a public profile, recording only posts that show the man.",
+    "scope_hosts": ["social.example"],
+    "planned_viewings": 2,
+}
+CLUB = {
+    "statutory_function": "s17",
+    "question": (
+        "Does the football club's public page tell strangers where and when Jordan can be found "
+        "each week?"
+    ),
+    "safety_case": (
+        "Lee Sample has asked neighbours where Jordan plays football. If the club page gives "
+        "Jordan's name, school and training times, he can find Jordan without Alex knowing."
+    ),
+    "ethics_case": (
+        "The page is the club's, not the family's, but it is about a child; reading it "
+        "records details of Jordan and of other children that the family did not choose to "
+        "share with us."
+    ),
+    "balance": (
+        "One look at one public club page, keeping only what identifies or locates Jordan, "
+        "is a small intrusion against a real chance of Jordan being found by Lee."
+    ),
+    "less_intrusive_considered": ["asked_family", "school"],
+    "why_not_enough": (
+        "Alex does not know what the club publishes; the school cannot speak for the club."
+    ),
+    "proportionality": "One viewing of the under-14s page; other children's details are not kept.",
+    "intrusion_level": "low",
+    "scope_hosts": ["clubs.example"],
+    "planned_viewings": 1,
+}
+VIDEOS = {
+    "question": "Do Jordan's public videos show the inside of the home and who is living there?",
+    "safety_case": (
+        "Jordan told a teacher that 'Mum's friend' sleeps over most nights. Videos filmed at "
+        "home could show whether an adult man is living there, which Alex denies."
+    ),
+    "ethics_case": (
+        "Jordan is twelve and posts for friends, not for social workers; watching a child's "
+        "videos without telling them may feel like spying if Jordan finds out later."
+    ),
+    "balance": (
+        "A single look at the three most recent public videos, noting only adults who appear, "
+        "is justified while the disclosure is unresolved."
+    ),
+    "proportionality": "One viewing of the channel page; only adults in the home are noted.",
+    "scope_hosts": ["video.example"],
+    "planned_viewings": 1,
+}
+TONIGHT = {
+    **LEE,
+    "question": "Is Lee Sample at the house with Jordan tonight, as Alex's latest post suggests?",
+    "proportionality": "One viewing of Alex's latest public post, and nothing else.",
+    "planned_viewings": 1,
+    "emergency": True,
+    "emergency_reason": (
+        "A neighbour rang at 10 pm to say Alex has posted that Lee is babysitting Jordan "
+        "tonight while Alex works a night shift."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Cast:
+    case_id: int
+    jordan: int
+    alex: int
+
+
+def _request(subjects: list[int], on: date, fields: dict[str, object]) -> ethics.Justification:
+    return ethics.parse_justification(
+        {**REQUEST, **fields, "subjects": subjects, "valid_until": on + timedelta(days=14)}
+    )
+
+
+def _tell_the_story(casefile: CaseFile, site: _DemoSite) -> None:
+    now = system_clock()
+    story = FixedClock(now - timedelta(days=3))
+    with casefile.write() as conn:
+        staff = {
+            username: accounts._insert(
+                conn,
+                username=username,
+                display_name=display,
+                role=role,
+                password=PASSWORD,
+                created_by=None,
+                clock=story,
+            )
+            for username, (display, role) in USERS.items()
+        }
+    # The builder acts for the demo people without signing them in: nobody logged in,
+    # and checking the password just set would cost an argon2 round each.
+    manager = Session(casefile, staff["demo-manager"], story)
+    cast = _open_the_case(manager)
+    story.advance(hours=1)
+    worker = Session(casefile, staff["demo-worker"], story)
+    lee, club = _approved_requests(worker, manager, story, cast)
+    story.now = now - timedelta(hours=30)
+    tonight = justifications.create(
+        worker, cast.case_id, _request([cast.alex], story.now.date(), TONIGHT)
+    )
+    justifications.submit(worker, tonight.id)  # and no manager reviews it within 24 hours
+    story.now = now - timedelta(hours=3)
+    videos = justifications.create(
+        worker, cast.case_id, _request([cast.jordan], story.now.date(), VIDEOS)
+    )
+    justifications.submit(worker, videos.id)  # waiting in the manager's queue
+    # Captures are stamped with the real time by the fetcher; the rest of the story
+    # keeps to it, so the audit trail stays in order.
+    worker.clock = manager.clock = system_clock
+    _gather_and_conclude(worker, site, cast, lee, club)
+    with casefile.write() as conn:
+        audit.record(
+            conn,
+            at=system_clock(),
+            actor="demo-manager",
+            action="demo.built",
+            entity="case_file",
+            data={"note": "fictional demo data"},
+        )
+
+
+def _open_the_case(manager: Session) -> _Cast:
+    case = cases.create_case(manager, CASE_REFERENCE, "Example family (fictional demo data)")
+    cases.allocate(manager, case.id, "demo-worker")
+    jordan = cases.add_subject(
+        manager,
+        case.id,
+        "Jordan Example",
+        "child",
+        date_of_birth=date(2014, 5, 14),
+        handles=["https://video.example/@jordan.plays"],
+    )
+    alex = cases.add_subject(
+        manager,
+        case.id,
+        "Alex Example",
+        "parent",
+        handles=["https://social.example/alex.example"],
+    )
+    return _Cast(case.id, jordan.id, alex.id)
+
+
+def _approved_requests(
+    worker: Session, manager: Session, story: FixedClock, cast: _Cast
+) -> tuple[int, int]:
+    lee = justifications.create(worker, cast.case_id, _request([cast.alex], story.now.date(), LEE))
+    justifications.submit(worker, lee.id)
+    story.advance(hours=2)
+    justifications.review(
+        manager, lee.id, "approve", "Proportionate: one named man, two looks at most."
+    )
+    story.advance(hours=20)
+    club = justifications.create(
+        worker, cast.case_id, _request([cast.jordan], story.now.date(), CLUB)
+    )
+    justifications.submit(worker, club.id)
+    story.advance(hours=1)
+    justifications.review(
+        manager,
+        club.id,
+        "approve",
+        "Approved: protective, one page, and other children's details are not to be kept.",
+    )
+    return lee.id, club.id
+
+
+def _gather_and_conclude(
+    worker: Session, site: _DemoSite, cast: _Cast, lee: int, club: int
+) -> None:
+    case_id = cast.case_id
+    profile = site.capture(
+        worker, case_id, "social.example", "/alex", request=lee, subject=cast.alex
+    )
+    barbecue = site.capture(
+        worker,
+        case_id,
+        "social.example",
+        "/alex.example/posts/summer-barbecue",
+        request=lee,
+        subject=cast.alex,
+    )
+    team = site.capture(
+        worker,
+        case_id,
+        "clubs.example",
+        "/oakfield-juniors/under-14s",
+        request=club,
+        subject=cast.jordan,
+    )
+    saved = captures.import_file(
+        worker,
+        case_id,
+        page_bytes(SUPPLIED_PAGE),
+        url=SUPPLIED_URL,
+        viewed_at=worker.now() - timedelta(days=1),
+        justification_id=lee,
+        subject_id=cast.alex,
+        origin="family",
+        supplied_by="Jordan's grandmother (maternal), on a memory stick at the home visit",
+        filename="Lee staying with us.html",
+    )
+    for finding in team.exposure:
+        if finding.kind in ("full_name", "school"):
+            captures.review_exposure(worker, finding.id, True)
+
+    photos = observations.add(
+        worker,
+        barbecue.id,
+        "The man at the grill is tagged 'Lee S.' and matches the disclosure's description "
+        "(tattoo on the left forearm). The page dates the post to July 2024, before Alex "
+        "says contact stopped, so it does not show contact now.",
+        domain="family_environment",
+        reliability="C",
+        credibility=3,
+        risks=["old_post", "identity_uncertain"],
+    )
+    observations.add(
+        worker,
+        saved.id,
+        "Alex wrote on 5 November that Lee is staying with the family 'for a bit'. This "
+        "contradicts Alex's account of no contact since August.",
+        domain="parenting_capacity",
+        reliability="B",
+        credibility=3,
+        risks=["context_missing"],
+        corroborates=[photos.id],
+    )
+    observations.add(
+        worker,
+        profile.id,
+        "Alex's public profile says the family are moving 'before Christmas' and will not "
+        "say where. Neither the school nor this service has been told of a move.",
+        domain="family_environment",
+        reliability="B",
+        credibility=2,
+    )
+    observations.add(
+        worker,
+        team.id,
+        "The club's public page gives Jordan's full name, school, town and the time and "
+        "place of weekly training: enough for a stranger to find Jordan.",
+        domain="online_exposure",
+        reliability="A",
+        credibility=1,
+        external_check="The club secretary confirmed by phone that the page is current.",
+    )
+    notes.save(
+        worker,
+        case_id,
+        analysis=(
+            "A post Jordan's grandmother saved says Lee is staying with the family; it "
+            "contradicts Alex's account and is supported, though not proven, by older "
+            "photos tagging a man who matches the disclosure. Alex's profile announces a "
+            "move before Christmas without saying where. Separately, Jordan's football "
+            "club publishes Jordan's name, school and training times."
+        ),
+        balance=(
+            "Two looks at Alex's public profile and one at the club page, under approved "
+            "requests; only posts about Lee and details that locate Jordan were kept. The "
+            "intrusion into Alex's private life is outweighed by the risk that a man with "
+            "convictions against children is living with Jordan."
+        ),
+        conclusion=(
+            "Take to the strategy discussion: ask the police to confirm whether Lee is at "
+            "the address, ask the club to take Jordan's details down, and ask Alex about "
+            "the planned move."
+        ),
     )

@@ -1,16 +1,30 @@
-"""``caseview demo --no-gui``: a fictional case file anyone can log in to, never over real data."""
+"""``caseview demo --no-gui``: a fictional case file anyone can log in to, never over real data.
+
+The demo tells its story through the real services, captures included (from its bundled
+pages on a local site), so these tests check what it leaves, not how it was made.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import re
+import socket
 import sqlite3
+import threading
+from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 import pytest
 
-from caseview import accounts, audit, cases
+from caseview import accounts, audit, captures, cases, demo, justifications, notes, observations
 from caseview.cli import main
 from caseview.domain import Role
+from caseview.session import Session
 from caseview.storage import open_case_file
 
 DEMO_USERS = {
@@ -45,6 +59,25 @@ def count(path: Path, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
     finally:
         conn.close()
+
+
+@pytest.fixture
+def built(demo_path: Path) -> Path:
+    assert build(demo_path) == 0
+    return demo_path
+
+
+@pytest.fixture
+def demo_manager(built: Path) -> Iterator[Session]:
+    """The demo manager, signed in to the built demo file."""
+    with open_case_file(built) as casefile:
+        yield accounts.login(casefile, "demo-manager", "demo")
+
+
+@pytest.fixture
+def case_id(demo_manager: Session) -> int:
+    [case] = cases.list_cases(demo_manager)
+    return case.id
 
 
 def test_demo_builds_the_file(demo_path: Path) -> None:
@@ -145,3 +178,177 @@ def test_demo_refuses_a_file_that_is_not_a_case_file(demo_path: Path) -> None:
     before = demo_path.read_bytes()
     assert build(demo_path) == 1
     assert demo_path.read_bytes() == before
+
+
+# --- what the demo case holds -----------------------------------------------------------
+
+
+def test_demo_file_passes_verify_evidence_included(built: Path) -> None:
+    result = audit.verify(None, built)
+    assert (result.intact, result.evidence_problems) == (True, ())
+
+
+def test_demo_has_an_approved_request(demo_manager: Session, case_id: int) -> None:
+    statuses = [r.status for r in justifications.list_for_case(demo_manager, case_id)]
+    assert "approved" in statuses
+
+
+def test_demo_has_an_ordinary_request_pending_review(demo_manager: Session, case_id: int) -> None:
+    pending = [
+        r
+        for r in justifications.list_for_case(demo_manager, case_id)
+        if r.status == "submitted" and not r.request.emergency
+    ]
+    assert len(pending) == 1
+
+
+def test_demo_has_an_overdue_emergency_first_in_the_review_queue(demo_manager: Session) -> None:
+    queue = justifications.review_queue(demo_manager)
+    assert [r.emergency_state for r in queue] == ["overdue", None]
+
+
+def test_demo_captured_pages_over_http_with_the_bundled_bytes(
+    demo_manager: Session, case_id: int
+) -> None:
+    fetched = [s for s in captures.list_for_case(demo_manager, case_id) if s.method == "http"]
+    served = {
+        (urlsplit(s.final_url or "").hostname, urlsplit(s.final_url or "").path): (
+            s.body_sha256,
+            captures.evidence_bytes(demo_manager, s.id),
+        )
+        for s in fetched
+    }
+    expected = {
+        key: (hashlib.sha256(demo.page_bytes(name)).hexdigest(), demo.page_bytes(name))
+        for key, name in demo.PAGES.items()
+    }
+    assert served == expected
+
+
+def test_demo_captures_record_the_loopback_server_and_a_200(
+    demo_manager: Session, case_id: int
+) -> None:
+    fetched = [s for s in captures.list_for_case(demo_manager, case_id) if s.method == "http"]
+    assert {(s.server_ip, s.http_status, s.origin) for s in fetched} == {
+        ("127.0.0.1", 200, "self_collected")
+    }
+
+
+def test_demo_capture_of_an_old_address_keeps_its_redirect(
+    demo_manager: Session, case_id: int
+) -> None:
+    chains = [
+        [(hop["status"], hop["location"]) for hop in s.redirect_chain]
+        for s in captures.list_for_case(demo_manager, case_id)
+        if s.redirect_chain
+    ]
+    assert chains == [[(301, "/alex.example")]]
+
+
+def test_demo_imported_page_names_who_supplied_it(demo_manager: Session, case_id: int) -> None:
+    [supplied] = [
+        s for s in captures.list_for_case(demo_manager, case_id) if s.method == "file_import"
+    ]
+    assert (supplied.origin, supplied.body_sha256) == (
+        "supplied_by_family",
+        hashlib.sha256(demo.page_bytes(demo.SUPPLIED_PAGE)).hexdigest(),
+    )
+    assert "grandmother" in (supplied.supplied_by or "")
+
+
+def test_demo_childs_page_lists_exposure_some_confirmed(
+    demo_manager: Session, case_id: int
+) -> None:
+    [team] = [s for s in captures.list_for_case(demo_manager, case_id) if s.exposure]
+    kinds = {f.kind: f.confirmed for f in team.exposure}
+    assert kinds == {"full_name": True, "school": True, "town": None, "phone": None}
+
+
+def test_demo_observations_are_graded_some_relied_upon_some_not(
+    demo_manager: Session, case_id: int
+) -> None:
+    found = observations.list_for_case(demo_manager, case_id)
+    assert {o.relied_upon for o in found} == {True, False}
+    assert all(o.reliability in "ABCDEF" and 1 <= o.credibility <= 6 for o in found)
+
+
+def test_demo_observation_corroborated_by_another_source(
+    demo_manager: Session, case_id: int
+) -> None:
+    found = observations.list_for_case(demo_manager, case_id)
+    linked = [o for o in found if o.corroborates]
+    assert [o.relied_upon for o in linked] == [True]
+
+
+def test_demo_case_has_a_note(demo_manager: Session, case_id: int) -> None:
+    note = notes.current(demo_manager, case_id)
+    assert note is not None and all((note.analysis, note.balance, note.conclusion))
+
+
+def test_demo_backdated_story_reads_forwards_before_the_captures(built: Path) -> None:
+    """The story starts days ago; its events must still be in time order, as real use is."""
+    conn = sqlite3.connect(built)
+    try:
+        events = list(conn.execute("SELECT action, at FROM audit_log ORDER BY seq"))
+    finally:
+        conn.close()
+    first_capture = [action for action, _ in events].index("viewing.capture")
+    story = [at for _, at in events[:first_capture]]
+    assert story == sorted(story)
+    assert max(story) < min(at for _, at in events[first_capture:])
+
+
+# --- how it is built --------------------------------------------------------------------
+
+
+def test_demo_pages_ship_with_the_package() -> None:
+    bundled = {p.name for p in resources.files("caseview").joinpath("demo_pages").iterdir()}
+    assert bundled >= {*demo.PAGES.values(), demo.SUPPLIED_PAGE}
+
+
+@pytest.mark.parametrize("name", sorted({*demo.PAGES.values(), demo.SUPPLIED_PAGE}))
+def test_demo_pages_link_only_to_example_sites(name: str) -> None:
+    text = demo.page_bytes(name).decode("utf-8")
+    hosts = set(re.findall(r"https?://([^/:\"'\s)]+)", text))
+    assert {h for h in hosts if not h.endswith(".example")} == set()
+
+
+def test_demo_touches_no_network_but_loopback(
+    monkeypatch: pytest.MonkeyPatch, demo_path: Path
+) -> None:
+    """Every name lookup, bind and connection the build makes is on the loopback address."""
+    used: list[tuple[str, str]] = []
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect, real_bind = socket.socket.connect, socket.socket.bind
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        used.append(("lookup", str(host)))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> None:
+        used.append(("connect", str(address[0])))
+        real_connect(self, address)
+
+    def bind(self: socket.socket, address: Any) -> None:
+        used.append(("bind", str(address[0])))
+        real_bind(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "bind", bind)
+    assert build(demo_path) == 0
+    assert count(demo_path, "SELECT count(*) FROM sources WHERE method = 'http'") == 3
+    assert all(ipaddress.ip_address(address).is_loopback for _, address in used), used
+    assert {address for action, address in used if action == "connect"} == {"127.0.0.1"}
+
+
+def test_demo_needs_no_allow_list_setting(monkeypatch: pytest.MonkeyPatch, demo_path: Path) -> None:
+    """The demo's sites are allowed for its own captures only, not through the environment."""
+    monkeypatch.delenv("CASEVIEW_ALLOW_HOSTS", raising=False)
+    assert build(demo_path) == 0
+    assert count(demo_path, "SELECT count(*) FROM viewings WHERE outcome != 'completed'") == 0
+
+
+def test_demo_stops_its_local_site(demo_path: Path) -> None:
+    build(demo_path)
+    assert [t.name for t in threading.enumerate() if t.name == "caseview demo site"] == []
