@@ -4,10 +4,13 @@ observations, note, audit trail). Every load runs in the background (``ui.jobs``
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from caseview.audit import Checkpoint, VerifyResult
-from caseview.browse import SourcePage
+from caseview.browse import SourcePage, SourceRow
 from caseview.domain import Case, CaseStatus, Role
 from caseview.justifications import JustificationRecord
 from caseview.notes import Note
+from caseview.observations import Observation
 from ui import crash, jobs, messages, widgets
 from ui.identity import Identity
 from ui.models import (
@@ -36,11 +40,25 @@ from ui.models import (
     SourcesModel,
     SubjectsModel,
 )
+from ui.note_editor import NOTE_SECTIONS, NoteEditor
+from ui.note_editor import version_text as note_version_text
+from ui.observation_editor import ObservationEditor, source_text
 from ui.tasks import run_task
 
 READ_ONLY_REASON = "Auditors read the record but add nothing to it, so this is switched off."
 CLOSED_REASON = "This case is closed and accepts no new material. A manager can reopen it."
 NO_CASE_REASON = "Choose a case in the list first."
+
+
+_T = TypeVar("_T")
+
+
+def open_document(path: Path) -> bool:
+    """Open ``path`` in the desktop's program for it; False if none did.
+
+    Tests replace this function, as they replace ``ui.messages``.
+    """
+    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
 
 
 def button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -216,9 +234,26 @@ class SourcesTab(QWidget):
 
 
 class ObservationsTab(QWidget):
-    def __init__(self) -> None:
+    """The case's current observations, with buttons to add one and change one.
+
+    Enter or a double-click on a row opens it: to change for those who may, read-only
+    for the rest. Saving happens in the editor (in the background); ``changed`` asks
+    the case view to reload.
+    """
+
+    changed = Signal(object)
+    """An observation was saved: the new Observation (version)."""
+    editor_opened = Signal(object)
+    """An editor window opened (tests and the flow reach it through this)."""
+
+    def __init__(self, who: Identity, source_hint: Callable[[], tuple[int, str] | None]) -> None:
         super().__init__()
         self.setObjectName("observationsTab")
+        self.who = who
+        self.case_id: int | None = None
+        self.reason = NO_CASE_REASON
+        self.source_hint = source_hint
+        self._select_root: int | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(
             widgets.note(
@@ -227,35 +262,133 @@ class ObservationsTab(QWidget):
                 "as fact in the note."
             )
         )
+        row = QHBoxLayout()
+        self.add_button = button("A&dd an observation…", "addObservationButton")
+        self.edit_button = button("&Edit the observation…", "editObservationButton")
+        row.addWidget(self.add_button)
+        row.addWidget(self.edit_button)
+        row.addStretch(1)
+        self.count = QLabel()
+        self.count.setObjectName("observationCount")
+        self.count.setAccessibleName("Number of observations")
+        row.addWidget(self.count)
+        layout.addLayout(row)
         self.model = ObservationsModel(self)
-        self.view = widgets.table(
-            self.model, "observationsTable", "Observations", stretch=ObservationsModel.TEXT
-        )
+        self.view = widgets.table(self.model, "observationsTable", "Observations")
+        self.view.horizontalHeader().setStretchLastSection(False)  # see _size_text_column
+        self.view.setToolTip("Press Enter or double-click to open an observation.")
         layout.addWidget(self.view)
+        QWidget.setTabOrder(self.add_button, self.edit_button)
+        QWidget.setTabOrder(self.edit_button, self.view)
+        self.add_button.clicked.connect(self.add)
+        self.edit_button.clicked.connect(self.open_current)
+        self.view.activated.connect(self.open_row)
+        self.view.selectionModel().selectionChanged.connect(self._update)
+        self.model.modelReset.connect(self._update)
+        self._update()
 
-    def show_rows(self, rows: list[object]) -> None:
-        self.model.set_rows(rows)  # type: ignore[arg-type]
-        widgets.fit_columns(self.view, limit_chars=24)  # the observation itself gets the rest
+    def show_case(self, case_id: int | None) -> None:
+        if case_id != self.case_id:
+            self.model.set_rows(())
+        self.case_id = case_id
 
+    def allow_changes(self, reason: str) -> None:
+        """``reason`` why nothing may be added or changed now, or "" when it may."""
+        self.reason = reason
+        self._update()
 
-NOTE_SECTIONS = (
-    ("analysis", "Analysis"),
-    ("balance", "Ethics and safety: the balance"),
-    ("conclusion", "Conclusion"),
-    ("evaluation_useful", "Evaluation: was it useful?"),
-    ("evaluation_decision", "Evaluation: what did it change?"),
-    ("evaluation_family_told", "Evaluation: was the family told?"),
-    ("evaluation_family_response", "Evaluation: the family's response"),
-)
+    def show_rows(self, rows: list[Observation]) -> None:
+        chosen = self.current()
+        keep = self._select_root or (chosen.root_id if chosen is not None else None)
+        self._select_root = None
+        self.model.set_rows(rows)
+        widgets.fit_columns(self.view, limit_chars=16)  # full texts are in the tooltips
+        self._size_text_column()
+        for number, row in enumerate(self.model.rows):
+            if row.root_id == keep:
+                self.view.selectRow(number)
+        shown = len(rows)
+        self.count.setText(f"{shown} observation{'s' if shown != 1 else ''}")
+
+    def _size_text_column(self) -> None:
+        """The observation gets what the short columns leave, but never under 40
+        characters (a stretched column can shrink to nothing; this one scrolls instead)."""
+        header = self.view.horizontalHeader()
+        others = sum(
+            header.sectionSize(column)
+            for column in range(self.model.columnCount())
+            if column != ObservationsModel.TEXT and not header.isSectionHidden(column)
+        )
+        room = self.view.viewport().width() - others
+        self.view.setColumnWidth(ObservationsModel.TEXT, max(widgets.chars(self.view, 40), room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._size_text_column()
+
+    def current(self) -> Observation | None:
+        indexes = self.view.selectionModel().selectedRows()
+        row = self.model.data(indexes[0], ROW_ROLE) if indexes else None
+        return row if isinstance(row, Observation) else None
+
+    def _update(self) -> None:
+        no_case = NO_CASE_REASON if self.case_id is None else ""
+        allow(
+            self.add_button,
+            no_case or self.reason,
+            "Record what you conclude from a source, with its grading (Ctrl+Shift+O).",
+        )
+        read_only = bool(self.reason) and self.case_id is not None
+        self.edit_button.setText(
+            "&Open the observation…" if read_only else "&Edit the observation…"
+        )
+        self.edit_button.setAccessibleName(widgets.plain(self.edit_button.text()).rstrip("…"))
+        chosen = "" if self.current() is not None else "Choose an observation in the table first."
+        allow(
+            self.edit_button,
+            no_case or chosen,
+            f"{self.reason} It opens read-only." if read_only else "Change it: a new version.",
+        )
+
+    def add(self) -> None:
+        if self.case_id is None or self.reason:
+            return
+        self._open(ObservationEditor(self, self.who, self.case_id, source=self.source_hint()))
+
+    def open_current(self) -> None:
+        row = self.current()
+        if row is not None:
+            self.open_observation(row)
+
+    def open_row(self, index: QModelIndex) -> None:
+        row = self.model.data(index, ROW_ROLE)
+        if isinstance(row, Observation):
+            self.open_observation(row)
+
+    def open_observation(self, row: Observation) -> None:
+        """Change ``row``, or read it if changes are not allowed (and say why)."""
+        if self.case_id is None:
+            return
+        self._open(
+            ObservationEditor(self, self.who, self.case_id, observation=row, reason=self.reason)
+        )
+
+    def _open(self, editor: ObservationEditor) -> None:
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.saved.connect(self._saved)
+        editor.show()
+        self.editor_opened.emit(editor)
+
+    def _saved(self, row: Observation) -> None:
+        self._select_root = row.root_id
+        self.changed.emit(row)
 
 
 def note_html(note: Note | None) -> str:
+    """The note's sections as HTML, every user text escaped."""
     if note is None:
         return "<p>No note has been written for this case yet.</p>"
-    parts = [
-        f"<p><i>Version {note.version}, saved by {html.escape(note.author_display)} "
-        f"({html.escape(note.author)}) on {note.saved_at:%d %B %Y at %H:%M} UTC.</i></p>"
-    ]
+    parts = []  # which version, by whom and when is shown above the note (NoteTab.status)
     for field, title in NOTE_SECTIONS:
         text = getattr(note, field)
         if text:
@@ -265,24 +398,91 @@ def note_html(note: Note | None) -> str:
 
 
 class NoteTab(QWidget):
-    def __init__(self) -> None:
+    """The note as last saved, and a button that opens the editor (one per case)."""
+
+    changed = Signal(object)
+    """A new version of the note was saved: the Note."""
+    editor_opened = Signal(object)
+
+    def __init__(self, who: Identity) -> None:
         super().__init__()
         self.setObjectName("noteTab")
+        self.who = who
+        self.case_id: int | None = None
+        self.reason = NO_CASE_REASON
+        self.note: Note | None = None
+        self.editors: dict[int, NoteEditor] = {}
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            widgets.note(
-                "The reasoned note as last saved (read-only here). To change it, use "
-                "'caseview note' for now; each save is a new version."
-            )
-        )
+        row = QHBoxLayout()
+        self.status = widgets.note()
+        self.status.setObjectName("noteVersion")
+        self.status.setAccessibleName("Note version")
+        row.addWidget(self.status, 1)
+        self.edit_button = button("Ed&it the note…", "editNoteButton")
+        row.addWidget(self.edit_button)
+        layout.addLayout(row)
         self.view = QTextBrowser()
         self.view.setObjectName("noteView")
         self.view.setAccessibleName("The reasoned note")
         self.view.setOpenLinks(False)
         layout.addWidget(self.view)
+        QWidget.setTabOrder(self.edit_button, self.view)
+        self.edit_button.clicked.connect(self.edit)
+        self._update()
+
+    def show_case(self, case_id: int | None) -> None:
+        if case_id != self.case_id:
+            self.note = None
+            self.view.clear()
+            self.status.clear()
+        self.case_id = case_id
+        self._update()
+
+    def allow_changes(self, reason: str) -> None:
+        self.reason = reason
+        self._update()
+
+    def _update(self) -> None:
+        allow(
+            self.edit_button,
+            NO_CASE_REASON if self.case_id is None else self.reason,
+            "Write or change the note; each save is a new version (Ctrl+S saves).",
+        )
 
     def show_note(self, note: Note | None) -> None:
+        self.note = note
         self.view.setHtml(note_html(note))
+        self.status.setText(note_version_text(note))
+
+    def editor(self) -> NoteEditor | None:
+        """The open editor of the current case's note, if any."""
+        if self.case_id is None:
+            return None
+        editor = self.editors.get(self.case_id)
+        return editor if editor is not None and shiboken6.isValid(editor) else None
+
+    def edit(self) -> None:
+        """Open the note editor, or bring the open one to the front."""
+        if self.case_id is None or self.reason:
+            return
+        editor = self.editor()
+        if editor is None:
+            editor = NoteEditor(self, self.who, self.case_id)
+            editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            editor.saved.connect(self.changed)
+            self.editors[self.case_id] = editor
+            editor.destroyed.connect(
+                lambda _=None, case_id=self.case_id: self.editors.pop(case_id, None)
+            )
+            self.editor_opened.emit(editor)
+        editor.show()
+        editor.raise_()
+        editor.activateWindow()
+
+    def unsaved(self) -> bool:
+        """True if the open editor of this case's note has changes not yet saved."""
+        editor = self.editor()
+        return editor is not None and editor.dirty
 
 
 def verify_text(result: VerifyResult) -> str:
@@ -401,8 +601,8 @@ class CaseView(QWidget):
         self.tabs.setAccessibleName("Case tabs")
         self.overview = OverviewTab()
         self.sources = SourcesTab(who)
-        self.observations = ObservationsTab()
-        self.note = NoteTab()
+        self.observations = ObservationsTab(who, self.chosen_source)
+        self.note = NoteTab(who)
         self.audit = AuditTab(who)
         for tab, title in zip(
             (self.overview, self.sources, self.observations, self.note, self.audit),
@@ -419,6 +619,12 @@ class CaseView(QWidget):
             lambda record: self.wizard_requested.emit(record.case_id, record)
         )
         self.sources.source_opened.connect(self.source_opened)
+        self.observations.changed.connect(lambda _row: self.refresh_all())
+        self.note.changed.connect(lambda _note: self.refresh())
+        # Ctrl+Shift+O adds an observation from anywhere in the case view.
+        self.add_observation_shortcut = QShortcut(QKeySequence("Ctrl+Shift+O"), self)
+        self.add_observation_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.add_observation_shortcut.activated.connect(self.observations.add_button.click)
         self._busy = 0
         self.apply_permissions()
 
@@ -446,6 +652,8 @@ class CaseView(QWidget):
             reason,
             "Capture a public web page under an approved request.",
         )
+        self.observations.allow_changes(reason)
+        self.note.allow_changes(reason)
         no_case = NO_CASE_REASON if self.case is None else ""
         allow(self.export_pdf_button, no_case, "Export the reasoned note of this case as a PDF.")
         allow(self.export_warc_button, no_case, "Export this case's captures as one WARC file.")
@@ -454,6 +662,8 @@ class CaseView(QWidget):
 
     def show_case(self, case: Case | None) -> None:
         self.case = case
+        self.observations.show_case(case.id if case is not None else None)
+        self.note.show_case(case.id if case is not None else None)
         self.apply_permissions()
         if case is None:
             self.title.setText("No case chosen")
@@ -475,11 +685,32 @@ class CaseView(QWidget):
             jobs.load_observations,
             self.who,
             case_id,
-            on_returned=self.observations.show_rows,
+            on_returned=lambda rows: self._for_case(case_id, self.observations.show_rows, rows),
             owner=self,
         )
-        run_task(jobs.load_note, self.who, case_id, on_returned=self.note.show_note, owner=self)
+        run_task(
+            jobs.load_note,
+            self.who,
+            case_id,
+            on_returned=lambda note: self._for_case(case_id, self.note.show_note, note),
+            owner=self,
+        )
         run_task(jobs.load_audit, self.who, case_id, on_returned=self.audit.show_events, owner=self)
+
+    def _for_case(self, case_id: int, show: Callable[[_T], None], value: _T) -> None:
+        """Show ``value`` unless another case was chosen while it loaded."""
+        if self.case is not None and self.case.id == case_id:
+            show(value)
+
+    def chosen_source(self) -> tuple[int, str] | None:
+        """The source chosen in the sources tab (id, words), to add an observation to."""
+        indexes = self.sources.view.selectionModel().selectedRows()
+        if not indexes:
+            return None
+        row = self.sources.model.data(indexes[0], ROW_ROLE)
+        if not isinstance(row, SourceRow):
+            return None
+        return row.id, source_text(row)
 
     def refresh_all(self) -> None:
         self.refresh()
@@ -523,6 +754,12 @@ class CaseView(QWidget):
     def export_pdf(self) -> None:
         if self.case is None:
             return
+        if self.note.unsaved() and not messages.confirm(
+            self,
+            "The note has changes you have not saved; the PDF will hold the last saved "
+            "version. Export it anyway?",
+        ):
+            return
         target = messages.save_path(
             self, "Export the note as PDF", self._suggested("-note.pdf"), "PDF files (*.pdf)"
         )
@@ -551,8 +788,11 @@ class CaseView(QWidget):
             f"The note is saved as {target}.\nIt certifies the audit log up to checkpoint "
             f"{checkpoint.seq}:{checkpoint.hash}.\n\nOpen it now?",
             title="PDF exported",
-        ):
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(target)))
+        ) and not open_document(target):
+            messages.error(
+                self,
+                f"The PDF is saved, but no program opened it. Open {target} with a PDF reader.",
+            )
 
     def export_warc(self) -> None:
         if self.case is None:

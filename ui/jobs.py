@@ -30,7 +30,7 @@ from caseview import (
 )
 from caseview.audit import Checkpoint, VerifyResult
 from caseview.domain import AuditEvent, Case, Role, Subject, User
-from caseview.errors import ValidationError
+from caseview.errors import CaseviewError, ValidationError
 from caseview.justifications import JustificationRecord
 from caseview.notes import Note
 from caseview.observations import Observation
@@ -412,3 +412,116 @@ def save_evidence(who: Identity, source_id: int, target: Path) -> Path:
         content = captures.evidence_bytes(session, source_id)
     target.write_bytes(content)
     return target
+
+
+# --- observations and the note ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservationContext:
+    """What the observation editor offers: sources to choose from, observations that
+    may corroborate, and (when changing one) its earlier versions and its source."""
+
+    sources: browse.SourcePage
+    observations: tuple[Observation, ...]
+    """The case's current observations (an observation may corroborate another)."""
+    history: tuple[Observation, ...]
+    """Every version of the observation being changed, oldest first; empty for a new one."""
+    source_label: str
+    """The source of the observation being changed, in words; empty for a new one."""
+
+
+def observation_context(
+    who: Identity, case_id: int, observation_id: int | None, query: str = "", limit: int = 200
+) -> ObservationContext:
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        page = browse.source_page(
+            session, case_id, query=query, sort="captured_at", descending=True, limit=limit
+        )
+        current = tuple(observations.list_for_case(session, case_id))
+        if observation_id is None:
+            return ObservationContext(page, current, (), "")
+        versions = tuple(observations.history(session, observation_id))
+        record = captures.get(session, versions[-1].source_id)
+        label = f"#{record.id} {record.title or record.final_url or record.requested_url}"
+        return ObservationContext(page, current, versions, label)
+
+
+@dataclass(frozen=True)
+class ObservationForm:
+    """The observation editor's fields, as the service takes them."""
+
+    text: str
+    domain: str
+    reliability: str
+    credibility: int
+    risks: tuple[str, ...] = ()
+    corroborates: tuple[int, ...] = ()
+    external_check: str = ""
+
+
+def save_observation(
+    who: Identity, source_id: int, observation_id: int | None, form: ObservationForm
+) -> Observation:
+    """A new observation on ``source_id``, or a new version of ``observation_id``."""
+    with session_for(who.path, who.user.id) as session:
+        if observation_id is None:
+            return observations.add(
+                session,
+                source_id,
+                form.text,
+                domain=form.domain,
+                reliability=form.reliability,
+                credibility=form.credibility,
+                risks=form.risks,
+                corroborates=form.corroborates,
+                external_check=form.external_check,
+            )
+        return observations.revise(
+            session,
+            observation_id,
+            text=form.text,
+            domain=form.domain,
+            reliability=form.reliability,
+            credibility=form.credibility,
+            risks=form.risks,
+            corroborates=form.corroborates,
+            external_check=form.external_check,  # "" clears it; None would keep the old one
+        )
+
+
+class NoteChanged(CaseviewError):
+    """Someone saved the note after the editor loaded it; nothing was saved."""
+
+    def __init__(self, newer: Note) -> None:
+        super().__init__(
+            f"{newer.author_display} ({newer.author}) saved version {newer.version} of the "
+            f"note at {newer.saved_at:%H:%M} UTC on {newer.saved_at:%d %B %Y} while you were "
+            "writing. Your text is still in the editor."
+        )
+        self.newer = newer
+
+
+def save_note(
+    who: Identity,
+    case_id: int,
+    fields: Mapping[str, str],
+    based_on: int | None,
+    overwrite: bool = False,
+) -> Note:
+    """Save the note as a new version (the service skips a save that changes nothing).
+
+    ``based_on`` is the version the editor started from (None: there was no note). If
+    someone has saved a newer one since, :class:`NoteChanged` is raised unless
+    ``overwrite``: the person decides whether theirs replaces it (both stay in the
+    history either way). The check is advisory, not a lock: two saves in the same
+    instant both land as versions, which the history shows.
+    """
+    with session_for(who.path, who.user.id) as session:
+        latest = notes.current(session, case_id)
+        latest_version = latest.version if latest is not None else None
+        if latest is not None and latest_version != based_on and not overwrite:
+            raise NoteChanged(latest)
+        return notes.save(session, case_id, **fields)

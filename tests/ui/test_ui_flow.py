@@ -1,8 +1,5 @@
-"""One whole piece of work through the windows: request, approval, capture, export, verify.
-
-The observation and the note are written through the services: their editors are not
-in the app yet (the tabs show them read-only).
-"""
+"""One whole piece of work through the windows: request, approval, capture, observations,
+the note, export, verify; then the auditor reads it all and can change none of it."""
 
 from __future__ import annotations
 
@@ -16,9 +13,13 @@ from pytestqt.qtbot import QtBot
 from ui_support import Boxes, Team, complete_request, local_site
 
 from caseview import notes, observations
-from ui import tasks
+from caseview.errors import PermissionDenied
+from ui import case_view, tasks
 from ui.capture import CaptureDialog
+from ui.case_view import READ_ONLY_REASON
 from ui.main_window import MainWindow
+from ui.note_editor import NoteEditor
+from ui.observation_editor import ObservationEditor
 
 WAIT = 15_000
 
@@ -28,6 +29,14 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("CASEVIEW_ALLOW_HOSTS", "127.0.0.1")
     with local_site() as base:
         yield base
+
+
+@pytest.fixture
+def opened_documents(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """What the app asked the desktop to open (nothing is really opened)."""
+    calls: list[Path] = []
+    monkeypatch.setattr(case_view, "open_document", lambda path: calls.append(path) or True)
+    return calls
 
 
 def window_for(qtbot: QtBot, team: Team, name: str) -> MainWindow:
@@ -40,8 +49,13 @@ def window_for(qtbot: QtBot, team: Team, name: str) -> MainWindow:
     return window
 
 
-def test_request_approve_capture_export_verify(
-    qtbot: QtBot, team: Team, site: str, boxes: Boxes, tmp_path: Path
+def test_request_approve_capture_observe_note_export_verify(
+    qtbot: QtBot,
+    team: Team,
+    site: str,
+    boxes: Boxes,
+    tmp_path: Path,
+    opened_documents: list[Path],
 ) -> None:
     # The worker writes the request in the wizard and submits it.
     worker = window_for(qtbot, team, "wren")
@@ -77,24 +91,64 @@ def test_request_approve_capture_export_verify(
     source_id = captured.args[0]
     qtbot.waitUntil(lambda: worker.case_view.sources.model.total == 1, timeout=WAIT)
 
-    # Observation and note (no editors in the app yet), then the export.
-    with team.session("wren") as wren:
-        observations.add(
-            wren,
-            source_id,
-            "Kerry's page mentions a barbecue with 'Dan' on Saturday.",
-            domain="family_environment",
-            reliability="B",
-            credibility=3,
-            risks=["identity_uncertain"],
+    # Two observations through the editor: the second is corroborated by an external check.
+    view = worker.case_view
+    view.show_tab(2)
+    tab = view.observations
+    for text, credibility, check in (
+        ("Kerry's page mentions a barbecue with 'Dan' on Saturday.", 3, ""),
+        ("The page says the children were at the barbecue.", 4, "Nursery confirmed it by phone"),
+    ):
+        with qtbot.waitSignal(tab.editor_opened, timeout=WAIT) as opened:
+            qtbot.mouseClick(tab.add_button, Qt.MouseButton.LeftButton)
+        editor = opened.args[0]
+        assert isinstance(editor, ObservationEditor)
+        qtbot.waitUntil(lambda e=editor: e.context is not None, timeout=WAIT)
+        editor.source.setCurrentIndex(editor.source.findData(source_id))
+        qtbot.keyClicks(editor.text, text)
+        editor.domain.setCurrentIndex(editor.domain.findData("family_environment"))
+        editor.reliability.setCurrentIndex(editor.reliability.findData("B"))
+        editor.credibility.setCurrentIndex(editor.credibility.findData(credibility))
+        editor.risk_boxes["identity_uncertain"].setChecked(True)
+        qtbot.keyClicks(editor.external_check, check)
+        with qtbot.waitSignal(editor.saved, timeout=WAIT):
+            qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 2, timeout=WAIT)
+    assert [(row.grading, row.relied_upon) for row in tab.model.rows] == [
+        ("B3", False),
+        ("B4", True),
+    ]
+
+    # The note, written in its editor and saved with Ctrl+S.
+    view.show_tab(3)
+    with qtbot.waitSignal(view.note.editor_opened, timeout=WAIT) as opened:
+        qtbot.mouseClick(view.note.edit_button, Qt.MouseButton.LeftButton)
+    note_editor = opened.args[0]
+    assert isinstance(note_editor, NoteEditor)
+    qtbot.waitUntil(lambda: note_editor.ready, timeout=WAIT)
+    qtbot.keyClicks(note_editor.fields["analysis"], "The page names a 'Dan'; who he is is unknown.")
+    qtbot.keyClicks(note_editor.fields["conclusion"], "Ask the police who Dan is.")
+    note_editor.activateWindow()
+    with qtbot.waitSignal(note_editor.saved, timeout=WAIT):
+        qtbot.keyClick(
+            note_editor.fields["conclusion"], Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier
         )
-        notes.save(wren, team.case.id, analysis="The page names a 'Dan'; who he is is unknown.")
-    worker.refresh()
-    qtbot.waitUntil(lambda: worker.case_view.observations.model.rowCount() == 1, timeout=WAIT)
+    qtbot.mouseClick(note_editor.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Ask the police" in view.note.view.toPlainText(), timeout=WAIT)
+    with team.session("ada") as ada:
+        stored = observations.list_for_case(ada, team.case.id)
+        note = notes.current(ada, team.case.id)
+    assert [(row.author, row.source_id) for row in stored] == [("wren", source_id)] * 2
+    assert note is not None and (note.version, note.author) == (1, "wren")
+
+    # The export, and the offer to open the PDF (answered yes; nothing really opens).
+    boxes.confirm_answer = True
     if importlib.util.find_spec("caseview.report.pdf") is not None:
         boxes.save_to = tmp_path / "note.pdf"
         worker.case_view.export_pdf()
-        qtbot.waitUntil(lambda: bool(boxes.confirms), timeout=WAIT)
+        qtbot.waitUntil(lambda: bool(opened_documents), timeout=WAIT)
+        assert opened_documents == [boxes.save_to]
+        assert boxes.save_to.read_bytes().startswith(b"%PDF")
     else:
         boxes.save_to = tmp_path / "captures.warc.gz"
         shown = len(boxes.infos)
@@ -108,4 +162,19 @@ def test_request_approve_capture_export_verify(
     auditor.verify()
     result = auditor.case_view.audit.verify_result
     qtbot.waitUntil(lambda: result.text().startswith("Intact."), timeout=WAIT)
+
+    # The auditor reads the observations and the note, and can change neither.
+    audit_view = auditor.case_view
+    qtbot.waitUntil(lambda: audit_view.observations.model.rowCount() == 2, timeout=WAIT)
+    assert "Ask the police" in audit_view.note.view.toPlainText()
+    for control in (audit_view.observations.add_button, audit_view.note.edit_button):
+        assert (control.isEnabled(), control.toolTip()) == (False, READ_ONLY_REASON)
+    audit_view.observations.view.selectRow(0)
+    with qtbot.waitSignal(audit_view.observations.editor_opened, timeout=WAIT) as opened:
+        qtbot.mouseClick(audit_view.observations.edit_button, Qt.MouseButton.LeftButton)
+    reader = opened.args[0]
+    assert isinstance(reader, ObservationEditor)
+    assert not reader.save_button.isEnabled() and reader.text.isReadOnly()
+    with team.session("ada") as ada, pytest.raises(PermissionDenied):
+        notes.save(ada, team.case.id, analysis="An auditor's words.")
     assert (boxes.errors, boxes.crashes) == ([], [])
