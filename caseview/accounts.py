@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import argon2
@@ -18,7 +19,7 @@ import argon2
 from caseview import audit
 from caseview.clock import Clock, from_iso, system_clock, to_iso
 from caseview.domain import Role, User
-from caseview.errors import LoginFailed, PermissionDenied, ValidationError
+from caseview.errors import LoginFailed, NotFound, PermissionDenied, ValidationError
 from caseview.permissions import require_role
 from caseview.session import Session
 from caseview.storage import CaseFile
@@ -156,6 +157,106 @@ def add_user(
 def list_users(session: Session) -> list[User]:
     require_role(session, Role.MANAGER, Role.AUDITOR, doing="list users")
     return [user_from_row(row) for row in sql.list_users(session.casefile.conn)]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as a manager sees them: the account and its login state now."""
+
+    user: User
+    failed_logins: int
+    locked_until: datetime | None
+    """When a lockout in force now ends; None if the account is not locked."""
+    created_at: datetime
+
+
+def list_accounts(session: Session) -> list[Account]:
+    """Every account with its login state, for managing them (managers and auditors)."""
+    require_role(session, Role.MANAGER, Role.AUDITOR, doing="list users")
+    now = session.now()
+    found = []
+    for row in sql.list_users(session.casefile.conn):
+        until = from_iso(row["locked_until"]) if row["locked_until"] else None
+        found.append(
+            Account(
+                user_from_row(row),
+                int(row["failed_logins"]),
+                until if until is not None and now < until else None,
+                from_iso(row["created_at"]),
+            )
+        )
+    return found
+
+
+def _other_account(session: Session, username: str, doing: str) -> sqlite3.Row:
+    """The row of someone else's account, for a manager changing it."""
+    require_role(session, Role.MANAGER, doing=doing)
+    row = sql.user_by_name(session.casefile.conn, username.strip().lower())
+    if row is None:
+        raise NotFound(f"There is no user called '{username}'. Check the spelling.")
+    if int(row["id"]) == session.user.id:
+        raise PermissionDenied(
+            "You cannot do this to your own account: ask another manager. To change your "
+            "own password, use 'Change my password' (or 'caseview user passwd').",
+            rule="own_account",
+        )
+    return row
+
+
+def reset_password(session: Session, username: str, password: str) -> None:
+    """A manager sets a new password for someone who forgot theirs; it also unlocks them."""
+    row = _other_account(session, username, "reset passwords")
+    _check_password(password)
+    with session.casefile.write() as conn:
+        sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
+        sql.set_login_state(conn, int(row["id"]), 0, None)
+        audit.record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="user.password_reset",
+            entity="user",
+            entity_id=int(row["id"]),
+            data={"username": row["username"]},
+        )
+
+
+def unlock(session: Session, username: str) -> None:
+    """A manager lifts a lockout after failed logins (the password is unchanged)."""
+    row = _other_account(session, username, "unlock accounts")
+    with session.casefile.write() as conn:
+        sql.set_login_state(conn, int(row["id"]), 0, None)
+        audit.record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="user.unlocked",
+            entity="user",
+            entity_id=int(row["id"]),
+            data={"username": row["username"], "failed_logins": int(row["failed_logins"])},
+        )
+
+
+def set_active(session: Session, username: str, active: bool) -> None:
+    """A manager switches an account off (it can no longer log in or act) or on again.
+
+    Nothing the person recorded is removed. Managers cannot switch themselves off, so a
+    case file always keeps at least one manager who can switch accounts back on.
+    """
+    row = _other_account(session, username, "switch accounts on or off")
+    if bool(row["active"]) == active:
+        return
+    with session.casefile.write() as conn:
+        sql.set_active(conn, int(row["id"]), active)
+        audit.record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="user.reactivated" if active else "user.deactivated",
+            entity="user",
+            entity_id=int(row["id"]),
+            data={"username": row["username"], "active": active},
+        )
 
 
 def needs_first_manager(casefile: CaseFile) -> bool:

@@ -135,6 +135,30 @@ def allocate(session: Session, case_id: int, username: str) -> None:
         )
 
 
+def deallocate(session: Session, case_id: int, username: str) -> None:
+    """A manager takes someone off a case. What they recorded on it stays, and the
+    audit log keeps the allocation; they simply stop seeing the case."""
+    require_role(session, Role.MANAGER, doing="allocate cases")
+    case_for_reading(session, case_id)
+    member = _find_user(session, username)
+    now = session.now()
+    with session.casefile.write() as conn:
+        case_row = case_for_reading(session, case_id)
+        if not sql.is_member(conn, case_id, member.id):
+            return
+        sql.delete_member(conn, case_id, member.id)
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action="case.deallocated",
+            entity="case",
+            entity_id=case_id,
+            case_id=case_id,
+            data={"reference": case_row["reference"], "user": member.username},
+        )
+
+
 def members(session: Session, case_id: int) -> list[User]:
     case_for_reading(session, case_id)
     return [user_from_row(row) for row in sql.members(session.casefile.conn, case_id)]

@@ -1,5 +1,9 @@
 """The main window: the case list on the left, the chosen case on the right, menus.
 
+A saved file dropped on the window opens the import dialog for the chosen case, and a
+dropped web link the capture dialog. Menu items a role cannot use are switched off
+with a tooltip and status tip saying why (the services enforce the same rules).
+
 Its objectName and its widgets' objectNames are a contract (DESIGN section 8):
 ``mainWindow``, ``caseList``, ``sourcesTable``, ``captureButton``, ``auditView``,
 ``verifyButton``, ``exportPdfButton``, and the two dialogs it owns from the start,
@@ -11,8 +15,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -26,16 +37,36 @@ from caseview.domain import Case, Role
 from caseview.justifications import JustificationRecord
 from ui import jobs, messages, tasks, widgets
 from ui.capture import CaptureDialog
-from ui.case_view import READ_ONLY_REASON, CaseView
+from ui.case_admin import CaseAdminDialog, NewCaseDialog
+from ui.case_view import NO_CASE_REASON, CaseView
 from ui.identity import Identity
+from ui.import_dialog import ImportDialog, local_files
 from ui.models import ROW_ROLE, CasesModel
 from ui.review import ReviewQueueDialog
 from ui.source_view import SourceDetailDialog
 from ui.tasks import run_task
+from ui.users_dialog import ChangePasswordDialog, UsersDialog
 from ui.wizard import JustificationWizard
 
 DEMO_BANNER = "DEMO — fictional data; password demo"
 ROLE_WORDS = {Role.WORKER: "worker", Role.MANAGER: "manager", Role.AUDITOR: "auditor (read-only)"}
+MANAGERS_REVIEW = "Only managers review requests."
+MANAGERS_CREATE = "Only managers create cases."
+MANAGERS_ACCOUNTS = "Only managers and auditors see the user accounts."
+AUDITORS_READ = "Auditors read the case's people and workers in its overview."
+DROP_ONE = "Drop one file at a time: each import records the address that file shows."
+
+
+def web_links(urls: list[QUrl]) -> list[str]:
+    """The http(s) links among dropped URLs (a link dragged from a browser)."""
+    return [url.toString() for url in urls if url.scheme() in ("http", "https")]
+
+
+def set_reason(action: QAction, reason: str, tip: str) -> None:
+    """Enable ``action``, or switch it off with a tooltip and status tip saying why."""
+    action.setEnabled(not reason)
+    action.setToolTip(reason or tip)
+    action.setStatusTip(reason or tip)
 
 
 class MainWindow(QMainWindow):
@@ -97,7 +128,13 @@ class MainWindow(QMainWindow):
         self.case_view.busy_changed.connect(self._busy)
         self.wizard.saved.connect(lambda _record: self.case_view.refresh())
         self.review_queue.decided.connect(lambda _record: self.case_view.refresh())
+        # The case view switches its capture button on and off as the case, its status
+        # and the role allow; the menu items that add material follow it.
+        self.case_view.capture_button.installEventFilter(self)
+        self._select_after: int | None = None
+        self.setAcceptDrops(True)
         self.resize(widgets.chars(self, 170), widgets.lines(self, 44))
+        self.sync_actions()
         self.refresh_cases()
 
     # --- menus --------------------------------------------------------------------------
@@ -128,6 +165,11 @@ class MainWindow(QMainWindow):
             self._action("&Open case file…", self.choose_case_file, QKeySequence.StandardKey.Open)
         )
         file_menu.addSeparator()
+        self.import_action = self._action(
+            "&Import a saved file…", lambda: self.open_import(), "Ctrl+I", "importAction"
+        )
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
         self.export_pdf_action = self._action(
             "Export note as &PDF…", self.case_view.export_pdf, "Ctrl+E", "exportPdfAction"
         )
@@ -155,17 +197,19 @@ class MainWindow(QMainWindow):
         self.review_action = self._action(
             "&Review queue…", self.open_review_queue, "Ctrl+R", "reviewQueueAction"
         )
-        for action in (self.new_request_action, self.capture_action):
+        self.new_case_action = self._action(
+            "New c&ase…", self.open_new_case, "Ctrl+Shift+N", "newCaseAction"
+        )
+        self.case_admin_action = self._action(
+            "&Workers and people…", self.open_case_admin, "Ctrl+Shift+M", "caseAdminAction"
+        )
+        for action in (self.new_request_action, self.capture_action, self.import_action):
             case_menu.addAction(action)
         case_menu.addSeparator()
         case_menu.addAction(self.review_action)
-        if self.who.role is not Role.MANAGER:
-            self.review_action.setEnabled(False)
-            self.review_action.setStatusTip("Only managers review requests.")
-        if self.who.read_only:
-            for action in (self.new_request_action, self.capture_action):
-                action.setEnabled(False)
-                action.setStatusTip(READ_ONLY_REASON)
+        case_menu.addSeparator()
+        case_menu.addAction(self.new_case_action)
+        case_menu.addAction(self.case_admin_action)
 
         view_menu = bar.addMenu("&View")
         view_menu.addAction(
@@ -195,11 +239,85 @@ class MainWindow(QMainWindow):
                 "Recompute every audit and evidence hash.",
             )
         )
+        tools_menu.addSeparator()
+        self.users_action = self._action(
+            "&User accounts…", self.open_users, "Ctrl+Shift+U", "usersAction"
+        )
+        tools_menu.addAction(self.users_action)
+        tools_menu.addAction(
+            self._action(
+                "Change my &password…",
+                self.change_password,
+                name="changePasswordAction",
+                tip="Change the password you sign in with.",
+            )
+        )
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(
             self._action("&About Caseview", self.about, QKeySequence.StandardKey.HelpContents)
         )
+        for menu in (file_menu, case_menu, view_menu, tools_menu, help_menu):
+            # Hovering a switched-off item shows why it is off.
+            menu.setToolTipsVisible(True)
+            menu.aboutToShow.connect(self.sync_actions)
+
+    def sync_actions(self) -> None:
+        """Switch each menu item on or off for this role and case, saying why."""
+        adding = self.case_view.change_reason()
+        set_reason(
+            self.new_request_action,
+            adding,
+            "Write a justification: the question, the safety case and the ethics case.",
+        )
+        set_reason(
+            self.capture_action, adding, "Capture a public web page under an approved request."
+        )
+        set_reason(
+            self.import_action,
+            adding,
+            "Import a saved screenshot, PDF, web page or text file into this case. You can "
+            "also drop the file on this window.",
+        )
+        manager = self.who.role is Role.MANAGER
+        set_reason(
+            self.review_action,
+            "" if manager else MANAGERS_REVIEW,
+            "Requests waiting for a decision, overdue emergencies first.",
+        )
+        set_reason(
+            self.new_case_action,
+            "" if manager else MANAGERS_CREATE,
+            "Open a new case: its reference and title.",
+        )
+        if self.current_case() is None:
+            admin = NO_CASE_REASON
+        elif self.who.read_only:
+            admin = AUDITORS_READ
+        else:
+            admin = ""
+        set_reason(
+            self.case_admin_action,
+            admin,
+            "Allocate workers, add people, close or reopen this case."
+            if manager
+            else "Add people to this case.",
+        )
+        set_reason(
+            self.users_action,
+            "" if self.who.role in (Role.MANAGER, Role.AUDITOR) else MANAGERS_ACCOUNTS,
+            "Add accounts, reset passwords, unlock or switch off accounts."
+            if manager
+            else "See the accounts of this case file (read-only).",
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.case_view.capture_button and event.type() in (
+            QEvent.Type.EnabledChange,
+            QEvent.Type.ToolTipChange,
+        ):
+            self.sync_actions()
+        return super().eventFilter(watched, event)
 
     # --- cases --------------------------------------------------------------------------
 
@@ -208,15 +326,18 @@ class MainWindow(QMainWindow):
 
     def _cases_loaded(self, found: list[Case]) -> None:
         chosen = self.current_case()
+        wanted = self._select_after or (chosen.id if chosen is not None else None)
+        self._select_after = None
         self.cases.set_rows(found)
         widgets.fit_columns(self.case_list)
         ids = [case.id for case in found]
         if not found:
             self.case_view.show_case(None)
+            self.sync_actions()
             self.statusBar().showMessage("No cases to show yet.")
             return
-        row = ids.index(chosen.id) if chosen is not None and chosen.id in ids else 0
-        self.case_list.selectRow(row)
+        self.case_list.selectRow(ids.index(wanted) if wanted in ids else 0)
+        self.sync_actions()
 
     def current_case(self) -> Case | None:
         return self.case_view.case
@@ -228,6 +349,7 @@ class MainWindow(QMainWindow):
         case = self.cases.data(indexes[0], ROW_ROLE)
         if isinstance(case, Case) and (self.current_case() is None or case != self.current_case()):
             self.case_view.show_case(case)
+            self.sync_actions()
 
     def refresh(self) -> None:
         self.refresh_cases()
@@ -246,11 +368,132 @@ class MainWindow(QMainWindow):
     def open_review_queue(self) -> None:
         if self.who.role is Role.MANAGER:
             self.review_queue.start()
+        else:
+            self._refused(MANAGERS_REVIEW)
 
-    def open_capture(self, case_id: int) -> None:
+    def open_capture(self, case_id: int, url: str = "") -> CaptureDialog:
         dialog = CaptureDialog(self, self.who, case_id)
         dialog.captured.connect(self._captured)
+        if url:
+            dialog.url.setText(url)
         dialog.show()
+        return dialog
+
+    def _refused(self, reason: str) -> None:
+        """Say in the status bar why something cannot be done here now."""
+        self.statusBar().showMessage(reason, 10_000)
+
+    def open_import(self, path: Path | None = None) -> ImportDialog | None:
+        """The import dialog for the chosen case (with ``path`` filled in, if given)."""
+        case = self.current_case()
+        reason = self.case_view.change_reason()
+        if case is None or reason:
+            self._refused(reason or NO_CASE_REASON)
+            return None
+        dialog = ImportDialog(self, self.who, case.id, path)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(self._captured)
+        dialog.show()
+        if path is None:
+            dialog.choose_file()
+        return dialog
+
+    def open_new_case(self) -> NewCaseDialog | None:
+        if self.who.role is not Role.MANAGER:
+            self._refused(MANAGERS_CREATE)
+            return None
+        dialog = NewCaseDialog(self, self.who)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.created.connect(self._case_created)
+        dialog.show()
+        return dialog
+
+    def _case_created(self, case: Case) -> None:
+        """Show the new case, and open its workers and people to fill in."""
+        self._select_after = case.id
+        self.refresh_cases()
+        self.statusBar().showMessage(f"Case {case.reference} created.", 10_000)
+        self.open_case_admin(case.id)
+
+    def open_case_admin(self, case_id: int | None = None) -> CaseAdminDialog | None:
+        case = self.current_case()
+        chosen = case_id if case_id is not None else (case.id if case is not None else None)
+        if chosen is None:
+            self._refused(NO_CASE_REASON)
+            return None
+        if self.who.read_only:
+            self._refused(AUDITORS_READ)
+            return None
+        dialog = CaseAdminDialog(self, self.who, chosen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self._case_changed)
+        dialog.show()
+        return dialog
+
+    def _case_changed(self, _case_id: int) -> None:
+        self.refresh_cases()
+        self.case_view.refresh_all()
+
+    def open_users(self) -> UsersDialog | None:
+        if self.who.role not in (Role.MANAGER, Role.AUDITOR):
+            self._refused(MANAGERS_ACCOUNTS)
+            return None
+        dialog = UsersDialog(self, self.who)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self.case_view.refresh)
+        dialog.show()
+        return dialog
+
+    def change_password(self) -> ChangePasswordDialog:
+        dialog = ChangePasswordDialog(self, self.who)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # --- drag and drop ------------------------------------------------------------------
+
+    def _drop_reason(self, urls: list[QUrl]) -> str:
+        """Why these dropped things cannot be taken in here, or "" if they can."""
+        files, links = local_files(urls), web_links(urls)
+        if len(files) + len(links) == 0:
+            return "Only files and web links can be dropped here."
+        if len(files) + len(links) > 1:
+            return DROP_ONE
+        return self.case_view.change_reason()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if not event.mimeData().hasUrls():
+            event.ignore()
+            return
+        reason = self._drop_reason(event.mimeData().urls())
+        if reason:
+            self._refused(f"This cannot be dropped here. {reason}")
+            event.ignore()
+            return
+        self.statusBar().showMessage("Drop it to bring it into the chosen case.")
+        event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasUrls() and not self._drop_reason(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        reason = self._drop_reason(urls) if urls else "Only files and web links can be dropped."
+        case = self.current_case()
+        if reason or case is None:
+            self._refused(reason or NO_CASE_REASON)
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.statusBar().clearMessage()
+        files = local_files(urls)
+        if files:
+            self.open_import(files[0])
+        else:
+            self.open_capture(case.id, web_links(urls)[0])
 
     def _captured(self, source_id: int) -> None:
         self.case_view.refresh_all()

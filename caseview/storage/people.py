@@ -121,6 +121,10 @@ def insert_member(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
+def delete_member(conn: sqlite3.Connection, case_id: int, user_id: int) -> None:
+    conn.execute("DELETE FROM case_members WHERE case_id = ? AND user_id = ?", (case_id, user_id))
+
+
 def members(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
     return list(
         conn.execute(

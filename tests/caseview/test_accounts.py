@@ -12,7 +12,7 @@ import pytest
 from caseview import accounts, audit
 from caseview.clock import FixedClock
 from caseview.domain import Role
-from caseview.errors import LoginFailed, PermissionDenied, ValidationError
+from caseview.errors import LoginFailed, NotFound, PermissionDenied, ValidationError
 from caseview.session import Session
 from caseview.storage import CaseFile
 from caseview.storage import people as people_sql
@@ -317,3 +317,131 @@ def test_password_change_is_audited(worker: Session) -> None:
     accounts.change_password(worker, PASSWORD, "a brand new password")
     actor, action, _ = last_event(worker.casefile.path)
     assert (actor, action) == ("wren", "user.password_changed")
+
+
+# --- managers looking after accounts -------------------------------------------------
+
+
+def test_a_reset_password_replaces_the_old_one(
+    manager: Session, worker: Session, clock: FixedClock
+) -> None:
+    accounts.reset_password(manager, "wren", "a brand new password")
+    assert accounts.login(worker.casefile, "wren", "a brand new password", clock=clock)
+    with pytest.raises(LoginFailed):
+        accounts.login(worker.casefile, "wren", PASSWORD, clock=clock)
+
+
+def test_a_reset_password_also_lifts_a_lockout(
+    manager: Session, worker: Session, clock: FixedClock
+) -> None:
+    fail_login(worker.casefile, "wren", clock, 5)
+    accounts.reset_password(manager, "wren", "a brand new password")
+    assert accounts.login(worker.casefile, "wren", "a brand new password", clock=clock)
+
+
+def test_a_reset_password_is_audited_without_the_password(
+    manager: Session, worker: Session
+) -> None:
+    accounts.reset_password(manager, "wren", "a brand new password")
+    actor, action, data = last_event(manager.casefile.path)
+    assert (actor, action, data) == ("mona", "user.password_reset", {"username": "wren"})
+
+
+def test_a_reset_password_must_be_long_enough(manager: Session, worker: Session) -> None:
+    before = stored_hash(manager.casefile, "wren")
+    with pytest.raises(ValidationError, match="too short"):
+        accounts.reset_password(manager, "wren", "short")
+    assert stored_hash(manager.casefile, "wren") == before
+
+
+def test_unlocking_lets_the_right_password_in_at_once(
+    manager: Session, worker: Session, clock: FixedClock
+) -> None:
+    fail_login(worker.casefile, "wren", clock, 5)
+    [locked] = [a for a in accounts.list_accounts(manager) if a.user.username == "wren"]
+    accounts.unlock(manager, "wren")
+    assert locked.locked_until is not None and locked.failed_logins == 5
+    assert accounts.login(worker.casefile, "wren", PASSWORD, clock=clock).actor == "wren"
+    assert [e.action for e in audit.list_events(manager)][-2:] == ["user.unlocked", "login"]
+
+
+def test_a_lock_that_has_run_out_is_not_listed(
+    manager: Session, worker: Session, clock: FixedClock
+) -> None:
+    fail_login(worker.casefile, "wren", clock, 5)
+    clock.advance(minutes=15)
+    [account] = [a for a in accounts.list_accounts(manager) if a.user.username == "wren"]
+    assert account.locked_until is None
+
+
+def test_a_switched_off_account_cannot_log_in_until_switched_on(
+    manager: Session, worker: Session, clock: FixedClock
+) -> None:
+    accounts.set_active(manager, "wren", False)
+    with pytest.raises(LoginFailed, match="switched off"):
+        accounts.login(worker.casefile, "wren", PASSWORD, clock=clock)
+    accounts.set_active(manager, "wren", True)
+    assert accounts.login(worker.casefile, "wren", PASSWORD, clock=clock).actor == "wren"
+
+
+def test_switching_off_and_on_is_audited(manager: Session, worker: Session) -> None:
+    head = audit.head(manager.casefile.conn).seq
+    accounts.set_active(manager, "wren", False)
+    accounts.set_active(manager, "wren", False)  # already off: nothing to record
+    accounts.set_active(manager, "wren", True)
+    events = audit.list_events(manager, after=head)
+    assert [(e.action, e.data) for e in events] == [
+        ("user.deactivated", {"username": "wren", "active": False}),
+        ("user.reactivated", {"username": "wren", "active": True}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: accounts.reset_password(s, "mona", "a brand new password"),
+        lambda s: accounts.unlock(s, "mona"),
+        lambda s: accounts.set_active(s, "mona", False),
+    ],
+    ids=["reset", "unlock", "switch off"],
+)
+def test_a_manager_cannot_change_their_own_account_this_way(
+    manager: Session, change: Callable[[Session], None]
+) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        change(manager)
+    assert refused.value.rule == "own_account"
+
+
+@pytest.mark.parametrize("who", ["worker", "auditor"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: accounts.reset_password(s, "otto", "a brand new password"),
+        lambda s: accounts.unlock(s, "otto"),
+        lambda s: accounts.set_active(s, "otto", False),
+    ],
+    ids=["reset", "unlock", "switch off"],
+)
+def test_only_managers_look_after_accounts(
+    request: pytest.FixtureRequest,
+    other_worker: Session,
+    who: str,
+    change: Callable[[Session], None],
+) -> None:
+    session: Session = request.getfixturevalue(who)
+    head = audit.head(session.casefile.conn).seq
+    with pytest.raises(PermissionDenied) as refused:
+        change(session)
+    assert refused.value.rule == "role"
+    assert audit.head(session.casefile.conn).seq == head
+
+
+def test_changing_an_unknown_account_is_not_found(manager: Session) -> None:
+    with pytest.raises(NotFound, match="no user called 'nobody'"):
+        accounts.unlock(manager, "nobody")
+
+
+def test_workers_cannot_list_accounts(worker: Session) -> None:
+    with pytest.raises(PermissionDenied):
+        accounts.list_accounts(worker)

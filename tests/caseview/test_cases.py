@@ -142,6 +142,35 @@ def test_allocation_normalises_the_user_name(manager: Session, worker: Session) 
     assert [u.username for u in cases.members(manager, created.id)] == ["wren"]
 
 
+def test_deallocating_takes_the_case_away_from_the_worker(
+    manager: Session, worker: Session, case: Case
+) -> None:
+    cases.deallocate(manager, case.id, "wren")
+    assert cases.members(manager, case.id) == []
+    with pytest.raises(PermissionDenied) as refused:
+        cases.get_case(worker, case.id)
+    assert refused.value.rule == "allocation"
+
+
+def test_deallocating_someone_not_allocated_changes_nothing(
+    manager: Session, other_worker: Session, case: Case
+) -> None:
+    before = snapshot(manager.casefile)
+    cases.deallocate(manager, case.id, "otto")
+    assert snapshot(manager.casefile) == before
+
+
+@pytest.mark.parametrize("who", ["worker", "auditor"])
+def test_only_managers_deallocate(
+    request: pytest.FixtureRequest, manager: Session, case: Case, who: str
+) -> None:
+    session: Session = request.getfixturevalue(who)
+    with pytest.raises(PermissionDenied) as refused:
+        cases.deallocate(session, case.id, "wren")
+    assert refused.value.rule == "role"
+    assert [u.username for u in cases.members(manager, case.id)] == ["wren"]
+
+
 # --- closing and reopening -----------------------------------------------------------
 
 
@@ -265,6 +294,12 @@ CHANGES: list[tuple[str, Change, str, dict[str, object]]] = [
         lambda m, c: cases.allocate(m, c.id, "otto"),
         "case.allocated",
         {"reference": "CP-2026-0042", "user": "otto"},
+    ),
+    (
+        "deallocate",
+        lambda m, c: cases.deallocate(m, c.id, "wren"),
+        "case.deallocated",
+        {"reference": "CP-2026-0042", "user": "wren"},
     ),
     (
         "close",
