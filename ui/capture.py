@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -71,10 +71,17 @@ class CaptureDialog(QDialog):
         self.subject.setObjectName("captureSubject")
         widgets.add_row(form, "&About:", self.subject)
         layout.addLayout(form)
-        self.attest = QCheckBox(PROMISE)
+        # A check box's text does not wrap: a short box with the promise beside it.
+        promise_row = QHBoxLayout()
+        self.attest = QCheckBox("I &promise:")
         self.attest.setObjectName("captureAttest")
         self.attest.setAccessibleName("I promise: logged out, no fake profile, no interaction")
-        layout.addWidget(self.attest)
+        self.attest.setAccessibleDescription(PROMISE)
+        promise = widgets.note(PROMISE)
+        promise.setObjectName("capturePromise")
+        promise_row.addWidget(self.attest, 0, Qt.AlignmentFlag.AlignTop)
+        promise_row.addWidget(promise, 1)
+        layout.addLayout(promise_row)
         self.progress = QProgressBar()
         self.progress.setObjectName("captureProgress")
         self.progress.setAccessibleName("Capture progress")

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -146,6 +146,7 @@ class SourcesTab(QWidget):
         self.search.setObjectName("sourceSearch")
         self.search.setPlaceholderText("Search titles, addresses, people and hashes")
         self.search.setClearButtonEnabled(True)
+        self.search.setAcceptDrops(False)  # a dropped file goes to the window: an import
         search_label = QLabel("&Search:")
         search_label.setBuddy(self.search)
         self.search.setAccessibleName("Search sources")
@@ -560,6 +561,7 @@ class CaseView(QWidget):
     wizard_requested = Signal(object, object)
     """(case_id, JustificationRecord or None): open the justification wizard."""
     capture_requested = Signal(int)
+    import_requested = Signal()
     source_opened = Signal(int)
     busy_changed = Signal(str)
     """A background export started (its description) or ended (empty)."""
@@ -578,11 +580,13 @@ class CaseView(QWidget):
         actions = QHBoxLayout()
         self.new_request_button = button("&New request to look…", "newRequestButton")
         self.capture_button = button("&Capture a page…", "captureButton")
+        self.import_button = button("I&mport a saved file…", "importButton")
         self.export_pdf_button = button("Export note as &PDF…", "exportPdfButton")
         self.export_warc_button = button("Export &WARC…", "exportWarcButton")
         for widget in (
             self.new_request_button,
             self.capture_button,
+            self.import_button,
             self.export_pdf_button,
             self.export_warc_button,
         ):
@@ -613,6 +617,7 @@ class CaseView(QWidget):
         layout.addWidget(self.tabs, 1)
         self.new_request_button.clicked.connect(self.new_request)
         self.capture_button.clicked.connect(self._capture)
+        self.import_button.clicked.connect(self._import)
         self.export_pdf_button.clicked.connect(self.export_pdf)
         self.export_warc_button.clicked.connect(self.export_warc)
         self.overview.request_opened.connect(
@@ -621,10 +626,6 @@ class CaseView(QWidget):
         self.sources.source_opened.connect(self.source_opened)
         self.observations.changed.connect(lambda _row: self.refresh_all())
         self.note.changed.connect(lambda _note: self.refresh())
-        # Ctrl+Shift+O adds an observation from anywhere in the case view.
-        self.add_observation_shortcut = QShortcut(QKeySequence("Ctrl+Shift+O"), self)
-        self.add_observation_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.add_observation_shortcut.activated.connect(self.observations.add_button.click)
         self._busy = 0
         self.apply_permissions()
 
@@ -651,6 +652,11 @@ class CaseView(QWidget):
             self.capture_button,
             reason,
             "Capture a public web page under an approved request.",
+        )
+        allow(
+            self.import_button,
+            reason,
+            "Import a screenshot, PDF or page you saved, or one you were given (Ctrl+I).",
         )
         self.observations.allow_changes(reason)
         self.note.allow_changes(reason)
@@ -736,6 +742,22 @@ class CaseView(QWidget):
     def _capture(self) -> None:
         if self.case is not None and not self.change_reason():
             self.capture_requested.emit(self.case.id)
+
+    def _import(self) -> None:
+        if self.case is not None and not self.change_reason():
+            self.import_requested.emit()
+
+    def unsaved_work(self) -> list[str]:
+        """The open editors (any case) holding changes not yet saved, by window title."""
+        editors: list[NoteEditor | ObservationEditor] = [
+            *self.note.editors.values(),
+            *self.findChildren(ObservationEditor),
+        ]
+        return [
+            editor.windowTitle().replace("[*]", "")
+            for editor in editors
+            if shiboken6.isValid(editor) and editor.isVisible() and editor.dirty
+        ]
 
     def _set_busy(self, text: str) -> None:
         self._busy += 1 if text else -1

@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.case_list.selectionModel().selectionChanged.connect(self._case_chosen)
         self.case_view.wizard_requested.connect(self.open_wizard)
         self.case_view.capture_requested.connect(self.open_capture)
+        self.case_view.import_requested.connect(lambda: self.open_import())
         self.case_view.source_opened.connect(self.open_source)
         self.case_view.busy_changed.connect(self._busy)
         self.wizard.saved.connect(lambda _record: self.case_view.refresh())
@@ -203,7 +204,16 @@ class MainWindow(QMainWindow):
         self.case_admin_action = self._action(
             "&Workers and people…", self.open_case_admin, "Ctrl+Shift+M", "caseAdminAction"
         )
-        for action in (self.new_request_action, self.capture_action, self.import_action):
+        # Ctrl+Shift+O works from anywhere in the window, as the menu item says.
+        self.add_observation_action = self._action(
+            "Add an &observation…", self.add_observation, "Ctrl+Shift+O", "addObservationAction"
+        )
+        for action in (
+            self.new_request_action,
+            self.capture_action,
+            self.import_action,
+            self.add_observation_action,
+        ):
             case_menu.addAction(action)
         case_menu.addSeparator()
         case_menu.addAction(self.review_action)
@@ -272,6 +282,11 @@ class MainWindow(QMainWindow):
         )
         set_reason(
             self.capture_action, adding, "Capture a public web page under an approved request."
+        )
+        set_reason(
+            self.add_observation_action,
+            adding,
+            "Record what a source shows, graded for reliability and credibility.",
         )
         set_reason(
             self.import_action,
@@ -528,7 +543,22 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
+    def add_observation(self) -> None:
+        """Case > Add an observation: the Observations tab, and its editor opened."""
+        self.case_view.show_tab(2)
+        self.case_view.observations.add_button.click()  # does nothing while it is off
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        unsaved = self.case_view.unsaved_work()
+        if unsaved and not messages.confirm(
+            self,
+            "These windows have changes that are not saved: "
+            + "; ".join(unsaved)
+            + ". Close Caseview and lose them?",
+            title="Unsaved changes",
+        ):
+            event.ignore()
+            return
         # Ask running work to stop at its next step; a write in progress still completes
         # whole (each is one transaction), so closing never leaves half a change.
         tasks.cancel_owned_by(self)

@@ -277,3 +277,76 @@ def test_a_switched_off_account_is_stopped_at_its_next_action(
     assert boxes.errors == [
         "The account 'wren' has been switched off. Ask a manager to switch it on."
     ]
+
+
+# --- import, observations from the menu, and quitting with work unsaved -----------------
+
+
+def test_the_import_button_opens_the_import_dialog(qtbot: QtBot, team: Team) -> None:
+    from ui.import_dialog import ImportDialog
+
+    window = open_window(qtbot, team, "wren")
+    assert window.case_view.import_button.isEnabled()
+    qtbot.mouseClick(window.case_view.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(window.findChildren(ImportDialog)), timeout=WAIT)
+    idle(qtbot)
+
+
+def test_an_auditor_cannot_import_and_is_told_why(qtbot: QtBot, team: Team) -> None:
+    window = open_window(qtbot, team, "ada")
+    button = window.case_view.import_button
+    assert not button.isEnabled() and button.toolTip() == READ_ONLY_REASON
+
+
+def test_the_case_menu_adds_an_observation_from_any_tab(qtbot: QtBot, team: Team) -> None:
+    with_sources(team, ("Beach day",))
+    window = open_window(qtbot, team, "wren")
+    window.case_view.show_tab(1)
+    tab = window.case_view.observations
+    with qtbot.waitSignal(tab.editor_opened, timeout=WAIT):
+        window.add_observation_action.trigger()
+    assert window.case_view.tabs.currentIndex() == 2
+    idle(qtbot)
+
+
+def test_an_auditor_is_offered_no_observation_to_add(qtbot: QtBot, team: Team) -> None:
+    window = open_window(qtbot, team, "ada")
+    window.sync_actions()
+    assert not window.add_observation_action.isEnabled()
+    assert window.add_observation_action.toolTip() == READ_ONLY_REASON
+
+
+def test_closing_the_window_with_a_note_half_written_asks_first(
+    qtbot: QtBot, team: Team, boxes: Boxes
+) -> None:
+    from ui.note_editor import NoteEditor
+
+    window = open_window(qtbot, team, "wren")
+    window.case_view.show_tab(3)
+    note_tab = window.case_view.note
+    with qtbot.waitSignal(note_tab.editor_opened, timeout=WAIT) as blocker:
+        qtbot.mouseClick(note_tab.edit_button, Qt.MouseButton.LeftButton)
+    editor = blocker.args[0]
+    assert isinstance(editor, NoteEditor)
+    qtbot.waitUntil(lambda: editor.ready and tasks.running() == 0, timeout=WAIT)
+    qtbot.keyClicks(editor.fields["balance"], "Half written")
+    boxes.confirm_answer = False
+    window.close()
+    assert window.isVisible() and editor.isVisible()
+    assert len(boxes.confirms) == 1 and "The reasoned note" in boxes.confirms[0]
+    boxes.confirm_answer = True
+    window.close()
+    assert not window.isVisible()
+
+
+def test_closing_the_window_with_nothing_unsaved_asks_nothing(
+    qtbot: QtBot, team: Team, boxes: Boxes
+) -> None:
+    window = open_window(qtbot, team, "wren")
+    window.close()
+    assert not window.isVisible() and boxes.confirms == []
+
+
+def test_a_file_dropped_on_the_search_box_is_not_typed_into_it(qtbot: QtBot, team: Team) -> None:
+    window = open_window(qtbot, team, "wren")
+    assert not window.case_view.sources.search.acceptDrops()
