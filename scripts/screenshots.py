@@ -90,6 +90,59 @@ def main() -> int:
         wizard.dirty = False
         wizard.hide()
 
+        # The worker's dialogs: a source's provenance, an observation, the note, import.
+        saved = Path(folder) / "post-saved-by-grandmother.html"
+        saved.write_bytes(demo.page_bytes(demo.SUPPLIED_PAGE))
+        from ui.note_editor import NoteEditor
+        from ui.observation_editor import ObservationEditor
+        from ui.source_view import SourceDetailDialog
+
+        worker.case_view.show_tab(1)
+        pump(app, 0.5)
+        first_source = worker.case_view.sources.model.index(0, 0)
+        worker.case_view.sources.view.setCurrentIndex(first_source)
+        worker.case_view.sources.view.activated.emit(first_source)
+        dialogs: list[tuple[str, type[QWidget], Callable[[], object]]] = [
+            ("source-detail", SourceDetailDialog, lambda: None),
+            (
+                "observation-editor",
+                ObservationEditor,
+                lambda: (
+                    worker.case_view.show_tab(2),
+                    worker.case_view.observations.view.setCurrentIndex(
+                        worker.case_view.observations.model.index(0, 0)
+                    ),
+                    worker.case_view.observations.edit_button.click(),
+                ),
+            ),
+            (
+                "note-editor",
+                NoteEditor,
+                lambda: (worker.case_view.show_tab(3), worker.case_view.note.edit_button.click()),
+            ),
+            ("import-dialog", QWidget, lambda: worker.open_import(saved)),
+            ("capture-dialog", QWidget, lambda: worker.open_capture(case.id)),
+        ]
+        from ui.capture import CaptureDialog
+        from ui.import_dialog import ImportDialog
+
+        kinds = {"import-dialog": ImportDialog, "capture-dialog": CaptureDialog}
+        for name, kind, open_it in dialogs:
+            open_it()
+            pump(app, 1.0)
+            found = worker.findChildren(kinds.get(name, kind))
+            if not found:
+                raise RuntimeError(f"{name}: the dialog did not open")
+            dialog = found[-1]
+            # Forms at their natural height; the tall editors at a laptop-sized one.
+            tall = name in ("source-detail", "observation-editor", "note-editor")
+            dialog.resize(dialog.sizeHint().expandedTo(QSize(900, 640 if tall else 0)))
+            shoot(app, dialog, name)
+            if hasattr(dialog, "dirty"):
+                dialog.dirty = False
+            dialog.close()
+            pump(app, 0.2)
+
         manager = open_main_window(
             path, jobs.sign_in(path, "demo-manager", demo.PASSWORD), demo_banner=True
         )

@@ -80,7 +80,7 @@ class CaptureDialog(QDialog):
         promise = widgets.note(PROMISE)
         promise.setObjectName("capturePromise")
         promise_row.addWidget(self.attest, 0, Qt.AlignmentFlag.AlignTop)
-        promise_row.addWidget(promise, 1)
+        promise_row.addWidget(promise, 1, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(promise_row)
         self.progress = QProgressBar()
         self.progress.setObjectName("captureProgress")
@@ -88,6 +88,7 @@ class CaptureDialog(QDialog):
         self.progress.setRange(0, 0)
         self.progress.hide()
         layout.addWidget(self.progress)
+        layout.addStretch(1)  # a taller window gives the space here, not between rows
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.capture_button = QPushButton("&Capture")

@@ -134,23 +134,24 @@ class CasesModel(RowTableModel[Case]):
         return "neutral" if column == self.STATUS and row.status.value == "closed" else None
 
 
+# What the meter's state means for the next look (the state is the gate's reading of
+# the next viewing, not of the looks already made).
 METER_WORDS = {
-    "ok": "Clear",
-    "warn": "Caution",
-    "stop": "Stop",
-    "authorised": "Authorised",
+    "ok": "clear",
+    "warn": "the next look warns",
+    "stop": "stopped",
+    "authorised": "over the line, under a surveillance authorisation",
 }
 METER_BADGES = {"ok": "good", "warn": "attention", "stop": "bad", "authorised": "waiting"}
 
 
 def meter_text(line: SubjectMeter) -> str:
-    """E.g. "Clear: 0 looks in 28 days (stops at the 3rd)"; the tooltip says the rest."""
+    """E.g. "1 look in 90 days: the next look warns (the 4th is stopped)"."""
     reading = line.meter
     looks = "look" if reading.count_in_window == 1 else "looks"
-    return (
-        f"{METER_WORDS.get(reading.state, reading.state)}: {reading.count_in_window} {looks} "
-        f"in {line.window_days} days (stops at the {ordinal(line.stop_at)})"
-    )
+    state = METER_WORDS.get(reading.state, reading.state)
+    limit = "" if reading.state == "stop" else f" (the {ordinal(line.stop_at)} is stopped)"
+    return f"{reading.count_in_window} {looks} in {line.window_days} days: {state}{limit}"
 
 
 def ordinal(number: int) -> str:

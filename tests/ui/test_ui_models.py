@@ -96,7 +96,7 @@ def test_subjects_model_shows_the_meter(
     model.set_rows(overview.subjects)
     qtmodeltester.check(model)
     meter = cell(model, 0, SubjectsModel.METER)
-    assert isinstance(meter, str) and meter.startswith("Clear: 0 looks in")
+    assert meter == "0 looks in 90 days: clear (the 4th is stopped)"
     assert cell(model, 0, SubjectsModel.METER, Qt.ItemDataRole.ToolTipRole) == (
         overview.subjects[0].meter.message
     )
@@ -269,3 +269,20 @@ def test_a_row_role_gives_the_dataclass() -> None:
     model.set_page(page(0, 1, 1))
     row = cell(model, 0, 0, ROW_ROLE)
     assert dataclasses.is_dataclass(row) and cell(model, 0, 3, ID_ROLE) == 0
+
+
+@pytest.mark.parametrize(
+    ("state", "count", "expected"),
+    [
+        ("warn", 1, "1 look in 90 days: the next look warns (the 4th is stopped)"),
+        ("stop", 3, "3 looks in 90 days: stopped"),
+    ],
+)
+def test_the_meter_says_what_it_means_for_the_next_look(
+    overview: jobs.Overview, state: str, count: int, expected: str
+) -> None:
+    line = overview.subjects[0]
+    reading = dataclasses.replace(line.meter, state=state, count_in_window=count)
+    model = SubjectsModel()
+    model.set_rows([dataclasses.replace(line, meter=reading)])
+    assert cell(model, 0, SubjectsModel.METER) == expected
