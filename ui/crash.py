@@ -95,10 +95,12 @@ class CrashDialog(QDialog):
         saved.setWordWrap(True)
         saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(saved)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = QDialogButtonBox()
         self.copy_button = QPushButton("&Copy details")
         self.copy_button.setAccessibleName("Copy details")
+        # Added in the order they are shown, so Tab goes left to right along them.
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.copy_button.clicked.connect(self.copy_details)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

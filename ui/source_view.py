@@ -87,6 +87,8 @@ class SourceDetailDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Source details")
         scroll = QScrollArea()
+        scroll.setObjectName("sourceProvenance")
+        scroll.setAccessibleName("Provenance")  # a Tab stop: the arrow keys scroll it
         scroll.setWidgetResizable(True)
         holder = QWidget()
         self.form = QFormLayout(holder)
@@ -113,12 +115,14 @@ class SourceDetailDialog(QDialog):
             "&Observations",
         )
         layout.addWidget(self.tabs, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = QDialogButtonBox()
         self.save_button = QPushButton("&Save the evidence file…")
         self.save_button.setObjectName("saveEvidenceButton")
         self.save_button.setAccessibleName("Save the evidence file")
         self.save_button.setEnabled(False)
+        # Added in the order they are shown, so Tab goes left to right along them.
         buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         self.save_button.clicked.connect(self.save_evidence)
         layout.addWidget(buttons)

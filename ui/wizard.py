@@ -10,6 +10,7 @@ only when nothing blocks; the service runs the gate again and has the last word.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
@@ -145,6 +146,8 @@ class JustificationWizard(QDialog):
         self.form_scroll = QScrollArea()
         self.form_scroll.setWidgetResizable(True)
         self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Tab goes to the fields (the scroll area follows them), not to an unnamed frame.
+        self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         form_host = QWidget()
         self.form_layout = QVBoxLayout(form_host)
         self._build_form()
@@ -448,6 +451,7 @@ class JustificationWizard(QDialog):
             self.subjects_layout.addWidget(
                 widgets.note("This case has no people recorded yet; a manager adds them.")
             )
+        self._set_tab_order()
         self._filling = True
         try:
             if self.record is not None:
@@ -458,6 +462,43 @@ class JustificationWizard(QDialog):
             self._filling = False
         self.dirty = False
         self.compute_findings()
+
+    def _set_tab_order(self) -> None:
+        """Tab follows the form top to bottom, then the findings and the buttons.
+
+        The people's boxes are made when a case's people arrive, so Qt would put them
+        last in the Tab order, after Close; this puts them first, where they are shown.
+        """
+        order: list[QWidget] = [
+            *self.subject_boxes.values(),
+            self.statutory,
+            self.statutory_other,
+            self.basis,
+            self.question,
+            self.safety,
+            self.ethics_case,
+            self.balance,
+            *self.route_boxes.values(),
+            self.why_not_enough,
+            self.proportionality,
+            self.intrusion,
+            self.collateral,
+            self.hosts,
+            self.urls,
+            self.planned,
+            self.valid_until,
+            self.family_told,
+            self.family_reason,
+            *self.attest_boxes.values(),
+            self.emergency,
+            self.emergency_reason,
+            self.findings_view,
+            self.save_button,
+            self.submit_button,
+            self.close_button,
+        ]
+        for first, second in itertools.pairwise(order):
+            QWidget.setTabOrder(first, second)
 
     def fill_blank(self, context: jobs.WizardContext) -> None:
         for widget in self.fields.values():
