@@ -177,10 +177,11 @@ def list_accounts(session: Session) -> list[Account]:
     found = []
     for row in sql.list_users(session.casefile.conn):
         until = from_iso(row["locked_until"]) if row["locked_until"] else None
+        lapsed = until is not None and now >= until  # the next failure counts from 1
         found.append(
             Account(
                 user_from_row(row),
-                int(row["failed_logins"]),
+                0 if lapsed else int(row["failed_logins"]),
                 until if until is not None and now < until else None,
                 from_iso(row["created_at"]),
             )

@@ -478,17 +478,11 @@ def _recheck(
     A capture's every address (redirects and final page) must be in scope, whatever the
     fetcher did; an import's look must have been made while the request was usable.
     """
-    if kind == "supplied":
-        return viewings.check_supplied(session, case_id, justification_id, subject_id)
-    # An import's look happened earlier: see import_file.
+    if kind in ("import", "supplied"):
+        assert viewed_at is not None
+        return _import_gate(session, case_id, kind, url, viewed_at, justification_id, subject_id)
     permission = viewings.check(
-        session,
-        case_id,
-        justification_id,
-        subject_id,
-        url,
-        attested=attested or kind == "import",
-        viewed_at=viewed_at if kind == "import" else None,
+        session, case_id, justification_id, subject_id, url, attested=attested
     )
     if not permission.allowed or permission.justification is None:
         return permission
@@ -545,6 +539,73 @@ def review_exposure(session: Session, finding_id: int, confirmed: bool) -> None:
 # --- importing a saved file ---------------------------------------------------------
 
 
+def _import_kind(origin: str) -> str:
+    """The viewing kind of an import: "import" for one's own look, else "supplied"."""
+    if origin not in ORIGINS:
+        raise UsageError(f"'{origin}' is not an origin. Use one of {', '.join(ORIGINS)}.")
+    return "import" if origin == "self" else "supplied"
+
+
+def _import_gate(
+    session: Session,
+    case_id: int,
+    kind: str,
+    url: str,
+    viewed_at: datetime,
+    justification_id: int,
+    subject_id: int,
+) -> Permission:
+    """The gate's one decision about an import, asked before storing and again under
+    the write lock (see ``_recheck``), so the two can never differ."""
+    if kind == "supplied":
+        # Not a viewing: no scope, planned viewings or meter; the request must still be
+        # usable, in date and about this person (``viewings.check_supplied``).
+        return viewings.check_supplied(session, case_id, justification_id, subject_id)
+    # One's own look happened before the import, so re-attestation is recorded when
+    # given but not demanded; the request's own attestations must still hold, and must
+    # have held when the look was made (approved by then, and not yet expired).
+    return viewings.check(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        url,
+        attested=True,
+        viewed_at=viewed_at,
+    )
+
+
+def check_import(
+    session: Session,
+    case_id: int,
+    *,
+    url: str,
+    viewed_at: datetime,
+    justification_id: int,
+    subject_id: int,
+    origin: str = "self",
+) -> Permission:
+    """Would the gate allow importing this material now? Records nothing.
+
+    The same decision :func:`import_file` makes before it stores anything (and again
+    under the write lock): a look the worker made themselves (``origin="self"``) is a
+    viewing, so the scope, the planned viewings, the meter and the request being usable
+    when the look was made all apply; material someone else supplied needs a usable
+    request naming the person. A refusal comes back as a ``Permission`` whose ``rule``
+    names it. Raises ``UsageError`` for an unknown origin, or a viewing time without a
+    zone or in the future, and ``NotFound`` for a case or justification that does not
+    exist.
+    """
+    kind = _import_kind(origin)
+    if viewed_at.tzinfo is None:
+        raise UsageError("Give the viewing time with its time zone, e.g. 2026-11-20T14:05Z.")
+    if viewed_at > session.now():
+        raise UsageError(
+            "The viewing time is in the future. Give the time the page was actually viewed."
+        )
+    return _import_gate(session, case_id, kind, url, viewed_at, justification_id, subject_id)
+
+
 def import_file(
     session: Session,
     case_id: int,
@@ -563,40 +624,26 @@ def import_file(
 
     Material the worker viewed themselves passes the same gate as a capture and counts
     towards the meter; material supplied by someone else needs an approved request for
-    the subject but is not a viewing, and who supplied it is recorded.
+    the subject but is not a viewing, and who supplied it is recorded. The gate's
+    decision is :func:`check_import`'s; a refusal is recorded, then raised.
     """
-    if origin not in ORIGINS:
-        raise UsageError(f"'{origin}' is not an origin. Use one of {', '.join(ORIGINS)}.")
-    if origin != "self" and not (supplied_by or "").strip():
+    kind = _import_kind(origin)
+    if kind == "supplied" and not (supplied_by or "").strip():
         raise UsageError(
-            "Say who supplied this material (--supplied-by), e.g. 'maternal "
-            "grandmother' or 'school safeguarding lead'."
+            "Say who supplied this material, e.g. 'maternal grandmother' or "
+            "'school safeguarding lead'."
         )
-    if viewed_at.tzinfo is None:
-        raise UsageError("Give the viewing time with its time zone, e.g. 2026-11-20T14:05Z.")
-    if viewed_at > session.now():
-        raise UsageError("The viewing time is in the future. Check --viewed-at.")
-    kind = "import" if origin == "self" else "supplied"
-    if kind == "import":
-        # The look happened before the import, so re-attestation is recorded when given
-        # but not demanded; the request's own attestations must still hold, and must
-        # have held when the look was made (approved by then, and not yet expired).
-        viewings.authorise(
-            session,
-            case_id,
-            justification_id,
-            subject_id,
-            url,
-            attested=True,
-            kind="import",
-            viewed_at=viewed_at,
-        )
-    else:
-        permission = viewings.check_supplied(session, case_id, justification_id, subject_id)
-        if not permission.allowed:
-            viewings.refuse(
-                session, permission, case_id, justification_id, subject_id, url, "supplied"
-            )
+    permission = check_import(
+        session,
+        case_id,
+        url=url,
+        viewed_at=viewed_at,
+        justification_id=justification_id,
+        subject_id=subject_id,
+        origin=origin,
+    )
+    if not permission.allowed:
+        viewings.refuse(session, permission, case_id, justification_id, subject_id, url, kind)
     try:
         captured = collectors.import_file(
             source, filename=filename or (source.name if isinstance(source, Path) else None)

@@ -138,7 +138,7 @@ def allocate(session: Session, case_id: int, username: str) -> None:
 def deallocate(session: Session, case_id: int, username: str) -> None:
     """A manager takes someone off a case. What they recorded on it stays, and the
     audit log keeps the allocation; they simply stop seeing the case."""
-    require_role(session, Role.MANAGER, doing="allocate cases")
+    require_role(session, Role.MANAGER, doing="take a worker off a case")
     case_for_reading(session, case_id)
     member = _find_user(session, username)
     now = session.now()

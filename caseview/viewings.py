@@ -162,14 +162,9 @@ def check(
         return found
     record = found
     conn = session.casefile.conn
-    if record.emergency_state == "live" and session.actor != record.author:
-        return _refused(
-            "emergency_author_only",
-            "This emergency request has not been reviewed "
-            "yet, so only its author can use it. Ask a manager to review it, or "
-            "make your own request.",
-            record=record,
-        )
+    not_theirs = _emergency_not_theirs(session, record)
+    if not_theirs is not None:
+        return not_theirs
     meter = _meter(conn, session, subject_id, record.authorisation_ref)
     refusal = ethics.check_capture(
         record.request,
@@ -265,6 +260,21 @@ def hop_refusal(record: justifications.JustificationRecord, url: str) -> Permiss
     )
 
 
+def _emergency_not_theirs(
+    session: Session, record: justifications.JustificationRecord
+) -> Permission | None:
+    """An unreviewed emergency is its author's authority alone, for looking and recording."""
+    if record.emergency_state == "live" and session.actor != record.author:
+        return _refused(
+            "emergency_author_only",
+            "This emergency request has not been reviewed "
+            "yet, so only its author can use it. Ask a manager to review it, or "
+            "make your own request.",
+            record=record,
+        )
+    return None
+
+
 def check_supplied(
     session: Session, case_id: int, justification_id: int, subject_id: int
 ) -> Permission:
@@ -278,7 +288,9 @@ def check_supplied(
     if isinstance(found, Permission):
         return found
     record = found
-    if not record.usable:
+    # As for a look: an approved request past its date has the status "expired" and is
+    # refused by that rule, not as unusable.
+    if not record.usable and record.status != "expired":
         return _refused(
             "status",
             f"Justification {justification_id} is {record.status}; "
@@ -289,7 +301,8 @@ def check_supplied(
     if session.now().date() > record.request.valid_until:
         return _refused(
             "expired",
-            f"Justification {justification_id} was valid until {record.request.valid_until}.",
+            f"Justification {justification_id} was valid until {record.request.valid_until}. "
+            "Make a new request if this material still needs to be recorded.",
             record=record,
         )
     if subject_id not in record.request.subjects:
@@ -298,6 +311,9 @@ def check_supplied(
             f"Subject {subject_id} is not named in justification {justification_id}.",
             record=record,
         )
+    refusal = _emergency_not_theirs(session, record)
+    if refusal is not None:
+        return refusal
     return Permission(True, None, "", "", None, record)
 
 

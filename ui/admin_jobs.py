@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caseview import accounts, cases, viewings
+from caseview import accounts, cases
 from caseview.accounts import Account
 from caseview.domain import Case, Role, Subject, User
 from ui.identity import Identity, session_for
@@ -51,24 +51,21 @@ def import_check(
 ) -> GateAnswer:
     """Ask the gate, without recording anything, whether this import would be allowed.
 
-    The same checks ``captures.import_file`` makes before it stores anything: a look
-    the worker made themselves is a viewing (scope, planned viewings, meter, and the
-    request usable when the look was made); supplied material needs a usable request
-    naming the person. The import itself checks again and records a refusal.
+    ``captures.check_import`` is the decision ``captures.import_file`` itself makes
+    before storing anything; the import checks again and records a refusal.
     """
+    from caseview import captures  # local: see the module docstring
+
     with session_for(who.path, who.user.id) as session:
-        if origin == "self":
-            permission = viewings.check(
-                session,
-                case_id,
-                justification_id,
-                subject_id,
-                url,
-                attested=True,  # as the import does: the look came before the promise
-                viewed_at=viewed_at,
-            )
-        else:
-            permission = viewings.check_supplied(session, case_id, justification_id, subject_id)
+        permission = captures.check_import(
+            session,
+            case_id,
+            url=url,
+            viewed_at=viewed_at,
+            justification_id=justification_id,
+            subject_id=subject_id,
+            origin=origin,
+        )
     if permission.allowed:
         return GateAnswer(True, "", "", permission.warning)
     return GateAnswer(False, permission.rule or "gate", permission.message)

@@ -98,6 +98,13 @@ def import_(args: argparse.Namespace, out: Output) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"There is no file {path}.")
+    if args.origin != "self" and not (args.supplied_by or "").strip():
+        # The service says the same without naming a flag (the desktop app shows it
+        # too); here the person needs the flag, and needs it before the password prompt.
+        raise UsageError(
+            f"Say who supplied this material with --supplied-by, e.g. --origin {args.origin} "
+            "--supplied-by 'maternal grandmother'."
+        )
     with open_session(args) as session:
         record = captures.import_file(
             session,

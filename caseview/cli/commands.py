@@ -45,16 +45,44 @@ def _user_add(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _account_state(account: accounts.Account) -> str:
+    """Can this person log in now, and if not, why (as the desktop app's Users window)."""
+    if not account.user.active:
+        return "switched off"
+    if account.locked_until is not None:
+        return f"locked until {account.locked_until:%Y-%m-%d %H:%M} UTC"
+    return "active"
+
+
 def _user_list(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
-        users = accounts.list_users(session)
+        found = accounts.list_accounts(session)
     out.result(
-        {"users": [{**asdict(u), "role": u.role.value} for u in users]},
+        {
+            "users": [
+                {
+                    **asdict(a.user),
+                    "role": a.user.role.value,
+                    "state": _account_state(a),
+                    "failed_logins": a.failed_logins,
+                    "locked_until": a.locked_until.isoformat() if a.locked_until else None,
+                    "created_at": a.created_at.isoformat(),
+                }
+                for a in found
+            ]
+        },
         table(
-            ["id", "user", "name", "role", "active"],
+            ["id", "user", "name", "role", "state", "failed logins"],
             [
-                [u.id, u.username, u.display_name, u.role.value, "yes" if u.active else "no"]
-                for u in users
+                [
+                    a.user.id,
+                    a.user.username,
+                    a.user.display_name,
+                    a.user.role.value,
+                    _account_state(a),
+                    a.failed_logins,
+                ]
+                for a in found
             ],
         ),
     )
@@ -68,6 +96,46 @@ def _user_passwd(args: argparse.Namespace, out: Output) -> int:
         accounts.change_password(session, old, new)
     out.result({"changed": True}, "Password changed.")
     return 0
+
+
+def _user_reset_password(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        password = read_secret(
+            f"New password for {args.name}: ", env="CASEVIEW_NEW_PASSWORD", confirm=True
+        )
+        accounts.reset_password(session, args.name, password)
+    out.result(
+        {"user": args.name, "password_reset": True, "locked": False},
+        f"{args.name}'s password is reset and any lockout lifted. Give them the new password "
+        "in person; they can change it with 'caseview user passwd'.",
+    )
+    return 0
+
+
+def _user_unlock(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        accounts.unlock(session, args.name)
+    out.result(
+        {"user": args.name, "locked": False},
+        f"{args.name} is unlocked; their password is unchanged.",
+    )
+    return 0
+
+
+def _user_active(active: bool) -> Handler:
+    def handler(args: argparse.Namespace, out: Output) -> int:
+        with open_session(args) as session:
+            accounts.set_active(session, args.name, active)
+        out.result(
+            {"user": args.name, "active": active},
+            f"{args.name} is switched on."
+            if active
+            else f"{args.name} is switched off and can no longer log in. Everything they "
+            f"recorded stays; 'caseview user activate {args.name}' switches them on again.",
+        )
+        return 0
+
+    return handler
 
 
 def _case_new(args: argparse.Namespace, out: Output) -> int:
@@ -84,6 +152,17 @@ def _case_allocate(args: argparse.Namespace, out: Output) -> int:
     out.result(
         {"case": cid, "user": args.member, "allocated": True},
         f"{args.member} is allocated to case {cid}.",
+    )
+    return 0
+
+
+def _case_deallocate(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        cid = case_id(session, args.case)
+        cases.deallocate(session, cid, args.member)
+    out.result(
+        {"case": cid, "user": args.member, "allocated": False},
+        f"{args.member} is not allocated to case {cid} now. What they recorded on it stays.",
     )
     return 0
 
@@ -302,8 +381,13 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("user", "add"): _user_add,
     ("user", "list"): _user_list,
     ("user", "passwd"): _user_passwd,
+    ("user", "reset-password"): _user_reset_password,
+    ("user", "unlock"): _user_unlock,
+    ("user", "deactivate"): _user_active(False),
+    ("user", "activate"): _user_active(True),
     ("case", "new"): _case_new,
     ("case", "allocate"): _case_allocate,
+    ("case", "deallocate"): _case_deallocate,
     ("case", "list"): _case_list,
     ("case", "show"): _case_show,
     ("case", "close"): _case_status("closed"),

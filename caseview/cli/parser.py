@@ -62,10 +62,29 @@ def build() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["worker", "manager", "auditor"])
     add.add_argument("--display", default="", metavar="TEXT", help="full name")
-    user_cmds.add_parser("list", help="list users")
+    user_cmds.add_parser(
+        "list", help="users and their state: active, switched off or locked (managers, auditors)"
+    )
     user_cmds.add_parser(
         "passwd", help="change your own password (new one from CASEVIEW_NEW_PASSWORD or asked for)"
     )
+    reset = user_cmds.add_parser(
+        "reset-password",
+        help="set a new password for someone who forgot theirs, and unlock them; the new one "
+        "comes from CASEVIEW_NEW_PASSWORD or is asked for",
+    )
+    reset.add_argument("name", metavar="USER")
+    unlock = user_cmds.add_parser(
+        "unlock", help="lift a lockout after failed logins (the password stays the same)"
+    )
+    unlock.add_argument("name", metavar="USER")
+    off = user_cmds.add_parser(
+        "deactivate",
+        help="switch an account off: it can no longer log in; nothing it recorded is removed",
+    )
+    off.add_argument("name", metavar="USER")
+    on = user_cmds.add_parser("activate", help="switch an account on again")
+    on.add_argument("name", metavar="USER")
 
     case = commands.add_parser("case", help="cases")
     case_cmds = case.add_subparsers(
@@ -77,6 +96,11 @@ def build() -> argparse.ArgumentParser:
     allocate = case_cmds.add_parser("allocate", help="allocate a worker to a case")
     allocate.add_argument("case", metavar="CASE", help="case id or reference")
     allocate.add_argument("member", metavar="USER")
+    deallocate = case_cmds.add_parser(
+        "deallocate", help="take someone off a case; what they recorded on it stays (managers)"
+    )
+    deallocate.add_argument("case", metavar="CASE", help="case id or reference")
+    deallocate.add_argument("member", metavar="USER")
     case_cmds.add_parser("list", help="the cases you can see")
     show = case_cmds.add_parser("show", help="a case, its people and workers")
     show.add_argument("case", metavar="CASE")

@@ -372,6 +372,11 @@ def test_a_lock_that_has_run_out_is_not_listed(
     clock.advance(minutes=15)
     [account] = [a for a in accounts.list_accounts(manager) if a.user.username == "wren"]
     assert account.locked_until is None
+    # Its failures are spent too: the next wrong password counts from one.
+    assert account.failed_logins == 0
+    fail_login(worker.casefile, "wren", clock, 1)
+    [account] = [a for a in accounts.list_accounts(manager) if a.user.username == "wren"]
+    assert account.failed_logins == 1
 
 
 def test_a_switched_off_account_cannot_log_in_until_switched_on(

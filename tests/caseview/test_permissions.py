@@ -16,12 +16,15 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from gate_support import URL, approved, make_request
 
-from caseview import accounts, audit, cases
+from caseview import accounts, audit, captures, cases
 from caseview.domain import Case, Subject
 from caseview.errors import PermissionDenied
+from caseview.justifications import JustificationRecord
 from caseview.session import Session
 from caseview.storage import CaseFile
+from caseview.viewings import Permission
 
 PASSWORD = "correct horse"  # the password conftest gives every account
 
@@ -58,6 +61,14 @@ MATRIX = [
 #   service function      manager        worker         other_worker  auditor
 CLOSED_CASE = [
     ("add_subject",       "case_closed", "case_closed", "allocation", "role"),
+]
+
+# Questions to the ethics gate answer with a Permission instead of raising, and write
+# nothing whatever the answer; the rule is the one the action itself would refuse by.
+#   gate question             manager  worker  other_worker  auditor
+GATE_QUESTIONS = [
+    ("check_import(self)",     OK,      OK,     "allocation", "role"),
+    ("check_import(supplied)", OK,      OK,     "allocation", "role"),
 ]
 
 # Which cases each actor's list_cases shows (the second case is allocated to nobody).
@@ -97,6 +108,22 @@ CALLS: dict[str, Callable[[Session, World], object]] = {
     "list_events(case)": lambda s, w: audit.list_events(s, w.case.id),
     "list_events(all)": lambda s, w: audit.list_events(s),
     "verify": lambda s, w: audit.verify(s, s.casefile.path),
+}
+
+
+GATE_CALLS: dict[str, Callable[[Session, World, JustificationRecord], Permission]] = {
+    "check_import(self)": lambda s, w, r: captures.check_import(
+        s, w.case.id, url=URL, viewed_at=s.now(), justification_id=r.id, subject_id=w.subject.id
+    ),
+    "check_import(supplied)": lambda s, w, r: captures.check_import(
+        s,
+        w.case.id,
+        url=URL,
+        viewed_at=s.now(),
+        justification_id=r.id,
+        subject_id=w.subject.id,
+        origin="family",
+    ),
 }
 
 
@@ -179,6 +206,26 @@ def test_closed_case_matrix(
     _check(request.getfixturevalue(actor), world, function, expected)
 
 
+@pytest.mark.parametrize(("function", "actor", "expected"), _expand(GATE_QUESTIONS))
+def test_gate_question_matrix(
+    request: pytest.FixtureRequest,
+    world: World,
+    manager: Session,
+    worker: Session,
+    function: str,
+    actor: str,
+    expected: str,
+) -> None:
+    record = approved(
+        worker, manager, world.case.id, make_request([world.subject.id], worker.now())
+    )
+    session: Session = request.getfixturevalue(actor)
+    before = snapshot(session.casefile)
+    answer = GATE_CALLS[function](session, world, record)
+    assert (answer.allowed, answer.rule or OK) == (expected == OK, expected)
+    assert snapshot(session.casefile) == before
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 def test_list_cases_shows_only_what_the_actor_may_see(
     request: pytest.FixtureRequest, world: World, manager: Session, actor: str
@@ -205,6 +252,12 @@ def test_matrix_covers_every_service_function() -> None:
     in_code = set().union(*(_service_functions(m) for m in (accounts, cases, audit)))
     in_matrix = {row[0].split("(")[0] for row in MATRIX}
     assert in_code == in_matrix
+
+
+def test_gate_questions_cover_every_check_in_captures() -> None:
+    """A new ``captures.check_*`` fails this test until its row is written above."""
+    in_code = {name for name in _service_functions(captures) if name.startswith("check_")}
+    assert in_code == {row[0].split("(")[0] for row in GATE_QUESTIONS}
 
 
 def test_allocation_refusal_says_what_to_do(other_worker: Session, case: Case) -> None:

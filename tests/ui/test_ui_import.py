@@ -298,6 +298,26 @@ def test_the_service_refuses_an_auditor_by_the_role_rule(
     assert refused.value.rule == "role"
 
 
+@pytest.mark.parametrize(
+    ("origin", "allowed", "rule"),
+    [("self", False, "host_out_of_scope"), ("family", True, "")],
+)
+def test_the_form_asks_the_service_whose_look_it_was(
+    team: Team, approved: int, origin: str, allowed: bool, rule: str
+) -> None:
+    # An address outside the request's scope bars one's own look, not supplied material.
+    answer = admin_jobs.import_check(
+        team.who("wren"),
+        team.case.id,
+        approved,
+        team.kerry.id,
+        "https://elsewhere.example/kerry",
+        datetime.now(UTC),
+        origin,
+    )
+    assert (answer.allowed, answer.rule) == (allowed, rule)
+
+
 # --- the main window: menu, shortcut, drag and drop ----------------------------------
 
 
