@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -298,3 +299,15 @@ def test_the_quick_path_for_root_relative_links_agrees_with_urljoin(base: str, t
 def test_word_count_of_tidied_text_agrees_with_splitting(raw: str) -> None:
     tidy = html._tidy(raw)
     assert html._word_count(tidy) == len(tidy.split())
+
+
+def _tidy_reference(text: str) -> str:
+    """What ``_tidy`` must equal: the plain statement of its rule, with regexes."""
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return re.sub(r"\n\s*\n+", "\n\n", "\n".join(lines)).strip()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \n\t\r\x0c\xa0\u2003\u2028ab")), max_size=60))
+def test_tidy_collapses_space_and_blank_lines_as_its_rule_says(raw: str) -> None:
+    assert html._tidy(raw) == _tidy_reference(raw)
