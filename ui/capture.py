@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -60,27 +59,13 @@ class CaptureDialog(QDialog):
         self.url.setObjectName("captureUrl")
         self.url.setPlaceholderText("https://…")
         widgets.add_row(form, "Page &address:", self.url)
-        self.request = QComboBox()
-        self.request.setObjectName("captureJustification")
-        self.request.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.request.setMinimumContentsLength(30)
+        self.request = widgets.request_choice("captureJustification")
         widgets.add_row(form, "Under &request:", self.request)
         self.subject = QComboBox()
         self.subject.setObjectName("captureSubject")
         widgets.add_row(form, "&About:", self.subject)
         layout.addLayout(form)
-        # A check box's text does not wrap: a short box with the promise beside it.
-        promise_row = QHBoxLayout()
-        self.attest = QCheckBox("I &promise:")
-        self.attest.setObjectName("captureAttest")
-        self.attest.setAccessibleName("I promise: logged out, no fake profile, no interaction")
-        self.attest.setAccessibleDescription(PROMISE)
-        promise = widgets.note(PROMISE)
-        promise.setObjectName("capturePromise")
-        promise_row.addWidget(self.attest, 0, Qt.AlignmentFlag.AlignTop)
-        promise_row.addWidget(promise, 1, Qt.AlignmentFlag.AlignTop)
+        self.attest, promise_row = widgets.promise(PROMISE, "captureAttest")
         layout.addLayout(promise_row)
         self.progress = QProgressBar()
         self.progress.setObjectName("captureProgress")

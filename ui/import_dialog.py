@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDateTime, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QDateTime, QTimer, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -146,28 +145,14 @@ class ImportDialog(QDialog):
         self.supplied_by.setPlaceholderText("e.g. maternal grandmother, school safeguarding lead")
         widgets.add_row(form, "&Supplied by:", self.supplied_by)
 
-        self.request = QComboBox()
-        self.request.setObjectName("importJustification")
-        self.request.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.request.setMinimumContentsLength(30)
+        self.request = widgets.request_choice("importJustification")
         widgets.add_row(form, "Under &request:", self.request)
         self.subject = QComboBox()
         self.subject.setObjectName("importSubject")
         widgets.add_row(form, "Person it is a&bout:", self.subject)
         layout.addLayout(form)
 
-        # A check box's text does not wrap: a short box with the promise beside it.
-        promise_row = QHBoxLayout()
-        self.attest = QCheckBox("I &promise:")
-        self.attest.setObjectName("importAttest")
-        self.attest.setAccessibleName("I promise: logged out, no fake profile, no interaction")
-        self.attest.setAccessibleDescription(PROMISE)
-        promise = widgets.note(PROMISE)
-        promise.setObjectName("importPromise")
-        promise_row.addWidget(self.attest, 0, Qt.AlignmentFlag.AlignTop)
-        promise_row.addWidget(promise, 1)
+        self.attest, promise_row = widgets.promise(PROMISE, "importAttest")
         layout.addLayout(promise_row)
 
         self.gate = widgets.note()

@@ -11,7 +11,10 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QBrush, QFont, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
@@ -58,6 +61,34 @@ def note(text: str = "") -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def promise(text: str, name: str) -> tuple[QCheckBox, QHBoxLayout]:
+    """A short "I promise:" box with the promise's words wrapped beside it.
+
+    A check box's own text does not wrap, so a long promise in it is cut off. The
+    words are the box's accessible description; ``name`` names the box, and the words
+    are ``name + "Words"``.
+    """
+    box = QCheckBox("I &promise:")
+    box.setObjectName(name)
+    box.setAccessibleName("I promise: logged out, no fake profile, no interaction")
+    box.setAccessibleDescription(text)
+    words = note(text)
+    words.setObjectName(f"{name}Words")
+    row = QHBoxLayout()
+    row.addWidget(box, 0, Qt.AlignmentFlag.AlignTop)
+    row.addWidget(words, 1, Qt.AlignmentFlag.AlignTop)
+    return box, row
+
+
+def request_choice(name: str) -> QComboBox:
+    """The request to work under: wide enough to read a request's question."""
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(30)
+    return combo
 
 
 def chars(widget: QWidget, count: int) -> int:
