@@ -326,7 +326,9 @@ def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now:
     """Record one attempt; empty string when it succeeded, else the message to show."""
     user_id, name = int(row["id"]), str(row["username"])
     locked_until = from_iso(row["locked_until"]) if row["locked_until"] else None
-    if locked_until is not None and now < locked_until:
+
+    def failed(reason: str, **more: object) -> None:
+        data = {"reason": reason, **more}
         audit.record(
             conn,
             at=now,
@@ -334,51 +336,26 @@ def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now:
             action="login.failed",
             entity="user",
             entity_id=user_id,
-            data={"reason": "locked"},
+            data=data,
         )
+
+    if locked_until is not None and now < locked_until:
+        failed("locked")
         return (
             f"The account '{name}' is locked after {MAX_FAILED_LOGINS} failed logins, until "
             f"{locked_until:%H:%M} UTC. Try again then, or ask a manager."
         )
     if not row["active"]:
-        audit.record(
-            conn,
-            at=now,
-            actor=name,
-            action="login.failed",
-            entity="user",
-            entity_id=user_id,
-            data={"reason": "inactive"},
-        )
+        failed("inactive")
         return f"The account '{name}' is switched off. Ask a manager to switch it on."
     if verdict == "damaged":
-        audit.record(
-            conn,
-            at=now,
-            actor=name,
-            action="login.failed",
-            entity="user",
-            entity_id=user_id,
-            data={"reason": "damaged password record"},
-        )
+        failed("damaged password record")
         return f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
     if verdict != "ok":
         failures = (0 if locked_until is not None else int(row["failed_logins"])) + 1
         lock = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
         sql.set_login_state(conn, user_id, failures, to_iso(lock) if lock else None)
-        audit.record(
-            conn,
-            at=now,
-            actor=name,
-            action="login.failed",
-            entity="user",
-            entity_id=user_id,
-            data={
-                "reason": "wrong password",
-                "failures": failures,
-                "locked_until": to_iso(lock) if lock else None,
-            },
-        )
+        failed("wrong password", failures=failures, locked_until=to_iso(lock) if lock else None)
         if lock is not None:
             return (
                 f"The password is wrong. After {MAX_FAILED_LOGINS} failed logins the account "
