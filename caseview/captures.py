@@ -25,9 +25,9 @@ from typing import Any, BinaryIO
 import collectors
 from caseview import __version__, audit, viewings
 from caseview.clock import from_iso, to_iso
-from caseview.domain import Role, SubjectRole
+from caseview.domain import SubjectRole
 from caseview.errors import CaptureError, NotFound, UsageError
-from caseview.permissions import case_for_reading, require_role
+from caseview.permissions import case_for_changing, case_for_reading
 from caseview.session import Session
 from caseview.storage import analysis as analysis_sql
 from caseview.storage import people as people_sql
@@ -514,8 +514,8 @@ def review_exposure(session: Session, finding_id: int, confirmed: bool) -> None:
     row = sql.exposure_finding(session.casefile.conn, finding_id)
     if row is None:
         raise NotFound(f"There is no exposure finding {finding_id}.")
-    require_role(session, Role.WORKER, Role.MANAGER, doing="confirm exposure findings")
-    case_for_reading(session, int(row["case_id"]))
+    # A review is a change to the case, so a closed case refuses it like new material.
+    case_for_changing(session, int(row["case_id"]), doing="confirm exposure findings")
     now = session.now()
     with session.casefile.write() as conn:
         sql.review_exposure(conn, finding_id, confirmed, session.user.id, to_iso(now))
@@ -723,6 +723,85 @@ def _image_meta(image: collectors.ImageInfo | None) -> dict[str, object] | None:
 
 
 # --- exporting ----------------------------------------------------------------------
+
+
+def export_evidence(session: Session, source_id: int, target: Path) -> Path:
+    """Write a source's stored bytes, exactly as captured, to ``target``; log the export.
+
+    Anyone who may read the case may export its evidence (auditors included). The file
+    is written under a temporary name and renamed, so a failure leaves no half file.
+    """
+    record = get(session, source_id)
+    content = evidence_bytes(session, source_id)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(content)
+        partial.replace(target)
+    except OSError as exc:
+        raise CaptureError(
+            f"Cannot write {target} ({exc.strerror or exc}). Choose another folder."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    _record_export(
+        session,
+        "export.evidence",
+        record,
+        {
+            "body_sha256": record.body_sha256,
+            "body_size": record.body_size,
+            "file_name": target.name,
+        },
+    )
+    return target
+
+
+def export_source_warc(session: Session, source_id: int, out: BinaryIO) -> None:
+    """Write one source's WARC records as a ``.warc.gz`` (warcinfo first); log the export.
+
+    Only a capture over HTTP has WARC records: an imported file raises ``UsageError``.
+    """
+    record = get(session, source_id)
+    if record.warc_sha256 is None:
+        raise UsageError(
+            f"Source {source_id} was imported from a file, so it has no WARC records. "
+            "Save the evidence file instead."
+        )
+    blob = sql.blob(session.casefile.conn, record.warc_sha256)
+    if blob is None:
+        raise CaptureError(
+            f"The WARC records of source {source_id} are missing from the case file. "
+            "Run 'caseview verify' and tell your information governance team."
+        )
+    case_row = case_for_reading(session, record.case_id)
+    collectors.write_case_warc(
+        [blob],
+        out,
+        warcinfo={
+            "software": TOOL,
+            "format": "WARC File Format 1.1",
+            "description": f"Caseview source {source_id} of case {case_row['reference']}",
+            "isPartOf": str(case_row["reference"]),
+        },
+    )
+    _record_export(session, "export.source_warc", record, {"warc_sha256": record.warc_sha256})
+
+
+def _record_export(
+    session: Session, action: str, record: SourceRecord, data: dict[str, object]
+) -> None:
+    now = session.now()
+    with session.casefile.write() as conn:
+        audit.record(
+            conn,
+            at=now,
+            actor=session.actor,
+            action=action,
+            entity="source",
+            entity_id=record.id,
+            case_id=record.case_id,
+            data=data,
+        )
 
 
 def export_warc(session: Session, case_id: int, out: BinaryIO) -> int:

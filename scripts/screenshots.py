@@ -143,6 +143,18 @@ def main() -> int:
             dialog.close()
             pump(app, 0.2)
 
+        # The club page about Jordan (a child): its exposure indicators, for review.
+        model = worker.case_view.sources.model
+        child_rows = [r for r in model.rows if r.subject.startswith("Jordan")]
+        if child_rows:
+            worker.open_source(child_rows[0].id)
+            pump(app, 1.0)
+            detail = worker.findChildren(SourceDetailDialog)[-1]
+            detail.tabs.setCurrentIndex(2)
+            detail.resize(QSize(900, 640))
+            shoot(app, detail, "source-exposure")
+            detail.close()
+
         manager = open_main_window(
             path, jobs.sign_in(path, "demo-manager", demo.PASSWORD), demo_banner=True
         )

@@ -29,7 +29,7 @@ from caseview import (
     viewings,
 )
 from caseview.audit import Checkpoint, VerifyResult
-from caseview.domain import AuditEvent, Case, Role, Subject, User
+from caseview.domain import AuditEvent, Case, CaseStatus, Role, Subject, User
 from caseview.errors import CaseviewError, ValidationError
 from caseview.justifications import JustificationRecord
 from caseview.notes import Note
@@ -163,6 +163,8 @@ class SourceDetail:
     record: SourceRecord
     subject: str
     observations: tuple[Observation, ...]
+    case_closed: bool
+    """A closed case takes no reviews of its exposure findings (the service refuses)."""
 
 
 def load_source(who: Identity, source_id: int) -> SourceDetail:
@@ -174,7 +176,16 @@ def load_source(who: Identity, source_id: int) -> SourceDetail:
             record,
             cases.get_subject(session, record.subject_id).name,
             tuple(observations.list_for_source(session, source_id)),
+            cases.get_case(session, record.case_id).status is CaseStatus.CLOSED,
         )
+
+
+def review_exposure(who: Identity, finding_id: int, confirmed: bool) -> None:
+    """Confirm (``True``) or dismiss (``False``) an exposure finding on a child's page."""
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        captures.review_exposure(session, finding_id, confirmed)
 
 
 # --- auditing and exporting ------------------------------------------------------------
@@ -405,12 +416,26 @@ def capture(
 
 
 def save_evidence(who: Identity, source_id: int, target: Path) -> Path:
-    """Write a source's stored bytes, exactly as captured, to ``target``."""
+    """Write a source's stored bytes, exactly as captured, to ``target`` (logged)."""
     from caseview import captures  # local: see the module docstring
 
     with session_for(who.path, who.user.id) as session:
-        content = captures.evidence_bytes(session, source_id)
-    target.write_bytes(content)
+        return captures.export_evidence(session, source_id, target)
+
+
+def save_source_warc(who: Identity, source_id: int, target: Path) -> Path:
+    """Write one source's WARC records as a ``.warc.gz`` (logged); a temporary name
+    first, renamed at the end, so a failed export leaves no half file."""
+    from caseview import captures  # local: see the module docstring
+
+    partial = target.with_name(f".{target.name}.partial")
+    with session_for(who.path, who.user.id) as session:
+        try:
+            with partial.open("wb") as out:
+                captures.export_source_warc(session, source_id, out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
     return target
 
 

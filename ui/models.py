@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -33,6 +33,9 @@ from caseview.observations import Observation
 from caseview.report.model import DOMAINS, RISKS
 from caseview.viewings import ViewingRecord
 from ui.jobs import QueueEntry, SubjectMeter
+
+if TYPE_CHECKING:
+    from caseview.captures import ExposureFinding  # typing only: keeps start-up light
 
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -382,6 +385,55 @@ class ObservationsModel(RowTableModel[Observation]):
         if column == self.RELIED:
             return "good" if row.relied_upon else "attention"
         return None
+
+
+# What each exposure indicator is, in words (collectors.exposure's kinds).
+EXPOSURE_WORDS = {
+    "full_name": "Full name",
+    "school": "School",
+    "town": "Town",
+    "phone": "Phone number",
+    "email": "Email address",
+    "postcode": "Postcode",
+    "date_of_birth": "Date of birth",
+    "geotag": "Geotagged image",
+}
+
+
+# The finding's type lives in caseview.captures, which the app imports only when needed
+# (it pulls in the collectors); a string keeps it out of start-up.
+class ExposureModel(RowTableModel["ExposureFinding"]):
+    """A child's page: what a stranger could learn, and whether the worker agrees."""
+
+    KIND, VALUE, CONTEXT, STATE = range(4)
+    COLUMNS = ("Indicator", "Found", "Where on the page", "Review")
+
+    def text(self, row: ExposureFinding, column: int) -> str:
+        values = (
+            EXPOSURE_WORDS.get(row.kind, row.kind),
+            row.value,
+            row.context,
+            self.state(row),
+        )
+        return values[column]
+
+    @staticmethod
+    def state(row: ExposureFinding) -> str:
+        if row.confirmed is None:
+            return "Not reviewed"
+        return f"{'Confirmed' if row.confirmed else 'Dismissed'} by {row.reviewed_by}"
+
+    def tooltip(self, row: ExposureFinding, column: int) -> str | None:
+        if column in (self.VALUE, self.CONTEXT):
+            return self.text(row, column) or None
+        return None
+
+    def badge(self, row: ExposureFinding, column: int) -> str | None:
+        if column != self.STATE:
+            return None
+        if row.confirmed is None:
+            return "attention"
+        return "bad" if row.confirmed else "neutral"
 
 
 class AuditModel(RowTableModel[AuditEvent]):

@@ -1,4 +1,8 @@
-"""One source in full: its provenance, hashes, extracted text and exposure indicators."""
+"""One source in full: its provenance, hashes, extracted text and exposure indicators.
+
+The worker confirms or dismisses each exposure indicator here; anyone who may read the
+case saves the evidence file or the source's WARC records (each save is an audit event).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -21,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ui import jobs, messages, widgets
 from ui.identity import Identity
-from ui.models import ORIGIN_WORDS, ObservationsModel, utc
+from ui.models import ORIGIN_WORDS, ExposureModel, ObservationsModel, utc
 from ui.tasks import run_task
 
 if TYPE_CHECKING:
@@ -99,11 +104,7 @@ class SourceDetailDialog(QDialog):
         self.text.setReadOnly(True)
         self.text.setAccessibleName("Extracted text")
         self.tabs.addTab(self.text, "E&xtracted text")
-        self.exposure = QPlainTextEdit()
-        self.exposure.setObjectName("sourceExposure")
-        self.exposure.setReadOnly(True)
-        self.exposure.setAccessibleName("Exposure indicators")
-        self.tabs.addTab(self.exposure, "Exposure &indicators")
+        self.tabs.addTab(self._exposure_tab(), "Exposure &indicators")
         self.observations = ObservationsModel(self)
         self.tabs.addTab(
             widgets.table(
@@ -120,19 +121,112 @@ class SourceDetailDialog(QDialog):
         self.save_button.setObjectName("saveEvidenceButton")
         self.save_button.setAccessibleName("Save the evidence file")
         self.save_button.setEnabled(False)
+        self.warc_button = QPushButton("Save its &WARC…")
+        self.warc_button.setObjectName("saveSourceWarcButton")
+        self.warc_button.setAccessibleName("Save this source's WARC records")
+        self.warc_button.setEnabled(False)
         # Added in the order they are shown, so Tab goes left to right along them.
         buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.warc_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         self.save_button.clicked.connect(self.save_evidence)
+        self.warc_button.clicked.connect(self.save_warc)
         layout.addWidget(buttons)
         self.resize(widgets.chars(self, 120), widgets.lines(self, 36))
         run_task(jobs.load_source, who, source_id, on_returned=self._loaded, owner=self)
+
+    def _exposure_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.exposure_note = widgets.note()
+        self.exposure_note.setObjectName("sourceExposureNote")
+        layout.addWidget(self.exposure_note)
+        self.exposure = ExposureModel(self)
+        self.exposure_view = widgets.table(
+            self.exposure,
+            "sourceExposure",
+            "Exposure indicators",
+            stretch=ExposureModel.CONTEXT,
+        )
+        layout.addWidget(self.exposure_view, 1)
+        row = QHBoxLayout()
+        self.confirm_button = QPushButton("&Confirm")
+        self.confirm_button.setObjectName("confirmExposureButton")
+        self.confirm_button.setAccessibleName("Confirm the selected exposure indicator")
+        self.dismiss_button = QPushButton("&Dismiss")
+        self.dismiss_button.setObjectName("dismissExposureButton")
+        self.dismiss_button.setAccessibleName("Dismiss the selected exposure indicator")
+        for button, confirmed in ((self.confirm_button, True), (self.dismiss_button, False)):
+            button.setEnabled(False)
+            button.clicked.connect(lambda _=False, c=confirmed: self.review_selected(c))
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.exposure_view.selectionModel().selectionChanged.connect(self._update_review)
+        self.reviewing = False
+        return tab
+
+    def review_refusal(self) -> str:
+        """Why this person cannot review findings here ('' if they can): the service's
+        rule (workers and managers, on an open case), said before they try."""
+        if self.who.read_only:
+            return "Auditors read the findings but do not confirm or dismiss them."
+        if self.detail is not None and self.detail.case_closed:
+            return "The case is closed. A manager can reopen it if the findings need review."
+        return ""
+
+    def _update_review(self) -> None:
+        refusal = self.review_refusal()
+        chosen = self.selected_finding() is not None
+        on = self.detail is not None and not refusal and chosen and not self.reviewing
+        for button, action in ((self.confirm_button, "Confirm"), (self.dismiss_button, "Dismiss")):
+            button.setEnabled(on)
+            button.setToolTip(
+                refusal
+                or (
+                    f"{action} the selected indicator (recorded in the audit trail)."
+                    if chosen
+                    else "Select an indicator in the table first."
+                )
+            )
+
+    def selected_finding(self) -> int | None:
+        rows = self.exposure_view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        finding = self.exposure.row_at(rows[0])
+        return finding.id if finding is not None else None
+
+    def review_selected(self, confirmed: bool) -> None:
+        finding_id = self.selected_finding()
+        if finding_id is None or self.review_refusal() or self.reviewing:
+            return
+        self.reviewing = True
+        self._update_review()
+        run_task(
+            jobs.review_exposure,
+            self.who,
+            finding_id,
+            confirmed,
+            on_returned=lambda _: self.reload(),
+            on_finished=self._reviewed,
+            owner=self,
+        )
+
+    def _reviewed(self) -> None:
+        self.reviewing = False
+        self._update_review()
+
+    def reload(self) -> None:
+        run_task(jobs.load_source, self.who, self.source_id, on_returned=self._loaded, owner=self)
 
     def _loaded(self, detail: jobs.SourceDetail) -> None:
         self.detail = detail
         record = detail.record
         self.title.setText(record.title or record.final_url or record.requested_url)
+        while self.form.rowCount():  # a reload replaces the fields
+            self.form.removeRow(0)
         for label, value in provenance(record, detail.subject):
             field = QLabel(value)
             field.setWordWrap(True)
@@ -143,21 +237,29 @@ class SourceDetailDialog(QDialog):
             field.setAccessibleName(label)
             self.form.addRow(f"{label}:", field)
         self.text.setPlainText(record.text or "(no text could be extracted)")
-        self.exposure.setPlainText(
-            "\n".join(
-                f"{finding.kind}: {finding.value}  ({finding.context})"
-                + (
-                    ""
-                    if finding.confirmed is None
-                    else f"  [{'confirmed' if finding.confirmed else 'dismissed'} by "
-                    f"{finding.reviewed_by}]"
-                )
-                for finding in record.exposure
-            )
-            or "No exposure indicators found (addresses, schools, locations, phone numbers)."
+        chosen = self.selected_finding()
+        self.exposure.set_rows(record.exposure)
+        widgets.fit_columns(self.exposure_view)  # the context column takes what is left
+        if chosen is not None:  # keep the reviewed finding selected after a reload
+            for row, finding in enumerate(record.exposure):
+                if finding.id == chosen:
+                    self.exposure_view.selectRow(row)
+        self.exposure_note.setText(
+            "What a stranger could learn about the child from this page. Confirm each "
+            "indicator that is right, or dismiss it if it is not about the child."
+            if record.exposure
+            else "No exposure indicators were found. They are looked for (name, school, "
+            "town, phone, email, postcode, date of birth, geotags) only on pages about a child."
         )
+        self._update_review()
         self.observations.set_rows(detail.observations)
         self.save_button.setEnabled(True)
+        self.warc_button.setEnabled(record.warc_sha256 is not None)
+        self.warc_button.setToolTip(
+            "Save this capture's WARC request and response records as a .warc.gz file."
+            if record.warc_sha256 is not None
+            else "An imported file has no WARC records. Save the evidence file instead."
+        )
 
     def save_evidence(self) -> None:
         if self.detail is None:
@@ -176,6 +278,29 @@ class SourceDetailDialog(QDialog):
             target,
             on_returned=lambda _: messages.info(
                 self, f"Saved the evidence bytes (sha256 {record.body_sha256}) to {target}."
+            ),
+            owner=self,
+        )
+
+    def save_warc(self) -> None:
+        if self.detail is None or self.detail.record.warc_sha256 is None:
+            return
+        record = self.detail.record
+        target = messages.save_path(
+            self,
+            "Save the source's WARC records",
+            Path.home() / f"source-{record.id}.warc.gz",
+            "WARC files (*.warc.gz)",
+        )
+        if target is None:
+            return
+        run_task(
+            jobs.save_source_warc,
+            self.who,
+            record.id,
+            target,
+            on_returned=lambda _: messages.info(
+                self, f"Saved the WARC records of source #{record.id} to {target}."
             ),
             owner=self,
         )

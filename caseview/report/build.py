@@ -37,6 +37,8 @@ from caseview.storage import people as people_sql
 NOT_CHANGES = (
     "export.pdf",
     "export.warc",
+    "export.evidence",
+    "export.source_warc",
     "integrity.verified",
     "viewing.refused",
     "capture.failed",

@@ -22,6 +22,7 @@ from ui_support import (
 import ethics
 from caseview import justifications, observations
 from caseview.browse import SourcePage, SourceRow
+from caseview.captures import ExposureFinding
 from caseview.domain import AuditEvent
 from ui import jobs
 from ui.models import (
@@ -30,6 +31,7 @@ from ui.models import (
     ROW_ROLE,
     AuditModel,
     CasesModel,
+    ExposureModel,
     FindingsModel,
     JustificationsModel,
     ObservationsModel,
@@ -286,3 +288,28 @@ def test_the_meter_says_what_it_means_for_the_next_look(
     model = SubjectsModel()
     model.set_rows([dataclasses.replace(line, meter=reading)])
     assert cell(model, 0, SubjectsModel.METER) == expected
+
+
+def test_exposure_model_says_each_finding_and_its_review(qtmodeltester: ModelTester) -> None:
+    model = ExposureModel()
+    model.set_rows(
+        [
+            ExposureFinding(1, "school", "Oakfield Primary School", "I go to Oakfield", None, None),
+            ExposureFinding(2, "phone", "07700 900123", "Text me on 07700", True, "wren"),
+            ExposureFinding(3, "full_name", "Jay Smith", "I am Jay Smith", False, "max"),
+        ]
+    )
+    qtmodeltester.check(model)
+    assert [cell(model, r, ExposureModel.KIND) for r in range(3)] == [
+        "School",
+        "Phone number",
+        "Full name",
+    ]
+    assert [cell(model, r, ExposureModel.STATE) for r in range(3)] == [
+        "Not reviewed",
+        "Confirmed by wren",
+        "Dismissed by max",
+    ]
+    attention = cell(model, 0, ExposureModel.STATE, Qt.ItemDataRole.BackgroundRole)
+    assert isinstance(attention, QBrush) and attention.color() == BADGES["attention"]
+    assert cell(model, 1, ExposureModel.VALUE, ID_ROLE) == 2

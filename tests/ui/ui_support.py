@@ -196,7 +196,7 @@ def with_sources(team: Team, titles: tuple[str, ...]) -> list[SourceRecord]:
 
 
 class _Pages(BaseHTTPRequestHandler):
-    """A public page about Kerry, and a slow one that trickles for a long time."""
+    """A public page about Kerry, one by Jay (``/jay``), and a slow one that trickles."""
 
     def do_GET(self) -> None:
         if self.path.startswith("/slow"):
@@ -213,6 +213,12 @@ class _Pages(BaseHTTPRequestHandler):
             b"<html><head><title>Kerry Smith's public page</title></head>"
             b"<body><p>Barbecue on Saturday with Dan and the kids.</p></body></html>"
         )
+        if self.path.startswith("/jay"):  # a child's page: exposure indicators to review
+            body = (
+                b"<html><head><title>Jay's blog</title></head>"
+                b"<body><p>Hi, I am Jay Smith and I go to Oakfield Primary School.</p>"
+                b"<p>Text me on 07700 900123 after school.</p></body></html>"
+            )
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
