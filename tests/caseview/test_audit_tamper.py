@@ -575,3 +575,30 @@ def test_cli_expect_head_catches_a_consistent_rewrite(
     code, result = _verify(capsys, cli_log, "--expect-head", checkpoint)
     assert (code, result["first_break"]) == (4, 6)
     assert "rewritten" in result["problem"]
+
+
+# --- the walk checks a chunk of events at once, and row by row only where one fails ----
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4, 20_000])
+@pytest.mark.parametrize(
+    ("change", "seq"),
+    [
+        ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", 1),
+        ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", 5),
+        ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", 10),
+        ("UPDATE audit_log SET hash = upper(hash) WHERE seq = ?", 7),
+        ("UPDATE audit_log SET prev_hash = 0 WHERE seq = ?", 4),
+        ("UPDATE audit_log SET payload = 42 WHERE seq = ?", 8),
+        ("DELETE FROM audit_log WHERE seq = ?", 6),
+    ],
+)
+def test_a_break_is_named_whichever_chunk_it_falls_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, change: str, seq: int
+) -> None:
+    monkeypatch.setattr(audit_sql, "CHUNK", chunk)
+    path = new_log(tmp_path, [_event(i) for i in range(10)])
+    check(path, None)
+    with tamper(path) as conn:
+        conn.execute(change, (seq,))
+    check(path, seq)
