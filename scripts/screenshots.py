@@ -93,6 +93,8 @@ def main() -> int:
         # The worker's dialogs: a source's provenance, an observation, the note, import.
         saved = Path(folder) / "post-saved-by-grandmother.html"
         saved.write_bytes(demo.page_bytes(demo.SUPPLIED_PAGE))
+        from ui.capture import CaptureDialog
+        from ui.import_dialog import ImportDialog
         from ui.note_editor import NoteEditor
         from ui.observation_editor import ObservationEditor
         from ui.source_view import SourceDetailDialog
@@ -120,17 +122,13 @@ def main() -> int:
                 NoteEditor,
                 lambda: (worker.case_view.show_tab(3), worker.case_view.note.edit_button.click()),
             ),
-            ("import-dialog", QWidget, lambda: worker.open_import(saved)),
-            ("capture-dialog", QWidget, lambda: worker.open_capture(case.id)),
+            ("import-dialog", ImportDialog, lambda: worker.open_import(saved)),
+            ("capture-dialog", CaptureDialog, lambda: worker.open_capture(case.id)),
         ]
-        from ui.capture import CaptureDialog
-        from ui.import_dialog import ImportDialog
-
-        kinds = {"import-dialog": ImportDialog, "capture-dialog": CaptureDialog}
         for name, kind, open_it in dialogs:
             open_it()
             pump(app, 1.0)
-            found = worker.findChildren(kinds.get(name, kind))
+            found = worker.findChildren(kind)
             if not found:
                 raise RuntimeError(f"{name}: the dialog did not open")
             dialog = found[-1]

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import PASSWORD, Boxes, Team
+from ui_support import PASSWORD, Boxes, Team, tab_stops
 
 from caseview import accounts, audit, cases
 from caseview.domain import AuditEvent, CaseStatus
@@ -321,16 +321,6 @@ def test_the_tables_pass_the_model_tester(qtbot: QtBot, team: Team, qtmodelteste
     for model in (dialog.members, dialog.people):
         qtmodeltester.check(model)  # type: ignore[attr-defined]
     assert (MembersModel.COLUMNS[0], PeopleModel.COLUMNS[0]) == ("User name", "Name")
-
-
-def tab_stops(first: QWidget) -> list[str]:
-    names, widget = [], first
-    while True:
-        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.objectName():
-            names.append(widget.objectName())
-        widget = widget.nextInFocusChain()
-        if widget is first or len(names) > 100:
-            return names
 
 
 def test_every_control_is_named_and_tab_follows_the_layout(qtbot: QtBot, team: Team) -> None:

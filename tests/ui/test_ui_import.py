@@ -16,7 +16,7 @@ from PySide6.QtCore import QDateTime, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, approved_request
+from ui_support import Boxes, Team, approved_request, tab_stops
 
 from caseview import audit, captures, cases, viewings
 from caseview.errors import PermissionDenied
@@ -406,17 +406,6 @@ def test_a_closed_case_takes_no_import_and_says_why(
 
 
 # --- keyboard and names --------------------------------------------------------------
-
-
-def tab_stops(first: QWidget) -> list[str]:
-    """The object names Tab visits, in order, from ``first`` until it comes round again."""
-    names, widget = [], first
-    while True:
-        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.objectName():
-            names.append(widget.objectName())
-        widget = widget.nextInFocusChain()
-        if widget is first or len(names) > 100:
-            return names
 
 
 def test_every_control_has_a_name_and_tab_follows_the_form(

@@ -8,18 +8,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractItemView,
-    QAbstractSpinBox,
-    QComboBox,
-    QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, with_sources
+from ui_support import Boxes, Team, unnamed, with_sources
 
 from caseview import cases, notes, observations
 from caseview.storage import open_case_file, people
@@ -205,39 +195,6 @@ def test_cancelling_the_save_dialog_exports_nothing(qtbot: QtBot, team: Team, bo
     window = open_window(qtbot, team, "wren")
     window.case_view.export_pdf()
     assert (tasks.running(), boxes.infos, boxes.confirms) == (0, [], [])
-
-
-INPUTS = (
-    QAbstractButton,
-    QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
-    QComboBox,
-    QAbstractSpinBox,
-    QAbstractItemView,
-)
-
-
-def part_of_another_control(widget: QWidget) -> bool:
-    """Qt's own inner widgets (a combo box's list, a spin box's editor) share its name."""
-    parent = widget.parentWidget()
-    while parent is not None:
-        if isinstance(parent, QComboBox | QAbstractSpinBox):
-            return True
-        parent = parent.parentWidget()
-    return False
-
-
-def unnamed(root: QWidget) -> list[str]:
-    """Keyboard-reachable controls under ``root`` with no accessible name."""
-    return [
-        f"{type(w).__name__} {w.objectName()!r}"
-        for w in root.findChildren(QWidget)
-        if isinstance(w, INPUTS)
-        and w.focusPolicy() != Qt.FocusPolicy.NoFocus
-        and not w.accessibleName()
-        and not part_of_another_control(w)
-    ]
 
 
 @pytest.mark.parametrize("name", ["wren", "mona", "ada"])

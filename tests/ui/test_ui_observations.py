@@ -10,15 +10,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QAbstractItemView,
     QComboBox,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, with_sources
+from ui_support import Boxes, Team, unnamed, with_sources
 
 from caseview import cases, observations
 from caseview.captures import SourceRecord
@@ -439,30 +436,6 @@ def test_ctrl_shift_o_opens_a_new_observation(
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
         ),
     )
-
-
-INPUTS = (QAbstractButton, QLineEdit, QPlainTextEdit, QComboBox, QAbstractItemView)
-
-
-def part_of_another_control(widget: QWidget) -> bool:
-    """Qt's own inner widgets (a combo box's list) share the control's name."""
-    parent = widget.parentWidget()
-    while parent is not None:
-        if isinstance(parent, QComboBox):
-            return True
-        parent = parent.parentWidget()
-    return False
-
-
-def unnamed(root: QWidget) -> list[str]:
-    return [
-        f"{type(w).__name__} {w.objectName()!r}"
-        for w in root.findChildren(QWidget)
-        if isinstance(w, INPUTS)
-        and w.focusPolicy() != Qt.FocusPolicy.NoFocus
-        and not w.accessibleName()
-        and not part_of_another_control(w)
-    ]
 
 
 def tab_chain(start: QWidget, root: QWidget) -> list[str]:

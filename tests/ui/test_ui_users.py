@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import PASSWORD, Boxes, Team
+from ui_support import PASSWORD, Boxes, Team, tab_stops
 
 from caseview import accounts, audit
 from caseview.domain import AuditEvent, Role
@@ -274,16 +274,6 @@ def test_a_worker_cannot_reach_the_accounts(qtbot: QtBot, team: Team, boxes: Box
 
 
 # --- keyboard and names ---------------------------------------------------------------
-
-
-def tab_stops(first: QWidget) -> list[str]:
-    names, widget = [], first
-    while True:
-        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.objectName():
-            names.append(widget.objectName())
-        widget = widget.nextInFocusChain()
-        if widget is first or len(names) > 100:
-            return names
 
 
 def test_every_control_is_named_and_tab_follows_the_layout(qtbot: QtBot, team: Team) -> None:

@@ -19,6 +19,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
 import ethics
 from caseview import accounts, captures, cases, justifications
 from caseview.captures import SourceRecord
@@ -241,3 +253,49 @@ def local_site() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- keyboard and names, for the tests of each window ------------------------------------
+
+INPUTS = (
+    QAbstractButton,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QComboBox,
+    QAbstractSpinBox,
+    QAbstractItemView,
+)
+
+
+def part_of_another_control(widget: QWidget) -> bool:
+    """Qt's own inner widgets (a combo box's list, a spin box's editor) share its name."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QComboBox | QAbstractSpinBox):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def unnamed(root: QWidget) -> list[str]:
+    """Keyboard-reachable controls under ``root`` with no accessible name."""
+    return [
+        f"{type(w).__name__} {w.objectName()!r}"
+        for w in root.findChildren(QWidget)
+        if isinstance(w, INPUTS)
+        and w.focusPolicy() != Qt.FocusPolicy.NoFocus
+        and not w.accessibleName()
+        and not part_of_another_control(w)
+    ]
+
+
+def tab_stops(first: QWidget) -> list[str]:
+    """The object names Tab visits, in order, from ``first`` until it comes round again."""
+    names, widget = [], first
+    while True:
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.objectName():
+            names.append(widget.objectName())
+        widget = widget.nextInFocusChain()
+        if widget is first or len(names) > 100:
+            return names
