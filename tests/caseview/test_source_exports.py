@@ -141,6 +141,14 @@ def test_an_auditor_may_export_both(
     assert [e.actor for e in audit.list_events(auditor, case.id)][-2:] == ["ada", "ada"]
 
 
+def test_a_manager_may_export_both(
+    manager: Session, case: Case, captured: SourceRecord, out_dir: Path
+) -> None:
+    captures.export_evidence(manager, captured.id, out_dir / "page.html")
+    captures.export_source_warc(manager, captured.id, io.BytesIO())
+    assert [e.actor for e in audit.list_events(manager, case.id)][-2:] == ["mona", "mona"]
+
+
 def test_exports_do_not_change_the_case() -> None:
     assert {"export.evidence", "export.source_warc"} <= set(NOT_CHANGES)
 
