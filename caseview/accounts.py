@@ -20,7 +20,7 @@ from caseview import audit
 from caseview.clock import Clock, from_iso, system_clock, to_iso
 from caseview.domain import Role, User
 from caseview.errors import LoginFailed, NotFound, PermissionDenied, ValidationError
-from caseview.permissions import require_role
+from caseview.permissions import require_account_manager, require_account_reader
 from caseview.session import Session
 from caseview.storage import CaseFile
 from caseview.storage import people as sql
@@ -139,7 +139,7 @@ def add_user(
     session: Session, username: str, role: str, password: str, *, display_name: str = ""
 ) -> User:
     """Managers add users. The new user's first password is set by the manager."""
-    require_role(session, Role.MANAGER, doing="add users")
+    require_account_manager(session, doing="add users")
     name = _check_username(username)
     _check_password(password)
     with session.casefile.write() as conn:
@@ -155,7 +155,7 @@ def add_user(
 
 
 def list_users(session: Session) -> list[User]:
-    require_role(session, Role.MANAGER, Role.AUDITOR, doing="list users")
+    require_account_reader(session)
     return [user_from_row(row) for row in sql.list_users(session.casefile.conn)]
 
 
@@ -172,7 +172,7 @@ class Account:
 
 def list_accounts(session: Session) -> list[Account]:
     """Every account with its login state, for managing them (managers and auditors)."""
-    require_role(session, Role.MANAGER, Role.AUDITOR, doing="list users")
+    require_account_reader(session)
     now = session.now()
     found = []
     for row in sql.list_users(session.casefile.conn):
@@ -191,7 +191,7 @@ def list_accounts(session: Session) -> list[Account]:
 
 def _other_account(session: Session, username: str, doing: str) -> sqlite3.Row:
     """The row of someone else's account, for a manager changing it."""
-    require_role(session, Role.MANAGER, doing=doing)
+    require_account_manager(session, doing=doing)
     row = sql.user_by_name(session.casefile.conn, username.strip().lower())
     if row is None:
         raise NotFound(f"There is no user called '{username}'. Check the spelling.")

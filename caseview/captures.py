@@ -12,6 +12,7 @@ needs a login is refused as not public.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import socket
@@ -97,6 +98,11 @@ class SourceRecord:
     notes: tuple[str, ...]
     exposure: tuple[ExposureFinding, ...]
     corrects: int | None
+    attested: bool = False
+    """Whether the worker gave the promises for this look (logged out, no personal or
+    fake profile, no interaction, nothing friends-only) when it was recorded."""
+    gate_warnings: tuple[str, ...] = ()
+    """The gate's warnings about this look (the meter from a person's 2nd look on)."""
 
 
 def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> SourceRecord:
@@ -147,6 +153,7 @@ def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> SourceRecord:
         notes=tuple(json.loads(row["notes"])),
         exposure=exposure,
         corrects=row["corrects"],
+        attested=bool(json.loads(row["attestations"] or "{}")),
     )
 
 
@@ -208,7 +215,7 @@ def capture_url(
     out_of_scope: list[Permission] = []
 
     def in_scope(hop_url: str) -> str | None:
-        refusal = viewings.hop_refusal(record, hop_url)
+        refusal = viewings.hop_refusal(session, record, subject_id, hop_url)
         if refusal is None:
             return None
         out_of_scope.append(refusal)
@@ -261,7 +268,7 @@ def capture_url(
         "viewed_at": None,
         "file_name": None,
     }
-    return _store(
+    stored = _store(
         session,
         case_id,
         justification_id,
@@ -278,6 +285,7 @@ def capture_url(
         (),
         visited=(*(hop.url for hop in captured.redirect_chain), captured.final_url),
     )
+    return dataclasses.replace(stored, gate_warnings=permission.warnings)
 
 
 def _page_meta(page: collectors.PageInfo | None) -> dict[str, object]:
@@ -357,6 +365,7 @@ def _store(
     *,
     visited: tuple[str, ...] = (),
     viewed_at: datetime | None = None,
+    origin: str = "self",
 ) -> SourceRecord:
     """Store a capture or import in one transaction, after checking the gate again.
 
@@ -381,6 +390,7 @@ def _store(
             kind,
             visited=visited,
             viewed_at=viewed_at,
+            origin=origin,
         )
         if not permission.allowed:
             break_out = permission
@@ -472,6 +482,7 @@ def _recheck(
     *,
     visited: tuple[str, ...] = (),
     viewed_at: datetime | None = None,
+    origin: str = "self",
 ) -> Permission:
     """The permission again, under the write lock: the last planned viewing goes once.
 
@@ -480,14 +491,16 @@ def _recheck(
     """
     if kind in ("import", "supplied"):
         assert viewed_at is not None
-        return _import_gate(session, case_id, kind, url, viewed_at, justification_id, subject_id)
+        return _import_gate(
+            session, case_id, origin, url, viewed_at, justification_id, subject_id, attested
+        )
     permission = viewings.check(
         session, case_id, justification_id, subject_id, url, attested=attested
     )
     if not permission.allowed or permission.justification is None:
         return permission
     for address in visited:
-        refusal = viewings.hop_refusal(permission.justification, address)
+        refusal = viewings.hop_refusal(session, permission.justification, subject_id, address)
         if refusal is not None:
             return refusal
     return permission
@@ -500,13 +513,19 @@ def _exposure(
     meta: dict[str, str],
     images_gps: Iterable[collectors.GpsPoint],
 ) -> tuple[collectors.Indicator, ...]:
-    """What a stranger could learn, listed only for a source about a child."""
+    """What a stranger could learn, listed for a source about a child; and, on every
+    page, the other people on it (collateral intrusion). The case's subjects are known
+    people, never collateral."""
     subject = people_sql.subject_by_id(conn, subject_id)
-    if subject is None or subject["role"] != SubjectRole.CHILD.value:
+    if subject is None:
         return ()
-    return collectors.exposure_indicators(
-        text, html_meta=meta, subject_name=subject["name"], images_gps=images_gps
-    )
+    found: tuple[collectors.Indicator, ...] = ()
+    if subject["role"] == SubjectRole.CHILD.value:
+        found = collectors.exposure_indicators(
+            text, html_meta=meta, subject_name=subject["name"], images_gps=images_gps
+        )
+    known = [str(s["name"]) for s in people_sql.subjects_of(conn, int(subject["case_id"]))]
+    return found + collectors.collateral_indicators(text, html_meta=meta, subject_names=known)
 
 
 def review_exposure(session: Session, finding_id: int, confirmed: bool) -> None:
@@ -549,29 +568,36 @@ def _import_kind(origin: str) -> str:
 def _import_gate(
     session: Session,
     case_id: int,
-    kind: str,
+    origin: str,
     url: str,
     viewed_at: datetime,
     justification_id: int,
     subject_id: int,
+    attested: bool,
 ) -> Permission:
     """The gate's one decision about an import, asked before storing and again under
     the write lock (see ``_recheck``), so the two can never differ."""
-    if kind == "supplied":
-        # Not a viewing: no scope, planned viewings or meter; the request must still be
-        # usable, in date and about this person (``viewings.check_supplied``).
-        return viewings.check_supplied(session, case_id, justification_id, subject_id)
-    # One's own look happened before the import, so re-attestation is recorded when
-    # given but not demanded; the request's own attestations must still hold, and must
-    # have held when the look was made (approved by then, and not yet expired).
+    if _import_kind(origin) == "supplied":
+        # Not our look, unless a colleague gathered it for the authority (Code 3.17).
+        return viewings.check_supplied(
+            session,
+            case_id,
+            justification_id,
+            subject_id,
+            url=url,
+            by_colleague=origin == "colleague",
+        )
+    # One's own look happened before the import: it needed the same promises as a
+    # capture, given for that look, and the request usable and in date when it was made.
     return viewings.check(
         session,
         case_id,
         justification_id,
         subject_id,
         url,
-        attested=True,
+        attested=attested,
         viewed_at=viewed_at,
+        kind="import",
     )
 
 
@@ -584,6 +610,7 @@ def check_import(
     justification_id: int,
     subject_id: int,
     origin: str = "self",
+    attested: bool = False,
 ) -> Permission:
     """Would the gate allow importing this material now? Records nothing.
 
@@ -596,14 +623,16 @@ def check_import(
     zone or in the future, and ``NotFound`` for a case or justification that does not
     exist.
     """
-    kind = _import_kind(origin)
+    _import_kind(origin)  # an unknown origin is a usage error
     if viewed_at.tzinfo is None:
         raise UsageError("Give the viewing time with its time zone, e.g. 2026-11-20T14:05Z.")
     if viewed_at > session.now():
         raise UsageError(
             "The viewing time is in the future. Give the time the page was actually viewed."
         )
-    return _import_gate(session, case_id, kind, url, viewed_at, justification_id, subject_id)
+    return _import_gate(
+        session, case_id, origin, url, viewed_at, justification_id, subject_id, attested
+    )
 
 
 def import_file(
@@ -641,6 +670,7 @@ def import_file(
         justification_id=justification_id,
         subject_id=subject_id,
         origin=origin,
+        attested=attested,
     )
     if not permission.allowed:
         viewings.refuse(session, permission, case_id, justification_id, subject_id, url, kind)
@@ -686,7 +716,7 @@ def import_file(
         "origin": ORIGINS[origin],
         "supplied_by": (supplied_by or "").strip() or None,
     }
-    return _store(
+    stored = _store(
         session,
         case_id,
         justification_id,
@@ -702,7 +732,9 @@ def import_file(
         page.meta if page else {},
         gps,
         viewed_at=viewed_at,
+        origin=origin,
     )
+    return dataclasses.replace(stored, gate_warnings=permission.warnings)
 
 
 def _image_meta(image: collectors.ImageInfo | None) -> dict[str, object] | None:

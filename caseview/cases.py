@@ -13,8 +13,9 @@ from caseview.domain import Case, CaseStatus, Role, Subject, SubjectRole, User
 from caseview.errors import NotFound, PermissionDenied, ValidationError
 from caseview.permissions import (
     case_for_changing,
+    case_for_managing,
     case_for_reading,
-    require_role,
+    require_case_creator,
 )
 from caseview.session import Session
 from caseview.storage import people as sql
@@ -53,7 +54,7 @@ def _text(value: str, what: str, limit: int) -> str:
 
 
 def create_case(session: Session, reference: str, title: str) -> Case:
-    require_role(session, Role.MANAGER, doing="create cases")
+    require_case_creator(session)
     ref = _text(reference, "case reference", 64)
     heading = _text(title, "case title", 200)
     now = session.now()
@@ -101,8 +102,7 @@ def _find_user(session: Session, username: str) -> User:
 
 def allocate(session: Session, case_id: int, username: str) -> None:
     """A manager allocates a worker (or another manager) to a case."""
-    require_role(session, Role.MANAGER, doing="allocate cases")
-    case_for_reading(session, case_id)
+    case_for_managing(session, case_id)
     member = _find_user(session, username)
     if member.role is Role.AUDITOR:
         raise PermissionDenied(
@@ -138,8 +138,7 @@ def allocate(session: Session, case_id: int, username: str) -> None:
 def deallocate(session: Session, case_id: int, username: str) -> None:
     """A manager takes someone off a case. What they recorded on it stays, and the
     audit log keeps the allocation; they simply stop seeing the case."""
-    require_role(session, Role.MANAGER, doing="take a worker off a case")
-    case_for_reading(session, case_id)
+    case_for_managing(session, case_id)
     member = _find_user(session, username)
     now = session.now()
     with session.casefile.write() as conn:
@@ -166,8 +165,7 @@ def members(session: Session, case_id: int) -> list[User]:
 
 def set_status(session: Session, case_id: int, status: str) -> None:
     """Close a case (no new material) or reopen it. Managers only."""
-    require_role(session, Role.MANAGER, doing="close or reopen cases")
-    case_for_reading(session, case_id)
+    case_for_managing(session, case_id)
     try:
         new = CaseStatus(status)
     except ValueError:

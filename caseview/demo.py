@@ -480,7 +480,10 @@ def _gather_and_conclude(
         domain="online_exposure",
         reliability="A",
         credibility=1,
-        external_check="The club secretary confirmed by phone that the page is current.",
+        confirmed_by="A phone call to the club secretary",
+        check_what="the page is the club's own and current, and shows Jordan's details",
+        check_who="the club secretary, by phone",
+        check_when=worker.now().date(),
     )
     notes.save(
         worker,

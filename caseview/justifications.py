@@ -14,11 +14,12 @@ import functools
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import ethics
-from caseview import audit, policy
+from caseview import audit, persons, policy, returns
 from caseview.clock import from_iso, system_clock, to_iso
 from caseview.domain import Role
 from caseview.errors import GateRefused, NotFound, PermissionDenied, ValidationError
@@ -57,8 +58,12 @@ class JustificationRecord:
     submitted_at: datetime | None
     decided_at: datetime | None
     authorisation_ref: str | None
+    """Legacy: free text older case files hold. It lifts nothing; see caseview.authorisations."""
     authorised_by: str | None
     decisions: tuple[Decision, ...]
+    answering: returns.ReturnAnswers | None = None
+    """For a version made after a manager returned the request: each of the manager's
+    reasons with this version's answer to it."""
 
     @property
     def overdue(self) -> bool:
@@ -134,7 +139,7 @@ def _row_to_record(
 ) -> JustificationRecord:
     request = _request(str(row["content"]))
     status = str(row["status"])
-    if status == "approved" and now.date() > request.valid_until:
+    if status == "approved" and ethics.uk_day(now) > request.valid_until:
         status = "expired"
     emergency_state: str | None = None
     if row["emergency"] and row["submitted_at"] and status not in ("draft", "cancelled"):
@@ -169,6 +174,7 @@ def _row_to_record(
         authorisation_ref=row["authorisation_ref"],
         authorised_by=row["authorised_by_name"],
         decisions=decisions,
+        answering=returns.answering(conn, row),
     )
 
 
@@ -213,33 +219,41 @@ def findings(
     session: Session,
     case_id: int,
     request: ethics.Justification,
-    authorisation_ref: str | None = None,
+    justification_id: int | None = None,
 ) -> list[ethics.Finding]:
-    """What the gate says about a request now (the wizard calls this as the worker types)."""
-    conn = session.casefile.conn
+    """What the gate says about a request now (the wizard calls this as the worker types).
+
+    ``justification_id`` is the stored request's id, if it is stored: its author and the
+    authorisations confirmed for it are then taken into account.
+    """
+    case_for_reading(session, case_id)
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
     roles = {}
     for subject_id in request.subjects:
         row = people_sql.subject_by_id(conn, subject_id)
         if row is not None and int(row["case_id"]) == case_id:
             roles[subject_id] = str(row["role"])
-    history = viewing_history(conn, request.subjects)
+    people = persons.known_people(conn)
+    author = session.actor
+    if justification_id is not None:
+        stored = sql.justification(conn, justification_id)
+        if stored is not None:
+            author = str(stored["author_name"])
     return ethics.evaluate(
         request,
-        history,
-        policy.current(session.casefile),
-        now=session.now(),
+        persons.look_history(conn, people, now, rules),
+        rules,
+        now=now,
         subject_roles=roles,
-        authorisation_ref=authorisation_ref,
+        facts=ethics.SubmissionFacts(
+            request_id=justification_id,
+            author=author,
+            people=people,
+            authorised_subjects=persons.authorised_subjects(conn, justification_id, now),
+            open_emergencies=persons.open_emergencies(conn, people),
+        ),
     )
-
-
-def viewing_history(
-    conn: sqlite3.Connection, subject_ids: tuple[int, ...] | list[int]
-) -> list[ethics.Viewing]:
-    return [
-        ethics.Viewing(int(r["subject_id"]), from_iso(r["at"]), str(r["username"]))
-        for r in sql.completed_viewings(conn, subject_ids)
-    ]
 
 
 def create(session: Session, case_id: int, request: ethics.Justification) -> JustificationRecord:
@@ -348,6 +362,7 @@ def edit(
                 supersedes=justification_id,
                 now=now,
             )
+            _carry_answers(conn, session, record, new_id, now)
             if row["status"] in ("submitted", "returned") and not _used_emergency(conn, row):
                 reason = f"superseded by version {record.version + 1} (justification {new_id})"
                 sql.set_status(
@@ -367,6 +382,90 @@ def edit(
                     {"reason": reason},
                 )
     return get(session, new_id)
+
+
+def _carry_answers(
+    conn: sqlite3.Connection,
+    session: Session,
+    record: JustificationRecord,
+    new_id: int,
+    now: datetime,
+) -> None:
+    """A resubmission revised before anyone decided it answers the same return: its
+    answers move to the new version, for the worker to keep or change."""
+    answered = record.answering
+    if answered is None or sql.latest_review(conn, record.id) is not None:
+        return
+    sql.set_return_answers(
+        conn,
+        new_id,
+        answered.review_id,
+        [(item.reason, item.answer) for item in answered.items],
+        session.user.id,
+        to_iso(now),
+    )
+
+
+def answer_return(
+    session: Session, justification_id: int, answers: Sequence[str]
+) -> JustificationRecord:
+    """The author answers each reason the manager gave for returning the request.
+
+    ``justification_id`` is the new version (a draft made by editing the returned
+    request); ``answers`` are one per reason, in the order the reasons were given. They
+    replace any earlier answers and are frozen when the version is submitted.
+    """
+    row, record = _load(session, justification_id)
+    case_for_changing(session, record.case_id, doing="answer a manager's reasons")
+    if session.actor != record.author:
+        raise PermissionDenied(
+            "Only the author of the request can answer the manager's reasons.", rule="author"
+        )
+    if row["status"] == "returned":
+        raise PermissionDenied(
+            f"Justification {justification_id} is the returned version. Change it first "
+            "(this makes a new version), then answer the reasons on the new version.",
+            rule="status",
+        )
+    if row["status"] != "draft":
+        raise PermissionDenied(
+            f"Justification {justification_id} is {record.status}; reasons are answered "
+            "on a draft, before it is submitted again.",
+            rule="status",
+        )
+    returned = record.answering
+    if returned is None:
+        raise ValidationError(
+            f"Justification {justification_id} does not follow a returned request, so "
+            "there are no reasons to answer."
+        )
+    if len(answers) != len(returned.items):
+        raise ValidationError(
+            f"The manager gave {len(returned.items)} reason(s) for returning the request; "
+            f"give one answer for each, in order (you gave {len(answers)}). Nothing was "
+            "stored."
+        )
+    items = returns.pair(returned, answers)
+    now = session.now()
+    with session.casefile.write() as conn:
+        _still(conn, justification_id, "draft")
+        sql.set_return_answers(
+            conn, justification_id, returned.review_id, items, session.user.id, to_iso(now)
+        )
+        _log(
+            conn,
+            session,
+            "justification.return_answered",
+            justification_id,
+            record.case_id,
+            now,
+            {
+                "returned": returned.returned_id,
+                "review": returned.review_id,
+                "answers": [{"reason": r, "answer": a} for r, a in items],
+            },
+        )
+    return get(session, justification_id)
 
 
 def _require_author_or_manager(
@@ -391,7 +490,8 @@ def submit(
             "can be submitted. Edit it to make a new version.",
             rule="status",
         )
-    found = findings(session, record.case_id, record.request, row["authorisation_ref"])
+    _check_return_answered(session, record)
+    found = findings(session, record.case_id, record.request, justification_id)
     blocking = ethics.blocking(found)
     now = session.now()
     rules = policy.current(session.casefile)
@@ -448,8 +548,33 @@ def submit(
     return get(session, justification_id), found
 
 
-def _wrote_part(session: Session, row: sqlite3.Row) -> bool:
-    """The author, or anyone who edited the text, may not decide on it."""
+def _check_return_answered(session: Session, record: JustificationRecord) -> None:
+    """After a return, the new version must change and answer every reason (else refused,
+    recorded, and GateRefused naming the rule)."""
+    rules = policy.current(session.casefile)
+    refused = returns.refusal(record.answering, content_hash(record.request), rules)
+    if refused is None:
+        return
+    rule, message = refused
+    with session.casefile.write() as conn:
+        _still(conn, record.id, "draft")
+        _log(
+            conn,
+            session,
+            "justification.submit_refused",
+            record.id,
+            record.case_id,
+            session.now(),
+            {"rule": rule, "blocking": [], "findings": [], "policy": rules.name},
+        )
+    raise GateRefused(f"Justification {record.id} cannot be submitted yet: {message}", rule=rule)
+
+
+def wrote_part(session: Session, row: sqlite3.Row) -> bool:
+    """The author, or anyone who edited the text, may not decide on it (nor authorise it).
+
+    ``row`` is the justification's stored row.
+    """
     return session.user.id == int(row["author_id"]) or sql.is_editor(
         session.casefile.conn, int(row["id"]), session.user.id
     )
@@ -460,15 +585,17 @@ def review(
     justification_id: int,
     decision: str,
     reasons: str,
-    *,
-    authorisation_ref: str | None = None,
 ) -> JustificationRecord:
-    """A manager other than the author approves, rejects or returns a submitted request."""
+    """A manager other than the author approves, rejects or returns a submitted request.
+
+    A surveillance authorisation is not part of a decision: it is recorded, and
+    confirmed by a second manager, with :mod:`caseview.authorisations`.
+    """
     require_role(session, Role.MANAGER, doing="review justifications")
     if decision not in DECISIONS:
         raise ValidationError(f"'{decision}' is not a decision. Use approve, reject or return.")
     row, record = _load(session, justification_id)
-    if _wrote_part(session, row):
+    if wrote_part(session, row):
         raise PermissionDenied(
             "You wrote this justification (or part of it), so you cannot review it. Another "
             "manager must decide.",
@@ -487,7 +614,7 @@ def review(
             "and shown to the worker."
         )
     now = session.now()
-    if decision == "approve" and now.date() > record.request.valid_until:
+    if decision == "approve" and ethics.uk_day(now) > record.request.valid_until:
         raise PermissionDenied(
             f"This request was valid until {record.request.valid_until}; it cannot be approved "
             "now. Return it so the worker can set a new date.",
@@ -530,59 +657,7 @@ def review(
                 "reviewed_late": late,
             },
         )
-        if authorisation_ref:
-            _record_authorisation(conn, session, record, authorisation_ref, now)
     return get(session, justification_id)
-
-
-def record_authorisation(
-    session: Session, justification_id: int, reference: str
-) -> JustificationRecord:
-    """A manager records the council's surveillance authorisation (register number).
-
-    It lifts the repeat-viewing meter's stop line for this justification, and the
-    note and audit log show it.
-    """
-    require_role(session, Role.MANAGER, doing="record a surveillance authorisation")
-    row, record = _load(session, justification_id)
-    if _wrote_part(session, row):
-        raise PermissionDenied(
-            "You wrote this justification (or part of it); another manager must record its "
-            "authorisation.",
-            rule="self_review",
-        )
-    with session.casefile.write() as conn:
-        _record_authorisation(conn, session, record, reference, session.now())
-    return get(session, justification_id)
-
-
-def _record_authorisation(
-    conn: sqlite3.Connection,
-    session: Session,
-    record: JustificationRecord,
-    reference: str,
-    now: datetime,
-) -> None:
-    ref = reference.strip()
-    if not ref:
-        raise ValidationError("Give the authorisation's reference (the council's register number).")
-    sql.set_status(
-        conn,
-        record.id,
-        authorisation_ref=ref,
-        authorised_by=session.user.id,
-        authorised_at=to_iso(now),
-        updated_at=to_iso(now),
-    )
-    _log(
-        conn,
-        session,
-        "justification.authorisation_recorded",
-        record.id,
-        record.case_id,
-        now,
-        {"authorisation_ref": ref},
-    )
 
 
 def _used_emergency(conn: sqlite3.Connection, row: sqlite3.Row) -> bool:

@@ -2,10 +2,14 @@
 
 Each observation carries the Admiralty grading (source reliability A-F, information
 credibility 1-6, with the nearest UK 3x5x2 reading shown beside it), the risks of
-misreading it, and its corroboration. It is *relied upon* only when its credibility
-is 1 or 2 or it is corroborated (by an observation on a different source, or an
-external check described in words); everything else is material not relied upon.
-Observations are versioned, never overwritten, and every change is an audit event.
+misreading it, and its corroboration. Whether the note relies on it is decided by
+``ethics.assess_reliance`` (the rules are there, and the policy sets how credible a
+corroborating observation must be): only corroboration by an independent source, or an
+external check recorded with what, who and when, earns it; its own grading never does.
+The answer depends on the other observations and sources of the case, so the service
+works it out each time it reads observations (:func:`reliance_context`, :func:`assess`);
+it is never stored. Observations are versioned, never overwritten, and every change is
+an audit event.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
+import ethics
 from caseview import audit, cases
+from caseview import policy as policies
 from caseview.clock import from_iso, to_iso
 from caseview.domain import Role
 from caseview.errors import NotFound, PermissionDenied, ValidationError
@@ -26,6 +32,7 @@ from caseview.report.model import DOMAINS, RISKS
 from caseview.session import Session
 from caseview.storage import analysis as sql
 from caseview.storage import sources as sources_sql
+from ethics.timeutil import uk_day
 
 RELIABILITY = {
     "A": "completely reliable",
@@ -49,6 +56,8 @@ UK_SOURCE = {"A": "1", "B": "1", "C": "2", "D": "3", "E": "3", "F": "2"}
 UK_INTELLIGENCE = {1: "B", 2: "C", 3: "C", 4: "D", 5: "E", 6: "D"}
 # The longest observation text accepted, in characters.
 MAX_TEXT = 20_000
+# The longest external check part or "confirmed by" accepted, in characters.
+MAX_CHECK = 2_000
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,23 @@ class Observation:
     risks: tuple[str, ...]
     corroborates: tuple[int, ...]
     external_check: str | None
+    """An external check in free text, from files written before checks recorded who
+    and when; kept and shown, it never earns reliance. New versions carry it on."""
     author: str
     created_at: datetime
+    check_what: str | None = None
+    check_who: str | None = None
+    check_when: date | None = None
+    confirmed_by: str | None = None
+    """For credibility 1 (confirmed): what confirmed it."""
+    relied_upon: bool = False
+    """Worked out by the service from the case's other observations and sources."""
+    reliance_reasons: tuple[str, ...] = ()
+    """Why it is relied upon, or why not, in plain words."""
+    supported_by: tuple[str, ...] = ()
+    """What earns reliance, in words; empty when not relied upon."""
+    reliance_advice: str = ""
+    """When not relied upon: what would earn it."""
 
     @property
     def grading(self) -> str:
@@ -77,15 +101,138 @@ class Observation:
         return f"{UK_SOURCE[self.reliability]}/{UK_INTELLIGENCE[self.credibility]}"
 
     @property
-    def corroborated(self) -> bool:
-        return bool(self.corroborates) or bool((self.external_check or "").strip())
+    def check(self) -> ethics.ExternalCheck | None:
+        """The external check as recorded (a legacy free-text one has no who or when)."""
+        if self.check_what or self.check_who or self.check_when:
+            return ethics.ExternalCheck(
+                self.check_what or "", self.check_who or "", self.check_when
+            )
+        if self.external_check:
+            return ethics.ExternalCheck(self.external_check)
+        return None
 
-    @property
-    def relied_upon(self) -> bool:
-        return self.credibility <= 2 or self.corroborated
+
+@dataclass(frozen=True)
+class RelianceContext:
+    """What judging reliance needs for one case, read once: the policy in force, each
+    source's facts by id, and each current observation's facts by root id."""
+
+    policy: ethics.Policy
+    sources: Mapping[int, ethics.SourceFacts]
+    observations: Mapping[int, ethics.CorroboratorFacts]
+
+
+def _source_facts(rows: Sequence[sqlite3.Row]) -> dict[int, ethics.SourceFacts]:
+    # A correction is the same item as what it corrects: group each chain of corrections.
+    group: dict[int, int] = {}
+
+    def root(source_id: int) -> int:
+        while group.get(source_id, source_id) != source_id:
+            source_id = group[source_id]
+        return source_id
+
+    for r in rows:
+        group.setdefault(int(r["id"]), int(r["id"]))
+        if r["corrects"] is not None:
+            group[root(int(r["id"]))] = root(int(r["corrects"]))
+    members: dict[int, list[int]] = {}
+    for r in rows:
+        members.setdefault(root(int(r["id"])), []).append(int(r["id"]))
+    facts = {}
+    for r in rows:
+        source_id = int(r["id"])
+        facts[source_id] = ethics.SourceFacts(
+            source_id=source_id,
+            body_sha256=str(r["body_sha256"]),
+            urls=tuple(str(u) for u in (r["requested_url"], r["final_url"]) if u),
+            same_item=tuple(i for i in members[root(source_id)] if i != source_id),
+        )
+    return facts
+
+
+def _context(conn: sqlite3.Connection, policy: ethics.Policy, case_id: int) -> RelianceContext:
+    sources = _source_facts(sql.source_facts(conn, case_id))
+    found = {}
+    for r in sql.current_observations(conn, case_id):
+        source_id = int(r["source_id"])
+        found[int(r["root_id"] or r["id"])] = ethics.CorroboratorFacts(
+            observation_id=int(r["id"]),
+            source=sources.get(source_id, ethics.SourceFacts(source_id, "")),
+            reliability=str(r["reliability"]),
+            credibility=int(r["credibility"]),
+        )
+    return RelianceContext(policy, sources, found)
+
+
+def reliance_context(session: Session, case_id: int, at: datetime | None = None) -> RelianceContext:
+    """Everything :func:`assess` needs for observations in this case (one read), under
+    the policy in force now, or at the moment ``at`` (a note is judged as at its date)."""
+    case_for_reading(session, case_id)
+    rules = policies.in_force(session.casefile, at).policy
+    return _context(session.casefile.conn, rules, case_id)
+
+
+def assess(
+    context: RelianceContext,
+    source_id: int,
+    reliability: str,
+    credibility: int,
+    corroborates: Sequence[int] = (),
+    check: ethics.ExternalCheck | None = None,
+    confirmed_by: str | None = None,
+) -> ethics.Reliance:
+    """Whether the note would rely on an observation graded so, on this source, with
+    these corroborating observations (root ids) and this check. Reads nothing: the
+    editor asks it as the worker types, and the service when it reads observations."""
+    mine = context.sources.get(source_id, ethics.SourceFacts(source_id, ""))
+    linked = [context.observations[i] for i in corroborates if i in context.observations]
+    return ethics.assess_reliance(
+        ethics.ObservationFacts(mine, reliability, credibility, confirmed_by),
+        linked,
+        check,
+        context.policy,
+    )
+
+
+def draft_check(what: str, who: str, when: str) -> ethics.ExternalCheck | None:
+    """An external check as typed so far, for :func:`assess` while the worker types: a
+    date that does not read as YYYY-MM-DD counts as not given (saving says why)."""
+    try:
+        day: date | None = date.fromisoformat(when.strip()) if when.strip() else None
+    except ValueError:
+        day = None
+    check = ethics.ExternalCheck(what.strip(), who.strip(), day)
+    return None if check.empty else check
+
+
+def _judged(observation: Observation, context: RelianceContext) -> Observation:
+    answer = assess(
+        context,
+        observation.source_id,
+        observation.reliability,
+        observation.credibility,
+        observation.corroborates,
+        observation.check,
+        observation.confirmed_by,
+    )
+    return replace(
+        observation,
+        relied_upon=answer.relied,
+        reliance_reasons=answer.reasons,
+        supported_by=answer.supported_by,
+        reliance_advice=answer.advice,
+    )
 
 
 def _from_row(row: sqlite3.Row) -> Observation:
+    """The stored observation, not yet judged (see :func:`_judged`)."""
+    keys = row.keys()
+
+    def column(name: str) -> str | None:
+        # Read before the 0008 step has run (a file being opened), the columns are absent.
+        return str(row[name]) if name in keys and row[name] is not None else None
+
+    when = column("check_when")
     return Observation(
         id=int(row["id"]),
         root_id=int(row["root_id"] or row["id"]),
@@ -101,7 +248,75 @@ def _from_row(row: sqlite3.Row) -> Observation:
         external_check=row["external_check"],
         author=str(row["author_name"]),
         created_at=from_iso(row["created_at"]),
+        check_what=column("check_what"),
+        check_who=column("check_who"),
+        check_when=date.fromisoformat(when) if when else None,
+        confirmed_by=column("confirmed_by"),
     )
+
+
+def _words(value: str | None, what: str) -> str | None:
+    clean = " ".join((value or "").split())
+    if len(clean) > MAX_CHECK:
+        raise ValidationError(
+            f"{what} is {len(clean):,} characters long; the most is {MAX_CHECK:,}. "
+            "Say it briefly; the detail belongs in the observation."
+        )
+    return clean or None
+
+
+def _check_date(value: date | str | None, today: date) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, str):
+        given = value.strip()
+        try:
+            value = date.fromisoformat(given)
+        except ValueError:
+            raise ValidationError(
+                f"'{given}' is not a date for the external check. Give the day it "
+                "was made as YYYY-MM-DD, e.g. 2024-11-03."
+            ) from None
+    if value > today:
+        raise ValidationError(
+            f"The external check is dated {value.isoformat()}, after today. Give the day "
+            "it was made."
+        )
+    return value
+
+
+def _validate_check(
+    what: str | None, who: str | None, when: date | str | None, today: date
+) -> ethics.ExternalCheck | None:
+    """A complete external check, none at all, or a ValidationError saying what to add."""
+    check = ethics.ExternalCheck(
+        _words(what, "What the external check was") or "",
+        _words(who, "Who made the external check") or "",
+        _check_date(when, today),
+    )
+    if check.empty:
+        return None
+    missing = check.missing()
+    if missing:
+        raise ValidationError(
+            "An external check is recorded with what was checked, who checked it and "
+            f"when: add {' and '.join(missing)}. Without them it cannot support the "
+            "observation."
+        )
+    return check
+
+
+def _validate_confirmed(credibility: int, confirmed_by: str | None) -> str | None:
+    named = _words(confirmed_by, "'Confirmed by'")
+    if credibility == 1 and named is None:
+        raise ValidationError(
+            "Credibility 1 means confirmed by other sources, so name what confirmed it in "
+            "'confirmed by' (e.g. the police incident log of 12 November), or choose a "
+            "lower credibility."
+        )
+    return named
 
 
 def _validate(
@@ -179,9 +394,16 @@ def add(
     credibility: int,
     risks: Sequence[str] = (),
     corroborates: Sequence[int] = (),
-    external_check: str | None = None,
+    check_what: str | None = None,
+    check_who: str | None = None,
+    check_when: date | str | None = None,
+    confirmed_by: str | None = None,
 ) -> Observation:
-    """Record what the worker concludes from a source."""
+    """Record what the worker concludes from a source.
+
+    An external check is given whole (what, who and when: ``check_when`` a date or
+    YYYY-MM-DD) or not at all; credibility 1 needs ``confirmed_by``.
+    """
     conn = session.casefile.conn
     source_row = sources_sql.source(conn, source_id)
     if source_row is None:
@@ -191,19 +413,15 @@ def add(
     clean, dom, grade, clean_risks, links = _validate(
         conn, case_id, source_id, text, domain, reliability, credibility, risks, corroborates, None
     )
+    check = _validate_check(check_what, check_who, check_when, uk_day(session.now()))
+    named = _validate_confirmed(credibility, confirmed_by)
     return _write(
         session,
         case_id,
         source_id,
         None,
         1,
-        clean,
-        dom,
-        grade,
-        credibility,
-        clean_risks,
-        links,
-        external_check,
+        _Fields(clean, dom, grade, credibility, clean_risks, links, check, named, None),
         "observation.recorded",
     )
 
@@ -218,9 +436,16 @@ def revise(
     credibility: int | None = None,
     risks: Sequence[str] | None = None,
     corroborates: Sequence[int] | None = None,
-    external_check: str | None = None,
+    check_what: str | None = None,
+    check_who: str | None = None,
+    check_when: date | str | None = None,
+    confirmed_by: str | None = None,
 ) -> Observation:
-    """A new version of an observation; the old one stays, superseded."""
+    """A new version of an observation; the old one stays, superseded.
+
+    A field left as None keeps its value; an empty string clears a check part or
+    ``confirmed_by``.
+    """
     conn = session.casefile.conn
     row = sql.observation(conn, observation_id)
     if row is None:
@@ -231,6 +456,7 @@ def revise(
         raise PermissionDenied(
             f"Observation {observation_id} has a newer version; change that one.", rule="superseded"
         )
+    grade_1_6 = credibility if credibility is not None else old.credibility
     clean, dom, grade, clean_risks, links = _validate(
         conn,
         old.case_id,
@@ -238,10 +464,19 @@ def revise(
         text if text is not None else old.text,
         domain or old.domain,
         reliability or old.reliability,
-        credibility if credibility is not None else old.credibility,
+        grade_1_6,
         risks if risks is not None else old.risks,
         corroborates if corroborates is not None else old.corroborates,
         old.root_id,
+    )
+    check = _validate_check(
+        check_what if check_what is not None else old.check_what,
+        check_who if check_who is not None else old.check_who,
+        check_when if check_when is not None else old.check_when,
+        uk_day(session.now()),
+    )
+    named = _validate_confirmed(
+        grade_1_6, confirmed_by if confirmed_by is not None else old.confirmed_by
     )
     return _write(
         session,
@@ -249,15 +484,24 @@ def revise(
         old.source_id,
         old,
         old.version + 1,
-        clean,
-        dom,
-        grade,
-        credibility if credibility is not None else old.credibility,
-        clean_risks,
-        links,
-        external_check if external_check is not None else old.external_check,
+        _Fields(clean, dom, grade, grade_1_6, clean_risks, links, check, named, old.external_check),
         "observation.revised",
     )
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """One version's validated content, as written."""
+
+    text: str
+    domain: str
+    reliability: str
+    credibility: int
+    risks: tuple[str, ...]
+    links: tuple[int, ...]
+    check: ethics.ExternalCheck | None
+    confirmed_by: str | None
+    legacy_check: str | None
 
 
 def _write(
@@ -266,17 +510,22 @@ def _write(
     source_id: int,
     old: Observation | None,
     version: int,
-    text: str,
-    domain: str,
-    reliability: str,
-    credibility: int,
-    risks: tuple[str, ...],
-    links: tuple[int, ...],
-    external_check: str | None,
+    f: _Fields,
     action: str,
 ) -> Observation:
     now = session.now()
-    check = (external_check or "").strip() or None
+    check = f.check
+    when = check.when.isoformat() if check is not None and check.when is not None else None
+    stored = {
+        "external_check": f.legacy_check,
+        "check_what": check.what if check is not None else None,
+        "check_who": check.who if check is not None else None,
+        "check_when": when,
+        "confirmed_by": f.confirmed_by,
+    }
+    searchable = [f.text] + [
+        v for v in (f.legacy_check, stored["check_what"], stored["check_who"], f.confirmed_by) if v
+    ]
     with session.casefile.write() as conn:
         case_for_changing(session, case_id, doing="record observations")
         if old is not None and not sql.is_current(conn, old.id):
@@ -291,13 +540,13 @@ def _write(
                 "supersedes": old.id if old else None,
                 "source_id": source_id,
                 "case_id": case_id,
-                "text": text,
-                "domain": domain,
-                "reliability": reliability,
-                "credibility": credibility,
-                "risks": json.dumps(list(risks)),
-                "corroborates": json.dumps(list(links)),
-                "external_check": check,
+                "text": f.text,
+                "domain": f.domain,
+                "reliability": f.reliability,
+                "credibility": f.credibility,
+                "risks": json.dumps(list(f.risks)),
+                "corroborates": json.dumps(list(f.links)),
+                **stored,
                 "author_id": session.user.id,
                 "created_at": to_iso(now),
             },
@@ -310,7 +559,7 @@ def _write(
             new_id,
             case_id,
             f"Observation on source {source_id}",
-            text + ("\n" + check if check else ""),
+            "\n".join(searchable),
         )
         audit.record(
             conn,
@@ -324,40 +573,49 @@ def _write(
                 "source_id": source_id,
                 "supersedes": old.id if old else None,
                 "version": version,
-                "text": text,
-                "domain": domain,
-                "reliability": reliability,
-                "credibility": credibility,
-                "risks": list(risks),
-                "corroborates": list(links),
-                "external_check": check,
+                "text": f.text,
+                "domain": f.domain,
+                "reliability": f.reliability,
+                "credibility": f.credibility,
+                "risks": list(f.risks),
+                "corroborates": list(f.links),
+                **stored,
             },
         )
         row = sql.observation(conn, new_id)
         assert row is not None
-        return _from_row(row)
+        context = _context(conn, policies.current(session.casefile), case_id)
+        return _judged(_from_row(row), context)
 
 
-def list_for_case(session: Session, case_id: int) -> list[Observation]:
-    case_for_reading(session, case_id)
-    return [_from_row(r) for r in sql.current_observations(session.casefile.conn, case_id)]
+def list_for_case(session: Session, case_id: int, at: datetime | None = None) -> list[Observation]:
+    """The case's current observations, each judged for reliance (under the policy in
+    force now, or at ``at``)."""
+    context = reliance_context(session, case_id, at)
+    rows = sql.current_observations(session.casefile.conn, case_id)
+    return [_judged(_from_row(r), context) for r in rows]
 
 
 def list_for_source(session: Session, source_id: int) -> list[Observation]:
     row = sources_sql.source(session.casefile.conn, source_id)
     if row is None:
         raise NotFound(f"There is no source {source_id}.")
-    case_for_reading(session, int(row["case_id"]))
-    return [_from_row(r) for r in sql.current_of_source(session.casefile.conn, source_id)]
+    context = reliance_context(session, int(row["case_id"]))
+    return [
+        _judged(_from_row(r), context)
+        for r in sql.current_of_source(session.casefile.conn, source_id)
+    ]
 
 
 def history(session: Session, observation_id: int) -> list[Observation]:
+    """Every version, oldest first, each judged against the case as it is now."""
     row = sql.observation(session.casefile.conn, observation_id)
     if row is None:
         raise NotFound(f"There is no observation {observation_id}.")
-    case_for_reading(session, int(row["case_id"]))
+    context = reliance_context(session, int(row["case_id"]))
     return [
-        _from_row(r) for r in sql.history(session.casefile.conn, int(row["root_id"] or row["id"]))
+        _judged(_from_row(r), context)
+        for r in sql.history(session.casefile.conn, int(row["root_id"] or row["id"]))
     ]
 
 

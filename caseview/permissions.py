@@ -60,3 +60,56 @@ def case_for_changing(session: Session, case_id: int, *, doing: str) -> sqlite3.
             rule="case_closed",
         )
     return row
+
+
+MANAGE_CASE = "allocate workers to a case, or close or reopen it"
+
+
+def case_for_managing(session: Session, case_id: int) -> sqlite3.Row:
+    """The case row, if this user may allocate workers to it, take them off it, or close
+    or reopen it: managers only, and only on a case that exists."""
+    require_role(session, Role.MANAGER, doing=MANAGE_CASE)
+    return case_for_reading(session, case_id)
+
+
+LOOK_ROLE = (
+    "Only workers allocated to the case, or managers, can view or capture sources; "
+    "auditors read the record but add nothing to it."
+)
+
+
+def case_for_looking(session: Session, case_id: int) -> sqlite3.Row:
+    """The case row, if this user may look at a subject's pages for it now (view, capture,
+    import, record supplied material): the rules for adding to a case (a worker allocated
+    to it, or a manager, on an open case), with the role refusal in the gate's words.
+    Whether a request allows the look is the gate's question (``viewings``), asked after
+    this.
+    """
+    try:
+        return case_for_changing(session, case_id, doing="view or capture sources")
+    except PermissionDenied as refused:
+        if refused.rule == "role":
+            raise PermissionDenied(LOOK_ROLE, rule="role") from None
+        raise
+
+
+def require_case_creator(session: Session) -> None:
+    """Managers open new cases."""
+    require_role(session, Role.MANAGER, doing="create cases")
+
+
+def require_reviewer(session: Session, *, doing: str = "review justifications") -> None:
+    """Managers decide requests to look (and see the queue of them)."""
+    require_role(session, Role.MANAGER, doing=doing)
+
+
+def require_account_manager(
+    session: Session, *, doing: str = "add users, reset passwords, unlock or switch off accounts"
+) -> None:
+    """Managers look after user accounts."""
+    require_role(session, Role.MANAGER, doing=doing)
+
+
+def require_account_reader(session: Session, *, doing: str = "list users") -> None:
+    """Managers and auditors see the accounts of the case file."""
+    require_role(session, Role.MANAGER, Role.AUDITOR, doing=doing)

@@ -1,34 +1,30 @@
-"""Looks at a subject's public pages, and the one gate every look passes through.
+"""Looks at people's public pages, and the one gate every look passes through.
 
-``authorise`` is the capture permission: it answers allowed, or refuses with the rule
-that refused (role, allocation, case closed, justification status or date, subject,
-host scope, planned viewings used up, the repeat-viewing meter's stop line, missing
-attestation, and for a look made earlier and imported now, a look made before the
-request could be used). A refusal is stored as a refused viewing with an audit event,
-in one transaction, and nothing else is stored. Completed looks feed the meter, at
-the time the look was made. ``hop_refusal`` applies the request's scope to every
-address a capture is sent on to (redirects), not only the one the worker asked for.
+The decision about a look is ``ethics.decide_look``'s alone; this module gathers its
+facts from the case file (the request, the people, the looks already made, the
+authorisations in force, open emergencies), asks it, and records the answer. Before
+that come the case rules (role, allocation, closed case), which are ``permissions``'.
+A refusal is stored as a refused viewing with an audit event, in one transaction, and
+nothing else is stored. Completed looks feed the meter, at the time the look was made.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import ethics
-from caseview import audit, justifications, policy
+from caseview import audit, justifications, persons, policy
 from caseview.clock import from_iso, to_iso
-from caseview.domain import CaseStatus, Role
-from caseview.errors import GateRefused, NotFound
-from caseview.permissions import can_see_case, case_for_reading
+from caseview.errors import GateRefused, NotFound, PermissionDenied
+from caseview.permissions import case_for_looking, case_for_reading
 from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
-from ethics import references
 
 KINDS = ("capture", "import", "view")
-RULE_VIEWED_BEFORE_APPROVAL = "viewed_before_approval"
+RULE_VIEWED_BEFORE_APPROVAL = ethics.RULE_VIEWED_BEFORE_APPROVAL
 
 
 @dataclass(frozen=True)
@@ -41,13 +37,13 @@ class Permission:
     reference: str
     meter: ethics.MeterReading | None
     justification: justifications.JustificationRecord | None
+    warnings: tuple[str, ...] = ()
+    persons: frozenset[int] = frozenset()
 
     @property
     def warning(self) -> str:
-        """The meter's warning to show even when the look is allowed."""
-        if self.allowed and self.meter is not None and self.meter.state in ("warn", "authorised"):
-            return self.meter.message
-        return ""
+        """The meter's warnings to show even when the look is allowed."""
+        return " ".join(self.warnings) if self.allowed else ""
 
 
 @dataclass(frozen=True)
@@ -75,51 +71,27 @@ def _refused(
     return Permission(False, rule, message, reference, meter, record)
 
 
-def meter_for(
-    session: Session, subject_id: int, authorisation_ref: str | None = None
-) -> ethics.MeterReading:
-    """The repeat-viewing meter for a subject now (viewings by everyone, rolling window)."""
+def meter_for(session: Session, subject_id: int) -> ethics.MeterReading:
+    """The repeat-viewing meter now for the person this subject is (every look at that
+    person, by everyone, in any case and under any label)."""
     row = people_sql.subject_by_id(session.casefile.conn, subject_id)
     if row is None:
         raise NotFound(f"There is no subject {subject_id}.")
     case_for_reading(session, int(row["case_id"]))
-    return _meter(session.casefile.conn, session, subject_id, authorisation_ref)
-
-
-def _meter(
-    conn: sqlite3.Connection, session: Session, subject_id: int, authorisation_ref: str | None
-) -> ethics.MeterReading:
-    history = justifications.viewing_history(conn, [subject_id])
-    return ethics.read_meter(
-        history,
-        subject_id,
-        session.now(),
-        policy.current(session.casefile),
-        authorised=bool(authorisation_ref),
-    )
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
+    people = persons.known_people(conn)
+    history = persons.look_history(conn, people, now, rules)
+    return ethics.read_meter(history, people.person(subject_id), now, rules, authorised=False)
 
 
 def _case_rules(session: Session, case_id: int) -> Permission | None:
-    """Role, allocation and closed case: the rules before any justification is read."""
-    case_row = people_sql.case_by_id(session.casefile.conn, case_id)
-    if case_row is None:
-        raise NotFound(f"There is no case {case_id}.")
-    if session.role not in (Role.WORKER, Role.MANAGER):
-        return _refused(
-            "role",
-            "Only workers allocated to the case, or managers, can view or "
-            "capture sources; auditors read the record but add nothing to it.",
-        )
-    if not can_see_case(session, case_id):
-        return _refused(
-            "allocation",
-            f"Case {case_row['reference']} is not allocated to you. "
-            "Ask a manager to allocate it before viewing anything for it.",
-        )
-    if case_row["status"] == CaseStatus.CLOSED.value:
-        return _refused(
-            "case_closed", f"Case {case_row['reference']} is closed and accepts no new material."
-        )
+    """Role, allocation and closed case: ``permissions.case_for_looking``, before any
+    request is read."""
+    try:
+        case_for_looking(session, case_id)
+    except PermissionDenied as exc:
+        return _refused(exc.rule or "permission", str(exc))
     return None
 
 
@@ -142,6 +114,66 @@ def _justification_for(
     return justifications.get(session, justification_id)
 
 
+def look_facts(session: Session, record: justifications.JustificationRecord) -> ethics.LookFacts:
+    """Everything ``ethics.decide_look`` needs to know around a look under ``record``."""
+    conn, now = session.casefile.conn, session.now()
+    rules = policy.current(session.casefile)
+    people = persons.known_people(conn)
+    stored = "approved" if record.status == "expired" else record.status
+    return ethics.LookFacts(
+        request=ethics.RequestFacts(
+            id=record.id,
+            status=stored,
+            author=record.author,
+            submitted_at=record.submitted_at,
+            approvals=tuple(d.at for d in record.decisions if d.decision == "approve"),
+            first_decision_at=min((d.at for d in record.decisions), default=None),
+            viewings_made=sql.completed_under(conn, record.id),
+        ),
+        people=people,
+        history=persons.look_history(conn, people, now, rules),
+        authorised_subjects=persons.authorised_subjects(conn, record.id, now),
+        open_emergencies=persons.open_emergencies(conn, people),
+    )
+
+
+def decide(
+    session: Session,
+    record: justifications.JustificationRecord,
+    kind: str,
+    subject_id: int,
+    url: str,
+    *,
+    attested: bool = False,
+    made_at: datetime | None = None,
+    by_colleague: bool = False,
+) -> Permission:
+    """``ethics.decide_look`` for one look under ``record``, as a Permission."""
+    look = ethics.Look(
+        kind=kind,
+        subject_id=subject_id,
+        url=url,
+        actor=session.actor,
+        now=session.now(),
+        attested=attested,
+        made_at=made_at,
+        by_colleague=by_colleague,
+    )
+    decision = ethics.decide_look(
+        record.request, look_facts(session, record), look, policy.current(session.casefile)
+    )
+    return Permission(
+        decision.allowed,
+        decision.rule,
+        decision.message,
+        decision.reference,
+        decision.meter,
+        record,
+        decision.warnings,
+        decision.persons,
+    )
+
+
 def check(
     session: Session,
     case_id: int,
@@ -151,6 +183,7 @@ def check(
     *,
     attested: bool,
     viewed_at: datetime | None = None,
+    kind: str = "capture",
 ) -> Permission:
     """May this user look at ``url`` about this subject now, under this justification?
 
@@ -160,161 +193,40 @@ def check(
     found = _justification_for(session, case_id, justification_id)
     if isinstance(found, Permission):
         return found
-    record = found
-    conn = session.casefile.conn
-    not_theirs = _emergency_not_theirs(session, record)
-    if not_theirs is not None:
-        return not_theirs
-    meter = _meter(conn, session, subject_id, record.authorisation_ref)
-    refusal = ethics.check_capture(
-        record.request,
-        status=record.status,
-        emergency_live=record.emergency_state == "live",
-        subject_id=subject_id,
-        url=url,
-        now=session.now(),
-        viewings_made=sql.completed_under(conn, justification_id),
-        meter=meter,
-        attested=attested,
-    )
-    if refusal is not None:
-        return _refused(refusal.rule, refusal.message, refusal.reference, meter, record)
-    if viewed_at is not None:
-        too_early_or_late = _look_time_refusal(session, record, viewed_at)
-        if too_early_or_late is not None:
-            return too_early_or_late
-    return Permission(True, None, "", "", meter, record)
+    return decide(session, found, kind, subject_id, url, attested=attested, made_at=viewed_at)
 
 
-def _look_time_refusal(
-    session: Session, record: justifications.JustificationRecord, viewed_at: datetime
+def hop_refusal(
+    session: Session, record: justifications.JustificationRecord, subject_id: int, url: str
 ) -> Permission | None:
-    """A look made at ``viewed_at`` needed the request usable and in date at that time."""
-    shown = viewed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if viewed_at.astimezone(UTC).date() > record.request.valid_until:
-        return _refused(
-            ethics.RULE_EXPIRED,
-            f"The look was made on {shown}, after justification {record.id} ran out "
-            f"(valid until {record.request.valid_until.isoformat()}, UTC). It cannot be "
-            "recorded under it; speak to your manager.",
-            references.COUNCIL_PROTOCOL,
-            record=record,
-        )
-    if not _usable_at(session, record, viewed_at):
-        return _refused(
-            RULE_VIEWED_BEFORE_APPROVAL,
-            f"The look was made on {shown}, before justification {record.id} was approved. "
-            "A look must be authorised before it is made, so it cannot be recorded under "
-            "this request; speak to your manager.",
-            references.COUNCIL_PROTOCOL + "; " + references.HOME_OFFICE_CODE,
-            record=record,
-        )
-    return None
+    """None if a capture may be sent on to ``url`` (a redirect), else the refusal.
 
-
-def _usable_at(
-    session: Session, record: justifications.JustificationRecord, moment: datetime
-) -> bool:
-    """Whether the request could be used at ``moment``: from its (latest) approval on, or
-    for an emergency, by its author while it was live (from submission until the first
-    decision on it or the review deadline, whichever came first)."""
-    approvals = [d.at for d in record.decisions if d.decision == "approve"]
-    if approvals and moment >= max(approvals):
-        return True
-    if not record.request.emergency or record.submitted_at is None:
-        return False
-    if session.actor != record.author:  # a live emergency is its author's alone
-        return False
-    live_until = ethics.emergency_review_due(record.submitted_at, policy.current(session.casefile))
-    if record.decisions:
-        live_until = min(live_until, min(d.at for d in record.decisions))
-    return record.submitted_at <= moment <= live_until
-
-
-def hop_refusal(record: justifications.JustificationRecord, url: str) -> Permission | None:
-    """None if ``url`` is inside the request's scope, else the refusal to record.
-
-    For every address a capture goes to, redirects included: the check before the fetch
-    covers only the address the worker asked for.
+    The check before the fetch covers only the address the worker asked for; every
+    address the capture goes to is a look of its own kind (``ethics.HOP``).
     """
-    try:
-        page = ethics.parse_web_url(url)
-    except ValueError as exc:
-        return _refused(
-            ethics.RULE_URL,
-            f"The capture was sent on to an address that cannot be captured ({exc}), so "
-            "Caseview did not go there and nothing was captured.",
-            references.COUNCIL_PROTOCOL,
-            record=record,
-        )
-    if ethics.url_in_scope(page, record.request.scope_hosts, record.request.scope_urls):
-        return None
-    return _refused(
-        ethics.RULE_HOST_SCOPE,
-        f"The capture was sent on to {url}, and {page.host} is outside the scope of "
-        f"justification {record.id}, so Caseview did not go there and nothing was "
-        "captured. Capture only the sites and pages the request lists, or ask for a new "
-        "request.",
-        references.GDPR_MINIMISATION,
-        record=record,
-    )
-
-
-def _emergency_not_theirs(
-    session: Session, record: justifications.JustificationRecord
-) -> Permission | None:
-    """An unreviewed emergency is its author's authority alone, for looking and recording."""
-    if record.emergency_state == "live" and session.actor != record.author:
-        return _refused(
-            "emergency_author_only",
-            "This emergency request has not been reviewed "
-            "yet, so only its author can use it. Ask a manager to review it, or "
-            "make your own request.",
-            record=record,
-        )
-    return None
+    permission = decide(session, record, ethics.HOP, subject_id, url)
+    return None if permission.allowed else permission
 
 
 def check_supplied(
-    session: Session, case_id: int, justification_id: int, subject_id: int
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    *,
+    url: str = "",
+    by_colleague: bool = False,
 ) -> Permission:
     """May this user record material about a subject that someone else supplied?
 
-    It is not a viewing, so planned viewings, the meter, the host scope and the
-    re-attestation do not apply; the request must still be usable, in date and about
-    this subject, because recording it still needs a lawful reason.
+    Material from outside the authority is not a look of ours: the request must be
+    usable, in date and about this subject. Material a colleague gathered is a look by
+    the authority (Home Office Code 3.17): the meter counts it and can stop it.
     """
     found = _justification_for(session, case_id, justification_id)
     if isinstance(found, Permission):
         return found
-    record = found
-    # As for a look: an approved request past its date has the status "expired" and is
-    # refused by that rule, not as unusable.
-    if not record.usable and record.status != "expired":
-        return _refused(
-            "status",
-            f"Justification {justification_id} is {record.status}; "
-            "material about someone can be recorded only under an approved "
-            "request.",
-            record=record,
-        )
-    if session.now().date() > record.request.valid_until:
-        return _refused(
-            "expired",
-            f"Justification {justification_id} was valid until {record.request.valid_until}. "
-            "Make a new request if this material still needs to be recorded.",
-            record=record,
-        )
-    if subject_id not in record.request.subjects:
-        return _refused(
-            "subject_not_covered",
-            f"Subject {subject_id} is not named in justification {justification_id}.",
-            record=record,
-        )
-    refusal = _emergency_not_theirs(session, record)
-    if refusal is not None:
-        return refusal
-    return Permission(True, None, "", "", None, record)
+    return decide(session, found, ethics.SUPPLIED, subject_id, url, by_colleague=by_colleague)
 
 
 def insert_failed(
@@ -365,6 +277,7 @@ def authorise(
         url,
         attested=attested,
         viewed_at=viewed_at,
+        kind=kind,
     )
     if not permission.allowed:
         refuse(session, permission, case_id, justification_id, subject_id, url, kind)
@@ -490,7 +403,12 @@ def record_completed(
             **({"viewed_at": to_iso(at)} if at is not None else {}),
             "meter_count_before": meter.count_in_window if meter else None,
             "meter_state": meter.state if meter else None,
-            "authorisation_ref": record.authorisation_ref,
+            "meter_months": meter.months if meter else None,
+            "persons": sorted(permission.persons),
+            "authorisations_in_force": [
+                {"id": auth_id, "reference": reference}
+                for auth_id, reference in persons.covering(conn, record.id, permission.persons, now)
+            ],
             "source_id": source_id,
             **(data or {}),
         },
@@ -514,7 +432,9 @@ def record_view(
     """
     authorise(session, case_id, justification_id, subject_id, url, attested=attested, kind="view")
     with session.casefile.write() as conn:
-        permission = check(session, case_id, justification_id, subject_id, url, attested=attested)
+        permission = check(
+            session, case_id, justification_id, subject_id, url, attested=attested, kind="view"
+        )
         if permission.allowed:
             return record_completed(
                 conn, session, permission, case_id, subject_id, url, "view", attested=attested

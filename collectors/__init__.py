@@ -11,11 +11,13 @@ is allowed, and stores what comes back.
 - :func:`parse_html` - title, visible text, metadata and links of an HTML body
 - :func:`records_for`, :func:`write_case_warc`, :func:`check_warc` - WARC records
 - :func:`exposure_indicators` - what a stranger could learn about a child
+- :func:`collateral_indicators` - other people on a page (collateral intrusion)
 """
 
 from __future__ import annotations
 
 from collectors.addresses import ALLOW_HOSTS_ENV, HostName, Resolver
+from collectors.collateral import COLLATERAL_KINDS, collateral_indicators, is_collateral
 from collectors.errors import (
     Cancelled,
     CollectorError,
@@ -41,6 +43,7 @@ __version__ = TOOL_VERSION
 
 __all__ = [
     "ALLOW_HOSTS_ENV",
+    "COLLATERAL_KINDS",
     "TOOL_NAME",
     "TOOL_VERSION",
     "USER_AGENT",
@@ -67,9 +70,11 @@ __all__ = [
     "UnsupportedType",
     "__version__",
     "check_warc",
+    "collateral_indicators",
     "exposure_indicators",
     "fetch",
     "import_file",
+    "is_collateral",
     "page_from_text",
     "parse_html",
     "records_for",

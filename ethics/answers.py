@@ -54,17 +54,17 @@ ANSWERS: Final[Mapping[str, Answer]] = {
     "balance": Answer(
         "The balance",
         "explain why, weighing the safety case against the ethics case, this look is justified",
-        ref.NIVEN,
+        ref.NIVEN + "; " + ref.ECHR_ART8,
     ),
     "why_not_enough": Answer(
         "The reason the less intrusive routes are not enough",
         "say what each route you tried or considered did not, or could not, tell you",
-        ref.SOCIAL_WORK_ENGLAND,
+        ref.NECESSITY + "; " + ref.SOCIAL_WORK_ENGLAND,
     ),
     "proportionality": Answer(
         "The proportionality statement",
         "say which pages you will look at, how often, and what you will record",
-        ref.HOME_OFFICE_CODE + "; " + ref.GDPR_MINIMISATION,
+        ref.NECESSITY + "; " + ref.GDPR_MINIMISATION,
     ),
     "collateral_intrusion": Answer(
         "The collateral intrusion statement",
@@ -76,12 +76,12 @@ ANSWERS: Final[Mapping[str, Answer]] = {
         "The reason for not telling the family now",
         "say why telling them now would put a child at risk or defeat the purpose, and "
         "when you will review it",
-        ref.GDPR_FAIRNESS + "; " + ref.SOCIAL_WORK_ENGLAND,
+        ref.GDPR_TRANSPARENCY + "; " + ref.SOCIAL_WORK_ENGLAND,
     ),
     "emergency_reason": Answer(
         "The emergency reason",
         "describe the immediate risk to a child that cannot wait for a manager's approval",
-        ref.SOCIAL_WORK_ENGLAND + "; " + ref.HOME_OFFICE_CODE,
+        ref.EMERGENCY,
     ),
 }
 

@@ -8,26 +8,37 @@ manager sees the rest. The gate structures the reasoning; it never judges the fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
 from ethics import references as ref
-from ethics.answers import ANSWER_CODES, answer_findings, copied_findings, quote
+from ethics.answers import ANSWER_CODES, ANSWERS, answer_findings, copied_findings, quote
+from ethics.emergency import (
+    RULE_EMERGENCY_CHAINED,
+    RULE_EMERGENCY_SAME_PERSON,
+    OpenEmergency,
+    chain_refusal,
+)
 from ethics.findings import Finding, Severity
 from ethics.justification import Justification
 from ethics.meter import Viewing, factors_advice, read_meter
+from ethics.people import People
 from ethics.policy import Policy
 from ethics.scope import normalise_host, parse_web_url
-from ethics.textcheck import has_cue, normalised
-from ethics.timeutil import require_aware
+from ethics.textcheck import concern_words, has_cue, normalised
+from ethics.timeutil import require_aware, uk_day
 from ethics.vocabulary import (
     ATTESTATION_KEYS,
+    CRIMINAL_DATA_CUES,
     FAMILY_TOLD_VALUES,
     INTRUSION_LEVELS,
     LESS_INTRUSIVE_ROUTES,
+    RESTRICTION_CUES,
     STATUTORY_FUNCTIONS,
+    VAGUE_WORDS,
 )
 from ethics.wording import ordinal, plural
 
@@ -42,14 +53,16 @@ _ATTESTATIONS: Final[Mapping[str, tuple[str, str]]] = {
         ref.COUNCIL_PROTOCOL + "; " + ref.COMMISSIONERS,
     ),
     "attest_no_personal_or_fake_profile": (
-        "you will use no personal or fake profile; material gathered through a personal "
-        "profile is inadmissible and a disciplinary matter.",
-        ref.COUNCIL_PROTOCOL,
+        "you will use no personal or fake profile; the council's protocol treats material "
+        "gathered through a personal profile as inadmissible and a disciplinary matter, and "
+        "a fake profile built to obtain information risks making you a covert human "
+        "intelligence source.",
+        ref.COUNCIL_PROTOCOL + "; " + ref.RIPA_CHIS,
     ),
     "attest_no_interaction": (
         "you will not befriend, follow, like, comment on or message anyone; looking must "
-        "not become a relationship.",
-        ref.COUNCIL_PROTOCOL + "; " + ref.HOME_OFFICE_CODE,
+        "not become a relationship, which risks making you a covert human intelligence source.",
+        ref.COUNCIL_PROTOCOL + "; " + ref.RIPA_CHIS,
     ),
     "attest_no_restricted_content": (
         "you will not view anything limited to friends or followers; such content is not "
@@ -67,7 +80,10 @@ RULE_CODES: Final[Mapping[str, Severity]] = {
     "statutory_function.unknown": BLOCK,
     "data_protection_basis.missing": BLOCK,
     "data_protection_basis.not_default": INFO,
+    "data_protection_basis.legitimate_interests": BLOCK,
     **ANSWER_CODES,
+    "question.vague": BLOCK,
+    "criminal_offence_data.noted": INFO,
     "less_intrusive_considered.missing": BLOCK,
     "less_intrusive_considered.unknown": BLOCK,
     "intrusion_level.missing": BLOCK,
@@ -76,7 +92,7 @@ RULE_CODES: Final[Mapping[str, Severity]] = {
     "intrusion_level.high_repeat": BLOCK,
     "collateral_intrusion.no_mitigation": WARN,
     "scope.empty": BLOCK,
-    "scope.hosts_only": INFO,
+    "scope.hosts_only": WARN,
     "scope_hosts.invalid": BLOCK,
     "scope_urls.invalid": BLOCK,
     "valid_until.past": BLOCK,
@@ -87,14 +103,31 @@ RULE_CODES: Final[Mapping[str, Severity]] = {
     "family_told.missing": BLOCK,
     "family_told.unknown": BLOCK,
     "family_told.later": INFO,
+    "family_told_reason.no_restriction": BLOCK,
     **{f"{key}.not_attested": BLOCK for key in ATTESTATION_KEYS},
     "emergency.review_due": INFO,
     "emergency.repeat": WARN,
+    f"emergency.{RULE_EMERGENCY_CHAINED}": BLOCK,
+    f"emergency.{RULE_EMERGENCY_SAME_PERSON}": BLOCK,
     "meter.warn": WARN,
     "meter.stop": BLOCK,
+    "meter.pattern": BLOCK,
     "meter.authorised": INFO,
     "meter.plan_reaches_stop": WARN,
 }
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    """What the case file knows around a request, gathered by the service layer."""
+
+    request_id: int | None = None
+    author: str = ""
+    people: People | None = None
+    authorised_subjects: frozenset[int] = frozenset()
+    """Subjects a confirmed surveillance authorisation in force covers for this request."""
+    open_emergencies: tuple[OpenEmergency, ...] = ()
+    """Every emergency request submitted and not yet decided, in the whole case file."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +139,12 @@ class _Context:
     history: tuple[Viewing, ...]
     roles: Mapping[int, str]
     authorised: bool
+    facts: SubmissionFacts
+
+    def persons(self) -> dict[int, int]:
+        """Each subject's person, for the meter (a subject alone is a person of one)."""
+        people = self.facts.people
+        return {s: people.person(s) if people else s for s in self.subjects()}
 
     def subjects(self) -> tuple[int, ...]:
         """Each subject once, in the order given."""
@@ -119,24 +158,26 @@ def evaluate(
     *,
     now: datetime,
     subject_roles: Mapping[int, str] | None = None,
-    authorisation_ref: str | None = None,
+    facts: SubmissionFacts | None = None,
 ) -> list[Finding]:
     """Every finding about `justification`, in the order of the file's keys.
 
     `history` is the completed viewings in the case file (all workers, all subjects);
     `subject_roles` maps subject ids to their role ("child", "parent", ...);
-    `authorisation_ref` is the surveillance authorisation reference a manager recorded,
-    if any. Raises ValueError only for a naive `now` (a programming error).
+    `facts` holds the people (subjects that are one person), the authorisations in
+    force and the open emergencies. Raises ValueError only for a naive `now` (a programming error).
     """
     moment = require_aware(now, "now")
+    around = facts or SubmissionFacts()
     context = _Context(
         j=justification,
         policy=policy,
         now=moment,
-        today=moment.date(),
+        today=uk_day(moment),
         history=tuple(history),
         roles=subject_roles or {},
-        authorised=bool(authorisation_ref and authorisation_ref.strip()),
+        authorised=bool(around.authorised_subjects & set(justification.subjects)),
+        facts=around,
     )
     return [finding for rule in _RULES for finding in rule(context)]
 
@@ -179,7 +220,7 @@ def _subjects(c: _Context) -> Iterator[Finding]:
             "extra care. Checking what a stranger could learn about a child (name, town, "
             "school, photos) is protective; record only what the question needs and keep "
             "other children out of the record.",
-            ref.CHILD_SAFETY,
+            ref.GDPR_CHILD + "; " + ref.CHILD_SAFETY,
             "subjects",
         )
 
@@ -215,6 +256,15 @@ def _data_protection_basis(c: _Context) -> Iterator[Finding]:
             ref.GDPR_BASIS,
             "data_protection_basis",
         )
+    elif _legitimate_interests(basis):
+        yield _finding(
+            "data_protection_basis.legitimate_interests",
+            "The data-protection basis relies on legitimate interests (UK GDPR Art 6(1)(f)), "
+            "which a council cannot use for its public tasks. Use the policy default "
+            f"({default}) unless your information governance team advises otherwise.",
+            ref.GDPR_LEGITIMATE_INTERESTS,
+            "data_protection_basis",
+        )
     elif normalised(basis) != normalised(default):
         yield _finding(
             "data_protection_basis.not_default",
@@ -225,8 +275,41 @@ def _data_protection_basis(c: _Context) -> Iterator[Finding]:
         )
 
 
+# Art 6(1)(f) however it is written ("6(1)(f)", "6 (1) f", "6.1.f"), or by name.
+_ARTICLE_6_1_F: Final = re.compile(r"\b6\W*1\W*f\b", re.IGNORECASE)
+
+
+def _legitimate_interests(basis: str) -> bool:
+    return bool(_ARTICLE_6_1_F.search(basis)) or "legitimate interest" in normalised(basis)
+
+
 def _question(c: _Context) -> Iterator[Finding]:
-    yield from _answers(c, "question")
+    found = list(_answers(c, "question"))
+    yield from found
+    if not found and not concern_words(c.j.question, (*VAGUE_WORDS, *c.policy.boilerplate_phrases)):
+        yield _finding(
+            "question.vague",
+            "The question says how you would look (for example 'check Facebook' or 'see "
+            "what is going on') but names no concern. Say what worries you and what this "
+            "look must establish, e.g. whether a named adult appears in the parent's "
+            "public posts.",
+            ANSWERS["question"].reference + "; " + ref.ECHR_ART8,
+            "question",
+        )
+
+
+def _criminal_data(c: _Context) -> Iterator[Finding]:
+    where = [k for k in ("question", "safety_case") if has_cue(getattr(c.j, k), CRIMINAL_DATA_CUES)]
+    if where:
+        yield _finding(
+            "criminal_offence_data.noted",
+            "This request speaks of offences, allegations or the police. What it records about "
+            "convictions, offences or allegations is criminal-offence data, processed under UK "
+            "GDPR Art 10 with DPA 2018 s10(5) (a Schedule 1 condition, such as safeguarding "
+            "of children): record only what the question needs.",
+            ref.GDPR_CRIMINAL,
+            where[0],
+        )
 
 
 def _two_sides(c: _Context) -> Iterator[Finding]:
@@ -241,7 +324,7 @@ def _necessity(c: _Context) -> Iterator[Finding]:
         yield _finding(
             "less_intrusive_considered.missing",
             f"Say which less intrusive routes you tried or considered ({allowed}).",
-            ref.SOCIAL_WORK_ENGLAND,
+            ref.NECESSITY,
             "less_intrusive_considered",
         )
     unknown = [r for r in routes if r not in LESS_INTRUSIVE_ROUTES]
@@ -249,7 +332,7 @@ def _necessity(c: _Context) -> Iterator[Finding]:
         yield _finding(
             "less_intrusive_considered.unknown",
             f"'{quote(unknown[0])}' is not a route Caseview knows; use {allowed}.",
-            ref.SOCIAL_WORK_ENGLAND,
+            ref.NECESSITY,
             "less_intrusive_considered",
         )
     yield from _answers(c, "why_not_enough")
@@ -263,14 +346,14 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
         yield _finding(
             "intrusion_level.missing",
             f"Choose the intrusion level ({allowed}).",
-            ref.HOME_OFFICE_CODE,
+            ref.NECESSITY,
             "intrusion_level",
         )
     elif level not in INTRUSION_LEVELS:
         yield _finding(
             "intrusion_level.unknown",
             f"'{quote(level)}' is not an intrusion level; choose one of {allowed}.",
-            ref.HOME_OFFICE_CODE,
+            ref.NECESSITY,
             "intrusion_level",
         )
     elif level == "high":
@@ -279,7 +362,7 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
             "High intrusion: say in the balance why nothing less intrusive will do, and "
             "the manager should weigh whether this is becoming directed surveillance. "
             + factors_advice(),
-            ref.HOME_OFFICE_CODE,
+            ref.NECESSITY,
             "intrusion_level",
         )
         most = c.policy.high_intrusion_max_viewings
@@ -339,8 +422,10 @@ def _scope(c: _Context) -> Iterator[Finding]:
     if hosts and not urls:
         yield _finding(
             "scope.hosts_only",
-            "The scope names whole sites; listing the exact pages in scope_urls as well "
-            "would keep the capture to what the question needs.",
+            "The scope names whole sites, so other people's pages on them could be looked at "
+            "and recorded under this request. List the exact pages (the subject's own "
+            "profile addresses) as well, to keep the look to what the question needs; a "
+            "page known to belong to someone else is refused.",
             ref.GDPR_MINIMISATION,
             "scope_urls",
         )
@@ -353,8 +438,8 @@ def _validity(c: _Context) -> Iterator[Finding]:
     if days_ahead < 0:
         yield _finding(
             "valid_until.past",
-            f"valid_until ({c.j.valid_until.isoformat()}) has passed; choose a day from "
-            f"today up to {most} days ahead.",
+            f"The valid-until date ({c.j.valid_until.isoformat()}) has passed (dates are UK "
+            f"dates); choose a day from today up to {most} days ahead.",
             ref.COUNCIL_PROTOCOL,
             "valid_until",
         )
@@ -403,23 +488,34 @@ def _transparency(c: _Context) -> Iterator[Finding]:
         yield _finding(
             "family_told.missing",
             f"Say whether the family will be told ({allowed}).",
-            ref.GDPR_FAIRNESS,
+            ref.GDPR_FAIRNESS + "; " + ref.GDPR_TRANSPARENCY,
             "family_told",
         )
     elif told not in FAMILY_TOLD_VALUES:
         yield _finding(
             "family_told.unknown",
             f"'{quote(told)}' is not an answer Caseview knows; use one of {allowed}.",
-            ref.GDPR_FAIRNESS,
+            ref.GDPR_FAIRNESS + "; " + ref.GDPR_TRANSPARENCY,
             "family_told",
         )
     elif told in ("no", "later"):
-        yield from _answers(c, "family_told_reason")
+        found = list(_answers(c, "family_told_reason"))
+        yield from found
+        if told == "no" and not found and not has_cue(c.j.family_told_reason, RESTRICTION_CUES):
+            yield _finding(
+                "family_told_reason.no_restriction",
+                "The family will not be told, so name in 'If no or later, why' the DPA 2018 "
+                "restriction or exemption you rely on, e.g. Schedule 2 paragraph 2 (telling "
+                "them would be likely to prejudice the prevention or detection of crime). "
+                "Your information governance team can confirm which one applies.",
+                ref.GDPR_TRANSPARENCY,
+                "family_told_reason",
+            )
         if told == "later":
             yield _finding(
                 "family_told.later",
                 "Record in the evaluation afterwards when and how the family was told.",
-                ref.SOCIAL_WORK_ENGLAND,
+                ref.GDPR_TRANSPARENCY + "; " + ref.SOCIAL_WORK_ENGLAND,
                 "family_told",
             )
 
@@ -436,12 +532,25 @@ def _emergency(c: _Context) -> Iterator[Finding]:
     if not c.j.emergency:
         return
     yield from _answers(c, "emergency_reason")
+    chained = chain_refusal(
+        this_id=c.facts.request_id,
+        actor=c.facts.author,
+        persons=frozenset(c.persons().values()),
+        since=c.now,
+        open_emergencies=c.facts.open_emergencies,
+        now=c.now,
+        policy=c.policy,
+    )
+    if chained is not None:
+        yield _finding(
+            f"emergency.{chained[0]}", chained[1], ref.RIPA_IMMEDIATE_RESPONSE, "emergency"
+        )
     yield _finding(
         "emergency.review_due",
         "Break-glass: usable at once, but a manager must review it within "
         f"{plural(c.policy.emergency_review_hours, 'hour')}; after that it stops working "
         "until reviewed.",
-        ref.SOCIAL_WORK_ENGLAND,
+        ref.EMERGENCY,
         "emergency",
     )
     if c.j.planned_viewings > 1:
@@ -449,23 +558,27 @@ def _emergency(c: _Context) -> Iterator[Finding]:
             "emergency.repeat",
             "Break-glass covers an immediate look; plan any further viewings in an "
             "ordinary request approved by a manager.",
-            ref.HOME_OFFICE_CODE,
+            ref.RIPA_IMMEDIATE_RESPONSE + "; " + ref.HOME_OFFICE_CODE,
             "planned_viewings",
         )
 
 
 def _meter(c: _Context) -> Iterator[Finding]:
-    for subject in c.subjects():
-        reading = read_meter(c.history, subject, c.now, c.policy, c.authorised)
+    people = c.facts.people
+    for subject, person in c.persons().items():
+        covered = people.subjects_of(person) if people else frozenset({subject})
+        authorised = bool(covered & c.facts.authorised_subjects)
+        reading = read_meter(c.history, person, c.now, c.policy, authorised)
         if reading.state == "stop":
-            yield _finding("meter.stop", reading.message, reading.reference, "subjects")
+            code = "meter.pattern" if reading.pattern else "meter.stop"
+            yield _finding(code, reading.message, reading.reference, "subjects")
             continue
         if reading.state == "warn":
             yield _finding("meter.warn", reading.message, reading.reference, "subjects")
         elif reading.state == "authorised":
             yield _finding("meter.authorised", reading.message, reading.reference, "subjects")
         last = reading.count_in_window + c.j.planned_viewings
-        if not c.authorised and last >= c.policy.meter_stop_at:
+        if not authorised and last >= c.policy.meter_stop_at:
             yield _finding(
                 "meter.plan_reaches_stop",
                 f"Subject {subject} has {plural(reading.count_in_window, 'earlier viewing')} "
@@ -485,6 +598,7 @@ _RULES: Final[tuple[Callable[[_Context], Iterable[Finding]], ...]] = (
     _data_protection_basis,
     _question,
     _two_sides,
+    _criminal_data,
     _necessity,
     _intrusion,
     _collateral,

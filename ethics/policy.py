@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Final
 
 from ethics.errors import PolicyError
+from ethics.textcheck import normalised
 from ethics.vocabulary import FREE_TEXT_KEYS
 
 
@@ -34,7 +35,10 @@ class Policy:
     meter_window_days: int
     meter_warn_from: int
     meter_stop_at: int
+    pattern_months: int
+    pattern_window_months: int
     emergency_review_hours: int
+    corroboration_max_credibility: int
     default_data_protection_basis: str
     copy_similarity: float
     boilerplate_phrases: tuple[str, ...]
@@ -53,7 +57,10 @@ _INT_LIMITS: Final[Mapping[str, tuple[int, int]]] = MappingProxyType(
         "meter_window_days": (1, 3660),
         "meter_warn_from": (1, 1000),
         "meter_stop_at": (1, 1000),
+        "pattern_months": (2, 120),
+        "pattern_window_months": (1, 120),
         "emergency_review_hours": (1, 720),
+        "corroboration_max_credibility": (1, 5),
     }
 )
 _TEXT_KEYS: Final = ("name", "default_data_protection_basis")
@@ -143,7 +150,10 @@ def _build(base: Mapping[str, object], overrides: Mapping[str, object]) -> Polic
         meter_window_days=ints["meter_window_days"],
         meter_warn_from=ints["meter_warn_from"],
         meter_stop_at=ints["meter_stop_at"],
+        pattern_months=ints["pattern_months"],
+        pattern_window_months=ints["pattern_window_months"],
         emergency_review_hours=ints["emergency_review_hours"],
+        corroboration_max_credibility=ints["corroboration_max_credibility"],
         default_data_protection_basis=_text(
             merged["default_data_protection_basis"], "default_data_protection_basis"
         ),
@@ -226,3 +236,74 @@ def _unknown(key: str, allowed: tuple[str, ...], label: str) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f"did you mean '{close[0]}'?" if close else "remove it or check its spelling."
     return f"{label} '{key}' is not recognised; {hint}"
+
+
+# --- comparing policies (issue 10: loosening a policy value takes a second manager) ----
+
+# A higher value lets more looks, longer requests or weaker answers through.
+_LOOSER_WHEN_HIGHER: Final = (
+    "max_validity_days",
+    "max_planned_viewings",
+    "warn_planned_viewings_above",
+    "high_intrusion_max_viewings",
+    "meter_warn_from",
+    "meter_stop_at",
+    "pattern_months",
+    "emergency_review_hours",
+    "corroboration_max_credibility",
+    "copy_similarity",
+)
+# A lower value counts fewer past looks.
+_LOOSER_WHEN_LOWER: Final = ("meter_window_days", "pattern_window_months")
+
+
+def _phrase_set(phrases: tuple[str, ...]) -> set[str]:
+    # Compared as the gate compares them: case and punctuation do not matter.
+    return {normalised(p) for p in phrases}
+
+
+def loosened(current: Policy, proposed: Policy) -> tuple[str, ...]:
+    """Every key whose proposed value is less strict than the current one.
+
+    ``min_words`` is named key by key (``min_words.question``); a removed stock phrase
+    loosens ``boilerplate_phrases``, an added cue loosens ``mitigation_cues`` (more
+    answers pass as mitigating), and any change of ``default_data_protection_basis``
+    counts, since a different legal basis is not "stricter" in any way a machine can tell.
+    """
+    found: list[str] = []
+    for key in _LOOSER_WHEN_HIGHER:
+        if getattr(proposed, key) > getattr(current, key):
+            found.append(key)
+    for key in _LOOSER_WHEN_LOWER:
+        if getattr(proposed, key) < getattr(current, key):
+            found.append(key)
+    for field, words in current.min_words.items():
+        if proposed.min_words.get(field, 0) < words:
+            found.append(f"min_words.{field}")
+    if _phrase_set(current.boilerplate_phrases) - _phrase_set(proposed.boilerplate_phrases):
+        found.append("boilerplate_phrases")
+    if _phrase_set(proposed.mitigation_cues) - _phrase_set(current.mitigation_cues):
+        found.append("mitigation_cues")
+    if proposed.default_data_protection_basis != current.default_data_protection_basis:
+        found.append("default_data_protection_basis")
+    return tuple(found)
+
+
+def differences_from_defaults(policy: Policy) -> dict[str, object]:
+    """Each value of ``policy`` that differs from the shipped defaults, by key.
+
+    The name is left out (it labels the policy, it is not a rule); ``min_words`` is
+    given key by key as ``min_words.FIELD``. An unchanged policy gives ``{}``.
+    """
+    shipped = _shipped()
+    found: dict[str, object] = {}
+    for key in _KEYS:
+        if key in ("name", "min_words"):
+            continue
+        value = getattr(policy, key)
+        if value != getattr(shipped, key):
+            found[key] = value
+    for field, words in policy.min_words.items():
+        if shipped.min_words.get(field) != words:
+            found[f"min_words.{field}"] = words
+    return found

@@ -43,6 +43,11 @@ class WebUrl:
         query = f"?{self.query}" if self.query else ""
         return f"{self.scheme}://{host}{port}{self.path}{query}"
 
+    def page(self) -> str:
+        """The page whatever the scheme: http and https name the same page (a fragment
+        is never part of a WebUrl). Used to match an address with `scope_urls`."""
+        return self.canonical().split("://", 1)[1]
+
 
 def normalise_host(raw: str) -> str:
     """A scope host in comparable form; raises ValueError with a reason to show.
@@ -118,10 +123,10 @@ def url_in_scope(url: WebUrl, scope_hosts: tuple[str, ...], scope_urls: tuple[st
                 return True
         except ValueError:
             continue
-    wanted = url.canonical()
+    wanted = url.page()
     for raw in scope_urls:
         try:
-            if parse_web_url(raw).canonical() == wanted:
+            if parse_web_url(raw).page() == wanted:
                 return True
         except ValueError:
             continue

@@ -48,3 +48,46 @@ def has_cue(text: str, cues: Iterable[str]) -> bool:
     """True when a cue starts at a word boundary ("redact" matches "redacted")."""
     padded = " " + normalised(text)
     return any(" " + normalised(cue) in padded for cue in cues if normalised(cue))
+
+
+# Grammar words, which name nothing on their own. A fixed English list: the questions
+# are written in English.
+_STOP_WORDS_TEXT: Final = """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing done down during
+    each either else ever few for from had has have having he her here hers herself him
+    himself his how i if in into is it its itself just let like may me might mine most
+    much must my myself need needs no nor not of off on once only or other our ours
+    ourselves out over own please quite rather really same shall she should so some
+    such than that the their theirs them themselves then there these they this those
+    through to too under until upon us very via want wants was we well were what when
+    where whether which while who whom whose why will with within without would yet you
+    your yours s t d ll m re ve since still already ago even
+"""
+STOP_WORDS: Final = frozenset(_STOP_WORDS_TEXT.split())
+
+
+def concern_words(text: str, vague: Iterable[str]) -> list[str]:
+    """The words of `text` that may name a concern, in order.
+
+    Left out: grammar words, every `vague` word or phrase (matched as whole words),
+    numbers, and names: a capitalised word ("Kerry", "Facebook"), wherever it stands, so
+    that putting a name first cannot pass for a concern. A word in capitals ("CSE") is
+    kept, as such words are usually terms. A question with nothing left says how or at
+    whom to look, but not why.
+    """
+    tokens = _WORD_RE.findall(text)
+    folded = [token.casefold() for token in tokens]
+    keep = [not (token[:1].isupper() and not token.isupper()) for token in tokens]
+    for phrase in {tuple(words(p)) for p in vague}:
+        size = len(phrase)
+        if not size:
+            continue
+        for start in range(len(folded) - size + 1):
+            if tuple(folded[start : start + size]) == phrase:
+                keep[start : start + size] = [False] * size
+    return [
+        word
+        for word, kept in zip(folded, keep, strict=True)
+        if kept and word not in STOP_WORDS and not word.isdigit()
+    ]

@@ -48,6 +48,7 @@ def import_check(
     url: str,
     viewed_at: datetime,
     origin: str,
+    attested: bool,
 ) -> GateAnswer:
     """Ask the gate, without recording anything, whether this import would be allowed.
 
@@ -65,6 +66,7 @@ def import_check(
             justification_id=justification_id,
             subject_id=subject_id,
             origin=origin,
+            attested=attested,
         )
     if permission.allowed:
         return GateAnswer(True, "", "", permission.warning)

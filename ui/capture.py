@@ -102,18 +102,13 @@ class CaptureDialog(QDialog):
             question = record.request.question
             short = question if len(question) <= 60 else question[:59] + "…"
             self.request.addItem(f"#{record.id} ({status_text(record)}): {short}", record.id)
-        if choices.justifications:
-            self.explain.setText(
-                "Only requests that allow a capture now are listed, with the people they "
-                "name. The gate checks the address, the dates and the repeat-viewing meter "
-                "again when you capture."
-            )
-        else:
-            self.explain.setText(
-                "No request for this case allows a capture now. A request must be approved "
-                "by a manager (or be an emergency in use). Write one with 'New request to "
-                "look'."
-            )
+        may = choices.abilities.capture
+        self.explain.setText(
+            may.reason
+            or "Only requests that allow a capture now are listed, with the people they "
+            "name. The gate checks the address, the dates and the repeat-viewing meter "
+            "again when you capture."
+        )
         self._request_chosen()
 
     def _request_chosen(self) -> None:
@@ -138,9 +133,11 @@ class CaptureDialog(QDialog):
             and self.subject.currentData() is not None
             and self.attest.isChecked()
         )
-        self.capture_button.setEnabled(ready and not running)
+        refusal = self.choices.abilities.capture.reason if self.choices is not None else ""
+        self.capture_button.setEnabled(ready and not refusal and not running)
         self.capture_button.setToolTip(
-            "" if ready else "Give the address, choose the request and person, and promise."
+            refusal
+            or ("" if ready else "Give the address, choose the request and person, and promise.")
         )
         for widget in (self.url, self.request, self.subject, self.attest):
             widget.setEnabled(not running)

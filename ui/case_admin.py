@@ -1,9 +1,10 @@
 """Cases for managers: create one; allocate and take off workers; add people; close, reopen.
 
 Managers do all of it; a worker allocated to an open case may add people to it (as the
-service allows); auditors only read. Each control that a role cannot use is switched
-off with a tooltip saying why, and the services check every rule again. Every change
-runs in the background and is followed by a fresh read of the case.
+service allows); auditors only read. Each control the user cannot use is switched off
+with a tooltip saying why: the services' own answer (``caseview.abilities``), read
+with the case, and the services check every rule again. Every change runs in the
+background and is followed by a fresh read of the case and of that answer.
 """
 
 from __future__ import annotations
@@ -27,17 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caseview.abilities import Abilities
 from caseview.domain import Case, CaseStatus, Role, Subject, SubjectRole, User
 from caseview.errors import CaseviewError
-from ui import admin_jobs, crash, messages, widgets
+from ui import admin_jobs, crash, jobs, messages, widgets
 from ui.identity import Identity
 from ui.models import ROW_ROLE, RowTableModel
 from ui.tasks import Task, run_task
 
-MANAGERS_ONLY = "Only managers allocate workers to cases."
-STATUS_MANAGERS_ONLY = "Only managers close or reopen cases."
-READ_ONLY = "Auditors read the record but add nothing to it."
-CLOSED = "This case is closed and accepts no new material. A manager can reopen it."
+LOADING = "Loading the case…"
 ROLE_WORDS = {Role.WORKER: "Worker", Role.MANAGER: "Manager", Role.AUDITOR: "Auditor"}
 
 
@@ -146,14 +145,13 @@ class NewCaseDialog(QDialog):
         self.reference.textChanged.connect(self._update)
         self.title.textChanged.connect(self._update)
         self.setMinimumWidth(widgets.chars(self, 60))
-        if who.role is not Role.MANAGER:
-            self.status.setText("Only managers create cases.")
         self._update()
 
     def _update(self) -> None:
+        # Opened only for those the service lets create cases (MainWindow.open_new_case);
+        # the service checks again, and says so here if it refuses.
         ready = bool(self.reference.text().strip() and self.title.text().strip())
-        allowed = self.who.role is Role.MANAGER
-        self.create_button.setEnabled(ready and allowed and self.task is None)
+        self.create_button.setEnabled(ready and self.task is None)
         self.create_button.setToolTip("" if ready else "Give the case reference and a title.")
         for field in (self.reference, self.title):
             field.setEnabled(self.task is None)
@@ -200,9 +198,11 @@ class CaseAdminDialog(QDialog):
         self.who = who
         self.case_id = case_id
         self.state: admin_jobs.CaseAdmin | None = None
+        self.may: Abilities | None = None
+        """What the user may do on the case, read with it."""
         self.task: Task | None = None
         layout = QVBoxLayout(self)
-        self.heading = widgets.heading("Loading the case…")
+        self.heading = widgets.heading(LOADING)
         self.heading.setObjectName("caseAdminHeading")
         layout.addWidget(self.heading)
 
@@ -214,7 +214,6 @@ class CaseAdminDialog(QDialog):
             widgets.note(
                 "Workers see and work on the cases allocated to them. Taking someone off "
                 "a case keeps everything they recorded on it."
-                + ("" if who.role is Role.MANAGER else f" {MANAGERS_ONLY}")
             )
         )
         self.members = MembersModel(self)
@@ -357,31 +356,26 @@ class CaseAdminDialog(QDialog):
 
     def _update(self) -> None:
         busy = self.task is not None
-        loading = "Loading the case…" if self.state is None else ""
-        manager = "" if self.who.role is Role.MANAGER else MANAGERS_ONLY
         closed = self.state is not None and self.state.case.status is CaseStatus.CLOSED
-        if self.who.read_only:
-            adding = READ_ONLY
-        elif closed:
-            adding = CLOSED
+        if self.state is None or self.may is None:
+            manager = adding = LOADING
         else:
-            adding = loading
+            manager = self.may.manage_case.reason
+            adding = self.may.add_person.reason
         no_candidate = (
             "Everyone who can be allocated is allocated already."
             if self.state is not None and not self.state.candidates
             else ""
         )
-        _allow(self.candidate, manager or loading or no_candidate)
+        _allow(self.candidate, manager or no_candidate)
         _allow(
             self.allocate_button,
-            manager or loading or no_candidate,
+            manager or no_candidate,
             "Allocate the chosen worker to this case.",
         )
         _allow(
             self.deallocate_button,
-            manager
-            or loading
-            or ("" if self.selected_member() else "Choose someone in the list first."),
+            manager or ("" if self.selected_member() else "Choose someone in the list first."),
             "Take the chosen worker off this case.",
         )
         for field in (self.person_name, self.person_role, self.person_born, self.person_handles):
@@ -393,7 +387,7 @@ class CaseAdminDialog(QDialog):
         )
         _allow(
             self.status_button,
-            ("" if self.who.role is Role.MANAGER else STATUS_MANAGERS_ONLY) or loading,
+            manager,
             "Reopen the case so work can continue."
             if closed
             else "Close the case: nothing new can be recorded on it until it is reopened.",
@@ -421,12 +415,14 @@ class CaseAdminDialog(QDialog):
         if self.task is not None:
             return
 
-        def returned(state: admin_jobs.CaseAdmin) -> None:
+        def returned(answer: tuple[admin_jobs.CaseAdmin, Abilities]) -> None:
+            state, self.may = answer
             self._changed(state, done)
             if after is not None:
                 after()
 
         self.task = run_task(
+            jobs.then_abilities,
             fn,
             self.who,
             self.case_id,

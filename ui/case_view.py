@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caseview.abilities import Abilities
 from caseview.audit import Checkpoint, VerifyResult
 from caseview.browse import SourcePage, SourceRow
 from caseview.domain import Case, CaseStatus, Role
@@ -45,9 +46,8 @@ from ui.note_editor import version_text as note_version_text
 from ui.observation_editor import ObservationEditor, source_text
 from ui.tasks import run_task
 
-READ_ONLY_REASON = "Auditors read the record but add nothing to it, so this is switched off."
-CLOSED_REASON = "This case is closed and accepts no new material. A manager can reopen it."
 NO_CASE_REASON = "Choose a case in the list first."
+LOADING_REASON = "Finding out what you may do on this case…"
 
 
 _T = TypeVar("_T")
@@ -573,6 +573,8 @@ class CaseView(QWidget):
         self.setObjectName("caseView")
         self.who = who
         self.case: Case | None = None
+        self.may: Abilities | None = None
+        """What the user may do on ``case``, as the services answer it (loaded with it)."""
         layout = QVBoxLayout(self)
         self.title = widgets.heading("No case chosen")
         self.title.setObjectName("caseTitle")
@@ -631,42 +633,49 @@ class CaseView(QWidget):
 
     # --- which buttons work -----------------------------------------------------------
 
-    def change_reason(self) -> str:
-        """Why new material cannot be added now, or "" when it can."""
+    def reason(self, action: str) -> str:
+        """Why ``action`` (one of ``caseview.abilities.ACTIONS``) cannot be done on the
+        chosen case now, or "" when it can: the services' own answer, loaded with the case."""
         if self.case is None:
             return NO_CASE_REASON
-        if self.who.read_only:
-            return READ_ONLY_REASON
-        if self.case.status is CaseStatus.CLOSED:
-            return CLOSED_REASON
-        return ""
+        if self.may is None or self.may.case_id != self.case.id:
+            return LOADING_REASON
+        return self.may[action].reason
 
     def apply_permissions(self) -> None:
-        reason = self.change_reason()
         allow(
             self.new_request_button,
-            reason,
+            self.reason("write_justification"),
             "Write a justification: the question, the safety case and the ethics case.",
         )
         allow(
             self.capture_button,
-            reason,
+            self.reason("capture"),
             "Capture a public web page under an approved request.",
         )
         allow(
             self.import_button,
-            reason,
+            self.reason("import_file"),
             "Import a screenshot, PDF or page you saved, or one you were given (Ctrl+I).",
         )
-        self.observations.allow_changes(reason)
-        self.note.allow_changes(reason)
-        no_case = NO_CASE_REASON if self.case is None else ""
-        allow(self.export_pdf_button, no_case, "Export the reasoned note of this case as a PDF.")
-        allow(self.export_warc_button, no_case, "Export this case's captures as one WARC file.")
+        self.observations.allow_changes(self.reason("observe"))
+        self.note.allow_changes(self.reason("write_note"))
+        allow(
+            self.export_pdf_button,
+            self.reason("export_pdf"),
+            "Export the reasoned note of this case as a PDF.",
+        )
+        allow(
+            self.export_warc_button,
+            self.reason("export_warc"),
+            "Export this case's captures as one WARC file.",
+        )
 
     # --- loading ----------------------------------------------------------------------
 
     def show_case(self, case: Case | None) -> None:
+        if case is None or self.case is None or case.id != self.case.id:
+            self.may = None
         self.case = case
         self.observations.show_case(case.id if case is not None else None)
         self.note.show_case(case.id if case is not None else None)
@@ -726,6 +735,7 @@ class CaseView(QWidget):
         if self.case is None or overview.case.id != self.case.id:
             return
         self.case = overview.case
+        self.may = overview.abilities
         self.title.setText(
             f"{overview.case.reference}: {overview.case.title}"
             + (" (closed)" if overview.case.status is CaseStatus.CLOSED else "")
@@ -736,15 +746,15 @@ class CaseView(QWidget):
     # --- actions ------------------------------------------------------------------------
 
     def new_request(self) -> None:
-        if self.case is not None and not self.change_reason():
+        if self.case is not None and not self.reason("write_justification"):
             self.wizard_requested.emit(self.case.id, None)
 
     def _capture(self) -> None:
-        if self.case is not None and not self.change_reason():
+        if self.case is not None and not self.reason("capture"):
             self.capture_requested.emit(self.case.id)
 
     def _import(self) -> None:
-        if self.case is not None and not self.change_reason():
+        if self.case is not None and not self.reason("import_file"):
             self.import_requested.emit()
 
     def unsaved_work(self) -> list[str]:

@@ -192,7 +192,7 @@ class ImportDialog(QDialog):
         self.origin.currentIndexChanged.connect(self._origin_chosen)
         self.file.textChanged.connect(self._update)
         self.supplied_by.textChanged.connect(self._update)
-        self.attest.toggled.connect(self._update)
+        self.attest.toggled.connect(self._form_changed)
         for signal in (
             self.url.textChanged,
             self.viewed_at.dateTimeChanged,
@@ -261,22 +261,15 @@ class ImportDialog(QDialog):
             question = record.request.question
             short = question if len(question) <= 60 else question[:59] + "…"
             self.request.addItem(f"#{record.id} ({status_text(record)}): {short}", record.id)
-        if not choices.may_capture:
-            self.explain.setText(
-                "Auditors read the record but add nothing to it, so you cannot import files."
-            )
-        elif choices.justifications:
+        may = choices.abilities.import_file
+        if not may.allowed:
+            self.explain.setText(may.reason)
+        else:
             self.explain.setText(
                 "The file is stored exactly as it is, with its SHA-256. Only requests that "
                 "allow material to be recorded now are listed, with the people they name. "
                 "A look you made yourself counts as a viewing and must fit the request's "
                 "scope; material someone gave you is recorded with who gave it."
-            )
-        else:
-            self.explain.setText(
-                "No request for this case allows material to be recorded now. A request "
-                "must be approved by a manager (or be an emergency in use). Write one with "
-                "'New request to look'."
             )
         self._request_chosen()
 
@@ -314,12 +307,19 @@ class ImportDialog(QDialog):
         self._check_timer.start()
         self._update()
 
-    def _question(self) -> tuple[int, int, str, datetime, str] | None:
+    def _question(self) -> tuple[int, int, str, datetime, str, bool] | None:
         request, subject = self.request.currentData(), self.subject.currentData()
         url = self.url.text().strip()
         if request is None or subject is None or not url:
             return None
-        return int(request), int(subject), url, aware(self.viewed_at.dateTime()), self.origin_value
+        return (
+            int(request),
+            int(subject),
+            url,
+            aware(self.viewed_at.dateTime()),
+            self.origin_value,
+            self.attest.isChecked(),
+        )
 
     @property
     def origin_value(self) -> str:
@@ -328,7 +328,7 @@ class ImportDialog(QDialog):
     def check_gate(self) -> None:
         """Ask the gate about the form as it stands (in the background)."""
         question = self._question()
-        if question is None or self.choices is None or not self.choices.may_capture:
+        if question is None or self.choices is None or self.refusal():
             self.gate.setText("")
             return
         asked = self._asked
@@ -364,10 +364,14 @@ class ImportDialog(QDialog):
 
     # --- importing ----------------------------------------------------------------------
 
+    def refusal(self) -> str:
+        """Why nothing can be imported into this case now ("" if it can, or not known yet)."""
+        return self.choices.abilities.import_file.reason if self.choices is not None else ""
+
     def missing(self) -> str:
         """What still has to be given before importing, or "" when nothing."""
-        if self.choices is not None and not self.choices.may_capture:
-            return "Auditors read the record but add nothing to it."
+        if self.refusal():
+            return self.refusal()
         if not self.file.text().strip():
             return "Choose the file to import, or drop it on this window."
         if not self.url.text().strip():
@@ -409,7 +413,7 @@ class ImportDialog(QDialog):
         if question is None or not self.file.text().strip():
             messages.error(self, self.missing() or "Fill in the form first.")
             return
-        request, subject, url, viewed_at, origin = question
+        request, subject, url, viewed_at, origin, attested = question
         self.task = run_task(
             admin_jobs.import_file,
             self.who,
@@ -421,7 +425,7 @@ class ImportDialog(QDialog):
             subject,
             origin,
             self.supplied_by.text().strip() if origin != "self" else "",
-            self.attest.isChecked(),
+            attested,
             on_returned=self._done,
             on_errored=self._failed,
             on_finished=self._finished,

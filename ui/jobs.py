@@ -11,13 +11,14 @@ add about half a second to the app's start for work that comes later, if at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import ethics
 from caseview import (
+    abilities,
     accounts,
     audit,
     browse,
@@ -28,12 +29,13 @@ from caseview import (
     policy,
     viewings,
 )
+from caseview.abilities import Abilities, Ability
 from caseview.audit import Checkpoint, VerifyResult
-from caseview.domain import AuditEvent, Case, CaseStatus, Role, Subject, User
+from caseview.domain import AuditEvent, Case, Subject, User
 from caseview.errors import CaseviewError, ValidationError
 from caseview.justifications import JustificationRecord
 from caseview.notes import Note
-from caseview.observations import Observation
+from caseview.observations import Observation, RelianceContext
 from caseview.session import Session
 from caseview.storage import open_case_file
 from caseview.viewings import ViewingRecord
@@ -41,6 +43,8 @@ from ui.identity import Identity, session_for
 
 if TYPE_CHECKING:
     from caseview.captures import SourceRecord
+
+_T = TypeVar("_T")
 
 # --- signing in ----------------------------------------------------------------------
 
@@ -81,6 +85,21 @@ def load_cases(who: Identity) -> list[Case]:
         return cases.list_cases(session)
 
 
+def load_abilities(who: Identity, case_id: int | None) -> Abilities:
+    """What the user may do on the case (``None``: no case; only the general actions)."""
+    with session_for(who.path, who.user.id) as session:
+        return abilities.abilities(session, case_id)
+
+
+def then_abilities(
+    fn: Callable[..., _T], who: Identity, case_id: int, *args: object
+) -> tuple[_T, Abilities]:
+    """Run ``fn(who, case_id, *args)``, then answer what the user may do on the case now
+    (a change such as closing the case changes the answer)."""
+    done = fn(who, case_id, *args)
+    return done, load_abilities(who, case_id)
+
+
 @dataclass(frozen=True)
 class SubjectMeter:
     """A subject of the case with their repeat-viewing meter now."""
@@ -98,6 +117,8 @@ class Overview:
     members: tuple[User, ...]
     subjects: tuple[SubjectMeter, ...]
     justifications: tuple[JustificationRecord, ...]
+    abilities: Abilities
+    """What the user may do on the case now, each with the reason when not."""
 
 
 def load_overview(who: Identity, case_id: int) -> Overview:
@@ -119,6 +140,7 @@ def load_overview(who: Identity, case_id: int) -> Overview:
             tuple(cases.members(session, case_id)),
             meters,
             tuple(justifications.list_for_case(session, case_id)),
+            abilities.abilities(session, case_id),
         )
 
 
@@ -163,8 +185,8 @@ class SourceDetail:
     record: SourceRecord
     subject: str
     observations: tuple[Observation, ...]
-    case_closed: bool
-    """A closed case takes no reviews of its exposure findings (the service refuses)."""
+    review_exposure: Ability
+    """May the user confirm or dismiss the source's exposure findings (and why not)."""
 
 
 def load_source(who: Identity, source_id: int) -> SourceDetail:
@@ -176,7 +198,7 @@ def load_source(who: Identity, source_id: int) -> SourceDetail:
             record,
             cases.get_subject(session, record.subject_id).name,
             tuple(observations.list_for_source(session, source_id)),
-            cases.get_case(session, record.case_id).status is CaseStatus.CLOSED,
+            abilities.abilities(session, record.case_id).review_exposure,
         )
 
 
@@ -265,18 +287,38 @@ def gate_findings(
 
 
 def save_draft(
-    who: Identity, case_id: int, justification_id: int | None, fields: Mapping[str, object]
+    who: Identity,
+    case_id: int,
+    justification_id: int | None,
+    fields: Mapping[str, object],
+    answers: Sequence[str] | None = None,
 ) -> JustificationRecord:
-    """A new draft, or the draft changed (a submitted request gets a new version)."""
+    """A new draft, or the draft changed (a submitted request gets a new version).
+
+    ``answers`` answer, in order, the reasons a manager gave for returning the request.
+    """
     with session_for(who.path, who.user.id) as session:
         request = _request(session, fields)
         if justification_id is None:
             return justifications.create(session, case_id, request)
-        return justifications.edit(session, justification_id, request)
+        record = justifications.edit(session, justification_id, request)
+        return _answer(session, record, answers)
+
+
+def _answer(
+    session: Session, record: JustificationRecord, answers: Sequence[str] | None
+) -> JustificationRecord:
+    if answers is None or record.answering is None:
+        return record
+    return justifications.answer_return(session, record.id, answers)
 
 
 def submit_request(
-    who: Identity, case_id: int, justification_id: int | None, fields: Mapping[str, object]
+    who: Identity,
+    case_id: int,
+    justification_id: int | None,
+    fields: Mapping[str, object],
+    answers: Sequence[str] | None = None,
 ) -> JustificationRecord:
     """Save the form as a draft, then submit it through the gate (GateRefused if blocked)."""
     with session_for(who.path, who.user.id) as session:
@@ -290,6 +332,7 @@ def submit_request(
                 if current.status == "draft" and current.request == request
                 else justifications.edit(session, justification_id, request)
             )
+        record = _answer(session, record, answers)
         return justifications.submit(session, record.id)[0]
 
 
@@ -337,14 +380,12 @@ class ReviewContext:
 def load_review_context(who: Identity, justification_id: int) -> ReviewContext:
     with session_for(who.path, who.user.id) as session:
         record = justifications.get(session, justification_id)
-        found = justifications.findings(
-            session, record.case_id, record.request, record.authorisation_ref
-        )
+        found = justifications.findings(session, record.case_id, record.request, record.id)
         history = tuple(
             (
                 cases.get_subject(session, sid),
                 tuple(viewings.list_for_subject(session, sid, limit=50)),
-                viewings.meter_for(session, sid, record.authorisation_ref),
+                viewings.meter_for(session, sid),
             )
             for sid in dict.fromkeys(record.request.subjects)
         )
@@ -356,16 +397,9 @@ def decide(
     justification_id: int,
     decision: str,
     reasons: str,
-    authorisation_ref: str,
 ) -> JustificationRecord:
     with session_for(who.path, who.user.id) as session:
-        return justifications.review(
-            session,
-            justification_id,
-            decision,
-            reasons,
-            authorisation_ref=authorisation_ref.strip() or None,
-        )
+        return justifications.review(session, justification_id, decision, reasons)
 
 
 # --- capturing ----------------------------------------------------------------------
@@ -376,7 +410,8 @@ class CaptureChoices:
     """The requests a capture may go under now, each with the subjects it names."""
 
     justifications: tuple[tuple[JustificationRecord, tuple[Subject, ...]], ...]
-    may_capture: bool
+    abilities: Abilities
+    """What the user may do on the case: ``capture``, ``import_file``, with reasons."""
 
 
 def capture_choices(who: Identity, case_id: int) -> CaptureChoices:
@@ -387,7 +422,7 @@ def capture_choices(who: Identity, case_id: int) -> CaptureChoices:
             for record in justifications.list_for_case(session, case_id)
             if record.usable
         )
-        return CaptureChoices(usable, session.role in (Role.WORKER, Role.MANAGER))
+        return CaptureChoices(usable, abilities.abilities(session, case_id))
 
 
 def capture(
@@ -454,6 +489,9 @@ class ObservationContext:
     """Every version of the observation being changed, oldest first; empty for a new one."""
     source_label: str
     """The source of the observation being changed, in words; empty for a new one."""
+    reliance: RelianceContext
+    """What the editor passes to ``observations.assess`` to say, as the worker types,
+    whether the note will rely on the observation."""
 
 
 def observation_context(
@@ -466,12 +504,13 @@ def observation_context(
             session, case_id, query=query, sort="captured_at", descending=True, limit=limit
         )
         current = tuple(observations.list_for_case(session, case_id))
+        reliance = observations.reliance_context(session, case_id)
         if observation_id is None:
-            return ObservationContext(page, current, (), "")
+            return ObservationContext(page, current, (), "", reliance)
         versions = tuple(observations.history(session, observation_id))
         record = captures.get(session, versions[-1].source_id)
         label = f"#{record.id} {record.title or record.final_url or record.requested_url}"
-        return ObservationContext(page, current, versions, label)
+        return ObservationContext(page, current, versions, label, reliance)
 
 
 @dataclass(frozen=True)
@@ -484,7 +523,11 @@ class ObservationForm:
     credibility: int
     risks: tuple[str, ...] = ()
     corroborates: tuple[int, ...] = ()
-    external_check: str = ""
+    check_what: str = ""
+    check_who: str = ""
+    check_when: str = ""
+    """YYYY-MM-DD, or empty."""
+    confirmed_by: str = ""
 
 
 def save_observation(
@@ -502,7 +545,10 @@ def save_observation(
                 credibility=form.credibility,
                 risks=form.risks,
                 corroborates=form.corroborates,
-                external_check=form.external_check,
+                check_what=form.check_what,
+                check_who=form.check_who,
+                check_when=form.check_when,
+                confirmed_by=form.confirmed_by,
             )
         return observations.revise(
             session,
@@ -513,7 +559,11 @@ def save_observation(
             credibility=form.credibility,
             risks=form.risks,
             corroborates=form.corroborates,
-            external_check=form.external_check,  # "" clears it; None would keep the old one
+            # "" clears a field; None would keep the old value.
+            check_what=form.check_what,
+            check_who=form.check_who,
+            check_when=form.check_when,
+            confirmed_by=form.confirmed_by,
         )
 
 

@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from caseview import __version__
+from caseview.abilities import Abilities
 from caseview.domain import Case, Role
 from caseview.justifications import JustificationRecord
 from ui import jobs, messages, tasks, widgets
 from ui.capture import CaptureDialog
 from ui.case_admin import CaseAdminDialog, NewCaseDialog
-from ui.case_view import NO_CASE_REASON, CaseView
+from ui.case_view import LOADING_REASON, NO_CASE_REASON, CaseView
 from ui.identity import Identity
 from ui.import_dialog import ImportDialog, local_files
 from ui.models import ROW_ROLE, CasesModel
@@ -50,10 +51,6 @@ from ui.wizard import JustificationWizard
 
 DEMO_BANNER = "DEMO — fictional data; password demo"
 ROLE_WORDS = {Role.WORKER: "worker", Role.MANAGER: "manager", Role.AUDITOR: "auditor (read-only)"}
-MANAGERS_REVIEW = "Only managers review requests."
-MANAGERS_CREATE = "Only managers create cases."
-MANAGERS_ACCOUNTS = "Only managers and auditors see the user accounts."
-AUDITORS_READ = "Auditors read the case's people and workers in its overview."
 DROP_ONE = "Drop one file at a time: each import records the address that file shows."
 
 
@@ -133,6 +130,8 @@ class MainWindow(QMainWindow):
         # and the role allow; the menu items that add material follow it.
         self.case_view.capture_button.installEventFilter(self)
         self._select_after: int | None = None
+        self.general: Abilities | None = None
+        """What the user may do that is not about one case (loaded in the background)."""
         self.setAcceptDrops(True)
         self.resize(widgets.chars(self, 170), widgets.lines(self, 44))
         self.sync_actions()
@@ -273,58 +272,65 @@ class MainWindow(QMainWindow):
             menu.aboutToShow.connect(self.sync_actions)
 
     def sync_actions(self) -> None:
-        """Switch each menu item on or off for this role and case, saying why."""
-        adding = self.case_view.change_reason()
+        """Switch each menu item on or off for this user and case, saying why: the
+        services' own answers (``caseview.abilities``), loaded in the background."""
+        view = self.case_view
         set_reason(
             self.new_request_action,
-            adding,
+            view.reason("write_justification"),
             "Write a justification: the question, the safety case and the ethics case.",
         )
         set_reason(
-            self.capture_action, adding, "Capture a public web page under an approved request."
+            self.capture_action,
+            view.reason("capture"),
+            "Capture a public web page under an approved request.",
         )
         set_reason(
             self.add_observation_action,
-            adding,
+            view.reason("observe"),
             "Record what a source shows, graded for reliability and credibility.",
         )
         set_reason(
             self.import_action,
-            adding,
+            view.reason("import_file"),
             "Import a saved screenshot, PDF, web page or text file into this case. You can "
             "also drop the file on this window.",
         )
-        manager = self.who.role is Role.MANAGER
         set_reason(
             self.review_action,
-            "" if manager else MANAGERS_REVIEW,
+            self.general_reason("review_queue"),
             "Requests waiting for a decision, overdue emergencies first.",
         )
         set_reason(
             self.new_case_action,
-            "" if manager else MANAGERS_CREATE,
+            self.general_reason("create_case"),
             "Open a new case: its reference and title.",
         )
-        if self.current_case() is None:
-            admin = NO_CASE_REASON
-        elif self.who.read_only:
-            admin = AUDITORS_READ
-        else:
-            admin = ""
+        managing = not view.reason("manage_case")
         set_reason(
             self.case_admin_action,
-            admin,
+            self.case_admin_reason(),
             "Allocate workers, add people, close or reopen this case."
-            if manager
+            if managing
             else "Add people to this case.",
         )
         set_reason(
             self.users_action,
-            "" if self.who.role in (Role.MANAGER, Role.AUDITOR) else MANAGERS_ACCOUNTS,
-            "Add accounts, reset passwords, unlock or switch off accounts."
-            if manager
-            else "See the accounts of this case file (read-only).",
+            self.general_reason("see_users"),
+            "See the accounts of this case file (read-only)."
+            if self.general_reason("manage_users")
+            else "Add accounts, reset passwords, unlock or switch off accounts.",
         )
+
+    def general_reason(self, action: str) -> str:
+        """Why ``action``, not about one case (review queue, new case, accounts), cannot
+        be done, or "" when it can."""
+        return LOADING_REASON if self.general is None else self.general[action].reason
+
+    def case_admin_reason(self) -> str:
+        """The case's workers and people window is for those who may change either."""
+        people = self.case_view.reason("add_person")
+        return self.case_view.reason("manage_case") and people
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.case_view.capture_button and event.type() in (
@@ -339,7 +345,14 @@ class MainWindow(QMainWindow):
     def refresh_cases(self) -> None:
         run_task(jobs.load_cases, self.who, on_returned=self._cases_loaded, owner=self)
 
+    def _general(self, found: Abilities) -> None:
+        self.general = found
+        self.sync_actions()
+
     def _cases_loaded(self, found: list[Case]) -> None:
+        # Then what the user may do beyond one case (after the cases, so an account
+        # switched off meanwhile is told once).
+        run_task(jobs.load_abilities, self.who, None, on_returned=self._general, owner=self)
         chosen = self.current_case()
         wanted = self._select_after or (chosen.id if chosen is not None else None)
         self._select_after = None
@@ -381,10 +394,11 @@ class MainWindow(QMainWindow):
         self.wizard.start(case_id, record)
 
     def open_review_queue(self) -> None:
-        if self.who.role is Role.MANAGER:
-            self.review_queue.start()
+        reason = self.general_reason("review_queue")
+        if reason:
+            self._refused(reason)
         else:
-            self._refused(MANAGERS_REVIEW)
+            self.review_queue.start()
 
     def open_capture(self, case_id: int, url: str = "") -> CaptureDialog:
         dialog = CaptureDialog(self, self.who, case_id)
@@ -401,7 +415,7 @@ class MainWindow(QMainWindow):
     def open_import(self, path: Path | None = None) -> ImportDialog | None:
         """The import dialog for the chosen case (with ``path`` filled in, if given)."""
         case = self.current_case()
-        reason = self.case_view.change_reason()
+        reason = self.case_view.reason("import_file")
         if case is None or reason:
             self._refused(reason or NO_CASE_REASON)
             return None
@@ -414,8 +428,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_new_case(self) -> NewCaseDialog | None:
-        if self.who.role is not Role.MANAGER:
-            self._refused(MANAGERS_CREATE)
+        reason = self.general_reason("create_case")
+        if reason:
+            self._refused(reason)
             return None
         dialog = NewCaseDialog(self, self.who)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -436,8 +451,9 @@ class MainWindow(QMainWindow):
         if chosen is None:
             self._refused(NO_CASE_REASON)
             return None
-        if self.who.read_only:
-            self._refused(AUDITORS_READ)
+        reason = self.case_admin_reason() if case is not None and case.id == chosen else ""
+        if reason:
+            self._refused(reason)
             return None
         dialog = CaseAdminDialog(self, self.who, chosen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -450,8 +466,9 @@ class MainWindow(QMainWindow):
         self.case_view.refresh_all()
 
     def open_users(self) -> UsersDialog | None:
-        if self.who.role not in (Role.MANAGER, Role.AUDITOR):
-            self._refused(MANAGERS_ACCOUNTS)
+        reason = self.general_reason("see_users")
+        if reason:
+            self._refused(reason)
             return None
         dialog = UsersDialog(self, self.who)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -474,7 +491,8 @@ class MainWindow(QMainWindow):
             return "Only files and web links can be dropped here."
         if len(files) + len(links) > 1:
             return DROP_ONE
-        return self.case_view.change_reason()
+        files = local_files(urls)
+        return self.case_view.reason("import_file" if files else "capture")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if not event.mimeData().hasUrls():

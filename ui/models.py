@@ -374,11 +374,8 @@ class ObservationsModel(RowTableModel[Observation]):
         if column in (self.TEXT, self.DOMAIN, self.RISKS_):
             return self.text(row, column) or None
         if column == self.RELIED:
-            return (
-                "Relied upon: credibility 1 or 2, or corroborated."
-                if row.relied_upon
-                else "Not relied upon: listed apart in the note, not treated as fact."
-            )
+            # The service's reasons (ethics.assess_reliance): why relied upon, or why not.
+            return " ".join((*row.reliance_reasons, row.reliance_advice)).strip() or None
         return None
 
     def badge(self, row: Observation, column: int) -> str | None:

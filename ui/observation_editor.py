@@ -1,8 +1,11 @@
 """Add or change an observation: what the worker concludes from a source, graded.
 
 The grading is explained in plain words beside each choice, and the editor says as the
-worker chooses whether the note will rely on the observation (credibility 1 or 2, or
-corroborated) or list it apart as material not relied upon. Saving runs in the
+worker chooses whether the note will rely on the observation or list it apart as
+material not relied upon, and why: it asks the service (``observations.assess``, with
+the case's facts loaded in the background), so the rule lives in one place. Only
+corroboration by an independent source or an external check recorded with what, who
+and when earns reliance; credibility 1 asks what confirmed it. Saving runs in the
 background through the service, which checks everything again; a refusal is shown
 next to the field it is about. A change is a new version: the old one stays, and the
 editor lists the versions so far.
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caseview import observations
 from caseview.browse import SourceRow
 from caseview.errors import CaseviewError, NotFound
 from caseview.observations import CREDIBILITY, RELIABILITY, Observation
@@ -67,9 +71,11 @@ GRADING_HELP = (
     "on something doubtful, and an unknown account can post something true."
 )
 CORROBORATION_HELP = (
-    "Tick observations from other sources that say the same thing, or describe a check "
-    "made outside Caseview (for example a call to the health visitor)."
+    "Tick observations from other sources that say the same thing (a copy of the same "
+    "page does not count), or record a check made outside Caseview (for example a call "
+    "to the health visitor): what was checked, who checked it and when, all three."
 )
+CONFIRMED_HELP = "Credibility 1 means confirmed: name what confirmed it."
 SAME_SOURCE = "About the same source: corroboration needs an independent source."
 SOURCE_FIXED = (
     "An observation stays with its source. To conclude something about another source, "
@@ -80,6 +86,8 @@ OTHER_RISKS_SEPARATOR = ";"
 # ValidationError carries no field name). tests/ui/test_ui_observations.py checks each
 # against the service's real messages, so a reworded message fails a test, not a user.
 ERROR_FIELDS = (
+    ("'confirmed by'", "confirmed_by"),
+    ("external check", "check"),
     ("observation is empty", "text"),
     ("characters long", "text"),
     ("assessment domain", "domain"),
@@ -103,9 +111,9 @@ def field_for(exc: CaseviewError) -> str:
     return "general"
 
 
-def preview(reliability: str, credibility: int, corroborated: bool) -> Observation:
+def preview(reliability: str, credibility: int) -> Observation:
     """An unsaved observation with this grading, so the editor reads the grading with
-    the service's own rules (``relied_upon``, ``uk_equivalent``) instead of copies."""
+    the service's own tables (``uk_equivalent``) instead of copies."""
     return Observation(
         id=0,
         root_id=0,
@@ -118,7 +126,7 @@ def preview(reliability: str, credibility: int, corroborated: bool) -> Observati
         credibility=credibility,
         risks=(),
         corroborates=(),
-        external_check="(ticked)" if corroborated else None,
+        external_check=None,
         author="",
         created_at=datetime.now(UTC),
     )
@@ -375,6 +383,25 @@ class ObservationEditor(QDialog):
             self.credibility,
             self.credibility_words,
         )
+        # Shown only for credibility 1: the service refuses 1 without it.
+        self.confirmed_box = QWidget()
+        self.confirmed_box.setObjectName("confirmedByBox")
+        confirmed_layout = QVBoxLayout(self.confirmed_box)
+        confirmed_layout.setContentsMargins(0, 0, 0, 0)
+        self.confirmed_by = QLineEdit()
+        self.confirmed_by.setObjectName("observationConfirmedBy")
+        self.confirmed_by.setPlaceholderText("e.g. the police incident log of 12 November")
+        self.confirmed_by.setAccessibleName("Confirmed by")
+        self.confirmed_by.setAccessibleDescription(CONFIRMED_HELP)
+        self.confirmed_by.setToolTip(CONFIRMED_HELP)
+        confirmed_label = QLabel("Confirmed &by:")
+        confirmed_label.setBuddy(self.confirmed_by)
+        confirmed_layout.addWidget(confirmed_label)
+        confirmed_layout.addWidget(self.confirmed_by)
+        confirmed_layout.addWidget(self._problem_label("confirmed_by", "Problem with confirmed by"))
+        self.fields["confirmed_by"] = self.confirmed_by
+        self.confirmed_box.hide()
+        outer.addWidget(self.confirmed_box)
         self.grading = widgets.note()
         self.grading.setObjectName("gradingSummary")
         self.grading.setAccessibleName("What the grading means for the note")
@@ -396,20 +423,49 @@ class ObservationEditor(QDialog):
         c_label.setBuddy(self.corroborates)
         c_layout.addWidget(c_label)
         c_layout.addWidget(self.corroborates)
-        self.external_check = QLineEdit()
-        self.external_check.setObjectName("observationExternalCheck")
-        self.external_check.setPlaceholderText("e.g. Health visitor confirmed by phone, 3 November")
-        e_label = QLabel("E&xternal check:")
-        e_label.setBuddy(self.external_check)
-        self.external_check.setAccessibleName("External check")
-        e_row = QHBoxLayout()
-        e_row.addWidget(e_label)
-        e_row.addWidget(self.external_check, 1)
-        c_layout.addLayout(e_row)
         c_layout.addWidget(self._problem_label("corroboration", "Problem with the corroboration"))
         self.fields["corroboration"] = self.corroborates
+        c_layout.addWidget(widgets.note("External check (what, who and when, or none):"))
+        self.check_what = self._check_line(
+            c_layout,
+            "observationCheckWhat",
+            "What was c&hecked:",
+            "External check: what was checked",
+            "e.g. the bruise on Kerry's arm",
+        )
+        self.check_who = self._check_line(
+            c_layout,
+            "observationCheckWho",
+            "&Who checked it:",
+            "External check: who checked it",
+            "e.g. the health visitor, Sam Okoro",
+        )
+        self.check_when = self._check_line(
+            c_layout,
+            "observationCheckWhen",
+            "Whe&n (YYYY-MM-DD):",
+            "External check: when, as YYYY-MM-DD",
+            "e.g. 2024-11-03",
+        )
+        c_layout.addWidget(self._problem_label("check", "Problem with the external check"))
+        self.fields["check"] = self.check_what
         outer.addWidget(corroboration, 1)
         return box
+
+    def _check_line(
+        self, layout: QVBoxLayout, name: str, text: str, accessible: str, example: str
+    ) -> QLineEdit:
+        line = QLineEdit()
+        line.setObjectName(name)
+        line.setPlaceholderText(example)
+        line.setAccessibleName(accessible)
+        label = QLabel(text)
+        label.setBuddy(line)
+        row = QHBoxLayout()
+        row.addWidget(label)
+        row.addWidget(line, 1)
+        layout.addLayout(row)
+        return line
 
     def _row(
         self,
@@ -442,8 +498,11 @@ class ObservationEditor(QDialog):
             self.other_risks,
             self.reliability,
             self.credibility,
+            self.confirmed_by,
             self.corroborates,
-            self.external_check,
+            self.check_what,
+            self.check_who,
+            self.check_when,
             self.history,
             self.save_button,
             self.cancel_button,
@@ -454,7 +513,8 @@ class ObservationEditor(QDialog):
     def _connect_changes(self) -> None:
         self.text.textChanged.connect(self._changed)
         self.other_risks.textChanged.connect(self._changed)
-        self.external_check.textChanged.connect(self._changed)
+        for line in (self.check_what, self.check_who, self.check_when, self.confirmed_by):
+            line.textChanged.connect(self._changed)
         for combo in (self.domain, self.reliability, self.credibility):
             combo.currentIndexChanged.connect(self._changed)
         self.source.currentIndexChanged.connect(self._source_chosen)
@@ -599,7 +659,16 @@ class ObservationEditor(QDialog):
             for key, check in self.risk_boxes.items():
                 check.setChecked(key in row.risks)
             self.other_risks.setText(f"{OTHER_RISKS_SEPARATOR} ".join(others))
-            self.external_check.setText(row.external_check or "")
+            self.check_what.setText(row.check_what or "")
+            if row.external_check:
+                # A free-text check from an older file: kept, but without who and when
+                # it supports nothing; show it so the worker can record it properly.
+                self.check_what.setPlaceholderText(
+                    f"Earlier, without who or when: {row.external_check}"
+                )
+            self.check_who.setText(row.check_who or "")
+            self.check_when.setText(row.check_when.isoformat() if row.check_when else "")
+            self.confirmed_by.setText(row.confirmed_by or "")
         finally:
             self._filling = False
         self.dirty = False
@@ -642,7 +711,10 @@ class ObservationEditor(QDialog):
             credibility=int(self.credibility.currentData()),
             risks=self.risks(),
             corroborates=tuple(sorted(self.ticked())),
-            external_check=self.external_check.text().strip(),
+            check_what=self.check_what.text().strip(),
+            check_who=self.check_who.text().strip(),
+            check_when=self.check_when.text().strip(),
+            confirmed_by=self.confirmed_by.text().strip() if self._confirming() else "",
         )
 
     # --- reacting --------------------------------------------------------------------------
@@ -669,7 +741,14 @@ class ObservationEditor(QDialog):
             self.corroborates,
         ):
             widget.setEnabled(not read_only and not self.saving)
-        for line in (self.text, self.other_risks, self.external_check):
+        for line in (
+            self.text,
+            self.other_risks,
+            self.check_what,
+            self.check_who,
+            self.check_when,
+            self.confirmed_by,
+        ):
             line.setReadOnly(read_only or self.saving)  # still readable and focusable
         self.source.setEnabled(not read_only and not editing and not self.saving)
         self.source_filter.setVisible(not editing)
@@ -695,20 +774,38 @@ class ObservationEditor(QDialog):
         credibility = self.credibility.currentData()
         self.reliability_words.setText(RELIABILITY_WORDS.get(reliability, ""))
         self.credibility_words.setText(CREDIBILITY_WORDS.get(credibility, ""))
+        self.confirmed_box.setVisible(self._confirming())
         if reliability is None or credibility is None:
             self.grading.setText("Choose both grades to see how the note will treat this.")
             self.grading.setStyleSheet("")
             return
-        corroborated = bool(self.ticked()) or bool(self.external_check.text().strip())
-        row = preview(str(reliability), int(credibility), corroborated)
-        if row.relied_upon:
-            why = "credibility 1 or 2" if row.credibility <= 2 else "it is corroborated"
-            verdict = f"Relied upon ({why}): the note lists it under 'Findings relied upon'."
+        row = preview(str(reliability), int(credibility))
+        if self.context is None:
+            self.grading.setText(
+                f"Grading {row.grading} (nearest UK 3x5x2 reading {row.uk_equivalent}). "
+                "Reading the case to say whether the note will rely on it…"
+            )
+            self.grading.setStyleSheet("")
+            return
+        source_id = self.source.currentData()
+        answer = observations.assess(
+            self.context.reliance,
+            int(source_id) if source_id is not None else 0,
+            row.reliability,
+            row.credibility,
+            sorted(self.ticked()),
+            observations.draft_check(
+                self.check_what.text(), self.check_who.text(), self.check_when.text()
+            ),
+            self.confirmed_by.text() if self._confirming() else None,
+        )
+        why = " ".join((*answer.reasons, answer.advice)).strip()
+        if answer.relied:
+            verdict = f"The note lists it under 'Findings relied upon'. {why}"
             badge = "good"
         else:
             verdict = (
-                "Not relied upon: the note lists it apart, under 'Material not relied "
-                "upon', with its risks. It becomes a finding only if it is corroborated."
+                "The note lists it apart, under 'Material not relied upon', with its risks. " + why
             )
             badge = "attention"
         self.grading.setText(
@@ -717,6 +814,9 @@ class ObservationEditor(QDialog):
         self.grading.setStyleSheet(
             f"background: {BADGES[badge].name()}; color: #1a1a1a; border-radius: 4px;"
         )
+
+    def _confirming(self) -> bool:
+        return bool(self.credibility.currentData() == 1)
 
     def show_problem(self, field: str, text: str) -> None:
         """Show ``text`` next to ``field`` (and tell assistive technology about it)."""

@@ -2,8 +2,9 @@
 
 One screen holds the whole decision: the request as written (Niven's two sides next to
 each other), what the gate says about it now, and who has looked at its subjects
-before. The manager approves, returns or rejects with reasons, and may record the
-council's surveillance authorisation reference. The service refuses a manager who
+before. The manager approves, returns or rejects with reasons. (A surveillance
+authorisation is a document recorded and confirmed by two managers apart from the
+decision: `caseview justification authorise`.) The service refuses a manager who
 wrote or edited the request; the buttons say so first.
 """
 
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -59,7 +59,7 @@ def request_html(record: JustificationRecord, subjects: tuple[str, ...]) -> str:
     scope = " ".join([*r.scope_hosts, *r.scope_urls]) or "(none)"
     return f"""
 <h2>Request #{record.id} (version {record.version}) by {html.escape(record.author)}</h2>
-{emergency}
+{emergency}{return_html(record)}
 <p><b>About:</b> {html.escape(", ".join(subjects))}<br>
 <b>Duty:</b> {html.escape(function)}<br>
 <b>Data-protection basis:</b> {html.escape(r.data_protection_basis)}</p>
@@ -79,6 +79,30 @@ def request_html(record: JustificationRecord, subjects: tuple[str, ...]) -> str:
 <h3>Family told</h3>
 <p>{html.escape(r.family_told or "(not chosen)")}. {_p(r.family_told_reason)}</p>
 <h3>Promises</h3><ul>{promises}</ul>
+"""
+
+
+def return_html(record: JustificationRecord) -> str:
+    """For a resubmission: each reason the request was returned for, beside its answer."""
+    returned = record.answering
+    if returned is None:
+        return ""
+    rows = "".join(
+        f"<tr><td valign='top'>{number}. {_p(item.reason)}</td>"
+        f"<td valign='top'>{_p(item.answer) if item.answer.strip() else '<b>Not answered</b>'}"
+        "</td></tr>"
+        for number, item in enumerate(returned.items, start=1)
+    )
+    who = returned.reviewer_name or returned.reviewer
+    return f"""
+<h3>Returned earlier: the reasons, and the worker's answers</h3>
+<p>Version {returned.returned_version} was returned by {html.escape(who)} on
+{returned.at:%d %B %Y}.</p>
+<table width="100%" cellspacing="0" cellpadding="6" border="1">
+<tr><th width="50%" align="left">Reason for returning it</th>
+<th width="50%" align="left">Answer</th></tr>
+{rows}
+</table>
 """
 
 
@@ -150,15 +174,6 @@ class ReviewQueueDialog(QDialog):
             "Your &reasons:",
             self.reasons,
             description="Recorded and shown to the worker; needed to return or reject.",
-        )
-        self.authorisation = QLineEdit()
-        self.authorisation.setObjectName("authorisationRef")
-        self.authorisation.setPlaceholderText("Only if the council granted one")
-        widgets.add_row(
-            decision,
-            "Surveillance &authorisation reference:",
-            self.authorisation,
-            description="The council's register number; it lifts the meter's stop line.",
         )
         right_layout.addLayout(decision)
         buttons = QHBoxLayout()
@@ -267,7 +282,6 @@ class ReviewQueueDialog(QDialog):
             button.setToolTip(reason)
             button.setAccessibleDescription(reason)
         self.reasons.setEnabled(enabled)
-        self.authorisation.setEnabled(enabled)
         if reason:
             self.decision_status.setText(reason)
 
@@ -311,7 +325,6 @@ class ReviewQueueDialog(QDialog):
             entry.record.id,
             decision,
             reasons,
-            self.authorisation.text(),
             on_returned=lambda record: self._decided(decision, record),
             on_errored=self._failed,
             owner=self,
@@ -323,7 +336,6 @@ class ReviewQueueDialog(QDialog):
 
     def _decided(self, decision: str, record: JustificationRecord) -> None:
         self.reasons.clear()
-        self.authorisation.clear()
         self.entry = None
         self.decided.emit(record)
         self.load_queue()

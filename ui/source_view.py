@@ -1,7 +1,9 @@
-"""One source in full: its provenance, hashes, extracted text and exposure indicators.
+"""One source in full: its provenance, hashes, extracted text, exposure indicators and
+the other people on the page (collateral intrusion).
 
-The worker confirms or dismisses each exposure indicator here; anyone who may read the
-case saves the evidence file or the source's WARC records (each save is an audit event).
+The worker confirms or dismisses each exposure indicator and each collateral finding
+here; anyone who may read the case saves the evidence file or the source's WARC records
+(each save is an audit event).
 """
 
 from __future__ import annotations
@@ -30,7 +32,31 @@ from ui.models import ORIGIN_WORDS, ExposureModel, ObservationsModel, utc
 from ui.tasks import run_task
 
 if TYPE_CHECKING:
-    from caseview.captures import SourceRecord  # typing only: keeps start-up light
+    from PySide6.QtWidgets import QTableView
+
+    from caseview.captures import ExposureFinding, SourceRecord  # typing only: light start-up
+
+# The kinds of collectors.COLLATERAL_KINDS, in words; not imported from collectors, which
+# pulls in the HTTP stack, so that the app starts quickly.
+COLLATERAL_WORDS = {
+    "collateral_child": "Another child's details",
+    "collateral_many_people": "Many people on the page",
+}
+
+
+def is_collateral(finding: ExposureFinding) -> bool:
+    return finding.kind in COLLATERAL_WORDS
+
+
+class CollateralModel(ExposureModel):
+    """Other people on a page: what was seen of them, and whether the worker agrees."""
+
+    COLUMNS = ("Who or what", "Found", "Where on the page", "Review")
+
+    def text(self, row: ExposureFinding, column: int) -> str:
+        if column == self.KIND:
+            return COLLATERAL_WORDS.get(row.kind, row.kind)
+        return super().text(row, column)
 
 
 def provenance(record: SourceRecord, subject: str) -> list[tuple[str, str]]:
@@ -105,6 +131,7 @@ class SourceDetailDialog(QDialog):
         self.text.setAccessibleName("Extracted text")
         self.tabs.addTab(self.text, "E&xtracted text")
         self.tabs.addTab(self._exposure_tab(), "Exposure &indicators")
+        self.tabs.addTab(self._collateral_tab(), "Other p&eople")
         self.observations = ObservationsModel(self)
         self.tabs.addTab(
             widgets.table(
@@ -167,39 +194,83 @@ class SourceDetailDialog(QDialog):
         self.reviewing = False
         return tab
 
+    def _collateral_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(widgets.heading("Other people on this page (collateral intrusion)"))
+        self.collateral_note = widgets.note()
+        self.collateral_note.setObjectName("sourceCollateralNote")
+        layout.addWidget(self.collateral_note)
+        self.collateral = CollateralModel(self)
+        self.collateral_view = widgets.table(
+            self.collateral,
+            "sourceCollateral",
+            "Other people on this page (collateral intrusion)",
+            stretch=CollateralModel.CONTEXT,
+        )
+        layout.addWidget(self.collateral_view, 1)
+        row = QHBoxLayout()
+        self.confirm_collateral_button = QPushButton("Con&firm")
+        self.confirm_collateral_button.setObjectName("confirmCollateralButton")
+        self.confirm_collateral_button.setAccessibleName("Confirm the selected collateral finding")
+        self.dismiss_collateral_button = QPushButton("Dis&miss")
+        self.dismiss_collateral_button.setObjectName("dismissCollateralButton")
+        self.dismiss_collateral_button.setAccessibleName("Dismiss the selected collateral finding")
+        for button, confirmed in (
+            (self.confirm_collateral_button, True),
+            (self.dismiss_collateral_button, False),
+        ):
+            button.setEnabled(False)
+            button.clicked.connect(
+                lambda _=False, c=confirmed: self.review_selected(c, self.collateral_view)
+            )
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.collateral_view.selectionModel().selectionChanged.connect(self._update_review)
+        return tab
+
     def review_refusal(self) -> str:
         """Why this person cannot review findings here ('' if they can): the service's
-        rule (workers and managers, on an open case), said before they try."""
-        if self.who.read_only:
-            return "Auditors read the findings but do not confirm or dismiss them."
-        if self.detail is not None and self.detail.case_closed:
-            return "The case is closed. A manager can reopen it if the findings need review."
-        return ""
+        rule, as ``caseview.abilities`` answers it, said before they try."""
+        return self.detail.review_exposure.reason if self.detail is not None else ""
 
     def _update_review(self) -> None:
         refusal = self.review_refusal()
-        chosen = self.selected_finding() is not None
-        on = self.detail is not None and not refusal and chosen and not self.reviewing
-        for button, action in ((self.confirm_button, "Confirm"), (self.dismiss_button, "Dismiss")):
-            button.setEnabled(on)
-            button.setToolTip(
-                refusal
-                or (
-                    f"{action} the selected indicator (recorded in the audit trail)."
-                    if chosen
-                    else "Select an indicator in the table first."
+        for view, confirm, dismiss, what in (
+            (self.exposure_view, self.confirm_button, self.dismiss_button, "indicator"),
+            (
+                self.collateral_view,
+                self.confirm_collateral_button,
+                self.dismiss_collateral_button,
+                "finding",
+            ),
+        ):
+            chosen = self.selected_finding(view) is not None
+            on = self.detail is not None and not refusal and chosen and not self.reviewing
+            for button, action in ((confirm, "Confirm"), (dismiss, "Dismiss")):
+                button.setEnabled(on)
+                button.setToolTip(
+                    refusal
+                    or (
+                        f"{action} the selected {what} (recorded in the audit trail)."
+                        if chosen
+                        else f"Select {'an' if what[0] == 'i' else 'a'} {what} in the table first."
+                    )
                 )
-            )
 
-    def selected_finding(self) -> int | None:
-        rows = self.exposure_view.selectionModel().selectedRows()
+    def selected_finding(self, view: QTableView | None = None) -> int | None:
+        """The id of the finding selected in ``view`` (the exposure table by default)."""
+        view = self.exposure_view if view is None else view
+        rows = view.selectionModel().selectedRows()
         if not rows:
             return None
-        finding = self.exposure.row_at(rows[0])
+        model = self.collateral if view is self.collateral_view else self.exposure
+        finding = model.row_at(rows[0])
         return finding.id if finding is not None else None
 
-    def review_selected(self, confirmed: bool) -> None:
-        finding_id = self.selected_finding()
+    def review_selected(self, confirmed: bool, view: QTableView | None = None) -> None:
+        finding_id = self.selected_finding(view)
         if finding_id is None or self.review_refusal() or self.reviewing:
             return
         self.reviewing = True
@@ -237,19 +308,36 @@ class SourceDetailDialog(QDialog):
             field.setAccessibleName(label)
             self.form.addRow(f"{label}:", field)
         self.text.setPlainText(record.text or "(no text could be extracted)")
-        chosen = self.selected_finding()
-        self.exposure.set_rows(record.exposure)
-        widgets.fit_columns(self.exposure_view)  # the context column takes what is left
-        if chosen is not None:  # keep the reviewed finding selected after a reload
-            for row, finding in enumerate(record.exposure):
-                if finding.id == chosen:
-                    self.exposure_view.selectRow(row)
+        exposure = [f for f in record.exposure if not is_collateral(f)]
+        collateral = [f for f in record.exposure if is_collateral(f)]
+        for view, model, rows in (
+            (self.exposure_view, self.exposure, exposure),
+            (self.collateral_view, self.collateral, collateral),
+        ):
+            chosen = self.selected_finding(view)
+            model.set_rows(rows)
+            widgets.fit_columns(view)  # the context column takes what is left
+            if chosen is not None:  # keep the reviewed finding selected after a reload
+                for row, finding in enumerate(rows):
+                    if finding.id == chosen:
+                        view.selectRow(row)
         self.exposure_note.setText(
             "What a stranger could learn about the child from this page. Confirm each "
             "indicator that is right, or dismiss it if it is not about the child."
-            if record.exposure
+            if exposure
             else "No exposure indicators were found. They are looked for (name, school, "
             "town, phone, email, postcode, date of birth, geotags) only on pages about a child."
+        )
+        self.collateral_note.setText(
+            "People who are not subjects of this case were seen on this page: another "
+            "child's details, or many people (a friends list, a team sheet, a group photo). "
+            "Do not record or rely on their details. Confirm each finding that is right, or "
+            "dismiss it if it is about a subject of the case or about no one."
+            if collateral
+            else "No other people's details were found. Every page is checked for another "
+            "child's name with an age, school, school year, date of birth or town, and for "
+            "lists of friends, team sheets and group photos; only the words are read, not "
+            "the faces in images."
         )
         self._update_review()
         self.observations.set_rows(detail.observations)

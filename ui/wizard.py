@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 import ethics
 from caseview.errors import CaseviewError
 from caseview.justifications import JustificationRecord
+from caseview.returns import reason_items
 from ui import crash, jobs, messages, widgets
 from ui.identity import Identity
 from ui.models import ROW_ROLE, FindingsModel, status_text
@@ -217,6 +218,16 @@ class JustificationWizard(QDialog):
         return combo
 
     def _build_form(self) -> None:
+        # Shown only for a returned request (or its new version): one answer per reason.
+        self.returns_group = QGroupBox("The manager's reasons for returning this request")
+        self.returns_group.setObjectName("returnReasons")
+        self.returns_group.setAccessibleName("The manager's reasons for returning this request")
+        self.returns_layout = QFormLayout(self.returns_group)
+        self.returns_layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.answer_boxes: list[TextBox] = []
+        self.returns_group.hide()
+        self.form_layout.addWidget(self.returns_group)
+
         who = self._section("1. Who and why")
         form = QFormLayout(who)
         self.subjects_group = QGroupBox("People this is about")
@@ -404,6 +415,11 @@ class JustificationWizard(QDialog):
         self.show_all_problems = record is not None
         self.summary.setText("Loading…")
         self._describe()
+        self._filling = True
+        try:
+            self._show_return(record)
+        finally:
+            self._filling = False
         self._set_read_only(self.read_only)
         self.show()
         self.raise_()
@@ -428,6 +444,48 @@ class JustificationWizard(QDialog):
         elif record.status in ("submitted", "approved"):
             text += " Saving a change makes a new version for a manager to decide."
         self.status.setText(text)
+
+    @staticmethod
+    def _return_items(record: JustificationRecord | None) -> list[tuple[str, str]]:
+        """The reasons to answer, each with its answer so far."""
+        if record is None:
+            return []
+        if record.answering is not None:
+            return [(item.reason, item.answer) for item in record.answering.items]
+        last = record.decisions[-1] if record.decisions else None
+        if record.status == "returned" and last is not None and last.decision == "return":
+            return [(reason, "") for reason in reason_items(last.reasons)]
+        return []
+
+    def _show_return(self, record: JustificationRecord | None) -> None:
+        """One answer box per reason the manager gave, under the reason it answers."""
+        while self.returns_layout.rowCount():
+            self.returns_layout.removeRow(0)
+        self.answer_boxes = []
+        items = self._return_items(record)
+        if items:
+            intro = widgets.note(
+                "Answer each reason before you submit again: say what you changed, or why "
+                "you did not. The manager reads each answer beside its reason."
+            )
+            self.returns_layout.addRow(intro)
+        for number, (reason, answer) in enumerate(items, start=1):
+            box = TextBox(f"returnAnswer{number}", 2)
+            label = QLabel(f"Reason {number}: {reason}")
+            label.setWordWrap(True)
+            label.setBuddy(box)
+            box.setAccessibleName(f"Answer to reason {number}")
+            box.setAccessibleDescription(reason)
+            box.setPlainText(answer)
+            box.setReadOnly(self.read_only)
+            box.textChanged.connect(self.changed)
+            self.returns_layout.addRow(label, box)
+            self.answer_boxes.append(box)
+        self.returns_group.setVisible(bool(items))
+
+    def return_answers(self) -> list[str] | None:
+        """The answers typed, one per reason, or None when there is no return to answer."""
+        return [box.toPlainText() for box in self.answer_boxes] if self.answer_boxes else None
 
     def _context_loaded(self, context: jobs.WizardContext) -> None:
         self.context = context
@@ -470,6 +528,7 @@ class JustificationWizard(QDialog):
         last in the Tab order, after Close; this puts them first, where they are shown.
         """
         order: list[QWidget] = [
+            *self.answer_boxes,
             *self.subject_boxes.values(),
             self.statutory,
             self.statutory_other,
@@ -707,6 +766,7 @@ class JustificationWizard(QDialog):
             self.case_id,
             self.justification_id,
             self.form_fields(),
+            self.return_answers(),
             on_returned=self._draft_saved,
             on_finished=self._update_buttons,
             owner=self,
@@ -715,6 +775,13 @@ class JustificationWizard(QDialog):
     def _draft_saved(self, record: JustificationRecord) -> None:
         self.record = record
         self.justification_id = record.id
+        self._filling = True
+        try:
+            self._show_return(record)
+        finally:
+            self._filling = False
+        if self.context is not None:
+            self._set_tab_order()
         self.dirty = False
         self._describe()
         self.status.setText(self.status.text() + " Saved.")
@@ -735,6 +802,7 @@ class JustificationWizard(QDialog):
             self.case_id,
             self.justification_id,
             self.form_fields(),
+            self.return_answers(),
             on_returned=self._submitted,
             on_finished=self._update_buttons,
             owner=self,

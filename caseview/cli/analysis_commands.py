@@ -8,40 +8,60 @@ from dataclasses import asdict
 from caseview import notes, observations
 from caseview.cli.io import Output, table
 from caseview.cli.session import case_id, open_session
+from caseview.errors import ValidationError
 from caseview.observations import Observation
+
+# The options that supply what a refusal asks for, by words in the service's message.
+_OPTIONS_FOR = (
+    ("confirmed by", "--confirmed-by TEXT"),
+    ("external check", "--check-what TEXT, --check-who TEXT and --check-when YYYY-MM-DD"),
+)
 
 
 def observation_dict(o: Observation) -> dict[str, object]:
     return {
         **asdict(o),
         "created_at": o.created_at.isoformat(),
+        "check_when": o.check_when.isoformat() if o.check_when else None,
         "grading": o.grading,
         "uk_3x5x2": o.uk_equivalent,
         "relied_upon": o.relied_upon,
+        "reliance_reasons": list(o.reliance_reasons),
     }
+
+
+def why(o: Observation) -> str:
+    """The first reason, which says relied upon or not and why."""
+    return o.reliance_reasons[0] if o.reliance_reasons else ""
 
 
 def observe(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
-        o = observations.add(
-            session,
-            args.source,
-            args.text,
-            domain=args.domain,
-            reliability=args.reliability,
-            credibility=args.credibility,
-            risks=args.risk,
-            corroborates=args.corroborates,
-            external_check=args.external_check,
-        )
+        try:
+            o = observations.add(
+                session,
+                args.source,
+                args.text,
+                domain=args.domain,
+                reliability=args.reliability,
+                credibility=args.credibility,
+                risks=args.risk,
+                corroborates=args.corroborates,
+                check_what=args.check_what,
+                check_who=args.check_who,
+                check_when=args.check_when,
+                confirmed_by=args.confirmed_by,
+            )
+        except ValidationError as exc:
+            text = str(exc)
+            hint = next((opt for words, opt in _OPTIONS_FOR if words in text.casefold()), None)
+            if hint is None:
+                raise
+            raise ValidationError(f"{text} On the command line: {hint}.") from exc
     out.result(observation_dict(o), str(o.id))
     out.note(
-        f"Graded {o.grading} (3x5x2 {o.uk_equivalent}): "
-        + (
-            "relied upon."
-            if o.relied_upon
-            else "not relied upon unless corroborated (credibility 3 to 6)."
-        )
+        f"Graded {o.grading} (3x5x2 {o.uk_equivalent}). "
+        + " ".join((*o.reliance_reasons, o.reliance_advice)).strip()
     )
     return 0
 
@@ -52,7 +72,7 @@ def observations_list(args: argparse.Namespace, out: Output) -> int:
     out.result(
         {"observations": [observation_dict(o) for o in found]},
         table(
-            ["id", "source", "domain", "grade", "relied upon", "text"],
+            ["id", "source", "domain", "grade", "relied upon", "text", "why"],
             [
                 [
                     o.id,
@@ -61,6 +81,7 @@ def observations_list(args: argparse.Namespace, out: Output) -> int:
                     o.grading,
                     "yes" if o.relied_upon else "no",
                     o.text[:60],
+                    why(o),
                 ]
                 for o in found
             ],

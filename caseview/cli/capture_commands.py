@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import collectors
 from caseview import captures
-from caseview.captures import SourceRecord
+from caseview.captures import ExposureFinding, SourceRecord
 from caseview.cli.io import Output, table
 from caseview.cli.session import case_id, open_session
 from caseview.clock import from_iso
@@ -63,13 +64,39 @@ def source_dict(s: SourceRecord, *, with_text: bool = False) -> dict[str, object
     return obj
 
 
+def _created(out: Output, record: SourceRecord) -> None:
+    """A capture or import: its id (or the source as JSON), then the gate's warnings."""
+    out.result({**source_dict(record), "warnings": list(record.gate_warnings)}, str(record.id))
+    for warning in record.gate_warnings:
+        out.note(f"Repeat-viewing meter: {warning}")
+
+
 def _after(out: Output, record: SourceRecord) -> None:
-    if record.exposure:
+    exposure = [e for e in record.exposure if not collectors.is_collateral(e.kind)]
+    others = [e for e in record.exposure if collectors.is_collateral(e.kind)]
+    if exposure:
         out.note(
-            f"Exposure indicators on this child's page ({len(record.exposure)}): "
-            + "; ".join(f"{e.kind}: {e.value}" for e in record.exposure)
+            f"Exposure indicators on this child's page ({len(exposure)}): "
+            + "; ".join(f"{e.kind}: {e.value}" for e in exposure)
             + ". Confirm or dismiss each in the source view."
         )
+    if others:
+        out.note(
+            f"Other people on this page (collateral intrusion, {len(others)}): "
+            + "; ".join(_collateral(e) for e in others)
+            + ". Do not record or rely on their details; confirm or dismiss each in the "
+            "source view."
+        )
+
+
+def _collateral(finding: ExposureFinding) -> str:
+    return f"{collectors.COLLATERAL_KINDS.get(finding.kind, finding.kind)}: {finding.value}"
+
+
+def _review(finding: ExposureFinding) -> str:
+    if finding.confirmed is None:
+        return "not yet reviewed"
+    return f"{'confirmed' if finding.confirmed else 'dismissed'} by {finding.reviewed_by}"
 
 
 def capture(args: argparse.Namespace, out: Output) -> int:
@@ -83,7 +110,7 @@ def capture(args: argparse.Namespace, out: Output) -> int:
             subject_id=args.subject,
             attested=args.attest,
         )
-    out.result(source_dict(record), str(record.id))
+    _created(out, record)
     _after(out, record)
     return 0
 
@@ -118,7 +145,7 @@ def import_(args: argparse.Namespace, out: Output) -> int:
             supplied_by=args.supplied_by,
             attested=args.attest,
         )
-    out.result(source_dict(record), str(record.id))
+    _created(out, record)
     for note in record.notes:
         out.note(note)
     _after(out, record)
@@ -173,7 +200,16 @@ def source_show(args: argparse.Namespace, out: Output) -> int:
         f"Authority:  justification {s.justification_id} (hash {s.justification_hash})",
     ]
     lines += [f"Note:       {n}" for n in s.notes]
-    lines += [f"Exposure:   {e.kind}: {e.value}" for e in s.exposure]
+    lines += [
+        f"Exposure:   {e.kind}: {e.value}"
+        for e in s.exposure
+        if not collectors.is_collateral(e.kind)
+    ]
+    lines += [
+        f"Collateral: {_collateral(e)} ({_review(e)}): {e.context}"
+        for e in s.exposure
+        if collectors.is_collateral(e.kind)
+    ]
     lines += ["", s.text[:4000] + ("…" if len(s.text) > 4000 else "")]
     out.result(source_dict(s, with_text=True), "\n".join(lines))
     return 0

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 
-from caseview import accounts, audit, cases
+from caseview import abilities, accounts, audit, cases, persons
 from caseview.cli.io import Output, read_secret, table
 from caseview.cli.session import case_file_path, case_id, open_session
 from caseview.errors import UsageError
@@ -200,6 +200,7 @@ def _case_show(args: argparse.Namespace, out: Output) -> int:
         case = cases.get_case(session, cid)
         people = cases.list_subjects(session, cid)
         staff = cases.members(session, cid)
+        may = abilities.abilities(session, cid)
     text = [
         f"Case {case.reference}: {case.title} ({case.status.value})",
         f"Created by {case.created_by} at {case.created_at:%Y-%m-%d %H:%M} UTC",
@@ -214,6 +215,15 @@ def _case_show(args: argparse.Namespace, out: Output) -> int:
         )
         if people
         else "No people recorded yet.",
+        "",
+        f"What you ({session.actor}) may do here:",
+        table(
+            ["action", "may", "why not"],
+            [
+                [action, "yes" if ability.allowed else "no", ability.reason]
+                for action, ability in may.items()
+            ],
+        ),
     ]
     out.result(
         {
@@ -223,6 +233,7 @@ def _case_show(args: argparse.Namespace, out: Output) -> int:
             "status": case.status.value,
             "members": [u.username for u in staff],
             "subjects": [{**asdict(s), "role": s.role.value} for s in people],
+            "abilities": may.as_json(),
         },
         "\n".join(text),
     )
@@ -272,6 +283,17 @@ def _subject_list(args: argparse.Namespace, out: Output) -> int:
         )
         if people
         else "No people recorded yet.",
+    )
+    return 0
+
+
+def _subject_link(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        same = persons.link(session, args.subject_a, args.subject_b, args.reason)
+    out.result(
+        {"person": same.person, "subjects": list(same.subject_ids)},
+        f"Subjects {', '.join(map(str, same.subject_ids))} are now one person: the "
+        "repeat-viewing meter counts looks at any of them together.",
     )
     return 0
 
@@ -394,6 +416,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("case", "reopen"): _case_status("open"),
     ("subject", "add"): _subject_add,
     ("subject", "list"): _subject_list,
+    ("subject", "link"): _subject_link,
     ("verify", None): _verify,
     ("audit", None): _audit,
 }
@@ -407,6 +430,7 @@ LAZY = {
     "view": "gate_commands",
     "meter": "gate_commands",
     "policy": "gate_commands",
+    "authorisation": "gate_commands",
     "capture": "capture_commands",
     "import": "capture_commands",
     "source": "capture_commands",

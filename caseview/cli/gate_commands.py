@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
+from datetime import datetime
 from pathlib import Path
 
 import ethics
-from caseview import justifications, policy, viewings
-from caseview.cli.io import Output, table
+from caseview import authorisations, justifications, persons, policy, viewings
+from caseview.authorisations import Authorisation
+from caseview.cli.io import Output, table, when
 from caseview.cli.session import case_id, open_session
 from caseview.errors import UsageError
 from caseview.justifications import JustificationRecord
@@ -68,9 +70,40 @@ def record_dict(
         "request": ethics.canonical_dict(r.request),
         "decisions": [{**asdict(d), "at": d.at.isoformat()} for d in r.decisions],
     }
+    obj["answering"] = _answering_dict(r)
     if found is not None:
         obj["findings"] = [finding_dict(f) for f in found]
     return obj
+
+
+def _answering_dict(r: JustificationRecord) -> dict[str, object] | None:
+    """The return this version answers: each reason beside its answer."""
+    a = r.answering
+    if a is None:
+        return None
+    return {
+        "returned": a.returned_id,
+        "returned_version": a.returned_version,
+        "reviewer": a.reviewer,
+        "at": a.at.isoformat(),
+        "items": [{"reason": i.reason, "answer": i.answer} for i in a.items],
+    }
+
+
+def answering_text(r: JustificationRecord) -> list[str]:
+    """The manager's reasons for returning the earlier version, each with its answer."""
+    a = r.answering
+    if a is None:
+        return []
+    lines = [
+        "",
+        f"Returned by {a.reviewer} at {when(a.at)} (version {a.returned_version}); "
+        "each reason and the answer to it:",
+    ]
+    for number, item in enumerate(a.items, start=1):
+        lines.append(f"  {number}. Reason: {item.reason}")
+        lines.append(f"     Answer: {item.answer or '(not answered yet)'}")
+    return lines
 
 
 def _status_text(r: JustificationRecord) -> str:
@@ -94,17 +127,21 @@ def record_text(r: JustificationRecord, found: list[ethics.Finding]) -> str:
         f"Ethics case: {q.ethics_case}",
         f"Balance: {q.balance}",
         f"Scope: {', '.join(q.scope_hosts + q.scope_urls) or '(none)'}; planned viewings "
-        f"{q.planned_viewings}; valid until {q.valid_until}",
+        f"{q.planned_viewings}; valid until the end of {q.valid_until} (UK time)",
     ]
+    if r.submitted_at is not None:
+        lines.append(f"Submitted: {when(r.submitted_at)}")
     if r.authorisation_ref:
         lines.append(
-            f"Surveillance authorisation: {r.authorisation_ref} (recorded by {r.authorised_by})"
+            f"Legacy authorisation note: {r.authorisation_ref} (free text from an older "
+            "version; it lifts nothing)"
         )
     for d in r.decisions:
         lines.append(
-            f"Decision: {d.decision} by {d.reviewer} at {d.at:%Y-%m-%d %H:%M} UTC"
+            f"Decision: {d.decision} by {d.reviewer} at {when(d.at)}"
             + (f": {d.reasons}" if d.reasons else "")
         )
+    lines += answering_text(r)
     lines += ["", "Gate findings:", findings_text(found)]
     return "\n".join(lines)
 
@@ -128,7 +165,7 @@ def new(args: argparse.Namespace, out: Output) -> int:
     text = _read(args.file)
     with open_session(args) as session:
         record = justifications.create_from_toml(session, case_id(session, args.case), text)
-        found = justifications.findings(session, record.case_id, record.request)
+        found = justifications.findings(session, record.case_id, record.request, record.id)
     out.result({**record_dict(record, found)}, str(record.id))
     if ethics.blocking(found):
         out.note(
@@ -181,20 +218,42 @@ def submit(args: argparse.Namespace, out: Output) -> int:
 
 def review(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
-        record = justifications.review(
-            session, args.id, args.decision, args.reason, authorisation_ref=args.authorisation_ref
-        )
+        record = justifications.review(session, args.id, args.decision, args.reason)
     out.result(record_dict(record), f"Justification {record.id} is {record.status}.")
+    return 0
+
+
+def answer(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        record = justifications.answer_return(session, args.id, args.answer)
+    out.result(record_dict(record), f"Answers recorded on justification {record.id}.")
+    items = record.answering.items if record.answering else ()
+    blank = [str(n) for n, item in enumerate(items, start=1) if not item.answer]
+    if blank:
+        out.note(f"Reason(s) {', '.join(blank)} still have no answer; submitting will be refused.")
     return 0
 
 
 def show(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         record = justifications.get(session, args.id)
-        found = justifications.findings(
-            session, record.case_id, record.request, record.authorisation_ref
+        found = justifications.findings(session, record.case_id, record.request, record.id)
+        held = authorisations.list_for_justification(session, args.id)
+        now = session.now()
+    text = record_text(record, found)
+    if held:
+        text += "\n\nSurveillance authorisations:\n" + "\n".join(
+            authorisation_line(a, now) for a in held
         )
-    out.result(record_dict(record, found), record_text(record, found))
+    else:
+        text += "\n\nSurveillance authorisations: none recorded."
+    out.result(
+        {
+            **record_dict(record, found),
+            "authorisations": [authorisation_dict(a, now) for a in held],
+        },
+        text,
+    )
     return 0
 
 
@@ -244,12 +303,92 @@ def cancel(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def authorisation_dict(a: Authorisation, now: datetime) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "justification_id": a.justification_id,
+        "case_id": a.case_id,
+        "subject_id": a.subject_id,
+        "subject": a.subject_name,
+        "reference": a.reference,
+        "officer": a.officer,
+        "magistrate_approved_on": a.magistrate_approved_on.isoformat(),
+        "expires_on": a.expires_on.isoformat(),
+        "recorded_by": a.recorded_by,
+        "recorded_at": a.recorded_at.isoformat(),
+        "confirmed_by": a.confirmed_by,
+        "confirmed_at": a.confirmed_at.isoformat() if a.confirmed_at else None,
+        "status": a.status(now),
+    }
+
+
+def authorisation_line(a: Authorisation, now: datetime) -> str:
+    confirmed = f", confirmed by {a.confirmed_by}" if a.confirmed_by else ""
+    return (
+        f"  {a.id}: {a.reference} ({a.status(now).upper()}) covering {a.subject_name} "
+        f"(subject {a.subject_id}); authorising officer {a.officer}; magistrate approved "
+        f"{a.magistrate_approved_on}; expires end of {a.expires_on} (UK); recorded by "
+        f"{a.recorded_by}{confirmed}"
+    )
+
+
 def authorise(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
-        record = justifications.record_authorisation(session, args.id, args.ref)
+        made = authorisations.record(
+            session,
+            args.id,
+            reference=args.reference,
+            officer=args.officer,
+            magistrate_approved_on=args.magistrate_approved,
+            expires_on=args.expires,
+            subject_id=args.subject,
+        )
+        now = session.now()
+    out.result(authorisation_dict(made, now), str(made.id))
+    out.note(
+        f"Authorisation {made.id} ({made.reference}) is recorded on justification "
+        f"{made.justification_id} and awaits confirmation: it lifts nothing until another "
+        f"manager runs 'caseview authorisation confirm {made.id}'."
+    )
+    return 0
+
+
+def authorisation_confirm(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        made = authorisations.confirm(session, args.id)
+        now = session.now()
     out.result(
-        record_dict(record),
-        f"Authorisation {record.authorisation_ref} recorded on justification {record.id}.",
+        authorisation_dict(made, now),
+        f"Authorisation {made.id} ({made.reference}) is confirmed and in force for "
+        f"{made.subject_name} until the end of {made.expires_on} (UK).",
+    )
+    return 0
+
+
+def authorisation_list(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        held = authorisations.list_for_case(session, case_id(session, args.case))
+        now = session.now()
+    out.result(
+        {"authorisations": [authorisation_dict(a, now) for a in held]},
+        table(
+            ["id", "request", "reference", "person", "officer", "approved", "expires", "status"],
+            [
+                [
+                    a.id,
+                    a.justification_id,
+                    a.reference,
+                    a.subject_name,
+                    a.officer,
+                    a.magistrate_approved_on,
+                    a.expires_on,
+                    a.status(now),
+                ]
+                for a in held
+            ],
+        )
+        if held
+        else "No surveillance authorisations recorded for this case.",
     )
     return 0
 
@@ -274,9 +413,14 @@ def meter(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         reading = viewings.meter_for(session, args.subject)
         history = viewings.list_for_subject(session, args.subject)
+        same = persons.same_person(session, args.subject)
+    others = [s for s in same.subject_ids if s != args.subject]
     out.result(
         {
             "subject": args.subject,
+            "person": same.person,
+            "same_person_subjects": list(same.subject_ids),
+            "months_with_looks": reading.months,
             "count_in_window": reading.count_in_window,
             "state": reading.state,
             "message": reading.message,
@@ -284,7 +428,14 @@ def meter(args: argparse.Namespace, out: Output) -> int:
             "viewings": [{**asdict(v), "at": v.at.isoformat()} for v in history],
         },
         f"{reading.count_in_window} completed viewing(s) in the window; next look: "
-        f"{reading.state}. {reading.message}\n\n"
+        f"{reading.state}. {reading.message}\n"
+        + (
+            f"The same person is also subject {', '.join(map(str, others))}; looks at them "
+            "count here too.\n"
+            if others
+            else ""
+        )
+        + "\n"
         + (
             table(
                 ["at (UTC)", "user", "kind", "outcome", "rule", "url"],
@@ -300,18 +451,53 @@ def meter(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _policy_summary(record: policy.PolicyRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "sha256": record.sha256,
+        "status": record.status,
+        "shipped_defaults": record.shipped_defaults,
+        "set_by": record.set_by,
+        "set_at": record.set_at.isoformat() if record.set_at else None,
+        "confirmed_by": record.confirmed_by,
+        "confirmed_at": record.confirmed_at.isoformat() if record.confirmed_at else None,
+        "differences": {k: _plain(v) for k, v in record.differences.items()},
+        "loosened": list(record.loosened),
+    }
+
+
 def policy_show(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
-        rules = policy.current(session.casefile)
-        text = policy.current_text(session.casefile)
+        record = policy.in_force(session.casefile)
+        waiting = policy.pending(session.casefile)
+    rules = record.policy
     settings = {f.name: _plain(getattr(rules, f.name)) for f in fields(rules)}
+    if record.shipped_defaults:
+        head = f"In force: '{record.name}', the shipped defaults (sha256 {record.sha256})."
+    else:
+        head = f"In force: policy {record.id}, '{record.name}' (sha256 {record.sha256})."
+    lines = [head, ""]
+    lines += [
+        f"{k} = {v}"
+        for k, v in settings.items()
+        if k not in ("boilerplate_phrases", "mitigation_cues")
+    ]
+    for p in waiting:
+        lines += [
+            "",
+            f"Waiting for a second manager: policy {p.id}, '{p.name}', proposed by {p.set_by}; "
+            f"it loosens {', '.join(p.loosened) or 'nothing now'}. Another manager confirms it "
+            f"with 'caseview policy confirm {p.id}'.",
+        ]
     out.result(
-        {"policy": settings, "overrides": text},
-        "\n".join(
-            f"{k} = {v}"
-            for k, v in settings.items()
-            if k not in ("boilerplate_phrases", "mitigation_cues")
-        ),
+        {
+            "policy": settings,
+            "overrides": record.toml,
+            "in_force": _policy_summary(record),
+            "pending": [_policy_summary(p) for p in waiting],
+        },
+        "\n".join(lines),
     )
     return 0
 
@@ -328,8 +514,27 @@ def _plain(value: object) -> object:
 def policy_set(args: argparse.Namespace, out: Output) -> int:
     text = _read(args.file)
     with open_session(args) as session:
-        rules = policy.set_policy(session, text)
-    out.result({"policy": rules.name}, f"Policy '{rules.name}' is now in force.")
+        record = policy.set_policy(session, text)
+    if record.status == policy.PENDING:
+        message = (
+            f"Policy {record.id} ('{record.name}') is NOT in force yet: it loosens "
+            f"{', '.join(record.loosened)}, and loosening the gate takes a second manager. "
+            f"The policy in force is unchanged until another manager runs "
+            f"'caseview policy confirm {record.id}'."
+        )
+    else:
+        message = f"Policy {record.id} ('{record.name}') is now in force."
+    out.result({**_policy_summary(record), "policy": record.name}, message)
+    return 0
+
+
+def policy_confirm(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        record = policy.confirm_policy(session, args.id)
+    out.result(
+        {**_policy_summary(record), "policy": record.name},
+        f"Policy {record.id} ('{record.name}') is confirmed and now in force.",
+    )
     return 0
 
 
@@ -341,6 +546,7 @@ HANDLERS = {
     ("justification", "submit"): submit,
     ("justification", "review"): review,
     ("justification", "show"): show,
+    ("justification", "answer"): answer,
     ("justification", "list"): list_,
     ("justification", "queue"): queue,
     ("justification", "cancel"): cancel,
@@ -349,4 +555,7 @@ HANDLERS = {
     ("meter", None): meter,
     ("policy", "show"): policy_show,
     ("policy", "set"): policy_set,
+    ("policy", "confirm"): policy_confirm,
+    ("authorisation", "confirm"): authorisation_confirm,
+    ("authorisation", "list"): authorisation_list,
 }

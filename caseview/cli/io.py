@@ -7,8 +7,10 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
+import ethics
 from caseview.errors import UsageError
 
 
@@ -69,3 +71,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def when(moment: datetime) -> str:
+    """A time as people in the UK read it, with UTC beside it:
+    "2026-07-01 00:30 BST (2026-06-30 23:30 UTC)"."""
+    utc = moment.astimezone(UTC)
+    return f"{ethics.uk_local(utc)} ({utc:%Y-%m-%d %H:%M} UTC)"

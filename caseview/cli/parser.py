@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from caseview import __version__
 
@@ -23,6 +24,16 @@ class _Parser(argparse.ArgumentParser):
 
 class UsageFailure(Exception):
     pass
+
+
+def _day(text: str) -> date:
+    """A date option, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-31"
+        ) from None
 
 
 def build() -> argparse.ArgumentParser:
@@ -128,6 +139,13 @@ def build() -> argparse.ArgumentParser:
     )
     slist = subject_cmds.add_parser("list", help="people in a case")
     slist.add_argument("case", metavar="CASE")
+    slink = subject_cmds.add_parser(
+        "link",
+        help="record that two subjects (in one case or two) are the same person (managers)",
+    )
+    slink.add_argument("subject_a", type=int, metavar="SUBJECT")
+    slink.add_argument("subject_b", type=int, metavar="OTHER")
+    slink.add_argument("--reason", required=True, help="why they are the same person")
 
     just = commands.add_parser("justification", help="requests to look, through the ethics gate")
     just_cmds = just.add_subparsers(
@@ -160,10 +178,17 @@ def build() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="your reasons (required to reject or return)",
     )
-    jreview.add_argument(
-        "--authorisation-ref",
-        metavar="REF",
-        help="a surveillance authorisation's register number, if one exists",
+    janswer = just_cmds.add_parser(
+        "answer",
+        help="answer each reason a manager gave for returning a request (on its new version)",
+    )
+    janswer.add_argument("id", type=int, metavar="ID")
+    janswer.add_argument(
+        "--answer",
+        action="append",
+        required=True,
+        metavar="TEXT",
+        help="one answer per reason, in the order of the reasons (repeat the option)",
     )
     jshow = just_cmds.add_parser("show", help="fields, findings, status and decisions")
     jshow.add_argument("id", type=int, metavar="ID")
@@ -174,10 +199,47 @@ def build() -> argparse.ArgumentParser:
     jcancel.add_argument("id", type=int, metavar="ID")
     jcancel.add_argument("--reason", required=True, metavar="TEXT")
     jauth = just_cmds.add_parser(
-        "authorise", help="record a surveillance authorisation reference (managers)"
+        "authorise",
+        help="record a RIPA surveillance authorisation for a request (managers, not its "
+        "author); a second manager must confirm it; prints its id",
     )
     jauth.add_argument("id", type=int, metavar="ID")
-    jauth.add_argument("--ref", required=True, metavar="REF")
+    jauth.add_argument(
+        "--reference", required=True, metavar="TEXT", help="the RIPA authorisation number"
+    )
+    jauth.add_argument(
+        "--officer", required=True, metavar="TEXT", help="the authorising officer, as named"
+    )
+    jauth.add_argument(
+        "--magistrate-approved",
+        required=True,
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the date a magistrate approved it",
+    )
+    jauth.add_argument(
+        "--expires",
+        required=True,
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="its expiry (a UK date: valid to the end of that day)",
+    )
+    jauth.add_argument(
+        "--subject", required=True, type=int, metavar="SUBJECT_ID", help="the person it covers"
+    )
+
+    auth = commands.add_parser(
+        "authorisation", help="surveillance authorisations: confirm (a second manager), list"
+    )
+    auth_cmds = auth.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    aconfirm = auth_cmds.add_parser(
+        "confirm", help="confirm an authorisation (a manager other than its recorder)"
+    )
+    aconfirm.add_argument("id", type=int, metavar="AUTH_ID")
+    alist = auth_cmds.add_parser("list", help="a case's authorisations and their status")
+    alist.add_argument("case", metavar="CASE")
 
     view = commands.add_parser(
         "view",
@@ -201,9 +263,17 @@ def build() -> argparse.ArgumentParser:
     pol_cmds = pol.add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
     )
-    pol_cmds.add_parser("show", help="the policy in force")
-    pset = pol_cmds.add_parser("set", help="set the organisation's overrides (managers)")
+    pol_cmds.add_parser("show", help="the policy in force, and any waiting for confirmation")
+    pset = pol_cmds.add_parser(
+        "set",
+        help="set the organisation's overrides (managers); anything less strict waits for "
+        "a second manager",
+    )
     pset.add_argument("file", metavar="FILE.toml")
+    pconfirm = pol_cmds.add_parser(
+        "confirm", help="confirm a policy that loosens the gate (a manager other than its proposer)"
+    )
+    pconfirm.add_argument("id", type=int, metavar="ID")
 
     cap = commands.add_parser(
         "capture", help="capture a public web page as evidence; prints the source id"
@@ -301,9 +371,19 @@ def build() -> argparse.ArgumentParser:
         help="an observation on another source that supports this one",
     )
     obs.add_argument(
-        "--external-check",
+        "--check-what",
         metavar="TEXT",
-        help="a check outside the online material that supports it",
+        help="an external check (outside the online material) that supports it: what "
+        "was checked; give --check-who and --check-when with it",
+    )
+    obs.add_argument("--check-who", metavar="TEXT", help="who made the external check")
+    obs.add_argument(
+        "--check-when", metavar="ISO-DATE", help="the day the external check was made (YYYY-MM-DD)"
+    )
+    obs.add_argument(
+        "--confirmed-by",
+        metavar="TEXT",
+        help="for credibility 1 (confirmed), required: what confirmed it",
     )
     olist = commands.add_parser("observation", help="observations")
     olist_cmds = olist.add_subparsers(

@@ -12,20 +12,28 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
+import collectors
+import ethics
 from caseview import __version__, audit, captures, cases, justifications, notes, observations
+from caseview import authorisations as authorisations_
+from caseview import policy as policies
 from caseview.audit import Checkpoint
 from caseview.clock import from_iso
 from caseview.errors import CaseviewError, PermissionDenied
 from caseview.permissions import case_for_reading
 from caseview.report.model import (
     CLASSIFICATION,
+    ReportAuthorisation,
+    ReportCollateral,
     ReportData,
     ReportDecision,
     ReportJustification,
     ReportNote,
     ReportObservation,
+    ReportPolicy,
     ReportSource,
 )
 from caseview.session import Session
@@ -63,11 +71,55 @@ LIMITATIONS = (
     "jest, or missing the context that would change their meaning. The grading of each "
     "observation says how far it can be relied upon; material not relied upon is listed "
     "apart and should not be treated as fact.",
-    "Only what was visible without logging in was viewed. Absence of material online is "
-    "not evidence that something did not happen.",
+    "Each source's method statement (in the provenance appendix) says how that source was "
+    "obtained and which promises were given for the look; the note vouches for nothing "
+    "beyond those statements. Absence of material online is not evidence that something "
+    "did not happen.",
     "Material supplied by others (family, agencies, colleagues, the public) is marked with "
     "its origin: it was not found by the worker and may have been selected or edited.",
 )
+
+
+_PROMISES = (
+    "viewing logged out, using no personal or fake profile, not interacting with anyone "
+    "and viewing nothing limited to friends or followers"
+)
+_SUPPLIERS = {
+    "supplied_by_family": "a family member",
+    "supplied_by_agency": "a partner agency",
+    "supplied_by_colleague": "a colleague in the authority",
+    "supplied_by_public": "a member of the public",
+}
+
+
+def method_statement(source: captures.SourceRecord) -> str:
+    """What the note may say of how one source was obtained: no more than was recorded."""
+    if source.origin != "self_collected":
+        who = source.supplied_by or "someone not named"
+        kind = _SUPPLIERS.get(source.origin, "someone else")
+        said = (
+            f"Supplied by {who} ({kind}); not found by the worker. What is known of how it "
+            "was gathered is only what the supplier said; nothing is known of whether it was "
+            "viewed logged out, and it may have been selected or edited."
+        )
+        if source.origin == "supplied_by_colleague":
+            said += (
+                " A colleague's look is the authority's own (Home Office Code 3.17), so it "
+                "counts on the repeat-viewing meter."
+            )
+        return said
+    if source.method == "http":
+        how = "Captured by Caseview from the public address, without logging in"
+    elif source.method == "rendered":
+        how = "Captured in Caseview's evidence browser as the worker saw it"
+    else:
+        how = "Saved by the worker from their own look and imported"
+    if source.attested:
+        return f"{how}; for this look the worker confirmed {_PROMISES}."
+    return (
+        f"{how}. No promise about how it was viewed was recorded for this look, so the "
+        "note does not say it was viewed logged out."
+    )
 
 
 def checkpoint_for(session: Session, case_id: int) -> tuple[Checkpoint, str]:
@@ -82,6 +134,51 @@ def _who(username: str, display: str | None) -> str:
     return f"{display} ({username})" if display and display != username else username
 
 
+def _setting(value: object) -> str:
+    """A policy value as the note prints it."""
+    if isinstance(value, tuple | list):
+        return "; ".join(f'"{v}"' for v in value) or "(none)"
+    return str(value)
+
+
+def _policy_at(session: Session, moment: datetime, displays: dict[str, str]) -> ReportPolicy:
+    """The policy in force at the note's date (not now: the note must not change with it)."""
+    held = policies.in_force(session.casefile, moment)
+    return ReportPolicy(
+        name=held.name,
+        sha256=held.sha256,
+        shipped_defaults=held.shipped_defaults,
+        differences=tuple((k, _setting(v)) for k, v in held.differences.items()),
+        set_by=_who(held.set_by, displays.get(held.set_by)) if held.set_by else None,
+        confirmed_by=(
+            _who(held.confirmed_by, displays.get(held.confirmed_by)) if held.confirmed_by else None
+        ),
+    )
+
+
+def _authorisations(
+    session: Session, case_id: int, moment: datetime, displays: dict[str, str]
+) -> tuple[ReportAuthorisation, ...]:
+    """Confirmed authorisations on the case's requests, as they stood at the note's date."""
+    day = authorisations_.uk_day(moment)
+    return tuple(
+        ReportAuthorisation(
+            id=a.id,
+            justification_id=a.justification_id,
+            reference=a.reference,
+            officer=a.officer,
+            magistrate_approved_on=a.magistrate_approved_on.isoformat(),
+            expires_on=a.expires_on.isoformat(),
+            person=a.subject_name,
+            recorded_by=_who(a.recorded_by, displays.get(a.recorded_by)),
+            confirmed_by=_who(a.confirmed_by, displays.get(a.confirmed_by)),
+            expired=day > a.expires_on,
+        )
+        for a in authorisations_.list_for_case(session, case_id)
+        if a.confirmed_by is not None and a.confirmed_at is not None and a.confirmed_at <= moment
+    )
+
+
 def build(session: Session, case_id: int) -> ReportData:
     case_for_reading(session, case_id)
     conn = session.casefile.conn
@@ -90,9 +187,11 @@ def build(session: Session, case_id: int) -> ReportData:
     names = {s.id: s.name for s in subjects}
     displays = {str(r["username"]): str(r["display_name"]) for r in people_sql.list_users(conn)}
     sources = captures.list_for_case(session, case_id)
-    obs = observations.list_for_case(session, case_id)
     note = notes.current(session, case_id)
     checkpoint, at = checkpoint_for(session, case_id)
+    # Judged, like the policy section, under the policy in force at the note's date.
+    dated = from_iso(at)
+    obs = observations.list_for_case(session, case_id, dated)
 
     used = {s.justification_id for s in sources}
     records = [
@@ -149,9 +248,8 @@ def build(session: Session, case_id: int) -> ReportData:
     gradings: dict[int, list[str]] = defaultdict(list)
     for o in obs:
         gradings[o.source_id].append(o.grading)
-    # Corroboration is stored by root id; cite the version the note shows (only a
-    # withdrawn observation, which the note leaves out, has none).
-    shown = {o.root_id: o.id for o in obs}
+    # The service judged each observation (ethics.assess_reliance): a relied-upon finding
+    # names what corroborates it, the rest say why they are not relied upon.
     report_observations = tuple(
         ReportObservation(
             id=o.id,
@@ -162,14 +260,11 @@ def build(session: Session, case_id: int) -> ReportData:
             credibility=o.credibility,
             uk_equivalent=o.uk_equivalent,
             risks=o.risks,
-            corroboration=tuple(
-                f"observation {shown[i]}" if i in shown else f"observation {i} (withdrawn)"
-                for i in o.corroborates
-            )
-            + ((f"external check: {o.external_check}",) if o.external_check else ()),
+            corroboration=o.supported_by,
             relied_upon=o.relied_upon,
             author=_who(o.author, displays.get(o.author)),
             recorded_at=o.created_at,
+            reliance=o.reliance_reasons[1:] if o.relied_upon else o.reliance_reasons,
         )
         for o in obs
     )
@@ -190,8 +285,24 @@ def build(session: Session, case_id: int) -> ReportData:
             grading=", ".join(sorted(gradings[s.id])) or "not graded",
             published=s.published_at,
             viewed_at=s.viewed_at,
+            method_statement=method_statement(s),
         )
         for s in sources
+    )
+    report_collateral = tuple(
+        ReportCollateral(
+            source_id=s.id,
+            kind=collectors.COLLATERAL_KINDS[e.kind],
+            value=e.value,
+            context=e.context,
+            review="not yet reviewed"
+            if e.confirmed is None
+            else f"{'confirmed' if e.confirmed else 'dismissed'} by "
+            + _who(e.reviewed_by or "", displays.get(e.reviewed_by or "")),
+        )
+        for s in sources
+        for e in s.exposure
+        if collectors.is_collateral(e.kind)
     )
     report_note = None
     if note is not None:
@@ -219,8 +330,14 @@ def build(session: Session, case_id: int) -> ReportData:
         justifications=report_justifications,
         observations=report_observations,
         sources=report_sources,
+        policy=_policy_at(session, from_iso(at), displays),
+        authorisations=_authorisations(session, case_id, from_iso(at), displays),
+        collateral=report_collateral,
         note=report_note,
-        limitations=LIMITATIONS,
+        limitations=(
+            *LIMITATIONS,
+            ethics.rules_text(policies.in_force(session.casefile, dated).policy),
+        ),
     )
 
 

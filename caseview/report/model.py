@@ -77,10 +77,11 @@ class ReportObservation:
     credibility: int  # Admiralty 1-6
     uk_equivalent: str  # the 3x5x2 reading, e.g. "2/C"
     risks: tuple[str, ...]  # keys of RISKS, or free text for "other"
-    corroboration: tuple[str, ...]  # readable: "observation 4" or the external check
+    corroboration: tuple[str, ...]  # what earns reliance, in words; empty if not relied upon
     relied_upon: bool
     author: str
     recorded_at: datetime
+    reliance: tuple[str, ...] = ()  # why not relied upon (or, if relied upon, any caveat)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,19 @@ class ReportSource:
     grading: str  # the gradings of its observations, e.g. "B2, C3", or "not graded"
     published: str | None  # as the page states it
     viewed_at: datetime | None  # for imports: when the worker viewed it
+    method_statement: str = ""
+    """How this source was obtained and what was promised for it, said of it alone."""
+
+
+@dataclass(frozen=True)
+class ReportCollateral:
+    """Another person's details seen on a source (collateral intrusion), as reviewed."""
+
+    source_id: int
+    kind: str  # in plain words, e.g. "Another child's details"
+    value: str
+    context: str  # the words around it on the page
+    review: str  # "confirmed by wren", "dismissed by wren" or "not yet reviewed"
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,34 @@ class ReportNote:
     evaluation_decision: str
     evaluation_family_told: str
     evaluation_family_response: str
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    """The gate's policy in force at the note's date (issue 10)."""
+
+    name: str
+    sha256: str  # of its stored TOML text; of the empty text for the shipped defaults
+    shipped_defaults: bool  # never changed: the shipped defaults apply
+    differences: tuple[tuple[str, str], ...]  # (key, value as text) differing from defaults
+    set_by: str | None
+    confirmed_by: str | None  # the second manager, when it loosened the gate
+
+
+@dataclass(frozen=True)
+class ReportAuthorisation:
+    """A confirmed RIPA authorisation relied on by one of the case's requests."""
+
+    id: int
+    justification_id: int
+    reference: str
+    officer: str
+    magistrate_approved_on: str  # ISO date
+    expires_on: str  # ISO date, a UK date: valid to the end of that day
+    person: str
+    recorded_by: str
+    confirmed_by: str
+    expired: bool  # at the note's date
 
 
 @dataclass(frozen=True)
@@ -131,3 +173,6 @@ class ReportData:
     sources: tuple[ReportSource, ...]
     note: ReportNote | None
     limitations: tuple[str, ...]
+    policy: ReportPolicy | None = None
+    authorisations: tuple[ReportAuthorisation, ...] = ()
+    collateral: tuple[ReportCollateral, ...] = ()

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.colors import Color
@@ -58,6 +59,8 @@ from caseview.report.model import (
     CLASSIFICATION,
     DOMAINS,
     RISKS,
+    ReportAuthorisation,
+    ReportCollateral,
     ReportData,
     ReportJustification,
     ReportObservation,
@@ -92,6 +95,8 @@ LESS_INTRUSIVE = {
 }
 FAMILY_TOLD = {"yes": "Yes", "no": "No", "later": "Later"}
 NOT_RECORDED = "Not recorded."
+UK_TIME = ZoneInfo("Europe/London")  # dates and times are read in UK local time
+
 DEFAULT_LIMITATIONS = (
     "A hash proves the integrity of the copy since it was captured, not that the page "
     "was authentic or that what it says is true.",
@@ -340,7 +345,11 @@ def _when(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    local = moment.astimezone(UK_TIME)
+    return (
+        f"{local.day} {local:%b %Y, %H:%M} {local.tzname()} "
+        f"({moment.day} {moment:%b %Y, %H:%M} UTC)"
+    )
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -420,7 +429,15 @@ def _justification(j: ReportJustification) -> list[Flowable]:
             ("Requested by", _text_blocks(j.author)),
             ("Subjects", _text_blocks("; ".join(j.subjects))),
             ("Scope", _text_blocks("\n".join(j.scope))),
-            ("Planned viewings", [(VALUE, f"{j.planned_viewings:,}, until {j.valid_until}")]),
+            (
+                "Planned viewings",
+                [
+                    (
+                        VALUE,
+                        f"{j.planned_viewings:,}, until the end of {j.valid_until} (UK time)",
+                    )
+                ],
+            ),
             ("Intrusion level", _text_blocks(j.intrusion_level)),
             ("Content hash", _text_blocks(j.content_hash)),
         ]),
@@ -438,8 +455,10 @@ def _justification(j: ReportJustification) -> list[Flowable]:
             ("Collateral intrusion", _text_blocks(j.collateral_intrusion)),
             ("Transparency", transparency),
             ("Emergency", emergency),
-            ("Surveillance authorisation", _text_blocks(j.authorisation_ref or "",
-                                                        empty="None recorded.")),
+            ("Surveillance authorisation", _text_blocks(
+                f"Free text recorded by an older version, not relied on: {j.authorisation_ref}"
+                if j.authorisation_ref else "",
+                empty="See \"Surveillance authorisations relied on\".")),
         ]),
         Paragraph("Manager's decision", H3),
     ]  # fmt: skip
@@ -542,6 +561,9 @@ def _observation_rows(observations: Iterable[ReportObservation]) -> list[list[_L
             notes += [(STRONG, "Risks"), (PLAIN, "; ".join(RISKS.get(r, r) for r in o.risks))]
         if o.corroboration:
             notes += [(STRONG, "Corroborated by"), (PLAIN, "; ".join(o.corroboration))]
+        if o.reliance:
+            label = "Also noted" if o.relied_upon else "Why not relied upon"
+            notes += [(STRONG, label), (PLAIN, " ".join(o.reliance))]
         rows.append(
             [
                 _cell(w[0], (STRONG, str(o.id)), (SMALL, f"source {o.source_id}")),
@@ -570,9 +592,10 @@ def _findings(data: ReportData) -> list[Flowable]:
         CondPageBreak(50 * mm),
         Paragraph("Findings relied upon", H1),
         Paragraph(
-            "Observations graded 1 or 2 for information credibility, or corroborated by "
-            "another observation or an external check: "
-            f"{_plural(len(relied), 'observation')}.",
+            "Observations corroborated by an observation on an independent source, or by "
+            "an external check recorded with what, who and when; each says what "
+            "corroborates it. Its own grading never makes an observation a finding (the "
+            f"rules are stated with the limitations): {_plural(len(relied), 'observation')}.",
             CAPTION,
         ),
     ]
@@ -586,9 +609,10 @@ def _findings(data: ReportData) -> list[Flowable]:
         CondPageBreak(50 * mm),
         Paragraph("Material not relied upon", H1),
         Paragraph(
-            "Observations graded 3 to 6 for credibility and not corroborated. They are kept "
-            "so that nothing is lost, with the risks that limit how they can be read; they "
-            "are not findings and must not be treated as established: "
+            "Observations that nothing independent corroborates, whatever their own "
+            "grading; each says why. They are kept so that nothing is lost, with the risks "
+            "that limit how they can be read; they are not findings and must not be "
+            "treated as established: "
             f"{_plural(len(apart), 'observation')}.",
             CAPTION,
         ),
@@ -600,6 +624,45 @@ def _findings(data: ReportData) -> list[Flowable]:
     else:
         story.extend(_grid(OBSERVATION_HEADER, _observation_rows(apart), OBSERVATION_WIDTHS))
     return story
+
+
+COLLATERAL_HEADER = ("Source", "Who or what", "The words around it on the page", "Review")
+COLLATERAL_WIDTHS = (46, 128, WIDTH - 284, 110)
+
+
+def _collateral_rows(findings: Iterable[ReportCollateral]) -> list[list[_Lines]]:
+    w = COLLATERAL_WIDTHS
+    return [
+        [
+            _cell(w[0], (STRONG, str(f.source_id))),
+            _cell(w[1], (STRONG, f.kind), *_text_blocks(f.value, PLAIN, "")),
+            _cell(w[2], *_text_blocks(f.context, PLAIN, "No context.")),
+            _cell(w[3], (PLAIN, f.review)),
+        ]
+        for f in findings
+    ]
+
+
+def _collateral(data: ReportData) -> list[Flowable]:
+    """Other people seen on the sources: listed so that they are not used (minimisation)."""
+    story: list[Flowable] = [
+        CondPageBreak(50 * mm),
+        Paragraph("Other people on the sources (collateral intrusion)", H1),
+        Paragraph(
+            "People who are not subjects of this case, seen on the sources only because "
+            "they were on the page: another child's name with an age, school, school year, "
+            "date of birth or town, and pages of many people (friends lists, team sheets, "
+            "group photos). This is collateral intrusion. Their details are not findings: "
+            "they must not be recorded, relied upon or shared beyond what the case needs. "
+            "The worker confirms each that is right and dismisses each that is not: "
+            f"{_plural(len(data.collateral), 'finding')}.",
+            CAPTION,
+        ),
+    ]
+    if not data.collateral:
+        return [*story, _empty("No other people's details were found on the sources.")]
+    ordered = sorted(data.collateral, key=lambda f: f.source_id)  # stable: page order kept
+    return [*story, *_grid(COLLATERAL_HEADER, _collateral_rows(ordered), COLLATERAL_WIDTHS)]
 
 
 def _analysis(data: ReportData) -> list[Flowable]:
@@ -658,6 +721,8 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
         if s.viewed_at is not None:
             captured.append((PLAIN, f"viewed {_when(s.viewed_at)}"))
         captured.append((SMALL, f"{s.size:,} bytes"))
+        if s.method_statement:
+            where += [(SMALL, "How it was obtained"), (PLAIN, s.method_statement)]
         rows.append(
             [
                 _cell(w[0], (STRONG, str(s.id)), (SMALL, f"justification {s.justification_id}")),
@@ -728,13 +793,100 @@ def _checkpoint(data: ReportData) -> list[Flowable]:
     ]  # fmt: skip
 
 
+def _policy_in_force(data: ReportData) -> list[Flowable]:
+    """Which rules the gate applied: the policy's name, hash and every changed value."""
+    story: list[Flowable] = [Paragraph("Policy in force", H1)]
+    held = data.policy
+    if held is None:
+        return [*story, _empty("The policy in force was not recorded with this note.")]
+    if held.shipped_defaults:
+        source = "the shipped defaults, never changed for this case file"
+    else:
+        source = f"set by {held.set_by or 'unknown'}" + (
+            f", confirmed by {held.confirmed_by} (it loosened the gate)"
+            if held.confirmed_by
+            else ""
+        )
+    changed: list[Block] = (
+        [(VALUE, "\n".join(f"{key} = {value}" for key, value in held.differences))]
+        if held.differences
+        else [(VALUE, "None: the shipped defaults, unchanged.")]
+    )
+    story.extend(
+        _kv([
+            ("Policy", _text_blocks(held.name)),
+            ("Its SHA-256", [(VALUE, held.sha256 + (" (the shipped defaults: the hash of an "
+                                                    "empty policy file)" if held.shipped_defaults
+                                                    else ""))]),
+            ("Where it comes from", [(VALUE, source)]),
+            ("Values that differ from the shipped defaults", changed),
+        ])
+    )  # fmt: skip
+    story.append(
+        Paragraph(
+            "The policy in force at the date of this note. Making any value less strict "
+            "takes effect only when a second manager confirms it.",
+            CAPTION,
+        )
+    )
+    return story
+
+
+def _authorisation_rows(items: Iterable[ReportAuthorisation]) -> list[list[_Lines]]:
+    widths = AUTHORISATION_WIDTHS
+    return [
+        [
+            _cell(widths[0], (STRONG, a.reference), (PLAIN, f"request {a.justification_id}")),
+            _cell(widths[1], *_text_blocks(a.person, PLAIN)),
+            _cell(widths[2], *_text_blocks(a.officer, PLAIN)),
+            _cell(widths[3], (PLAIN, a.magistrate_approved_on)),
+            _cell(widths[4], (PLAIN, a.expires_on + (" (expired)" if a.expired else ""))),
+            _cell(widths[5], (PLAIN, a.recorded_by), (PLAIN, f"confirmed by {a.confirmed_by}")),
+        ]
+        for a in items
+    ]
+
+
+AUTHORISATION_HEADER = (
+    "Reference", "Person", "Authorising officer", "Magistrate", "Expires", "Recorded by",
+)  # fmt: skip
+AUTHORISATION_WIDTHS = (92.0, 72.0, 92.0, 58.0, 62.0, WIDTH - 376.0)
+
+
+def _authorisations_relied_on(data: ReportData) -> list[Flowable]:
+    story: list[Flowable] = [Paragraph("Surveillance authorisations relied on", H1)]
+    if not data.authorisations:
+        return [
+            *story,
+            _empty(
+                "None: no RIPA authorisation, confirmed by a second manager, was relied on for "
+                "this case's requests."
+            ),
+        ]
+    ordered = sorted(data.authorisations, key=lambda a: a.id)
+    story.append(
+        Paragraph(
+            "Each was recorded by a manager who did not write the request and confirmed by a "
+            "second manager. Expiry is a UK date: valid to the end of that day.",
+            CAPTION,
+        )
+    )
+    return [
+        *story,
+        *_grid(AUTHORISATION_HEADER, _authorisation_rows(ordered), AUTHORISATION_WIDTHS),
+    ]
+
+
 def _story(data: ReportData) -> list[Flowable]:
     return [
         *_header(data),
         *_purpose(data),
         *_justifications(data),
+        *_policy_in_force(data),
+        *_authorisations_relied_on(data),
         *_at_a_glance(data),
         *_findings(data),
+        *_collateral(data),
         *_analysis(data),
         *_evaluation(data),
         *_provenance(data),

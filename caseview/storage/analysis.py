@@ -80,6 +80,18 @@ def current_of_source(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.
     return list(conn.execute(_CURRENT + " AND o.source_id = ? ORDER BY o.root_id", (source_id,)))
 
 
+def source_facts(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
+    """What independence is judged by, for every source of a case: id, the source it
+    corrects, body sha256, requested and final URL."""
+    return list(
+        conn.execute(
+            "SELECT id, corrects, body_sha256, requested_url, final_url FROM sources"
+            " WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+    )
+
+
 def history(conn: sqlite3.Connection, root_id: int) -> list[sqlite3.Row]:
     return list(
         conn.execute(

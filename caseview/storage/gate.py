@@ -9,7 +9,7 @@ from typing import Any
 
 def latest_policy(conn: sqlite3.Connection) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM policies ORDER BY id DESC LIMIT 1"
+        "SELECT * FROM policies WHERE status = 'in_force' ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return row
 
@@ -155,19 +155,33 @@ def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     return int(cursor.lastrowid or 0)
 
 
-def completed_viewings(conn: sqlite3.Connection, subject_ids: Iterable[int]) -> list[sqlite3.Row]:
-    """Completed looks at these subjects by anyone (the meter's history)."""
-    ids = list(subject_ids)
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
+def completed_looks(conn: sqlite3.Connection, since: str) -> list[sqlite3.Row]:
+    """Completed looks from ``since`` on, by anyone, at anyone (the meter's history).
+
+    Supplied material counts only when a colleague in the authority gathered it
+    (Home Office Code 3.17: a look made on the authority's behalf).
+    """
     return list(
         conn.execute(
-            "SELECT v.subject_id, v.at, u.username FROM viewings v JOIN users u"
-            f" ON u.id = v.user_id WHERE v.outcome = 'completed' AND v.kind != 'supplied'"
-            f" AND v.subject_id IN ({marks})"
+            "SELECT v.subject_id, v.at, v.url, u.username FROM viewings v"
+            " JOIN users u ON u.id = v.user_id"
+            " LEFT JOIN sources s ON s.id = v.source_id"
+            " WHERE v.outcome = 'completed' AND v.at >= ?"
+            " AND (v.kind != 'supplied' OR s.origin = 'supplied_by_colleague')"
             " ORDER BY v.at",
-            ids,
+            (since,),
+        )
+    )
+
+
+def open_emergencies(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Emergency requests submitted and not yet decided, with their author."""
+    return list(
+        conn.execute(
+            "SELECT j.id, j.content, j.submitted_at, u.username AS author_name"
+            " FROM justifications j JOIN users u ON u.id = j.author_id"
+            " WHERE j.emergency = 1 AND j.status = 'submitted' AND j.submitted_at IS NOT NULL"
+            " ORDER BY j.id"
         )
     )
 
@@ -190,4 +204,50 @@ def viewings_of_subject(
             " WHERE v.subject_id = ? ORDER BY v.at DESC, v.id DESC LIMIT ?",
             (subject_id, limit),
         )
+    )
+
+
+def latest_review(conn: sqlite3.Connection, justification_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT r.*, u.username AS reviewer_name, u.display_name AS reviewer_display"
+        " FROM reviews r JOIN users u ON u.id = r.reviewer_id"
+        " WHERE r.justification_id = ? ORDER BY r.id DESC LIMIT 1",
+        (justification_id,),
+    ).fetchone()
+    return row
+
+
+def return_answers(
+    conn: sqlite3.Connection, justification_id: int, review_id: int
+) -> dict[int, str]:
+    """The answers a version gives to one return, by item number (from 1)."""
+    return {
+        int(r["item"]): str(r["answer"])
+        for r in conn.execute(
+            "SELECT item, answer FROM return_answers WHERE justification_id = ? AND review_id = ?",
+            (justification_id, review_id),
+        )
+    }
+
+
+def set_return_answers(
+    conn: sqlite3.Connection,
+    justification_id: int,
+    review_id: int,
+    items: Sequence[tuple[str, str]],
+    answered_by: int,
+    answered_at: str,
+) -> None:
+    """Replace a draft's answers to one return: ``items`` is (reason, answer) in order."""
+    conn.execute(
+        "DELETE FROM return_answers WHERE justification_id = ? AND review_id = ?",
+        (justification_id, review_id),
+    )
+    conn.executemany(
+        "INSERT INTO return_answers (justification_id, review_id, item, reason, answer,"
+        " answered_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (justification_id, review_id, number, reason, answer, answered_by, answered_at)
+            for number, (reason, answer) in enumerate(items, start=1)
+        ],
     )

@@ -159,3 +159,32 @@ def subjects_of(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
 def handles_of(row: sqlite3.Row) -> Sequence[str]:
     value = json.loads(row["handles"] or "[]")
     return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def all_subjects(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every subject in the case file (id, case, handles): people are known file-wide."""
+    return list(conn.execute("SELECT id, case_id, name, handles FROM subjects ORDER BY id"))
+
+
+def person_links(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    return [
+        (int(a), int(b))
+        for a, b in conn.execute("SELECT subject_a, subject_b FROM person_links ORDER BY id")
+    ]
+
+
+def insert_person_link(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    cursor = conn.execute(
+        "INSERT INTO person_links (subject_a, subject_b, reason, linked_by, linked_at)"
+        " VALUES (:subject_a, :subject_b, :reason, :linked_by, :linked_at)",
+        row,
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def person_link(conn: sqlite3.Connection, subject_a: int, subject_b: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM person_links WHERE subject_a = ? AND subject_b = ?",
+        (subject_a, subject_b),
+    ).fetchone()
+    return row

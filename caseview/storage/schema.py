@@ -433,3 +433,175 @@ CREATE INDEX sources_case_origin ON sources(case_id, origin);
 CREATE INDEX sources_case_sha256 ON sources(case_id, body_sha256);
 """,
     )
+
+
+@_step("0006_authorisations")
+def _authorisations(db: sqlite_utils.Database) -> None:
+    # Issue 10: no one person can lift the stop. A surveillance authorisation is a
+    # structured record that counts only once a second manager confirms it, and a policy
+    # that loosens any value waits for a second manager too. Existing policies were set
+    # before this rule and stay in force.
+    _script(
+        db,
+        """
+CREATE TABLE authorisations (
+    id INTEGER PRIMARY KEY,
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    subject_id INTEGER NOT NULL REFERENCES subjects(id),
+    reference TEXT NOT NULL CHECK (length(trim(reference)) > 0),
+    authorising_officer TEXT NOT NULL CHECK (length(trim(authorising_officer)) > 0),
+    magistrate_approved_on TEXT NOT NULL CHECK (date(magistrate_approved_on) IS NOT NULL),
+    expires_on TEXT NOT NULL CHECK (date(expires_on) IS NOT NULL),
+    recorded_by INTEGER NOT NULL REFERENCES users(id),
+    recorded_at TEXT NOT NULL,
+    confirmed_by INTEGER REFERENCES users(id),
+    confirmed_at TEXT,
+    CHECK (confirmed_by <> recorded_by),
+    CHECK ((confirmed_by IS NULL) = (confirmed_at IS NULL)),
+    CHECK (expires_on > magistrate_approved_on)
+);
+CREATE INDEX authorisations_justification ON authorisations(justification_id, id);
+CREATE TRIGGER authorisations_content_never_updated BEFORE UPDATE OF id, justification_id,
+    subject_id, reference, authorising_officer, magistrate_approved_on, expires_on,
+    recorded_by, recorded_at ON authorisations
+BEGIN
+    SELECT RAISE(ABORT, 'authorisations cannot be changed: record a new one instead');
+END;
+CREATE TRIGGER authorisations_confirmed_once BEFORE UPDATE OF confirmed_by, confirmed_at
+ON authorisations WHEN OLD.confirmed_by IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'an authorisation is confirmed once and stays confirmed');
+END;
+CREATE TRIGGER authorisations_not_by_the_requests_writers BEFORE INSERT ON authorisations
+WHEN NEW.recorded_by = (SELECT author_id FROM justifications WHERE id = NEW.justification_id)
+  OR EXISTS (SELECT 1 FROM justification_editors
+             WHERE justification_id = NEW.justification_id AND user_id = NEW.recorded_by)
+BEGIN
+    SELECT RAISE(ABORT, 'authorisations: a writer of the request cannot record one');
+END;
+CREATE TRIGGER authorisations_not_confirmed_by_the_requests_writers
+BEFORE UPDATE OF confirmed_by ON authorisations
+WHEN NEW.confirmed_by = (SELECT author_id FROM justifications WHERE id = OLD.justification_id)
+  OR EXISTS (SELECT 1 FROM justification_editors
+             WHERE justification_id = OLD.justification_id AND user_id = NEW.confirmed_by)
+BEGIN
+    SELECT RAISE(ABORT, 'authorisations: a writer of the request cannot confirm one');
+END;
+CREATE TRIGGER authorisations_never_deleted BEFORE DELETE ON authorisations
+BEGIN
+    SELECT RAISE(ABORT, 'authorisations are never deleted');
+END;
+ALTER TABLE policies ADD COLUMN status TEXT NOT NULL DEFAULT 'in_force'
+    CHECK (status IN ('in_force', 'pending'));
+ALTER TABLE policies ADD COLUMN confirmed_by INTEGER REFERENCES users(id);
+ALTER TABLE policies ADD COLUMN confirmed_at TEXT;
+CREATE TRIGGER policies_text_never_updated BEFORE UPDATE OF id, toml, set_by, set_at ON policies
+BEGIN
+    SELECT RAISE(ABORT, 'a policy cannot be changed: set a new one instead');
+END;
+CREATE TRIGGER policies_confirmed_by_another_manager
+BEFORE UPDATE OF status, confirmed_by, confirmed_at ON policies
+WHEN OLD.status <> 'pending' OR NEW.status <> 'in_force' OR NEW.confirmed_by IS NULL
+  OR NEW.confirmed_by = OLD.set_by OR NEW.confirmed_at IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'policies: only a pending policy is confirmed, once, by another manager');
+END;
+CREATE TRIGGER policies_never_deleted BEFORE DELETE ON policies
+BEGIN
+    SELECT RAISE(ABORT, 'policies are never deleted');
+END;
+""",
+    )
+
+
+@_step("0008_corroboration")
+def _corroboration(db: sqlite_utils.Database) -> None:
+    # Relied upon is earned (issue 10): an external check is recorded with what, who and
+    # when (check_when a UK date, YYYY-MM-DD), and credibility 1 names what confirmed
+    # it. The old free-text external_check stays for files written before this step; it
+    # never earns reliance, having no who or when. Observations are versioned, so the
+    # trigger is redefined to cover the new columns: they are written at insert only.
+    _script(
+        db,
+        """
+ALTER TABLE observations ADD COLUMN check_what TEXT;
+ALTER TABLE observations ADD COLUMN check_who TEXT;
+ALTER TABLE observations ADD COLUMN check_when TEXT;
+ALTER TABLE observations ADD COLUMN confirmed_by TEXT;
+DROP TRIGGER observations_versioned_not_updated;
+CREATE TRIGGER observations_versioned_not_updated BEFORE UPDATE OF text, domain, reliability,
+    credibility, risks, corroborates, external_check, check_what, check_who, check_when,
+    confirmed_by, source_id, case_id, author_id, created_at, version, supersedes, withdrawn
+    ON observations
+BEGIN
+    SELECT RAISE(ABORT, 'observations are versioned: record a new version instead');
+END;
+""",
+    )
+
+
+@_step("0010_person_links")
+def _person_links(db: sqlite_utils.Database) -> None:
+    # A manager's statement that two subjects (in one case or two) are the same person,
+    # so the repeat-viewing meter counts looks at them together. Links are never
+    # changed or removed: a wrong link is corrected by the audit trail, not erased.
+    _script(
+        db,
+        """
+CREATE TABLE person_links (
+    id INTEGER PRIMARY KEY,
+    subject_a INTEGER NOT NULL REFERENCES subjects(id),
+    subject_b INTEGER NOT NULL REFERENCES subjects(id),
+    reason TEXT NOT NULL,
+    linked_by INTEGER NOT NULL REFERENCES users(id),
+    linked_at TEXT NOT NULL,
+    CHECK (subject_a < subject_b),
+    UNIQUE (subject_a, subject_b)
+);
+CREATE TRIGGER person_links_not_updated BEFORE UPDATE ON person_links
+BEGIN
+    SELECT RAISE(ABORT, 'person_links: a link is never changed');
+END;
+CREATE TRIGGER person_links_not_deleted BEFORE DELETE ON person_links
+BEGIN
+    SELECT RAISE(ABORT, 'person_links: a link is never removed');
+END;
+CREATE INDEX viewings_completed_at ON viewings(outcome, at);
+""",
+    )
+
+
+@_step("0007_return_answers")
+def _return_answers(db: sqlite_utils.Database) -> None:
+    # A returned request's next version answers each of the manager's reasons. The
+    # answers belong to that version and are frozen with it once it is submitted.
+    _script(
+        db,
+        """
+CREATE TABLE return_answers (
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    review_id INTEGER NOT NULL REFERENCES reviews(id),
+    item INTEGER NOT NULL CHECK (item >= 1),
+    reason TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '',
+    answered_by INTEGER NOT NULL REFERENCES users(id),
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (justification_id, review_id, item)
+);
+CREATE TRIGGER return_answers_only_on_a_draft_insert BEFORE INSERT ON return_answers
+WHEN (SELECT status FROM justifications WHERE id = NEW.justification_id) IS NOT 'draft'
+BEGIN
+    SELECT RAISE(ABORT, 'return answers can only be given on a draft');
+END;
+CREATE TRIGGER return_answers_only_on_a_draft_update BEFORE UPDATE ON return_answers
+WHEN (SELECT status FROM justifications WHERE id = OLD.justification_id) IS NOT 'draft'
+BEGIN
+    SELECT RAISE(ABORT, 'return answers are frozen once the request is submitted');
+END;
+CREATE TRIGGER return_answers_only_on_a_draft_delete BEFORE DELETE ON return_answers
+WHEN (SELECT status FROM justifications WHERE id = OLD.justification_id) IS NOT 'draft'
+BEGIN
+    SELECT RAISE(ABORT, 'return answers are frozen once the request is submitted');
+END;
+""",
+    )

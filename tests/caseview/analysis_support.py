@@ -67,6 +67,7 @@ def import_page(
         subject_id=subject_id,
         origin=origin,
         supplied_by=supplied_by if origin != "self" else None,
+        attested=True,
     )
 
 

@@ -191,12 +191,17 @@ def test_observe_with_an_external_check_is_relied_upon(cli: Cli) -> None:
         "C",
         "--credibility",
         "5",
-        "--external-check",
+        "--check-what",
         "Police attended the address that night.",
+        "--check-who",
+        "PC Daly",
+        "--check-when",
+        "2024-11-03",
     )
-    assert (code, obj["external_check"], obj["relied_upon"]) == (
+    assert (code, obj["check_what"], obj["check_when"], obj["relied_upon"]) == (
         0,
         "Police attended the address that night.",
+        "2024-11-03",
         True,
     )
 
@@ -292,9 +297,10 @@ def test_observation_list_json_holds_each_current_observation(cli: Cli) -> None:
     _, one, _ = cli.observe("wren", cli.found)
     _, two, _ = cli.observe("wren", cli.supplied)
     listed = _observation_list(cli)
+    # Credibility 2 alone is not relied upon: nothing corroborates either.
     assert [(o["id"], o["grading"], o["relied_upon"]) for o in listed] == [
-        (int(one), "B2", True),
-        (int(two), "B2", True),
+        (int(one), "B2", False),
+        (int(two), "B2", False),
     ]
 
 

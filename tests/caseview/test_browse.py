@@ -39,6 +39,7 @@ def supplied(
         origin="family",
         supplied_by="maternal grandmother",
         filename="page.html",
+        attested=True,
     )
 
 

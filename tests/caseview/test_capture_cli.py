@@ -108,6 +108,7 @@ def _import_args(cli: Cli, path: Path, *extra: str) -> list[str]:
         str(cli.justification),
         "--subject",
         str(cli.subject),
+        "--attest",
         *extra,
     ]
 
@@ -200,6 +201,13 @@ def test_capture_that_fails_exits_1_with_the_reason(cli: Cli, server: HostileSer
 def test_import_prints_the_source_id(cli: Cli) -> None:
     code, out, _ = cli.run(*_import_args(cli, _png(cli.tmp_path / "shot.png")))
     assert code == 0 and out.strip().isdigit()
+
+
+def test_own_look_imported_without_the_promises_exits_3(cli: Cli) -> None:
+    args = [a for a in _import_args(cli, _png(cli.tmp_path / "shot.png")) if a != "--attest"]
+    code, out, err = cli.run(*args)
+    assert (code, out) == (3, "")
+    assert "attestation_missing" in err and "logged out" in err
 
 
 def test_family_import_without_supplied_by_exits_2(cli: Cli) -> None:

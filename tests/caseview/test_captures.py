@@ -109,7 +109,7 @@ def _import(
         justification_id=record.id,
         subject_id=subject.id,
         filename=filename,
-        **options,  # type: ignore[arg-type]
+        **{"attested": True, **options},  # type: ignore[arg-type]
     )
 
 
@@ -394,7 +394,9 @@ def test_non_child_subject_yields_no_exposure_findings(
     server: HostileServer,
 ) -> None:
     source = _capture(worker, case, subject, approved, server.url("/child"))
-    assert source.exposure == ()
+    # Jay is not a subject of this case: he is another child on the parent's page, a
+    # collateral-intrusion finding, never a child-exposure one.
+    assert [e.kind for e in source.exposure] == ["collateral_child"]
 
 
 def test_reviewing_an_exposure_finding_records_it_with_an_audit_event(
@@ -550,24 +552,29 @@ def test_self_import_moves_the_meter(
     assert viewings.meter_for(worker, subject.id).count_in_window == before + 1
 
 
-def test_self_import_records_the_attestation_as_given(
+def test_self_import_records_the_attestation_given_for_the_look(
     worker: Session, case: Case, subject: Subject, approved: JustificationRecord
 ) -> None:
-    source = _import(worker, case, subject, approved, PDF, "p.pdf", attested=False)
+    source = _import(worker, case, subject, approved, PDF, "p.pdf")
     [event] = [e for e in audit.list_events(worker, case.id) if e.action == "source.recorded"]
-    assert event.data["attested"] is False
+    assert event.data["attested"] is True
     row = worker.casefile.conn.execute(
         "SELECT attestations FROM sources WHERE id = ?", (source.id,)
     ).fetchone()
-    assert json.loads(row[0]) == {}
+    assert json.loads(row[0]) == captures.ATTESTATIONS
 
 
-def test_self_import_without_attestation_is_not_audited_as_attested(
+def test_self_import_without_the_promises_is_refused_and_stores_nothing(
     worker: Session, case: Case, subject: Subject, approved: JustificationRecord
 ) -> None:
-    _import(worker, case, subject, approved, PDF, "p.pdf", attested=False)
-    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.import"]
-    assert event.data["attested"] is False
+    # The note says what was viewed logged out: an import with no promise for its look
+    # would make it vouch for what was not attested.
+    with pytest.raises(GateRefused) as refused:
+        _import(worker, case, subject, approved, PDF, "p.pdf", attested=False)
+    assert refused.value.rule == "attestation_missing"
+    assert captures.list_for_case(worker, case.id) == []
+    [event] = [e for e in audit.list_events(worker, case.id) if e.action == "viewing.refused"]
+    assert event.data["rule"] == "attestation_missing"
 
 
 def test_program_named_like_a_png_is_refused_with_nothing_stored(
@@ -594,6 +601,7 @@ def test_import_with_a_future_viewing_time_is_refused(
             justification_id=approved.id,
             subject_id=subject.id,
             filename="p.pdf",
+            attested=True,
         )
 
 
@@ -610,6 +618,7 @@ def test_import_from_a_path_keeps_the_file_name(
         viewed_at=worker.now(),
         justification_id=approved.id,
         subject_id=subject.id,
+        attested=True,
     )
     assert source.file_name == "post.pdf"
 
@@ -896,6 +905,7 @@ def _import_seen_at(
         justification_id=record.id,
         subject_id=subject.id,
         filename="look.pdf",
+        attested=True,
     )
 
 

@@ -291,15 +291,16 @@ def test_show_json_has_status_hash_findings_and_decisions(cli: Cli, approved_id:
         0,
         "approved",
         digest,
-        {"scope.hosts_only", "family_told.later"},
+        # The example speaks of a police disclosure and convictions (UK GDPR Art 10).
+        {"scope.hosts_only", "family_told.later", "criminal_offence_data.noted"},
         [("approve", "max", "One look.")],
     )
 
 
-def test_manager_records_an_authorisation_reference(cli: Cli, approved_id: int) -> None:
+def test_the_old_free_text_authorise_option_is_gone(cli: Cli, approved_id: int) -> None:
     code, _, _ = cli.run("mona", "justification", "authorise", str(approved_id), "--ref", "R-17")
     _, shown = cli.json("ada", "justification", "show", str(approved_id))
-    assert (code, shown["authorisation_ref"], shown["authorised_by"]) == (0, "R-17", "mona")
+    assert (code, shown["authorisation_ref"], shown["authorisations"]) == (2, None, [])
 
 
 def test_show_text_names_the_decision(cli: Cli, approved_id: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import pytest
 from gate_support import (
@@ -25,7 +26,7 @@ from gate_support import (
 )
 
 import ethics
-from caseview import cases, justifications, viewings
+from caseview import authorisations, cases, justifications, viewings
 from caseview.clock import FixedClock, to_iso
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied
@@ -202,10 +203,30 @@ def auditor_tries_to_capture(w: World) -> Outcome:
     return _capture_outcome(w, w.auditor, _approved(w).id)
 
 
+def _authorise(w: World, record: JustificationRecord, by: Session | None = None) -> int:
+    """A structured authorisation on ``record`` for the subject, recorded by ``by``."""
+    today = w.clock().date()
+    made = authorisations.record(
+        by or w.manager,
+        record.id,
+        reference="RIPA-2026-017",
+        officer="Sam Patel, Director of Legal Services",
+        magistrate_approved_on=today - timedelta(days=1),
+        expires_on=today + timedelta(days=30),
+        subject_id=w.subject.id,
+    )
+    return made.id
+
+
+def _authorised(w: World, record: JustificationRecord) -> None:
+    """Recorded by one manager, confirmed by a second: in force."""
+    authorisations.confirm(w.second_manager, _authorise(w, record))
+
+
 def worker_records_an_authorisation_reference(w: World) -> Outcome:
     record = _approved(w)
     try:
-        justifications.record_authorisation(w.worker, record.id, "RIPA-2026-017")
+        _authorise(w, record, by=w.worker)
     except PermissionDenied as exc:
         return Outcome(False, exc.rule)
     return Outcome(True, None)
@@ -297,19 +318,23 @@ def fourth_viewing_under_separate_approved_requests(w: World) -> Outcome:
 
 def fourth_viewing_with_an_authorisation_reference(w: World) -> Outcome:
     mine, _ = _three_looks_by_two_workers(w)
-    justifications.record_authorisation(w.manager, mine.id, "RIPA-2026-017")
+    _authorised(w, mine)
     outcome, permission = _capture(w, w.worker, mine.id)
     assert permission is not None
     return replace(
         outcome,
         facts={
             "meter_state": permission.meter.state if permission.meter else None,
-            "authorisation_recorded_events": count_events(
-                w.casefile, "justification.authorisation_recorded"
-            ),
-            "warning_mentions_the_authorisation": "authorisation reference" in permission.warning,
+            "authorisation_recorded_events": count_events(w.casefile, "authorisation.confirmed"),
+            "warning_mentions_the_authorisation": "authorisation" in permission.warning.lower(),
         },
     )
+
+
+def fourth_viewing_with_an_unconfirmed_authorisation(w: World) -> Outcome:
+    mine, _ = _three_looks_by_two_workers(w)
+    _authorise(w, mine)
+    return _capture_outcome(w, w.worker, mine.id)
 
 
 def authorisation_on_another_request(w: World) -> Outcome:
@@ -319,7 +344,7 @@ def authorisation_on_another_request(w: World) -> Outcome:
     )
     for session, record in ((w.worker, first), (colleague, second), (w.worker, third)):
         _view(w, session, record.id)
-    justifications.record_authorisation(w.manager, first.id, "RIPA-2026-017")
+    _authorised(w, first)
     return _capture_outcome(w, colleague, fourth.id)
 
 
@@ -563,6 +588,9 @@ SCENARIOS = {
             "authorisation_recorded_events": 1,
             "warning_mentions_the_authorisation": True,
         },
+    ),
+    "fourth-viewing-with-an-unconfirmed-authorisation-is-stopped": Scenario(
+        fourth_viewing_with_an_unconfirmed_authorisation, "capture", False, "meter_stop"
     ),
     "authorisation-on-another-request-does-not-lift-the-stop-line": Scenario(
         authorisation_on_another_request, "capture", False, "meter_stop"

@@ -39,6 +39,8 @@ class Ask:
     url: str
     viewed_at: datetime
     origin: str
+    attested: bool = True
+    """The worker's promises for the look (a self-collected import needs them)."""
 
     def check(self) -> viewings.Permission:
         return captures.check_import(
@@ -49,6 +51,7 @@ class Ask:
             justification_id=self.justification_id,
             subject_id=self.subject_id,
             origin=self.origin,
+            attested=self.attested,
         )
 
     def import_(self) -> captures.SourceRecord:
@@ -63,6 +66,7 @@ class Ask:
             origin=self.origin,
             supplied_by=None if self.origin == "self" else "school safeguarding lead",
             filename="post.pdf",
+            attested=self.attested,
         )
 
 
@@ -133,6 +137,32 @@ def _meter_at_its_stop_line(w: World) -> JustificationRecord:
     return roomy
 
 
+def _someone_elses_page(w: World) -> str:
+    cases.add_subject(
+        w.manager, w.case.id, "Lee Smith", "relative", handles=["https://social.example/lee"]
+    )
+    return "https://social.example/lee/photos"
+
+
+def _meter_stopped_through_a_sibling_case(w: World) -> JustificationRecord:
+    """Kerry is also a subject (same profile) in a sibling case; three looks there since
+    this case's request was approved."""
+    here = approved(
+        w.worker, w.manager, w.case.id, make_request([w.subject.id], w.clock(), planned_viewings=1)
+    )
+    sibling = cases.create_case(w.manager, "CP-2026-0078", "Smith siblings")
+    cases.allocate(w.manager, sibling.id, w.worker.user.username)
+    kerry = cases.add_subject(
+        w.manager, sibling.id, "K. Smith", "parent", handles=["social.example/kerry/"]
+    )
+    there = approved(
+        w.worker, w.manager, sibling.id, make_request([kerry.id], w.clock(), planned_viewings=3)
+    )
+    for _ in range(3):
+        viewings.record_view(w.worker, sibling.id, there.id, kerry.id, URL, attested=True)
+    return here
+
+
 def _emergency(w: World, o: str, session: Session) -> Ask:
     """An unreviewed emergency request by the worker; the look made after submitting it."""
     request = make_request([w.subject.id], w.clock(), **emergency_changes())
@@ -169,39 +199,57 @@ SITUATIONS: dict[str, Situation] = {
     ),
     "live emergency, its author": lambda w, o: _emergency(w, o, w.worker),
     "live emergency, not its author": lambda w, o: _emergency(w, o, w.manager),
+    "promises not given": lambda w, o: w.ask(o, attested=False),
+    "page of someone else": lambda w, o: w.ask(o, url=_someone_elses_page(w)),
+    "same person looked at in a sibling case": lambda w, o: w.ask(
+        o, justification_id=_meter_stopped_through_a_sibling_case(w).id
+    ),
 }
 
-# fmt: off
-#   situation                          own look (self)            supplied by someone else
+# Each row: situation, then the rule for one's own look (self), for material the family
+# supplied, and for material a colleague supplied (a look by the authority, Code 3.17).
 EXPECTED = [
-    ("worker",                         OK,                        OK),
-    ("manager",                        OK,                        OK),
-    ("auditor",                        "role",                    "role"),
-    ("unallocated worker",             "allocation",              "allocation"),
-    ("closed case",                    "case_closed",             "case_closed"),
-    ("request of another case",        "wrong_case",              "wrong_case"),
-    ("draft request",                  "status",                  "status"),
-    ("person not named",               "subject_not_covered",     "subject_not_covered"),
-    ("request ran out",                "expired",                 "expired"),
-    # Supplied material is not a viewing: scope, planned viewings, the meter and when
-    # the look was made are not asked about.
-    ("address out of scope",           "host_out_of_scope",       OK),
-    ("not a web address",              "url_not_allowed",         OK),
-    ("planned viewings used",          "planned_viewings_used",   OK),
-    ("meter at its stop line",         "meter_stop",              OK),
-    ("look made before approval",      "viewed_before_approval",  OK),
-    ("live emergency, its author",     OK,                        OK),
+    ("worker", OK, OK, OK),
+    ("manager", OK, OK, OK),
+    ("auditor", "role", "role", "role"),
+    ("unallocated worker", "allocation", "allocation", "allocation"),
+    ("closed case", "case_closed", "case_closed", "case_closed"),
+    ("request of another case", "wrong_case", "wrong_case", "wrong_case"),
+    ("draft request", "status", "status", "status"),
+    ("person not named", "subject_not_covered", "subject_not_covered", "subject_not_covered"),
+    ("request ran out", "expired", "expired", "expired"),
+    # Supplied material is not our viewing: scope, planned viewings and when the look
+    # was made are not asked about. A colleague's look is the authority's: the meter
+    # counts it, and someone else's page is outside the request's purpose.
+    ("address out of scope", "host_out_of_scope", OK, OK),
+    ("not a web address", "url_not_allowed", OK, OK),
+    ("planned viewings used", "planned_viewings_used", OK, OK),
+    ("meter at its stop line", "meter_stop", OK, "meter_stop"),
+    ("look made before approval", "viewed_before_approval", OK, OK),
+    ("live emergency, its author", OK, OK, OK),
     # An unreviewed emergency is its author's authority alone, for recording too.
-    ("live emergency, not its author", "emergency_author_only",   "emergency_author_only"),
+    (
+        "live emergency, not its author",
+        "emergency_author_only",
+        "emergency_author_only",
+        "emergency_author_only",
+    ),
+    # One's own look needs the promises given for that look.
+    ("promises not given", "attestation_missing", OK, OK),
+    ("page of someone else", "page_of_other_person", OK, "page_of_other_person"),
+    ("same person looked at in a sibling case", "meter_stop", OK, "meter_stop"),
 ]
-# fmt: on
 
 
 def _cases() -> list[object]:
     return [
         pytest.param(situation, origin, expected, id=f"{origin}: {situation}")
-        for situation, self_rule, supplied_rule in EXPECTED
-        for origin, expected in (("self", self_rule), ("family", supplied_rule))
+        for situation, self_rule, supplied_rule, colleague_rule in EXPECTED
+        for origin, expected in (
+            ("self", self_rule),
+            ("family", supplied_rule),
+            ("colleague", colleague_rule),
+        )
         if expected is not None
     ]
 
@@ -242,8 +290,13 @@ def test_a_refusal_explains_itself(world: World) -> None:
     assert "not allocated to you. Ask a manager" in answer.message
 
 
-def test_an_allowed_look_carries_the_meters_warning(world: World) -> None:
-    policy.set_policy(world.manager, 'name = "Strict"\nmeter_warn_from = 1\nmeter_stop_at = 5\n')
+def test_an_allowed_look_carries_the_meters_warning(world: World, second_manager: Session) -> None:
+    # A stop line of 5 loosens the default 4: it takes a second manager's confirmation.
+    proposed = policy.set_policy(
+        world.manager, 'name = "Strict"\nmeter_warn_from = 1\nmeter_stop_at = 5\n'
+    )
+    assert proposed.id is not None
+    policy.confirm_policy(second_manager, proposed.id)
     answer = world.ask("self").check()
     assert answer.allowed and answer.meter is not None
     assert (answer.meter.state, answer.warning) == ("warn", answer.meter.message)

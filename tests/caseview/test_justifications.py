@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ethics
-from caseview import cases, justifications, viewings
+from caseview import authorisations, cases, justifications, viewings
 from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied, ValidationError
@@ -503,40 +503,20 @@ def test_review_is_audited_with_reasons_and_hash(
     )
 
 
-# --- authorisation reference ------------------------------------------------------------
+# --- authorisations are not part of a decision (tests/caseview/test_authorisations.py) --
 
 
-def test_manager_records_an_authorisation_reference(
-    manager: Session, approved_: JustificationRecord
-) -> None:
-    record = justifications.record_authorisation(manager, approved_.id, "  RIPA-2026-017 ")
-    assert (record.authorisation_ref, record.authorised_by) == ("RIPA-2026-017", "mona")
-
-
-def test_a_reference_given_with_the_approval_is_recorded(
+def test_a_decision_takes_no_authorisation_reference(
     manager: Session, pending: JustificationRecord
 ) -> None:
-    record = justifications.review(
-        manager, pending.id, "approve", "Authorised.", authorisation_ref="RIPA-2026-017"
-    )
-    [data] = event_data(manager.casefile, "justification.authorisation_recorded")
-    assert (record.authorisation_ref, data["authorisation_ref"]) == ("RIPA-2026-017",) * 2
+    with pytest.raises(TypeError):
+        justifications.review(  # type: ignore[call-arg]
+            manager, pending.id, "approve", "Authorised.", authorisation_ref="RIPA-2026-017"
+        )
 
 
-def test_an_empty_authorisation_reference_is_refused(
-    manager: Session, approved_: JustificationRecord
-) -> None:
-    with pytest.raises(ValidationError, match="reference"):
-        justifications.record_authorisation(manager, approved_.id, "   ")
-
-
-def test_the_author_cannot_record_their_own_authorisation(
-    manager: Session, second_manager: Session, case: Case, request_: ethics.Justification
-) -> None:
-    record = approved(manager, second_manager, case.id, request_)
-    with pytest.raises(PermissionDenied) as caught:
-        justifications.record_authorisation(manager, record.id, "RIPA-2026-017")
-    assert caught.value.rule == "self_review"
+def test_free_text_authorisations_can_no_longer_be_recorded() -> None:
+    assert not hasattr(justifications, "record_authorisation")
 
 
 # --- cancel -------------------------------------------------------------------------
@@ -578,30 +558,43 @@ def test_auditor_cannot_cancel(auditor: Session, approved_: JustificationRecord)
 def test_review_queue_puts_overdue_then_live_emergencies_then_oldest(
     manager: Session,
     worker: Session,
+    other_worker: Session,
     case: Case,
     subject: Subject,
+    child: Subject,
     clock: FixedClock,
 ) -> None:
-    def request(**changes: object) -> ethics.Justification:
-        return make_request([subject.id], clock(), **changes)  # type: ignore[arg-type]
+    # Break-glass cannot be chained: the live emergency is another worker's, about
+    # another person.
+    cases.allocate(manager, case.id, other_worker.user.username)
 
-    oldest = submitted(worker, case.id, request())
+    def request(subject_id: int, **changes: object) -> ethics.Justification:
+        return make_request([subject_id], clock(), **changes)  # type: ignore[arg-type]
+
+    oldest = submitted(worker, case.id, request(subject.id))
     clock.advance(hours=1)
-    overdue = submitted(worker, case.id, request(**emergency_changes()))
+    overdue = submitted(worker, case.id, request(subject.id, **emergency_changes()))
     clock.advance(hours=25)
-    newer = submitted(worker, case.id, request())
+    newer = submitted(worker, case.id, request(subject.id))
     clock.advance(hours=1)
-    live = submitted(worker, case.id, request(**emergency_changes()))
+    live = submitted(other_worker, case.id, request(child.id, **emergency_changes()))
     queue = justifications.review_queue(manager)
     assert [r.id for r in queue] == [overdue.id, live.id, oldest.id, newer.id]
 
 
 def test_review_queue_shows_emergency_states(
-    manager: Session, worker: Session, case: Case, subject: Subject, clock: FixedClock
+    manager: Session,
+    worker: Session,
+    other_worker: Session,
+    case: Case,
+    subject: Subject,
+    child: Subject,
+    clock: FixedClock,
 ) -> None:
+    cases.allocate(manager, case.id, other_worker.user.username)
     submitted(worker, case.id, make_request([subject.id], clock(), **emergency_changes()))
     clock.advance(hours=25)
-    submitted(worker, case.id, make_request([subject.id], clock(), **emergency_changes()))
+    submitted(other_worker, case.id, make_request([child.id], clock(), **emergency_changes()))
     queue = justifications.review_queue(manager)
     assert [r.emergency_state for r in queue] == ["overdue", "live"]
 
@@ -752,7 +745,15 @@ def _apply(
     elif operation in ("approve", "reject"):
         justifications.review(manager, record.id, operation, "Decided on the evidence.")
     elif operation == "authorise":
-        justifications.record_authorisation(manager, record.id, "RIPA-2026-017")
+        authorisations.record(
+            manager,
+            record.id,
+            reference="RIPA-2026-017",
+            officer="Sam Patel, Director of Legal Services",
+            magistrate_approved_on=clock().date(),
+            expires_on=clock().date() + timedelta(days=30),
+            subject_id=subject.id,
+        )
     elif operation == "view":
         viewings.record_view(worker, case.id, record.id, subject.id, URL, attested=True)
     elif operation == "advance":

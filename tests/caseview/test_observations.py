@@ -50,7 +50,17 @@ def _add(
         "credibility": 2,
     }
     options.update(changes)
+    if options["credibility"] == 1:
+        # Credibility 1 must name what confirmed it (tests/caseview/test_reliance.py).
+        options.setdefault("confirmed_by", "The police incident log.")
     return observations.add(session, source_id, text, **options)
+
+
+CHECK = {
+    "check_what": "The bruise on Kerry's arm.",
+    "check_who": "The health visitor.",
+    "check_when": "2024-11-03",
+}
 
 
 def _row(session: Session, observation_id: int) -> tuple[object, ...]:
@@ -187,7 +197,7 @@ def test_grading_shown_with_its_uk_3x5x2_reading(
 
 @pytest.mark.parametrize("corroborated", [False, True], ids=["alone", "corroborated"])
 @pytest.mark.parametrize("credibility", [1, 2, 3, 4, 5, 6])
-def test_relied_upon_only_if_credibility_1_or_2_or_corroborated(
+def test_relied_upon_only_if_corroborated_whatever_its_own_credibility(
     worker: Session,
     source: SourceRecord,
     other_source: SourceRecord,
@@ -201,34 +211,26 @@ def test_relied_upon_only_if_credibility_1_or_2_or_corroborated(
         credibility=credibility,
         corroborates=[support.id] if corroborated else [],
     )
-    assert (added.corroborated, added.relied_upon) == (
-        corroborated,
-        credibility <= 2 or corroborated,
-    )
+    assert (bool(added.supported_by), added.relied_upon) == (corroborated, corroborated)
 
 
 def test_relied_upon_survives_a_reload(
     worker: Session, case: Case, source: SourceRecord, other_source: SourceRecord
 ) -> None:
-    support = _add(worker, other_source.id, "Same party, another account.", credibility=4)
+    support = _add(worker, other_source.id, "Same party, another account.", credibility=3)
     added = _add(worker, source.id, credibility=5, corroborates=[support.id])
     found = {o.id: o for o in observations.list_for_case(worker, case.id)}
     assert (found[added.id].corroborates, found[added.id].relied_upon) == ((support.id,), True)
 
 
 def test_external_check_counts_as_corroboration(worker: Session, source: SourceRecord) -> None:
-    added = _add(
-        worker,
-        source.id,
-        credibility=4,
-        external_check="The health visitor saw the same bruise on 3 November.",
-    )
-    assert (added.corroborated, added.relied_upon) == (True, True)
+    added = _add(worker, source.id, credibility=4, **CHECK)
+    assert (bool(added.supported_by), added.relied_upon) == (True, True)
 
 
 def test_blank_external_check_is_not_corroboration(worker: Session, source: SourceRecord) -> None:
-    added = _add(worker, source.id, credibility=4, external_check="   ")
-    assert (added.external_check, added.corroborated, added.relied_upon) == (None, False, False)
+    added = _add(worker, source.id, credibility=4, check_what="   ")
+    assert (added.check, added.supported_by, added.relied_upon) == (None, (), False)
 
 
 def test_corroboration_from_the_same_source_refused(worker: Session, source: SourceRecord) -> None:
@@ -322,7 +324,7 @@ def test_revise_keeps_what_it_is_not_given(worker: Session, source: SourceRecord
         reliability="C",
         credibility=3,
         risks=["old_post"],
-        external_check="School confirmed.",
+        **CHECK,
     )
     second = observations.revise(worker, first.id, text="Reworded.")
     assert (
@@ -330,8 +332,8 @@ def test_revise_keeps_what_it_is_not_given(worker: Session, source: SourceRecord
         second.reliability,
         second.credibility,
         second.risks,
-        second.external_check,
-    ) == ("online_exposure", "C", 3, ("old_post",), "School confirmed.")
+        second.check,
+    ) == ("online_exposure", "C", 3, ("old_post",), first.check)
 
 
 def test_revise_can_change_the_grading(worker: Session, source: SourceRecord) -> None:
@@ -431,7 +433,9 @@ def test_add_event_holds_the_full_content(
         credibility=4,
         risks=["old post", "Posted by a cousin"],
         corroborates=[support.id],
-        external_check="Police log 12/11.",
+        check_what="Police log 12/11.",
+        check_who="PC Daly",
+        check_when="2024-11-12",
     )
     event = events(worker.casefile, "observation.recorded")[-1]
     assert {k: event[k] for k in ("actor", "entity", "entity_id", "case_id", "data")} == {
@@ -449,7 +453,11 @@ def test_add_event_holds_the_full_content(
             "credibility": 4,
             "risks": ["old_post", "Posted by a cousin"],
             "corroborates": [support.id],
-            "external_check": "Police log 12/11.",
+            "external_check": None,
+            "check_what": "Police log 12/11.",
+            "check_who": "PC Daly",
+            "check_when": "2024-11-12",
+            "confirmed_by": None,
         },
     }
 
@@ -478,6 +486,10 @@ def test_revise_event_holds_the_full_content(worker: Session, source: SourceReco
             "risks": ["irony"],
             "corroborates": [],
             "external_check": None,
+            "check_what": None,
+            "check_who": None,
+            "check_when": None,
+            "confirmed_by": None,
         },
     )
 

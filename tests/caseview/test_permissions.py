@@ -4,24 +4,41 @@ The tables below ARE the policy (issue 2, item 5): read them as "who may do what
 ``OK`` means allowed; any other value is the ``rule`` a refusal must name. A refusal
 must change nothing at all in the case file; an allowed call writes exactly the audit
 event in the last column (reads write none).
+
+``abilities`` (what the app and ``case show`` offer) is held to the services: for every
+actor and an open or a closed case, each action it answers is tried on the real
+service, and its ``allowed`` (and, when refused, its rule and reason) must agree.
 """
 
 from __future__ import annotations
 
 import inspect
+import io
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from gate_support import URL, approved, make_request
+from analysis_support import import_page
+from gate_support import URL, approved, make_request, submitted
 
-from caseview import accounts, audit, captures, cases
+from caseview import (
+    abilities,
+    accounts,
+    audit,
+    captures,
+    cases,
+    justifications,
+    notes,
+    observations,
+)
 from caseview.domain import Case, Subject
 from caseview.errors import PermissionDenied
 from caseview.justifications import JustificationRecord
+from caseview.report import build as report
 from caseview.session import Session
 from caseview.storage import CaseFile
 from caseview.viewings import Permission
@@ -55,6 +72,7 @@ MATRIX = [
     ("list_events(case)", OK,      OK,           "allocation", OK,       None),
     ("list_events(all)",  OK,      "role",       "role",       OK,       None),
     ("verify",            OK,      OK,           OK,           OK,       "integrity.verified"),
+    ("abilities",         OK,      OK,           OK,           OK,       None),
 ]
 
 # On a CLOSED case nobody can add material; the rule named is the first one that bites.
@@ -108,12 +126,20 @@ CALLS: dict[str, Callable[[Session, World], object]] = {
     "list_events(case)": lambda s, w: audit.list_events(s, w.case.id),
     "list_events(all)": lambda s, w: audit.list_events(s),
     "verify": lambda s, w: audit.verify(s, s.casefile.path),
+    # Answers for a case the actor may not see too: each action refused, saying why.
+    "abilities": lambda s, w: abilities.abilities(s, w.case.id),
 }
 
 
 GATE_CALLS: dict[str, Callable[[Session, World, JustificationRecord], Permission]] = {
     "check_import(self)": lambda s, w, r: captures.check_import(
-        s, w.case.id, url=URL, viewed_at=s.now(), justification_id=r.id, subject_id=w.subject.id
+        s,
+        w.case.id,
+        url=URL,
+        viewed_at=s.now(),
+        justification_id=r.id,
+        subject_id=w.subject.id,
+        attested=True,
     ),
     "check_import(supplied)": lambda s, w, r: captures.check_import(
         s,
@@ -249,7 +275,7 @@ def _service_functions(module: ModuleType) -> set[str]:
 
 def test_matrix_covers_every_service_function() -> None:
     """A new service function fails this test until its row is written above."""
-    in_code = set().union(*(_service_functions(m) for m in (accounts, cases, audit)))
+    in_code = set().union(*(_service_functions(m) for m in (accounts, cases, audit, abilities)))
     in_matrix = {row[0].split("(")[0] for row in MATRIX}
     assert in_code == in_matrix
 
@@ -269,3 +295,103 @@ def test_role_refusal_reads_as_english(auditor: Session) -> None:
     with pytest.raises(PermissionDenied) as refused:
         accounts.add_user(auditor, "newbie", "worker", "a long password")
     assert "signed in as an auditor" in str(refused.value)
+
+
+# --- abilities agree with the services ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A case with something to act on: an approved request (material can be recorded
+    under it), a source, and a worker's request waiting for a manager's decision."""
+
+    case: Case
+    status: str
+    subject: Subject
+    approved: JustificationRecord
+    waiting: JustificationRecord
+    source_id: int
+    folder: Path
+
+
+# Each action ``abilities`` answers, tried on the real service. Captures, imports of
+# one's own look, views and the browser need the network or a page; supplied material
+# stands for them (the same case rules and the same need of a usable request).
+ACTION_CALLS: dict[str, Callable[[Session, Stage], object]] = {
+    "read": lambda s, t: cases.get_case(s, t.case.id),
+    "export_pdf": lambda s, t: report.export_pdf(s, t.case.id, t.folder / f"{s.actor}.pdf"),
+    "export_warc": lambda s, t: captures.export_warc(s, t.case.id, io.BytesIO()),
+    "verify": lambda s, t: audit.verify(s, s.casefile.path),
+    "write_justification": lambda s, t: justifications.create(
+        s, t.case.id, make_request([t.subject.id], s.now())
+    ),
+    "review_justifications": lambda s, t: justifications.review(
+        s, t.waiting.id, "return", "Say more about the risk."
+    ),
+    "record_supplied": lambda s, t: import_page(
+        s, t.case.id, t.approved.id, t.subject.id, "Shared by the grandmother."
+    ),
+    "observe": lambda s, t: observations.add(
+        s, t.source_id, "Up late.", domain="parenting_capacity", reliability="B", credibility=2
+    ),
+    "write_note": lambda s, t: notes.save(s, t.case.id, analysis="What the sources show."),
+    "add_person": lambda s, t: cases.add_subject(s, t.case.id, "Lee Smith", "relative"),
+    "manage_case": lambda s, t: cases.set_status(s, t.case.id, t.status),  # no change
+    "create_case": lambda s, t: cases.create_case(s, f"CP-{s.actor}", "Jones family"),
+    "manage_users": lambda s, t: accounts.unlock(s, "otto"),
+    "see_users": lambda s, t: accounts.list_users(s),
+    "review_queue": lambda s, t: justifications.review_queue(s),
+}
+# One rule guards several services here, each naming its own task ("unlock accounts"),
+# so only the rule, not the wording, is the same.
+SAME_RULE_OTHER_WORDS = {"manage_users"}
+
+
+@pytest.fixture(params=["open", "closed"])
+def stage(
+    request: pytest.FixtureRequest,
+    world: World,
+    manager: Session,
+    worker: Session,
+    tmp_path: Path,
+) -> Stage:
+    record = approved(
+        worker, manager, world.case.id, make_request([world.subject.id], worker.now())
+    )
+    source = import_page(worker, world.case.id, record.id, world.subject.id, "Kerry at 2am.")
+    waiting = submitted(worker, world.case.id, make_request([world.subject.id], worker.now()))
+    if request.param == "closed":
+        cases.set_status(manager, world.case.id, "closed")
+    return Stage(world.case, request.param, world.subject, record, waiting, source.id, tmp_path)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_abilities_agree_with_the_services(
+    request: pytest.FixtureRequest, stage: Stage, actor: str
+) -> None:
+    session: Session = request.getfixturevalue(actor)
+    answer = abilities.abilities(session, stage.case.id)
+    disagreements = []
+    for action, call in ACTION_CALLS.items():
+        ability = getattr(answer, action)
+        try:
+            call(session, stage)
+        except PermissionDenied as refused:
+            # The gate prefixes the rule it refused by ("Refused (role): ...").
+            got = (False, refused.rule, str(refused).removeprefix(f"Refused ({refused.rule}): "))
+        else:
+            got = (True, "", "")
+        said = (ability.allowed, ability.rule, ability.reason)
+        if action in SAME_RULE_OTHER_WORDS:
+            got, said = got[:2], said[:2]
+        if got != said:
+            disagreements.append(f"{action}: abilities say {said}, the service did {got}")
+    assert disagreements == []
+
+
+def test_abilities_answer_every_action_they_offer() -> None:
+    """A new action fails this test until the service it stands for is tried above, or
+    the reason it cannot be tried here is written down."""
+    untried = {"submit_justification", "review_exposure", "view", "capture", "import_file"}
+    untried |= {"browse"}
+    assert set(abilities.ACTIONS) == set(ACTION_CALLS) | untried

@@ -12,13 +12,14 @@ import re
 import sys
 import types
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from analysis_support import approved_request, events, import_page, page
 from gate_support import PASSWORD, make_request
 
-from caseview import accounts, audit, captures, justifications, notes, observations
+from caseview import accounts, audit, authorisations, captures, justifications, notes, observations
 from caseview.audit import Checkpoint
 from caseview.captures import SourceRecord
 from caseview.clock import FixedClock, from_iso
@@ -42,15 +43,16 @@ class Scene:
     found: SourceRecord  # imported by the worker (self collected)
     supplied: SourceRecord  # supplied by the grandmother
     found_bytes: bytes
-    relied: Observation  # credibility 2
+    relied: Observation  # credibility 2, alone: its own grading does not make it relied upon
     doubtful: Observation  # credibility 4, alone
-    supported: Observation  # credibility 5, corroborated by ``relied``
+    supported: Observation  # credibility 5, corroborated by ``relied`` (independent, 2 <= 3)
     unjudged: Observation  # credibility 6, alone
 
 
 @pytest.fixture
 def scene(
     manager: Session,
+    second_manager: Session,
     worker: Session,
     case: Case,
     subject: Subject,
@@ -58,7 +60,16 @@ def scene(
     clock: FixedClock,
 ) -> Scene:
     request = approved_request(worker, manager, case.id, [subject.id, child.id])
-    justifications.record_authorisation(manager, request.id, AUTHORISATION)
+    made = authorisations.record(
+        manager,
+        request.id,
+        reference=AUTHORISATION,
+        officer="Sam Patel, Director of Legal Services",
+        magistrate_approved_on=clock().date() - timedelta(days=2),
+        expires_on=clock().date() + timedelta(days=60),
+        subject_id=subject.id,
+    )
+    authorisations.confirm(second_manager, made.id)
     draft = justifications.create(worker, case.id, make_request([subject.id], clock()))
     found_text = "Kerry posted a photo of the baby at a party at 2am."
     found = import_page(worker, case.id, request.id, subject.id, found_text, origin="self")
@@ -213,11 +224,16 @@ def test_justification_decision_names_the_reviewer(
     ]
 
 
-def test_justification_shows_the_authorisation_reference(
+def test_the_note_names_the_confirmed_authorisation_relied_on(
     worker: Session, case: Case, scene: Scene
 ) -> None:
-    [shown] = report.build(worker, case.id).justifications
-    assert shown.authorisation_ref == AUTHORISATION
+    [shown] = report.build(worker, case.id).authorisations
+    assert (shown.reference, shown.person, shown.recorded_by, shown.confirmed_by) == (
+        AUTHORISATION,
+        "Kerry Smith",
+        "Mona Manager (mona)",
+        "max",
+    )
 
 
 def test_observations_split_by_relied_upon(worker: Session, case: Case, scene: Scene) -> None:
@@ -225,8 +241,8 @@ def test_observations_split_by_relied_upon(worker: Session, case: Case, scene: S
     relied = {o.id for o in data.observations if o.relied_upon}
     not_relied = {o.id for o in data.observations if not o.relied_upon}
     assert (relied, not_relied) == (
-        {scene.relied.id, scene.supported.id},
-        {scene.doubtful.id, scene.unjudged.id},
+        {scene.supported.id},
+        {scene.relied.id, scene.doubtful.id, scene.unjudged.id},
     )
 
 
@@ -246,7 +262,10 @@ def test_observation_shows_grading_uk_reading_and_risks(
 
 def test_observation_shows_its_corroboration(worker: Session, case: Case, scene: Scene) -> None:
     shown = {o.id: o for o in report.build(worker, case.id).observations}[scene.supported.id]
-    assert shown.corroboration == (f"observation {scene.relied.id}",)
+    assert shown.corroboration == (
+        f"observation {scene.relied.id} on source {scene.found.id} (B2), an independent "
+        "source with different content",
+    )
 
 
 def test_observation_shows_an_external_check(worker: Session, case: Case, scene: Scene) -> None:
@@ -257,11 +276,13 @@ def test_observation_shows_an_external_check(worker: Session, case: Case, scene:
         domain="parenting_capacity",
         reliability="C",
         credibility=3,
-        external_check="The police attended the address that night.",
+        check_what="The police attended the address that night.",
+        check_who="PC Daly",
+        check_when="2026-11-20",
     )
     shown = {o.id: o for o in report.build(worker, case.id).observations}[checked.id]
     assert (shown.corroboration, shown.relied_upon) == (
-        ("external check: The police attended the address that night.",),
+        ("external check: The police attended the address that night, by PC Daly, on 2026-11-20",),
         True,
     )
 
@@ -272,8 +293,8 @@ def test_corroboration_names_an_observation_the_note_shows(
     observations.revise(worker, scene.relied.id, text="The baby is at a party at 2am (dated).")
     data = report.build(worker, case.id)
     shown_ids = {f"observation {o.id}" for o in data.observations}
-    cited = {c for o in data.observations for c in o.corroboration}
-    assert cited <= shown_ids
+    cited = {c.split(" on source")[0] for o in data.observations for c in o.corroboration}
+    assert cited and cited <= shown_ids
 
 
 def test_revised_observation_shows_only_its_current_version(

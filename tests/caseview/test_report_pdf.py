@@ -207,7 +207,8 @@ def test_emoji_comes_out_as_its_name(text: str) -> None:
 def test_provenance_row_shows_capture_details(text: str) -> None:
     assert "https://video.example/watch?v=abc&list=PL1#t=30" in text
     assert "supplied by Maternal grandmother" in text
-    assert "viewed 20 Nov 2026, 22:40 UTC" in text
+    # UK local time first (GMT in November), with UTC beside it.
+    assert "viewed 20 Nov 2026, 22:40 GMT (20 Nov 2026, 22:40 UTC)" in text
     assert "justification 9" in text
 
 

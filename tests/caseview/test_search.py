@@ -72,7 +72,14 @@ def test_finds_a_word_in_an_observations_external_check(
     worker: Session, add_source: AddSource
 ) -> None:
     source = add_source("A photo.")
-    seen = _observe(worker, source.id, "Looks recent.", external_check="Confirmed by the GP.")
+    seen = _observe(
+        worker,
+        source.id,
+        "Looks recent.",
+        check_what="The date of the photo.",
+        check_who="The GP.",
+        check_when="2024-11-03",
+    )
     assert _found(observations.search(worker, "GP")) == {("observation", seen.id)}
 
 

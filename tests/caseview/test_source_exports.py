@@ -112,6 +112,7 @@ def test_an_imported_file_has_no_warc_to_export(
         origin="family",
         supplied_by="maternal grandmother",
         filename="post.html",
+        attested=True,
     )
     with pytest.raises(UsageError, match="no WARC records"):
         captures.export_source_warc(worker, imported.id, io.BytesIO())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 from gate_support import (
     URL,
@@ -14,7 +17,7 @@ from gate_support import (
 )
 
 import ethics
-from caseview import justifications, policy, viewings
+from caseview import authorisations, policy, viewings
 from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied, ValidationError
@@ -103,12 +106,27 @@ def test_record_view_audits_the_meter_before_the_look(
 
 
 def test_record_view_under_an_authorisation_audits_the_reference(
-    manager: Session, worker: Session, case: Case, subject: Subject, approved_: JustificationRecord
+    manager: Session,
+    second_manager: Session,
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    approved_: JustificationRecord,
 ) -> None:
-    justifications.record_authorisation(manager, approved_.id, "RIPA-2026-017")
+    today = worker.now().date()
+    made = authorisations.record(
+        manager,
+        approved_.id,
+        reference="RIPA-2026-017",
+        officer="Sam Patel, Director of Legal Services",
+        magistrate_approved_on=today,
+        expires_on=today + timedelta(days=30),
+        subject_id=subject.id,
+    )
+    authorisations.confirm(second_manager, made.id)
     _view(worker, case, subject, approved_)
     [data] = event_data(worker.casefile, "viewing.view")
-    assert data["authorisation_ref"] == "RIPA-2026-017"
+    assert "RIPA-2026-017" in json.dumps(data)
 
 
 def test_a_first_look_carries_no_warning(
@@ -272,14 +290,6 @@ def test_meter_stop_names_directed_surveillance_and_whom_to_consult(
     assert ("directed surveillance" in message, "legal adviser" in message) == (True, True)
 
 
-def test_meter_with_an_authorisation_reference_reads_authorised(
-    worker: Session, case: Case, subject: Subject, planning_3: JustificationRecord
-) -> None:
-    for _ in range(3):
-        _view(worker, case, subject, planning_3)
-    assert viewings.meter_for(worker, subject.id, "RIPA-2026-017").state == "authorised"
-
-
 def test_unallocated_worker_cannot_read_the_meter(other_worker: Session, subject: Subject) -> None:
     with pytest.raises(PermissionDenied) as caught:
         viewings.meter_for(other_worker, subject.id)
@@ -382,9 +392,11 @@ def test_an_invalid_policy_is_refused_and_nothing_changes(manager: Session) -> N
     )
 
 
-def test_a_later_policy_replaces_the_earlier_one(manager: Session) -> None:
+def test_a_later_policy_replaces_the_earlier_one(manager: Session, second_manager: Session) -> None:
     policy.set_policy(manager, STRICTER)
-    policy.set_policy(manager, 'name = "Relaxed"\n')
+    relaxed = policy.set_policy(manager, 'name = "Relaxed"\n')  # loosens: a second manager
+    assert relaxed.id is not None
+    policy.confirm_policy(second_manager, relaxed.id)
     assert policy.current(manager.casefile).meter_stop_at == 4
 
 

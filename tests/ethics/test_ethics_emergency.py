@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from ethics_support import NOW
 
-from ethics import default_policy, emergency_review_due, emergency_state, policy_from_mapping
+from ethics import (
+    default_policy,
+    emergency_review_due,
+    emergency_state,
+    end_of_uk_day,
+    policy_from_mapping,
+    uk_local,
+)
 
 DUE = NOW + timedelta(hours=24)
 
@@ -34,3 +41,13 @@ def test_emergency_state(now: datetime, reviewed: bool, state: str) -> None:
 def test_the_window_comes_from_the_policy() -> None:
     policy = policy_from_mapping({"emergency_review_hours": 4})
     assert emergency_state(NOW, None, NOW + timedelta(hours=5), policy) == "overdue"
+
+
+def test_uk_local_time_names_the_zone() -> None:
+    assert uk_local(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == "2026-07-01 00:30 BST"
+    assert uk_local(datetime(2026, 1, 30, 23, 30, tzinfo=UTC)) == "2026-01-30 23:30 GMT"
+
+
+def test_the_end_of_a_uk_day_in_summer_and_winter() -> None:
+    assert end_of_uk_day(date(2026, 6, 30)) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    assert end_of_uk_day(date(2026, 1, 30)) == datetime(2026, 1, 31, 0, 0, tzinfo=UTC)

@@ -21,12 +21,16 @@ from ethics import (
     STATUTORY_FUNCTIONS,
     Finding,
     Justification,
+    KnownSubject,
+    OpenEmergency,
     Policy,
     Severity,
+    SubmissionFacts,
     Viewing,
     blocking,
     default_policy,
     evaluate,
+    group_people,
     load_justification_toml,
     may_submit,
     policy_from_mapping,
@@ -91,7 +95,28 @@ def answer_near_misses() -> list[Any]:
 
 
 TODAY = NOW.date()
-AUTHORISED = {"authorisation_ref": "SURV-2026-014"}
+AUTHORISED = {"authorised": {7}}
+# Subject 8 is the same person as subject 7 (shared handle) in another case.
+PEOPLE = group_people(
+    [
+        KnownSubject(7, 1, ("https://photos.example/jay.doe",)),
+        KnownSubject(8, 2, ("photos.example/jay.doe",)),
+        KnownSubject(9, 1, ()),
+    ]
+)
+LAPSED = NOW - timedelta(hours=30)
+LIVE = NOW - timedelta(hours=2)
+
+
+def emergencies(*open_ones: tuple[str, int, datetime]) -> dict[str, object]:
+    """Open emergencies (author, subject, submitted at) for the SubmissionFacts."""
+    return {
+        "emergencies": [
+            OpenEmergency(i + 100, author, frozenset({PEOPLE.person(s)}), at)
+            for i, (author, s, at) in enumerate(open_ones)
+        ]
+    }
+
 
 TRIGGERS = [
     case("subjects.missing", subjects=()),
@@ -101,7 +126,13 @@ TRIGGERS = [
     case("statutory_function.unknown", statutory_function="s99"),
     case("data_protection_basis.missing", data_protection_basis="  "),
     case("data_protection_basis.not_default", data_protection_basis="Art 6(1)(c) only"),
+    case(
+        "data_protection_basis.legitimate_interests",
+        data_protection_basis="UK GDPR Art 6(1)(f) legitimate interests",
+    ),
     *answer_cases(),
+    case("question.vague", question="Check Facebook to see what is going on with the family."),
+    case("criminal_offence_data.noted", safety_case=LONG + " He was arrested in May."),
     case("less_intrusive_considered.missing", less_intrusive_considered=()),
     case("less_intrusive_considered.unknown", less_intrusive_considered=("neighbours",)),
     case("intrusion_level.missing", intrusion_level=""),
@@ -124,6 +155,7 @@ TRIGGERS = [
     case("family_told.missing", family_told=""),
     case("family_told.unknown", family_told="perhaps"),
     case("family_told.later", family_told="later", family_told_reason=LONG),
+    case("family_told_reason.no_restriction", family_told="no", family_told_reason=LONG),
     case("attest_logged_out.not_attested", attest_logged_out=False),
     case(
         "attest_no_personal_or_fake_profile.not_attested", attest_no_personal_or_fake_profile=False
@@ -136,6 +168,20 @@ TRIGGERS = [
     case("meter.stop", ctx={"history": [(7, 10), (7, 20), (7, 30)]}),
     case("meter.authorised", ctx={"history": [(7, 10), (7, 20), (7, 30)], **AUTHORISED}),
     case("meter.plan_reaches_stop", planned_viewings=3, ctx={"history": [(7, 10)]}),
+    case("meter.stop", ctx={"history": [(8, 10), (8, 20), (7, 30)]}),
+    case("meter.pattern", ctx={"history": [(7, 40), (8, 100), (7, 160)]}),
+    case(
+        "emergency.emergency_chained",
+        emergency=True,
+        emergency_reason=LONG,
+        ctx=emergencies(("worker-a", 9, LAPSED)),
+    ),
+    case(
+        "emergency.emergency_same_person",
+        emergency=True,
+        emergency_reason=LONG,
+        ctx=emergencies(("worker-b", 8, LIVE)),
+    ),
 ]
 
 NEAR_MISSES = [
@@ -150,7 +196,10 @@ NEAR_MISSES = [
         "data_protection_basis.not_default",
         data_protection_basis="uk gdpr art 6(1)(e), art 9(2)(g) with dpa 2018 sch 1 para 18",
     ),
+    case("data_protection_basis.legitimate_interests", data_protection_basis="Art 6(1)(e) only"),
     *answer_near_misses(),
+    case("question.vague", question="Is Kerry still in contact with Dan, the man in the photos?"),
+    case("criminal_offence_data.noted", ethics_case=LONG + " The police know the family."),
     case("family_told_reason.missing", family_told="yes", family_told_reason=""),
     case("emergency_reason.missing", emergency=False, emergency_reason=""),
     case("less_intrusive_considered.missing", less_intrusive_considered=("health",)),
@@ -176,29 +225,67 @@ NEAR_MISSES = [
     case("family_told.missing", family_told="no", family_told_reason=LONG),
     case("family_told.unknown", family_told="later", family_told_reason=LONG),
     case("family_told.later", family_told="no", family_told_reason=LONG),
+    case(
+        "family_told_reason.no_restriction",
+        family_told="no",
+        family_told_reason="Telling the mother now would be likely to prejudice the prevention "
+        "or detection of crime (DPA 2018 Sch 2 para 2).",
+    ),
+    case("family_told_reason.no_restriction", family_told="later", family_told_reason=LONG),
     *[case(f"{key}.not_attested") for key in KEYS if key.startswith("attest_")],
     case("emergency.review_due", emergency=False),
     case("emergency.repeat", emergency=True, emergency_reason=LONG, planned_viewings=1),
     case("emergency.repeat", emergency=False, planned_viewings=2),
-    case("meter.warn", ctx={"history": [(8, 10), (7, 91)]}),
+    case("meter.warn", ctx={"history": [(9, 10), (7, 91)]}),
     case("meter.stop", ctx={"history": [(7, 10), (7, 20)]}),
     case("meter.authorised", ctx={"history": [(7, 10), (7, 20), (7, 30)]}),
     case("meter.plan_reaches_stop", planned_viewings=2, ctx={"history": [(7, 10)]}),
     case("meter.plan_reaches_stop", planned_viewings=3, ctx={"history": [(7, 10)], **AUTHORISED}),
+    case("meter.stop", ctx={"history": [(9, 10), (9, 20), (9, 30)]}),
+    case("meter.pattern", ctx={"history": [(7, 40), (8, 100)]}),
+    case("meter.pattern", ctx={"history": [(7, 40), (8, 100), (7, 160)], **AUTHORISED}),
+    case("meter.pattern", ctx={"history": [(7, 40), (7, 100), (7, 400)]}),
+    case(
+        "emergency.emergency_chained",
+        emergency=True,
+        emergency_reason=LONG,
+        ctx=emergencies(("worker-a", 9, LIVE), ("worker-b", 9, LAPSED)),
+    ),
+    case(
+        "emergency.emergency_chained",
+        emergency=False,
+        ctx=emergencies(("worker-a", 9, LAPSED)),
+    ),
+    case(
+        "emergency.emergency_same_person",
+        emergency=True,
+        emergency_reason=LONG,
+        ctx=emergencies(("worker-b", 9, LIVE), ("worker-b", 8, NOW - timedelta(hours=25))),
+    ),
 ]
 
 
 def run(
     valid: Justification, changes: Mapping[str, object], ctx: Mapping[str, Any]
 ) -> list[Finding]:
-    history = [v for s, days in ctx.get("history", []) for v in seen(s, days)]
+    history = [
+        dataclasses.replace(v, persons=PEOPLE.counted_for(s, ""))
+        for s, days in ctx.get("history", [])
+        for v in seen(s, days)
+    ]
     return evaluate(
         dataclasses.replace(valid, **changes),
         history,
         default_policy(),
         now=NOW,
         subject_roles=ctx.get("roles"),
-        authorisation_ref=ctx.get("authorisation_ref"),
+        facts=SubmissionFacts(
+            request_id=1,
+            author="worker-a",
+            people=PEOPLE,
+            authorised_subjects=frozenset(ctx.get("authorised", ())),
+            open_emergencies=tuple(ctx.get("emergencies", ())),
+        ),
     )
 
 
@@ -308,8 +395,8 @@ def test_meter_is_read_for_each_subject_once(valid: Justification) -> None:
     assert codes(findings).count("meter.warn") == 2
 
 
-def test_blank_authorisation_ref_does_not_authorise(valid: Justification) -> None:
-    findings = run(valid, {}, {"history": [(7, 1), (7, 2), (7, 3)], "authorisation_ref": "   "})
+def test_an_authorisation_for_someone_else_does_not_authorise(valid: Justification) -> None:
+    findings = run(valid, {}, {"history": [(7, 1), (7, 2), (7, 3)], "authorised": {9}})
     assert "meter.stop" in codes(findings)
 
 
@@ -404,13 +491,14 @@ histories = st.lists(
     j=arbitrary,
     history=histories,
     roles=st.dictionaries(st.integers(-3, 10), st.one_of(st.just("child"), st.text(max_size=8))),
-    ref=st.one_of(st.none(), st.text(max_size=10)),
+    authorised=st.frozensets(st.integers(-3, 10), max_size=3),
 )
 def test_evaluate_never_raises(
-    j: Justification, history: list[Viewing], roles: dict[int, str], ref: str | None
+    j: Justification, history: list[Viewing], roles: dict[int, str], authorised: frozenset[int]
 ) -> None:
     policy: Policy = default_policy()
-    findings = evaluate(j, history, policy, now=NOW, subject_roles=roles, authorisation_ref=ref)
+    facts = SubmissionFacts(people=PEOPLE, authorised_subjects=authorised)
+    findings = evaluate(j, history, policy, now=NOW, subject_roles=roles, facts=facts)
     for finding in findings:
         assert finding.code in RULE_CODES
         assert finding.severity is RULE_CODES[finding.code]

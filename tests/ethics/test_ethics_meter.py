@@ -33,7 +33,10 @@ def reading_after(*days_ago: float, authorised: bool = False) -> MeterReading:
         ((10, 20, 30), "stop"),
         ((10, 20, 30, 40), "stop"),
         ((91, 92, 93), "ok"),
-        ((10, 91, 92), "warn"),
+        ((10, 91), "warn"),
+        # Looks in three separate months within twelve: a pattern, however spaced.
+        ((10, 91, 92), "stop"),
+        ((10, 45, 120), "stop"),
     ],
 )
 def test_state_for_the_next_viewing(days_ago: tuple[float, ...], state: str) -> None:
@@ -51,10 +54,12 @@ def test_a_viewing_a_second_over_90_days_ago_has_left_the_window() -> None:
 
 
 def test_the_window_edge_decides_between_warn_and_stop() -> None:
+    # The pattern rule would stop these looks in three months; only the window is tested.
+    rules = policy_from_mapping({"pattern_months": 12})
     history = [*seen(7, 1, 2), Viewing(7, NOW - WINDOW, "a")]
-    assert read_meter(history, 7, NOW, default_policy(), False).state == "stop"
+    assert read_meter(history, 7, NOW, rules, False).state == "stop"
     later = NOW + timedelta(seconds=1)
-    assert read_meter(history, 7, later, default_policy(), False).state == "warn"
+    assert read_meter(history, 7, later, rules, False).state == "warn"
 
 
 def test_viewings_by_different_workers_all_count() -> None:
@@ -104,7 +109,7 @@ def test_stop_says_directed_surveillance_and_whom_to_consult() -> None:
 def test_an_authorisation_reference_lifts_the_stop_and_says_so() -> None:
     reading = reading_after(10, 20, 30, authorised=True)
     assert reading.state == "authorised"
-    assert "authorisation reference" in reading.message
+    assert "surveillance authorisation confirmed by a second manager" in reading.message
 
 
 def test_authorisation_does_not_change_a_reading_below_the_stop_line() -> None:

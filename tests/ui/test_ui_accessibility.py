@@ -73,7 +73,6 @@ from caseview.observations import Observation
 from ui import tasks
 from ui.capture import CaptureDialog
 from ui.case_admin import CaseAdminDialog, NewCaseDialog
-from ui.case_view import READ_ONLY_REASON
 from ui.crash import CrashDialog
 from ui.import_dialog import ImportDialog
 from ui.login import FirstManagerDialog, LoginDialog
@@ -86,6 +85,7 @@ from ui.users_dialog import ChangePasswordDialog, UsersDialog
 from ui.wizard import JustificationWizard
 
 WAIT = 15_000
+READ_ONLY_REASON = "Auditors read the record but add nothing to it."  # an editor's reason
 UI = Path(__file__).resolve().parents[2] / "ui"
 CONTROLS = (
     QAbstractButton,

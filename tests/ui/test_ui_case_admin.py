@@ -13,25 +13,34 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from ui_support import PASSWORD, Boxes, Team, tab_stops
+from ui_support import PASSWORD, Boxes, Team, approved_request, tab_stops
 
 from caseview import accounts, audit, cases
 from caseview.domain import AuditEvent, CaseStatus
 from caseview.errors import PermissionDenied
 from ui import admin_jobs, tasks
 from ui.case_admin import (
-    CLOSED,
-    MANAGERS_ONLY,
-    STATUS_MANAGERS_ONLY,
     CaseAdminDialog,
     MembersModel,
     NewCaseDialog,
     PeopleModel,
 )
-from ui.case_view import CLOSED_REASON
-from ui.main_window import AUDITORS_READ, MANAGERS_CREATE, MainWindow
+from ui.main_window import MainWindow
 
 WAIT = 15_000
+# The services' own refusals (caseview.permissions), which the controls show.
+MANAGERS_CREATE = "Only a manager can create cases; you are signed in as a worker."
+MANAGERS_ONLY = (
+    "Only a manager can allocate workers to a case, or close or reopen it; you are signed "
+    "in as a worker."
+)
+AUDITORS_ADD_NOTHING = (
+    "Only a worker or a manager can add people to a case; you are signed in as an auditor."
+)
+CLOSED = (
+    "Case CP-2026-0042 is closed and accepts no new material. A manager can reopen it if "
+    "work must continue."
+)
 
 
 @pytest.fixture
@@ -199,7 +208,7 @@ def test_a_worker_sees_why_they_cannot_allocate_or_close(qtbot: QtBot, team: Tea
     )
     assert (dialog.status_button.isEnabled(), dialog.status_button.toolTip()) == (
         False,
-        STATUS_MANAGERS_ONLY,
+        MANAGERS_ONLY,
     )
     select_member(dialog, "wren")
     assert not dialog.deallocate_button.isEnabled()
@@ -269,7 +278,7 @@ def test_an_auditor_cannot_reach_the_dialog_nor_add_people(qtbot: QtBot, team: T
     window = open_window(qtbot, team, "ada")
     assert (window.case_admin_action.isEnabled(), window.case_admin_action.toolTip()) == (
         False,
-        AUDITORS_READ,
+        AUDITORS_ADD_NOTHING,
     )
     assert window.open_case_admin() is None
     with pytest.raises(PermissionDenied) as refused:
@@ -300,6 +309,7 @@ def test_a_manager_closes_and_reopens_the_case(qtbot: QtBot, team: Team, boxes: 
 def test_closing_from_the_window_switches_off_capture_and_import(
     qtbot: QtBot, team: Team, boxes: Boxes
 ) -> None:
+    approved_request(team)  # so import is on until the case closes
     window = open_window(qtbot, team, "mona")
     assert window.import_action.isEnabled()
     dialog = window.open_case_admin()
@@ -309,7 +319,7 @@ def test_closing_from_the_window_switches_off_capture_and_import(
     dialog.toggle_status()
     qtbot.waitUntil(lambda: not window.import_action.isEnabled(), timeout=WAIT)
     idle(qtbot)
-    assert window.capture_action.statusTip() == CLOSED_REASON
+    assert window.capture_action.statusTip() == CLOSED
     assert window.cases.rows[0].status is CaseStatus.CLOSED
 
 

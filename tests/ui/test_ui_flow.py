@@ -16,12 +16,16 @@ from caseview import notes, observations
 from caseview.errors import PermissionDenied
 from ui import case_view, tasks
 from ui.capture import CaptureDialog
-from ui.case_view import READ_ONLY_REASON
 from ui.main_window import MainWindow
 from ui.note_editor import NoteEditor
 from ui.observation_editor import ObservationEditor
 
 WAIT = 15_000
+# The services' own refusals (caseview.permissions), which the controls show.
+AUDITOR_OBSERVATIONS = (
+    "Only a worker or a manager can record observations; you are signed in as an auditor."
+)
+AUDITOR_NOTE = "Only a worker or a manager can write the note; you are signed in as an auditor."
 
 
 @pytest.fixture
@@ -78,8 +82,10 @@ def test_request_approve_capture_observe_note_export_verify(
     with qtbot.waitSignal(queue.decided, timeout=WAIT):
         qtbot.mouseClick(queue.approve_button, Qt.MouseButton.LeftButton)
 
-    # The worker captures the page from the local site.
+    # The worker captures the page from the local site (capture is on once the
+    # case view has read that a request can be used).
     worker.case_view.refresh()
+    qtbot.waitUntil(worker.case_view.capture_button.isEnabled, timeout=WAIT)
     qtbot.mouseClick(worker.case_view.capture_button, Qt.MouseButton.LeftButton)
     capture = worker.findChild(CaptureDialog, "captureDialog")
     assert capture is not None
@@ -96,8 +102,12 @@ def test_request_approve_capture_observe_note_export_verify(
     view.show_tab(2)
     tab = view.observations
     for text, credibility, check in (
-        ("Kerry's page mentions a barbecue with 'Dan' on Saturday.", 3, ""),
-        ("The page says the children were at the barbecue.", 4, "Nursery confirmed it by phone"),
+        ("Kerry's page mentions a barbecue with 'Dan' on Saturday.", 3, ("", "", "")),
+        (
+            "The page says the children were at the barbecue.",
+            4,
+            ("The children were there", "The nursery, by phone", "2024-11-03"),
+        ),
     ):
         with qtbot.waitSignal(tab.editor_opened, timeout=WAIT) as opened:
             qtbot.mouseClick(tab.add_button, Qt.MouseButton.LeftButton)
@@ -110,7 +120,10 @@ def test_request_approve_capture_observe_note_export_verify(
         editor.reliability.setCurrentIndex(editor.reliability.findData("B"))
         editor.credibility.setCurrentIndex(editor.credibility.findData(credibility))
         editor.risk_boxes["identity_uncertain"].setChecked(True)
-        qtbot.keyClicks(editor.external_check, check)
+        for line, value in zip(
+            (editor.check_what, editor.check_who, editor.check_when), check, strict=True
+        ):
+            qtbot.keyClicks(line, value)
         with qtbot.waitSignal(editor.saved, timeout=WAIT):
             qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.model.rowCount() == 2, timeout=WAIT)
@@ -167,8 +180,11 @@ def test_request_approve_capture_observe_note_export_verify(
     audit_view = auditor.case_view
     qtbot.waitUntil(lambda: audit_view.observations.model.rowCount() == 2, timeout=WAIT)
     assert "Ask the police" in audit_view.note.view.toPlainText()
-    for control in (audit_view.observations.add_button, audit_view.note.edit_button):
-        assert (control.isEnabled(), control.toolTip()) == (False, READ_ONLY_REASON)
+    for control, reason in (
+        (audit_view.observations.add_button, AUDITOR_OBSERVATIONS),
+        (audit_view.note.edit_button, AUDITOR_NOTE),
+    ):
+        assert (control.isEnabled(), control.toolTip()) == (False, reason)
     audit_view.observations.view.selectRow(0)
     with qtbot.waitSignal(audit_view.observations.editor_opened, timeout=WAIT) as opened:
         qtbot.mouseClick(audit_view.observations.edit_button, Qt.MouseButton.LeftButton)

@@ -22,12 +22,20 @@ from caseview import audit, captures, cases, viewings
 from caseview.errors import PermissionDenied
 from ui import admin_jobs, tasks
 from ui.capture import CaptureDialog
-from ui.case_view import CLOSED_REASON, READ_ONLY_REASON
 from ui.import_dialog import ImportDialog
 from ui.main_window import DROP_ONE, MainWindow
 from ui.source_view import SourceDetailDialog
 
 WAIT = 15_000
+# The services' own refusals (caseview.permissions), which the controls show.
+AUDITOR_LOOKS = (
+    "Only workers allocated to the case, or managers, can view or capture sources; "
+    "auditors read the record but add nothing to it."
+)
+CLOSED = (
+    "Case CP-2026-0042 is closed and accepts no new material. A manager can reopen it if "
+    "work must continue."
+)
 IN_SCOPE = "https://social.example/kerry/photos/1"
 
 
@@ -235,6 +243,7 @@ def test_a_look_before_the_approval_is_refused_by_its_rule(
 ) -> None:
     dialog = open_dialog(qtbot, team, screenshot)
     qtbot.keyClicks(dialog.url, IN_SCOPE)
+    dialog.attest.setChecked(True)
     dialog.viewed_at.setDateTime(QDateTime.currentDateTime().addDays(-2))
     settled_gate(qtbot, dialog)
     assert dialog.gate.text().startswith("Refused (viewed_before_approval):")
@@ -279,7 +288,7 @@ def test_the_service_refuses_an_auditor_by_the_role_rule(
 ) -> None:
     now = datetime.now(UTC)
     answer = admin_jobs.import_check(
-        team.who("ada"), team.case.id, approved, team.kerry.id, IN_SCOPE, now, origin
+        team.who("ada"), team.case.id, approved, team.kerry.id, IN_SCOPE, now, origin, True
     )
     assert (answer.allowed, answer.rule) == (False, "role")
     with pytest.raises(PermissionDenied) as refused:
@@ -314,8 +323,26 @@ def test_the_form_asks_the_service_whose_look_it_was(
         "https://elsewhere.example/kerry",
         datetime.now(UTC),
         origin,
+        True,
     )
     assert (answer.allowed, answer.rule) == (allowed, rule)
+
+
+@pytest.mark.parametrize(("attested", "allowed"), [(False, False), (True, True)])
+def test_the_form_asks_for_the_promises_of_ones_own_look(
+    team: Team, approved: int, attested: bool, allowed: bool
+) -> None:
+    answer = admin_jobs.import_check(
+        team.who("wren"),
+        team.case.id,
+        approved,
+        team.kerry.id,
+        IN_SCOPE,
+        datetime.now(UTC),
+        "self",
+        attested,
+    )
+    assert (answer.allowed, answer.rule) == (allowed, "" if allowed else "attestation_missing")
 
 
 # --- the main window: menu, shortcut, drag and drop ----------------------------------
@@ -341,6 +368,7 @@ def test_an_import_opens_the_source_in_the_detail_view(
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.choices is not None, timeout=WAIT)
     qtbot.keyClicks(dialog.url, IN_SCOPE)
+    dialog.attest.setChecked(True)
     viewed_now(dialog)
     with qtbot.waitSignal(dialog.imported, timeout=WAIT) as imported:
         dialog.start_import()
@@ -387,10 +415,10 @@ def test_an_auditor_cannot_import_by_menu_or_by_dropping(
 ) -> None:
     window = open_window(qtbot, team, "ada")
     assert not window.import_action.isEnabled()
-    assert window.import_action.toolTip() == READ_ONLY_REASON
+    assert window.import_action.toolTip() == AUDITOR_LOOKS
     event = drop(window, QUrl.fromLocalFile(str(screenshot)))
     assert (event.isAccepted(), import_dialogs(window)) == (False, [])
-    assert READ_ONLY_REASON in window.statusBar().currentMessage()
+    assert AUDITOR_LOOKS in window.statusBar().currentMessage()
 
 
 def test_a_closed_case_takes_no_import_and_says_why(
@@ -400,7 +428,7 @@ def test_a_closed_case_takes_no_import_and_says_why(
         cases.set_status(mona, team.case.id, "closed")
     window = open_window(qtbot, team, "wren")
     qtbot.waitUntil(lambda: not window.import_action.isEnabled(), timeout=WAIT)
-    assert window.import_action.statusTip() == CLOSED_REASON
+    assert window.import_action.statusTip() == CLOSED
     assert window.open_import(screenshot) is None
     assert import_dialogs(window) == []
 

@@ -9,16 +9,24 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, unnamed, with_sources
+from ui_support import Boxes, Team, approved_request, unnamed, with_sources
 
 from caseview import cases, notes, observations
+from caseview.abilities import NO_USABLE_REQUEST
 from caseview.storage import open_case_file, people
 from ui import tasks
-from ui.case_view import READ_ONLY_REASON
 from ui.main_window import MainWindow
 from ui.models import SourcesModel
 
 WAIT = 10_000
+# The services' own refusals (caseview.permissions), which the controls show.
+LOOKS_NOT_FOR_AUDITORS = (
+    "Only workers allocated to the case, or managers, can view or capture sources; "
+    "auditors read the record but add nothing to it."
+)
+NO_OBSERVING = (
+    "Only a worker or a manager can record observations; you are signed in as an auditor."
+)
 
 
 def open_window(qtbot: QtBot, team: Team, name: str) -> MainWindow:
@@ -55,7 +63,7 @@ def test_an_auditor_reads_everything_but_cannot_capture_or_write(qtbot: QtBot, t
     window = open_window(qtbot, team, "ada")
     view = window.case_view
     assert (view.capture_button.isEnabled(), view.new_request_button.isEnabled()) == (False, False)
-    assert view.capture_button.toolTip() == READ_ONLY_REASON
+    assert view.capture_button.toolTip() == LOOKS_NOT_FOR_AUDITORS
     assert (view.export_pdf_button.isEnabled(), view.audit.verify_button.isEnabled()) == (
         True,
         True,
@@ -63,8 +71,15 @@ def test_an_auditor_reads_everything_but_cannot_capture_or_write(qtbot: QtBot, t
 
 
 def test_a_worker_may_capture_on_an_open_case(qtbot: QtBot, team: Team) -> None:
+    approved_request(team)
     window = open_window(qtbot, team, "wren")
     assert window.case_view.capture_button.isEnabled()
+
+
+def test_without_a_usable_request_capture_says_what_to_do(qtbot: QtBot, team: Team) -> None:
+    window = open_window(qtbot, team, "wren")
+    button = window.case_view.capture_button
+    assert (button.isEnabled(), button.toolTip()) == (False, NO_USABLE_REQUEST)
 
 
 def test_a_closed_case_says_why_nothing_can_be_added(qtbot: QtBot, team: Team) -> None:
@@ -242,6 +257,7 @@ def test_a_switched_off_account_is_stopped_at_its_next_action(
 def test_the_import_button_opens_the_import_dialog(qtbot: QtBot, team: Team) -> None:
     from ui.import_dialog import ImportDialog
 
+    approved_request(team)
     window = open_window(qtbot, team, "wren")
     assert window.case_view.import_button.isEnabled()
     qtbot.mouseClick(window.case_view.import_button, Qt.MouseButton.LeftButton)
@@ -252,7 +268,7 @@ def test_the_import_button_opens_the_import_dialog(qtbot: QtBot, team: Team) -> 
 def test_an_auditor_cannot_import_and_is_told_why(qtbot: QtBot, team: Team) -> None:
     window = open_window(qtbot, team, "ada")
     button = window.case_view.import_button
-    assert not button.isEnabled() and button.toolTip() == READ_ONLY_REASON
+    assert not button.isEnabled() and button.toolTip() == LOOKS_NOT_FOR_AUDITORS
 
 
 def test_the_case_menu_adds_an_observation_from_any_tab(qtbot: QtBot, team: Team) -> None:
@@ -270,7 +286,7 @@ def test_an_auditor_is_offered_no_observation_to_add(qtbot: QtBot, team: Team) -
     window = open_window(qtbot, team, "ada")
     window.sync_actions()
     assert not window.add_observation_action.isEnabled()
-    assert window.add_observation_action.toolTip() == READ_ONLY_REASON
+    assert window.add_observation_action.toolTip() == NO_OBSERVING
 
 
 def test_closing_the_window_with_a_note_half_written_asks_first(

@@ -138,10 +138,13 @@ def test_observations_model(qtmodeltester: ModelTester, team: Team) -> None:
     model = ObservationsModel()
     model.set_rows(jobs.load_observations(team.who("ada"), team.case.id))
     qtmodeltester.check(model)
+    # Credibility 2 alone is not relied upon (relied upon is earned); the tooltip says why.
     assert [cell(model, 0, c) for c in (ObservationsModel.GRADING, ObservationsModel.RELIED)] == [
         "B2",
-        "Yes",
+        "No",
     ]
+    why = model.data(model.index(0, ObservationsModel.RELIED), Qt.ItemDataRole.ToolTipRole)
+    assert why.startswith("Not relied upon: its own grading (credibility 2)")
 
 
 def test_audit_model(qtmodeltester: ModelTester, team: Team) -> None:

@@ -16,11 +16,14 @@ from caseview import notes
 from caseview.errors import ValidationError
 from caseview.notes import Note
 from ui import case_view, tasks
-from ui.case_view import READ_ONLY_REASON, NoteTab
+from ui.case_view import NoteTab
 from ui.main_window import MainWindow
 from ui.note_editor import NoteEditor, field_for
 
 WAIT = 10_000
+# The services' own refusals (caseview.permissions), which the controls show.
+AUDITOR_NOTE = "Only a worker or a manager can write the note; you are signed in as an auditor."
+READ_ONLY_REASON = "Auditors read the note; they do not change it."  # an editor's reason
 needs_pdf = pytest.mark.skipif(
     importlib.util.find_spec("caseview.report.pdf") is None, reason="PDF renderer not built yet"
 )
@@ -188,7 +191,7 @@ def test_an_auditor_reads_the_note_but_cannot_edit_it(qtbot: QtBot, team: Team) 
     window = open_window(qtbot, team, "ada")
     tab = window.case_view.note
     qtbot.waitUntil(lambda: "Written by the worker." in tab.view.toPlainText(), timeout=WAIT)
-    assert (tab.edit_button.isEnabled(), tab.edit_button.toolTip()) == (False, READ_ONLY_REASON)
+    assert (tab.edit_button.isEnabled(), tab.edit_button.toolTip()) == (False, AUDITOR_NOTE)
     tab.edit()
     assert window.findChildren(NoteEditor) == []
 

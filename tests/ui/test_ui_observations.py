@@ -23,11 +23,19 @@ from caseview.errors import CaseviewError
 from caseview.observations import MAX_TEXT, Observation
 from caseview.session import Session
 from ui import tasks
-from ui.case_view import CLOSED_REASON, READ_ONLY_REASON, ObservationsTab
+from ui.case_view import ObservationsTab
 from ui.main_window import MainWindow
 from ui.observation_editor import ObservationEditor, field_for
 
 WAIT = 10_000
+# The services' own refusals (caseview.permissions), which the controls show.
+AUDITOR_OBSERVATIONS = (
+    "Only a worker or a manager can record observations; you are signed in as an auditor."
+)
+CLOSED = (
+    "Case CP-2026-0042 is closed and accepts no new material. A manager can reopen it if "
+    "work must continue."
+)
 
 
 @pytest.fixture
@@ -134,14 +142,56 @@ def test_the_grading_is_explained_and_says_how_the_note_treats_it(
     choose(editor.credibility, 3)
     assert "not confirmed" in editor.credibility_words.text()
     assert editor.grading.text().startswith("Grading F3 (nearest UK 3x5x2 reading 2/C).")
-    assert "Not relied upon" in editor.grading.text()
+    assert "Not relied upon: source reliability F" in editor.grading.text()
+    choose(editor.reliability, "B")
     choose(editor.credibility, 2)
-    assert "Relied upon (credibility 1 or 2)" in editor.grading.text()
+    assert "Not relied upon: its own grading (credibility 2)" in editor.grading.text()
     choose(editor.credibility, 4)
     editor.corroborates.item(0).setCheckState(Qt.CheckState.Checked)
     assert editor.ticked() == {other.root_id}
-    assert "Relied upon (it is corroborated)" in editor.grading.text()
+    assert "Findings relied upon'. Relied upon: corroborated by observation" in (
+        editor.grading.text()
+    )
     editor.dirty = False
+
+
+def test_the_editor_asks_the_service_about_an_external_check_as_it_is_typed(
+    qtbot: QtBot, team: Team, sources: list[SourceRecord]
+) -> None:
+    window = open_window(qtbot, team, "wren")
+    editor = opened(qtbot, window.case_view.observations, window.case_view.observations.add)
+    fill(qtbot, editor, sources[0].id, "Kerry was at the party.")
+    qtbot.keyClicks(editor.check_what, "The bruise")
+    qtbot.keyClicks(editor.check_who, "The health visitor")
+    assert "does not record when" in editor.grading.text()
+    qtbot.keyClicks(editor.check_when, "2024-11-03")
+    assert "Relied upon: corroborated by external check: The bruise, by The health " in (
+        editor.grading.text()
+    )
+    editor.dirty = False
+
+
+def test_confirmed_by_is_asked_for_credibility_1_only(
+    qtbot: QtBot, team: Team, sources: list[SourceRecord]
+) -> None:
+    window = open_window(qtbot, team, "wren")
+    editor = opened(qtbot, window.case_view.observations, window.case_view.observations.add)
+    fill(qtbot, editor, sources[0].id, "Confirmed by the police.")
+    assert not editor.confirmed_by.isVisibleTo(editor)
+    choose(editor.credibility, 1)
+    assert editor.confirmed_by.isVisibleTo(editor)
+    assert editor.confirmed_by.accessibleName() == "Confirmed by"
+    assert tab_chain(editor.credibility, editor)[:2] == [
+        "observationCredibility",
+        "observationConfirmedBy",
+    ]
+    qtbot.keyClicks(editor.confirmed_by, "The police incident log")
+    row = save(qtbot, editor)
+    assert (row.credibility, row.confirmed_by, row.relied_upon) == (
+        1,
+        "The police incident log",
+        False,
+    )
 
 
 def test_observations_on_the_same_source_cannot_be_ticked_as_corroboration(
@@ -212,6 +262,21 @@ def refusal(session: Session, source: SourceRecord, other: SourceRecord, kind: s
         ),
         "itself": lambda: observations.revise(session, first.id, corroborates=[first.id]),
         "no_source": lambda: observations.add(session, 9999, "t", **good),
+        "confirmed": lambda: observations.add(
+            session, source.id, "t", **{**good, "credibility": 1}
+        ),
+        "check_partial": lambda: observations.add(
+            session, source.id, "t", check_what="The bruise", **good
+        ),
+        "check_date": lambda: observations.add(
+            session,
+            source.id,
+            "t",
+            check_what="The bruise",
+            check_who="The health visitor",
+            check_when="3 November",
+            **good,
+        ),
     }
     with pytest.raises(CaseviewError) as caught:
         calls[kind]()
@@ -230,6 +295,9 @@ def refusal(session: Session, source: SourceRecord, other: SourceRecord, kind: s
         ("other_case", "corroboration"),
         ("itself", "corroboration"),
         ("no_source", "source"),
+        ("confirmed", "confirmed_by"),
+        ("check_partial", "check"),
+        ("check_date", "check"),
     ],
 )
 def test_each_refusal_of_the_service_is_placed_by_its_field(
@@ -382,16 +450,16 @@ def test_an_auditor_reads_observations_but_cannot_add_or_change_them(
     add(team, sources[0].id, "The photo places the child at the beach.")
     window = open_window(qtbot, team, "ada")
     tab = window.case_view.observations
-    assert (tab.add_button.isEnabled(), tab.add_button.toolTip()) == (False, READ_ONLY_REASON)
+    assert (tab.add_button.isEnabled(), tab.add_button.toolTip()) == (False, AUDITOR_OBSERVATIONS)
     tab.add()
     assert not window.findChildren(ObservationEditor)
     tab.view.selectRow(0)
     assert tab.edit_button.text() == "&Open the observation…" and tab.edit_button.isEnabled()
     editor = opened(qtbot, tab, lambda: tab.open_row(tab.model.index(0, 0)))
     assert editor.save_button.isEnabled() is False
-    assert editor.save_button.toolTip() == READ_ONLY_REASON
+    assert editor.save_button.toolTip() == AUDITOR_OBSERVATIONS
     assert editor.text.isReadOnly() and not editor.reliability.isEnabled()
-    assert READ_ONLY_REASON in editor.status.text()
+    assert AUDITOR_OBSERVATIONS in editor.status.text()
     editor.save()
     assert tasks.running() == 0
     with team.session("ada") as ada:
@@ -406,7 +474,7 @@ def test_a_closed_case_says_why_observations_cannot_be_added(
     window = open_window(qtbot, team, "mona")
     qtbot.waitUntil(lambda: window.current_case().status.value == "closed", timeout=WAIT)
     tab = window.case_view.observations
-    assert (tab.add_button.isEnabled(), tab.add_button.toolTip()) == (False, CLOSED_REASON)
+    assert (tab.add_button.isEnabled(), tab.add_button.toolTip()) == (False, CLOSED)
 
 
 def test_a_manager_may_add_observations_to_any_open_case(
@@ -477,7 +545,9 @@ def test_every_control_of_the_editor_is_named_and_in_order(
         "observationReliability",
         "observationCredibility",
         "observationCorroborates",
-        "observationExternalCheck",
+        "observationCheckWhat",
+        "observationCheckWho",
+        "observationCheckWhen",
         "observationSaveButton",
         "observationCancelButton",
     ]

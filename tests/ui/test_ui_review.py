@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 from ui_support import EMERGENCY_REASON, Boxes, Team, complete_request, submitted
 
@@ -108,11 +109,10 @@ def test_an_overdue_emergency_comes_first(qtbot: QtBot, team: Team) -> None:
     assert "OVERDUE" in queue.queue_summary.text()
 
 
-def test_an_authorisation_reference_is_recorded_with_the_approval(
+def test_a_decision_offers_no_free_text_authorisation(
     qtbot: QtBot, team: Team, waiting: JustificationRecord
 ) -> None:
+    # An authorisation is a structured document confirmed by a second manager
+    # (caseview.authorisations), never a line typed beside an approval.
     queue = open_queue(qtbot, team, "max")
-    qtbot.keyClicks(queue.authorisation, "RIPA-2026-117")
-    with qtbot.waitSignal(queue.decided, timeout=WAIT) as decided:
-        qtbot.mouseClick(queue.approve_button, Qt.MouseButton.LeftButton)
-    assert decided.args[0].authorisation_ref == "RIPA-2026-117"
+    assert queue.findChild(QLineEdit, "authorisationRef") is None

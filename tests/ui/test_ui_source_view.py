@@ -1,4 +1,5 @@
-"""The source detail view: exposure indicators reviewed, evidence and WARC saved (logged)."""
+"""The source detail view: exposure indicators and other people on the page (collateral
+intrusion) reviewed, evidence and WARC saved (logged)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from ui_support import Boxes, Team, complete_request, local_site, submitted, with_sources
 
 import collectors
 from caseview import audit, captures, cases, justifications
-from caseview.captures import SourceRecord
+from caseview.captures import ExposureFinding, SourceRecord
 from ui import tasks
 from ui.models import ExposureModel
-from ui.source_view import SourceDetailDialog
+from ui.source_view import COLLATERAL_WORDS, CollateralModel, SourceDetailDialog
 
 WAIT = 15_000
 
@@ -97,7 +99,7 @@ def test_an_auditor_sees_the_review_buttons_off(
     view = open_view(qtbot, team, "ada", jay_page.id)
     view.exposure_view.selectRow(0)
     assert not view.confirm_button.isEnabled() and not view.dismiss_button.isEnabled()
-    assert "Auditors" in view.dismiss_button.toolTip()
+    assert "signed in as an auditor" in view.dismiss_button.toolTip()
 
 
 def test_a_closed_case_has_the_review_buttons_off(
@@ -108,7 +110,7 @@ def test_a_closed_case_has_the_review_buttons_off(
     view = open_view(qtbot, team, "wren", jay_page.id)
     view.exposure_view.selectRow(0)
     assert not view.confirm_button.isEnabled()
-    assert "case is closed" in view.confirm_button.toolTip()
+    assert "is closed" in view.confirm_button.toolTip()
 
 
 def test_saving_the_evidence_file_writes_it_and_logs_it(
@@ -142,3 +144,46 @@ def test_an_imported_file_offers_no_warc(qtbot: QtBot, team: Team) -> None:
     assert not view.warc_button.isEnabled()
     assert "no WARC records" in view.warc_button.toolTip()
     assert view.exposure.rowCount() == 0
+
+
+def test_other_people_on_a_page_are_listed_apart_for_review(qtbot: QtBot, team: Team) -> None:
+    [source] = with_sources(team, ("My friend's son Leo Barnes, 6, goes to Oakfield Primary",))
+    view = open_view(qtbot, team, "wren", source.id)
+    assert view.exposure.rowCount() == 0
+    assert view.collateral.rowCount() == 1
+    kind = view.collateral.index(0, CollateralModel.KIND).data()
+    context = view.collateral.index(0, CollateralModel.CONTEXT).data()
+    assert (kind, context) == (
+        "Another child's details",
+        "My friend's son Leo Barnes, 6, goes to Oakfield Primary",
+    )
+    assert "Do not record or rely on their details" in view.collateral_note.text()
+    assert not view.confirm_collateral_button.isEnabled()
+    view.collateral_view.selectRow(0)
+    qtbot.mouseClick(view.dismiss_collateral_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: view.collateral.index(0, CollateralModel.STATE).data() == "Dismissed by wren",
+        timeout=WAIT,
+    )
+    qtbot.waitUntil(lambda: not view.reviewing, timeout=WAIT)
+    assert actions(team).count("exposure.reviewed") == 1
+
+
+def test_the_collateral_model_says_each_finding_in_words(qtmodeltester: ModelTester) -> None:
+    model = CollateralModel()
+    model.set_rows(
+        [
+            ExposureFinding(1, "collateral_child", "Leo (age 6)", "her son Leo, 6,", None, None),
+            ExposureFinding(
+                2, "collateral_many_people", "a team photo", "Team photo!", True, "max"
+            ),
+        ]
+    )
+    qtmodeltester.check(model)
+    kinds = [model.index(r, CollateralModel.KIND).data() for r in range(2)]
+    assert kinds == ["Another child's details", "Many people on the page"]
+    assert model.index(1, CollateralModel.STATE).data() == "Confirmed by max"
+
+
+def test_the_collateral_words_are_the_collectors_kinds() -> None:
+    assert COLLATERAL_WORDS == collectors.COLLATERAL_KINDS

@@ -18,7 +18,7 @@ from caseview.domain import AuditEvent, Role
 from caseview.errors import LoginFailed, PermissionDenied
 from caseview.storage import open_case_file
 from ui import admin_jobs, tasks
-from ui.main_window import MANAGERS_ACCOUNTS, MainWindow
+from ui.main_window import MainWindow
 from ui.users_dialog import (
     OWN_ACCOUNT,
     READ_ONLY,
@@ -261,16 +261,12 @@ def test_a_worker_cannot_reach_the_accounts(qtbot: QtBot, team: Team, boxes: Box
     window = MainWindow(team.who("wren"))
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: tasks.running() == 0, timeout=WAIT)
-    assert (window.users_action.isEnabled(), window.users_action.toolTip()) == (
-        False,
-        MANAGERS_ACCOUNTS,
-    )
+    refusal = "Only a manager or an auditor can list users; you are signed in as a worker."
+    assert (window.users_action.isEnabled(), window.users_action.toolTip()) == (False, refusal)
     assert window.open_users() is None
     dialog = open_users(qtbot, team, "wren")  # even if it were opened, the service says no
     assert dialog.model.rowCount() == 0
-    assert boxes.errors == [
-        "Only a manager or an auditor can list users; you are signed in as a worker."
-    ]
+    assert boxes.errors == [refusal]
 
 
 # --- keyboard and names ---------------------------------------------------------------

@@ -190,6 +190,7 @@ def supplied(
         origin="family",
         supplied_by="maternal grandmother",
         filename="page.html",
+        attested=True,
     )
 
 

@@ -1,0 +1,156 @@
+"""People, not labels: which subjects are one person, and whose page an address is.
+
+The Home Office Code is concerned with a *person* being monitored. The same parent
+may be a subject in two cases, under two spellings, or be looked at through a sibling's
+request; all of that is one person. Subjects are one person when they share a known
+handle or profile address, or when a manager has linked them. A page belongs to a
+person when its address is one of their known profile addresses or lies under one
+(``social.example/alex.lee/photos`` belongs to ``social.example/alex.lee``).
+
+Pure: the service layer gathers the subjects and links and asks here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from ethics.scope import parse_web_url
+
+# Host prefixes that name the same site for people's pages (mobile and www mirrors).
+_MIRROR_PREFIXES: Final = ("www.", "m.", "mobile.")
+
+
+@dataclass(frozen=True)
+class KnownSubject:
+    """A subject as the people rules need it: its id, case and known handles."""
+
+    id: int
+    case_id: int
+    handles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class People:
+    """Subjects grouped into persons. A person's key is the lowest subject id in it."""
+
+    person_of: Mapping[int, int]
+    members: Mapping[int, frozenset[int]]
+    pages: Mapping[int, frozenset[str]]
+    """Each person's profile-address keys (``host/path``), from every member's handles."""
+
+    def person(self, subject_id: int) -> int:
+        """The person a subject is; a subject nobody else shares is a person alone."""
+        return self.person_of.get(subject_id, subject_id)
+
+    def subjects_of(self, person: int) -> frozenset[int]:
+        return self.members.get(person, frozenset({person}))
+
+    def owners(self, url: str) -> frozenset[int]:
+        """The persons whose known profile the page at ``url`` is, or lies under."""
+        key = page_key(url)
+        if key is None:
+            return frozenset()
+        return frozenset(
+            person
+            for person, prefixes in self.pages.items()
+            if any(_under(key, prefix) for prefix in prefixes)
+        )
+
+    def counted_for(self, subject_id: int | None, url: str) -> frozenset[int]:
+        """Every person a look counts for: the chosen subject's, and each page owner."""
+        chosen = {self.person(subject_id)} if subject_id is not None else set()
+        return frozenset(chosen | self.owners(url))
+
+
+def handle_key(raw: str) -> str | None:
+    """A handle in comparable form.
+
+    A profile address becomes ``host/path`` (lower case, no scheme, no mirror prefix such
+    as www., no trailing slash, query and fragment dropped); a bare ``@name`` becomes
+    ``@name``. Anything else (a phone number, free text) is None: it links nobody.
+    """
+    text = raw.strip()
+    if not text:
+        return None
+    if text.startswith("@") and len(text) > 1 and " " not in text:
+        return text.casefold()
+    if "://" not in text:
+        if "/" not in text or "." not in text.split("/", 1)[0]:
+            return None
+        text = "https://" + text
+    return page_key(text)
+
+
+def page_key(url: str) -> str | None:
+    """An address as ``host/path`` for matching pages to people, or None if not a page."""
+    try:
+        page = parse_web_url(url)
+    except ValueError:
+        return None
+    host = page.host
+    for prefix in _MIRROR_PREFIXES:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix) :]
+            break
+    path = page.path.rstrip("/").casefold()
+    return f"{host}{path}"
+
+
+def _under(key: str, prefix: str) -> bool:
+    """True when the page ``key`` is the profile ``prefix`` or a page beneath it.
+
+    A bare host (a whole site) is nobody's profile, so it never matches.
+    """
+    if "/" not in prefix:
+        return False
+    return key == prefix or key.startswith(prefix + "/")
+
+
+def group_people(subjects: Iterable[KnownSubject], links: Iterable[tuple[int, int]] = ()) -> People:
+    """Group subjects into persons: shared handle keys, or a manager's link, join them."""
+    known = list(subjects)
+    parent: dict[int, int] = {s.id: s.id for s in known}
+
+    def root(item: int) -> int:
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def join(a: int, b: int) -> None:
+        if a not in parent or b not in parent:
+            return
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    first_with: dict[str, int] = {}
+    keys_of: dict[int, set[str]] = {}
+    for subject in known:
+        for handle in subject.handles:
+            key = handle_key(handle)
+            if key is None:
+                continue
+            keys_of.setdefault(subject.id, set()).add(key)
+            if key in first_with:
+                join(first_with[key], subject.id)
+            else:
+                first_with[key] = subject.id
+    for a, b in links:
+        join(a, b)
+
+    person_of = {s.id: root(s.id) for s in known}
+    members: dict[int, set[int]] = {}
+    pages: dict[int, set[str]] = {}
+    for subject_id, person in person_of.items():
+        members.setdefault(person, set()).add(subject_id)
+        pages.setdefault(person, set()).update(
+            k for k in keys_of.get(subject_id, ()) if not k.startswith("@")
+        )
+    return People(
+        person_of=person_of,
+        members={p: frozenset(m) for p, m in members.items()},
+        pages={p: frozenset(k) for p, k in pages.items() if k},
+    )
