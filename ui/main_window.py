@@ -13,6 +13,7 @@ check can find them by name straight away).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QUrl, Signal
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         self.case_view.capture_button.installEventFilter(self)
         self._select_after: int | None = None
         self.general: Abilities | None = None
+        # Asked for before the answer about general actions arrived: done when it does.
+        self._when_known: list[Callable[[], None]] = []
         """What the user may do that is not about one case (loaded in the background)."""
         self.setAcceptDrops(True)
         self.resize(widgets.chars(self, 170), widgets.lines(self, 44))
@@ -348,6 +351,9 @@ class MainWindow(QMainWindow):
     def _general(self, found: Abilities) -> None:
         self.general = found
         self.sync_actions()
+        waiting, self._when_known = self._when_known, []
+        for action in waiting:
+            action()
 
     def _cases_loaded(self, found: list[Case]) -> None:
         # Then what the user may do beyond one case (after the cases, so an account
@@ -394,6 +400,9 @@ class MainWindow(QMainWindow):
         self.wizard.start(case_id, record)
 
     def open_review_queue(self) -> None:
+        if self.general is None:
+            self._when_known.append(self.open_review_queue)
+            return
         reason = self.general_reason("review_queue")
         if reason:
             self._refused(reason)
