@@ -71,3 +71,17 @@ def test_closing_the_case_switches_them_off_at_the_next_load(qtbot: QtBot, team:
     window.refresh()
     qtbot.waitUntil(lambda: not window.case_view.capture_button.isEnabled(), timeout=WAIT)
     assert "closed" in window.case_view.capture_button.toolTip()
+
+
+def test_the_review_queue_asked_for_at_once_opens_when_the_answer_arrives(
+    qtbot: QtBot, team: Team
+) -> None:
+    # A manager's first keystroke can come before the answer about general actions: the
+    # queue must open then, not be refused as "finding out what you may do".
+    window = MainWindow(team.who("mona"))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.general is None
+    window.open_review_queue()
+    qtbot.waitUntil(lambda: window.review_queue.isVisible(), timeout=WAIT)
+    qtbot.waitUntil(lambda: tasks.running() == 0, timeout=WAIT)
