@@ -5,7 +5,6 @@ someone else's page is outside a request's purpose."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -95,10 +94,9 @@ def test_looks_in_a_sibling_case_count_for_the_same_person(
     _fourth_look_refused(worker, case, here, subject)
 
 
-def test_material_a_colleague_supplied_counts_as_the_authoritys_look(
-    manager: Session, worker: Session, case: Case, subject: Subject
+def _three_supplied(
+    worker: Session, case: Case, request_id: int, subject: Subject, origin: str, who: str
 ) -> None:
-    here = _request(worker, manager, case.id, [subject.id])
     for n in range(3):
         captures.import_file(
             worker,
@@ -106,12 +104,19 @@ def test_material_a_colleague_supplied_counts_as_the_authoritys_look(
             PAGE.replace(b"public post", f"post {n}".encode()),
             url=URL,
             viewed_at=worker.now(),
-            justification_id=here,
+            justification_id=request_id,
             subject_id=subject.id,
-            origin="colleague",
-            supplied_by="Sam Patel, duty social worker",
+            origin=origin,
+            supplied_by=who,
             filename=f"kerry-{n}.html",
         )
+
+
+def test_material_a_colleague_supplied_counts_as_the_authoritys_look(
+    manager: Session, worker: Session, case: Case, subject: Subject
+) -> None:
+    here = _request(worker, manager, case.id, [subject.id])
+    _three_supplied(worker, case, here, subject, "colleague", "Sam Patel, duty social worker")
     _fourth_look_refused(worker, case, here, subject)
 
 
@@ -119,19 +124,7 @@ def test_material_the_family_supplied_is_not_a_look_by_the_authority(
     manager: Session, worker: Session, case: Case, subject: Subject
 ) -> None:
     here = _request(worker, manager, case.id, [subject.id])
-    for n in range(3):
-        captures.import_file(
-            worker,
-            case.id,
-            PAGE.replace(b"public post", f"post {n}".encode()),
-            url=URL,
-            viewed_at=worker.now(),
-            justification_id=here,
-            subject_id=subject.id,
-            origin="family",
-            supplied_by="maternal grandmother",
-            filename=f"kerry-{n}.html",
-        )
+    _three_supplied(worker, case, here, subject, "family", "maternal grandmother")
     assert viewings.meter_for(worker, subject.id).count_in_window == 0
 
 
@@ -280,8 +273,7 @@ def test_an_overdue_emergency_stops_its_author_using_another(
 def test_a_second_emergency_about_the_same_person_needs_the_first_reviewed(
     manager: Session, worker: Session, case: Case, subject: Subject, clock: FixedClock
 ) -> None:
-    colleague = Session(worker.casefile, cases.get_case(manager, case.id) and manager.user, clock)
-    del colleague  # a manager raises the second: anyone's earlier emergency counts
+    # A manager raises the second: anyone's earlier emergency about the person counts.
     submitted(worker, case.id, make_request([subject.id], clock(), **emergency_changes()))
     clock.advance(hours=1)
     with pytest.raises(GateRefused) as refused:
@@ -364,9 +356,6 @@ def test_cli_subject_link_and_the_meter_name_the_same_person(
 
     obj = json.loads(out)
     assert obj["same_person_subjects"] == [1, 2] and obj["person"] == 1
-
-
-Fixture = Callable[..., object]
 
 
 # --- the note says how each source was obtained, never more --------------------------------
