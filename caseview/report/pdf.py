@@ -904,7 +904,16 @@ class _Furniture:
     def __init__(self, data: ReportData) -> None:
         self.marking = fit(_classification(data), fonts.BOLD, 10, 220)
         self.case = fit(data.case_reference or "no case reference", fonts.BOLD, 8, 160)
-        self.dated = f"Reasoned note, {_when(data.dated)}"
+        # UK local time only: the first page gives UTC beside it, and the header has
+        # room for one (it must not run into the marking in the middle).
+        local = data.dated if data.dated.tzinfo else data.dated.replace(tzinfo=UTC)
+        local = local.astimezone(UK_TIME)
+        self.dated = fit(
+            f"Reasoned note, {local.day} {local:%b %Y, %H:%M} {local.tzname()}",
+            fonts.REGULAR,
+            8,
+            160,
+        )
 
     def draw(self, canvas: Canvas, page: int, total: int) -> None:
         top, bottom = PAGE_H - 12 * mm, 10 * mm
