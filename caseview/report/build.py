@@ -9,19 +9,27 @@ anyone prove later that the log was not cut short or rewritten.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import dataclasses
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import collectors
 import ethics
-from caseview import __version__, audit, captures, cases, justifications, notes, observations
+from caseview import (
+    __version__,
+    audit,
+    captures,
+    cases,
+    files,
+    justifications,
+    notes,
+    observations,
+)
 from caseview import authorisations as authorisations_
 from caseview import policy as policies
 from caseview.audit import Checkpoint
-from caseview.clock import from_iso
+from caseview.clock import FixedClock, from_iso
 from caseview.errors import CaseviewError, PermissionDenied
 from caseview.permissions import case_for_reading
 from caseview.report.model import (
@@ -124,6 +132,7 @@ def method_statement(source: captures.SourceRecord) -> str:
 
 def checkpoint_for(session: Session, case_id: int) -> tuple[Checkpoint, str]:
     """The last event that changed the case: (checkpoint, its time as stored)."""
+    case_for_reading(session, case_id)
     row = sql.last_case_event(session.casefile.conn, case_id, NOT_CHANGES)
     if row is None:
         raise CaseviewError(f"Case {case_id} has no recorded events; nothing to report.")
@@ -180,7 +189,19 @@ def _authorisations(
 
 
 def build(session: Session, case_id: int) -> ReportData:
+    """The note's data: the case as its checkpoint certifies it.
+
+    Everything is read in one snapshot, the checkpoint first: a change committed while
+    the note is being built (by anyone) is in neither, so the note never shows material
+    its checkpoint does not vouch for. Building writes nothing.
+    """
+    with session.casefile.read():
+        return _build(session, case_id)
+
+
+def _build(session: Session, case_id: int) -> ReportData:
     case_for_reading(session, case_id)
+    checkpoint, at = checkpoint_for(session, case_id)
     conn = session.casefile.conn
     case = cases.get_case(session, case_id)
     subjects = cases.list_subjects(session, case_id)
@@ -188,15 +209,17 @@ def build(session: Session, case_id: int) -> ReportData:
     displays = {str(r["username"]): str(r["display_name"]) for r in people_sql.list_users(conn)}
     sources = captures.list_for_case(session, case_id)
     note = notes.current(session, case_id)
-    checkpoint, at = checkpoint_for(session, case_id)
     # Judged, like the policy section, under the policy in force at the note's date.
     dated = from_iso(at)
     obs = observations.list_for_case(session, case_id, dated)
 
     used = {s.justification_id for s in sources}
+    # A request's status ("approved" or "expired", an emergency live or overdue) as it
+    # stood at the note's date: a note of an unchanged case must not change with the day.
+    as_dated = dataclasses.replace(session, clock=FixedClock(dated))
     records = [
         r
-        for r in justifications.list_for_case(session, case_id)
+        for r in justifications.list_for_case(as_dated, case_id)
         if r.id in used or r.status not in ("draft", "cancelled")
     ]
     report_justifications = tuple(
@@ -286,6 +309,7 @@ def build(session: Session, case_id: int) -> ReportData:
             published=s.published_at,
             viewed_at=s.viewed_at,
             method_statement=method_statement(s),
+            gone_status=s.gone_status,
         )
         for s in sources
     )
@@ -347,17 +371,15 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
 
     if session.role.value not in ("worker", "manager", "auditor"):
         raise PermissionDenied("This account cannot export notes.", rule="role")
+    files.check_target(target)  # before the work: a device or a folder is refused now
+    case_for_reading(session, case_id)  # a refused export notices nothing either
+    # Before the checkpoint: a lapse noticed now is in this note's checkpoint, so a second
+    # export of the unchanged case finds nothing new and gives the same bytes.
+    justifications.notice_overdue(session)
     data = build(session, case_id)
     pdf = render_pdf(data)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=".caseview-", suffix=".pdf", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pdf)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with files.atomic_write(target) as handle:
+        handle.write(pdf)
     checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
     with session.casefile.write() as conn:
         audit.record(
