@@ -29,7 +29,8 @@ from caseview.errors import UsageError
 from caseview.permissions import case_for_reading, require_role
 from caseview.session import Session
 from caseview.storage import audit as sql
-from caseview.storage import integrity
+from caseview.storage import integrity, rowcheck
+from caseview.storage import people as people_sql
 from caseview.storage.schema import GENESIS_HASH
 
 _CHECKPOINT = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -127,7 +128,12 @@ class VerifyResult:
     first_break: int | None = None
     problem: str = ""
     evidence_problems: tuple[str, ...] = ()
-    """Stored content that no longer matches its recorded hash (table and row named)."""
+    """Stored content that no longer matches its recorded hash, or a row that no longer
+    matches the events that made it (table, row and event named)."""
+    row_break: rowcheck.RowBreak | None = None
+    """The first row changed, added or deleted behind the log's back (also, as a
+    sentence, the first of ``evidence_problems``). Only looked for on an intact chain:
+    a broken chain vouches for nothing after its break."""
 
     @property
     def intact(self) -> bool:
@@ -259,16 +265,21 @@ def _event(row: sqlite3.Row) -> AuditEvent:
 
 
 def verify(session: Session | None, path: Path, expect: Checkpoint | None = None) -> VerifyResult:
-    """Verify the audit chain and the evidence. With a session, the check is itself logged.
+    """Verify the audit chain, the evidence, and every row the log vouches for
+    (:mod:`caseview.storage.rowcheck`). With a session, the check is itself logged.
 
     With a session, it is the session's own case file that is verified (and logged).
     """
     if session is not None:
         path = session.casefile.path
-    result = dataclasses.replace(
-        verify_chain(path, expect),
-        evidence_problems=tuple(integrity.run_checks(str(path.resolve()))),
-    )
+    chain = verify_chain(path, expect)
+    where = str(path.resolve())
+    # Local import: captures records its events through this module.
+    from caseview.captures import ATTESTATIONS
+
+    row_break = rowcheck.check_rows(where, ATTESTATIONS) if chain.first_break is None else None
+    problems = ([str(row_break)] if row_break is not None else []) + integrity.run_checks(where)
+    result = dataclasses.replace(chain, evidence_problems=tuple(problems), row_break=row_break)
     if session is not None:
         with session.casefile.write() as conn:
             record(
@@ -287,3 +298,53 @@ def verify(session: Session | None, path: Path, expect: Checkpoint | None = None
                 },
             )
     return result
+
+
+# --- the file-wide view -------------------------------------------------------------------
+
+EVENT_KINDS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "logins": ("login",),
+    "users": ("user",),
+    "policies": ("policy",),
+    "exports": ("export",),
+}
+"""The kinds of event the file-wide view filters by: each names its action families
+(``login`` is ``login`` and every ``login.*``); "all" is every event."""
+
+
+def list_file_events(
+    session: Session,
+    *,
+    kind: str = "all",
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+) -> list[AuditEvent]:
+    """The whole file's events, newest first, filtered: a ``kind`` of
+    :data:`EVENT_KINDS`, by ``actor``, at or after ``since`` and before ``until``.
+
+    Managers and auditors see every event, those about no case too (logins, failed
+    logins, accounts, policy); a worker sees only the events of the cases allocated to
+    them.
+    """
+    if kind not in EVENT_KINDS:
+        raise UsageError(
+            f"There is no kind of event {kind!r}; use one of {', '.join(EVENT_KINDS)}."
+        )
+    case_ids: tuple[int, ...] | None = None
+    if session.role is Role.WORKER:
+        case_ids = tuple(
+            int(row["id"]) for row in people_sql.list_cases(session.casefile.conn, session.user.id)
+        )
+    rows = sql.filtered_events(
+        session.casefile.conn,
+        families=EVENT_KINDS[kind],
+        actor=actor.strip().lower() if actor and actor.strip() else None,
+        since=to_iso(since) if since is not None else None,
+        until=to_iso(until) if until is not None else None,
+        case_ids=case_ids,
+        limit=limit,
+    )
+    return [_event(row) for row in rows]

@@ -2,12 +2,18 @@
 
 Order of work for a capture: the gate's permission check (a refusal is recorded and
 nothing else), then the fetch with no database lock held, in which every hop (each
-redirect) must be inside the request's scope before it is contacted, then ONE write
-transaction that re-checks the permission (and the scope of every address the capture
-went to) and stores the blobs, the source, the completed viewing and the audit event
-together. A crash at any point leaves either all of it or none.
+redirect) must be inside the request's scope before it is contacted, then the reading
+of the content (text, exposure and collateral indicators, the search entry), still with
+no lock held and inside the capture's deadline, then ONE write transaction that
+re-checks the permission (and the scope of every address the capture went to) and
+stores the precomputed values: the blobs, the source, the completed viewing and the
+audit event together. Nothing from a page runs under the case file's write lock, so a
+crafted page can slow only its own capture, never another worker's write. A crash at
+any point leaves either all of it or none.
 A fetch that fails is recorded as a failed viewing with an audit event; material that
-needs a login is refused as not public.
+needs a login is refused as not public; a site answering 429 or 5xx is not answering
+now (a failed look that uses no planned viewing); a page that is gone (404, 410) is kept
+as evidence that it was gone, and says so.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import json
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +31,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import collectors
-from caseview import __version__, audit, viewings
+from caseview import __version__, audit, files, viewings
 from caseview.clock import from_iso, to_iso
 from caseview.domain import SubjectRole
 from caseview.errors import CaptureError, NotFound, UsageError
@@ -43,6 +50,9 @@ ORIGINS = {
     "public": "supplied_by_public",
 }
 TOOL = f"caseview/{__version__} {collectors.TOOL_NAME}/{collectors.TOOL_VERSION}"
+STOPPED_KIND = "stopped"
+STOPPED = "The capture was stopped by the worker; nothing was kept."
+"""How a capture the worker stopped is recorded (its failed look and ``capture.failed``)."""
 ATTESTATIONS = {
     "logged_out": True,
     "no_personal_or_fake_profile": True,
@@ -103,6 +113,11 @@ class SourceRecord:
     fake profile, no interaction, nothing friends-only) when it was recorded."""
     gate_warnings: tuple[str, ...] = ()
     """The gate's warnings about this look (the meter from a person's 2nd look on)."""
+
+    @property
+    def gone_status(self) -> int | None:
+        """404 or 410 when the capture is evidence that the page was gone, else None."""
+        return self.http_status if self.http_status in collectors.GONE_STATUS else None
 
 
 def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> SourceRecord:
@@ -190,6 +205,16 @@ def evidence_bytes(session: Session, source_id: int) -> bytes:
 Fetcher = Callable[..., collectors.HttpCapture]
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What was read from a capture's or import's content, before any lock is taken."""
+
+    indicators: tuple[collectors.Indicator, ...]
+    search_title: str
+    search_text: str
+    notes: tuple[str, ...]  # about the reading itself (e.g. text too long to check whole)
+
+
 def capture_url(
     session: Session,
     case_id: int,
@@ -221,6 +246,9 @@ def capture_url(
         out_of_scope.append(refusal)
         return refusal.message
 
+    deadline = time.monotonic() + float(
+        fetch_options.get("deadline_s", collectors.DEFAULT_DEADLINE_S)
+    )
     try:
         captured = fetcher(url, cancel=cancel, check_url=in_scope, **fetch_options)
     except collectors.CollectorError as exc:
@@ -232,6 +260,27 @@ def capture_url(
         raise AssertionError("unreachable") from exc  # _record_failure always raises
     warc = collectors.records_for(captured)
     page = captured.page
+    reading = _read(
+        session,
+        subject_id,
+        title=page.title if page else None,
+        url=captured.requested_url,
+        text=page.text if page else "",
+        meta=page.meta if page else {},
+        images_gps=(),
+    )
+    if time.monotonic() > deadline or (cancel is not None and cancel()):
+        late: collectors.CollectorError = (
+            collectors.Cancelled("The capture was cancelled; nothing was kept.")
+            if cancel is not None and cancel()
+            else collectors.Timeout(
+                "Reading the page took longer than the time allowed for a capture, so "
+                "nothing was kept. Try again; if it keeps happening, import a screenshot "
+                "of the part that matters instead."
+            )
+        )
+        _record_failure(session, case_id, justification_id, subject_id, url, late)
+    gone = captured.status if captured.status in collectors.GONE_STATUS else None
     row = {
         "method": "http",
         "requested_url": captured.requested_url,
@@ -255,14 +304,16 @@ def capture_url(
         "server_ip": captured.server_ip,
         "title": page.title if page else None,
         "text": page.text if page else None,
-        "page_meta": json.dumps(_page_meta(page)),
+        "page_meta": json.dumps(
+            {**_page_meta(page), **({"gone": {"http_status": gone}} if gone else {})}
+        ),
         "published_at": to_iso(page.published_at)
         if page and page.published_at
         else (page.published if page else None),
         "captured_started_at": to_iso(captured.started_at),
         "captured_ended_at": to_iso(captured.ended_at),
         "tool": TOOL,
-        "notes": json.dumps(list(captured.notes)),
+        "notes": json.dumps([*captured.notes, *reading.notes]),
         "origin": "self_collected",
         "supplied_by": None,
         "viewed_at": None,
@@ -280,9 +331,7 @@ def capture_url(
         captured.media_type,
         warc,
         attested,
-        page.text if page else "",
-        page.meta if page else {},
-        (),
+        reading,
         visited=(*(hop.url for hop in captured.redirect_chain), captured.final_url),
     )
     return dataclasses.replace(stored, gate_warnings=permission.warnings)
@@ -315,6 +364,10 @@ def _record_failure(
     exc: collectors.CollectorError,
 ) -> None:
     """Store what happened to an attempt that produced no capture, then raise."""
+    kind, message = exc.kind, exc.message
+    if isinstance(exc, collectors.Cancelled):
+        # The worker pressed Stop: the record names it as theirs, not as a fault.
+        kind, message = STOPPED_KIND, STOPPED
     if isinstance(exc, collectors.NotPublic | collectors.Refused):
         rule = "not_public" if isinstance(exc, collectors.NotPublic) else "address_refused"
         refusal = Permission(False, rule, exc.message, "", None, None)
@@ -323,7 +376,7 @@ def _record_failure(
     attempt = exc.attempt
     with session.casefile.write() as conn:
         viewing_id = viewings.insert_failed(
-            conn, session, case_id, justification_id, subject_id, url, exc.kind, exc.message
+            conn, session, case_id, justification_id, subject_id, url, kind, message
         )
         audit.record(
             conn,
@@ -335,16 +388,21 @@ def _record_failure(
             case_id=case_id,
             data={
                 "url": url,
-                "kind": exc.kind,
-                "message": exc.message,
+                "kind": kind,
+                "message": message,
                 "last_url": attempt.last_url if attempt else None,
                 "status": attempt.status if attempt else None,
                 "redirect_chain": [list(h) for h in attempt.redirect_chain] if attempt else [],
                 "started_at": to_iso(attempt.started_at) if attempt else None,
                 "ended_at": to_iso(attempt.ended_at) if attempt else None,
+                **(
+                    {"retry_after": exc.retry_after}
+                    if isinstance(exc, collectors.Unavailable) and exc.retry_after
+                    else {}
+                ),
             },
         )
-    raise CaptureError(exc.message) from exc
+    raise CaptureError(message) from exc
 
 
 def _store(
@@ -359,9 +417,7 @@ def _store(
     media_type: str | None,
     warc: bytes | None,
     attested: bool,
-    text: str,
-    meta: dict[str, str],
-    images_gps: Iterable[collectors.GpsPoint],
+    reading: _Reading,
     *,
     visited: tuple[str, ...] = (),
     viewed_at: datetime | None = None,
@@ -369,6 +425,8 @@ def _store(
 ) -> SourceRecord:
     """Store a capture or import in one transaction, after checking the gate again.
 
+    Only inserts: everything read from the content is in ``reading``, computed before
+    (see :func:`_read`), so nothing from a page runs while the write lock is held.
     ``visited``: every address a capture went to (each hop and the final page), all of
     which must be in the request's scope. ``viewed_at``: when an imported look was made.
     """
@@ -434,14 +492,9 @@ def _store(
                 logged_at=now,
             )
             analysis_sql.index(
-                conn,
-                "source",
-                source_id,
-                case_id,
-                str(row.get("title") or row["requested_url"]),
-                text or "",
+                conn, "source", source_id, case_id, reading.search_title, reading.search_text
             )
-            indicators = _exposure(conn, subject_id, text, meta, images_gps)
+            indicators = reading.indicators
             for indicator in indicators:
                 sql.insert_exposure(
                     conn, source_id, indicator.kind, indicator.value, indicator.context
@@ -456,6 +509,9 @@ def _store(
                 case_id=case_id,
                 data={
                     **{k: v for k, v in row.items() if k != "text"},
+                    "text_sha256": None
+                    if row.get("text") is None
+                    else hashlib.sha256(row["text"].encode("utf-8")).hexdigest(),
                     "subject_id": subject_id,
                     "justification_id": justification_id,
                     "justification_hash": record.content_hash,
@@ -504,6 +560,34 @@ def _recheck(
         if refusal is not None:
             return refusal
     return permission
+
+
+def _read(
+    session: Session,
+    subject_id: int,
+    *,
+    title: str | None,
+    url: str,
+    text: str,
+    meta: dict[str, str],
+    images_gps: Iterable[collectors.GpsPoint],
+) -> _Reading:
+    """Everything the store needs from the content, computed with no lock held.
+
+    The checks read at most ``collectors.exposure.MAX_TEXT`` characters (each pattern
+    is linear in what it reads); a longer text is noted, so the worker knows the rest
+    was not checked.
+    """
+    indicators = _exposure(session.casefile.conn, subject_id, text, meta, images_gps)
+    notes: tuple[str, ...] = ()
+    if len(text) > collectors.COLLATERAL_MAX_TEXT:
+        notes = (
+            f"The text is long ({len(text):,} characters): the check for other people on "
+            f"the page read its first {collectors.COLLATERAL_MAX_TEXT:,} characters and the "
+            f"exposure check its first {collectors.EXPOSURE_MAX_TEXT:,}. Read the rest "
+            "yourself for details that identify or locate someone.",
+        )
+    return _Reading(indicators, str(title or url), text, notes)
 
 
 def _exposure(
@@ -655,7 +739,10 @@ def import_file(
     towards the meter; material supplied by someone else needs an approved request for
     the subject but is not a viewing, and who supplied it is recorded. The gate's
     decision is :func:`check_import`'s; a refusal is recorded, then raised.
+    A path must be a regular file itself: a link, a folder, a device or a pipe is refused.
     """
+    if isinstance(source, Path):
+        files.check_regular_file(source, "file to import", verb="import")
     kind = _import_kind(origin)
     if kind == "supplied" and not (supplied_by or "").strip():
         raise UsageError(
@@ -685,8 +772,17 @@ def import_file(
             f"Cannot read the file ({exc.strerror or exc}). Check the path."
         ) from exc
     page = captured.page
-    findings = list(captured.warnings) + list(captured.findings)
     gps = [captured.image.gps] if captured.image and captured.image.gps else []
+    reading = _read(
+        session,
+        subject_id,
+        title=page.title if page else None,
+        url=url,
+        text=page.text if page else "",
+        meta=page.meta if page else {},
+        images_gps=gps,
+    )
+    findings = [*captured.warnings, *captured.findings, *reading.notes]
     row = {
         "method": "file_import",
         "requested_url": url,
@@ -728,9 +824,7 @@ def import_file(
         captured.media_type,
         None,
         attested,
-        page.text if page else "",
-        page.meta if page else {},
-        gps,
+        reading,
         viewed_at=viewed_at,
         origin=origin,
     )
@@ -761,38 +855,31 @@ def export_evidence(session: Session, source_id: int, target: Path) -> Path:
     """Write a source's stored bytes, exactly as captured, to ``target``; log the export.
 
     Anyone who may read the case may export its evidence (auditors included). The file
-    is written under a temporary name and renamed, so a failure leaves no half file.
+    is written through :func:`caseview.files.atomic_write`: whole or not at all.
     """
+    files.check_target(target)
     record = get(session, source_id)
     content = evidence_bytes(session, source_id)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        partial.write_bytes(content)
-        partial.replace(target)
-    except OSError as exc:
-        raise CaptureError(
-            f"Cannot write {target} ({exc.strerror or exc}). Choose another folder."
-        ) from exc
-    finally:
-        partial.unlink(missing_ok=True)
+    written = files.Written()
+    with files.atomic_write(target, written) as handle:
+        handle.write(content)
     _record_export(
         session,
         "export.evidence",
         record,
-        {
-            "body_sha256": record.body_sha256,
-            "body_size": record.body_size,
-            "file_name": target.name,
-        },
+        {"body_sha256": record.body_sha256, "body_size": record.body_size, **written.audit_data()},
     )
     return target
 
 
-def export_source_warc(session: Session, source_id: int, out: BinaryIO) -> None:
+def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -> None:
     """Write one source's WARC records as a ``.warc.gz`` (warcinfo first); log the export.
 
+    ``out`` is an open stream, or a path written through :func:`caseview.files.atomic_write`.
     Only a capture over HTTP has WARC records: an imported file raises ``UsageError``.
     """
+    if isinstance(out, Path):
+        files.check_target(out)
     record = get(session, source_id)
     if record.warc_sha256 is None:
         raise UsageError(
@@ -806,17 +893,22 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO) -> None:
             "Run 'caseview verify' and tell your information governance team."
         )
     case_row = case_for_reading(session, record.case_id)
-    collectors.write_case_warc(
-        [blob],
-        out,
-        warcinfo={
-            "software": TOOL,
-            "format": "WARC File Format 1.1",
-            "description": f"Caseview source {source_id} of case {case_row['reference']}",
-            "isPartOf": str(case_row["reference"]),
-        },
+    warcinfo = {
+        "software": TOOL,
+        "format": "WARC File Format 1.1",
+        "description": f"Caseview source {source_id} of case {case_row['reference']}",
+        "isPartOf": str(case_row["reference"]),
+    }
+    written = files.Written()
+    files.write_to(
+        out, lambda handle: collectors.write_case_warc([blob], handle, warcinfo=warcinfo), written
     )
-    _record_export(session, "export.source_warc", record, {"warc_sha256": record.warc_sha256})
+    _record_export(
+        session,
+        "export.source_warc",
+        record,
+        {"warc_sha256": record.warc_sha256, **written.audit_data()},
+    )
 
 
 def _record_export(
@@ -836,19 +928,29 @@ def _record_export(
         )
 
 
-def export_warc(session: Session, case_id: int, out: BinaryIO) -> int:
-    """Write the case's captures as one .warc.gz; returns how many captures it holds."""
+def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
+    """Write the case's captures as one .warc.gz; returns how many captures it holds.
+
+    ``out`` is an open stream, or a path written through :func:`caseview.files.atomic_write`
+    (the export is logged once the file is complete).
+    """
+    if isinstance(out, Path):
+        files.check_target(out)
     case_row = case_for_reading(session, case_id)
     conn = session.casefile.conn
-    count = collectors.write_case_warc(
-        sql.warc_blobs_of_case(conn, case_id),
+    warcinfo = {
+        "software": TOOL,
+        "format": "WARC File Format 1.1",
+        "description": f"Caseview captures for case {case_row['reference']}",
+        "isPartOf": str(case_row["reference"]),
+    }
+    written = files.Written()
+    count = files.write_to(
         out,
-        warcinfo={
-            "software": TOOL,
-            "format": "WARC File Format 1.1",
-            "description": f"Caseview captures for case {case_row['reference']}",
-            "isPartOf": str(case_row["reference"]),
-        },
+        lambda handle: collectors.write_case_warc(
+            sql.warc_blobs_of_case(conn, case_id), handle, warcinfo=warcinfo
+        ),
+        written,
     )
     now = session.now()
     with session.casefile.write() as wconn:
@@ -860,6 +962,6 @@ def export_warc(session: Session, case_id: int, out: BinaryIO) -> int:
             entity="case",
             entity_id=case_id,
             case_id=case_id,
-            data={"captures": count},
+            data={"captures": count, **written.audit_data()},
         )
     return count

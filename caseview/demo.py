@@ -41,6 +41,7 @@ from caseview.domain import Role, User
 from caseview.errors import CaseFileError
 from caseview.session import Session
 from caseview.storage import CaseFile, open_case_file, people
+from caseview.storage import audit as audit_sql
 
 PASSWORD = "demo"
 USERS = {
@@ -49,6 +50,8 @@ USERS = {
     "demo-auditor": ("Priya Lang (demo auditor)", Role.AUDITOR),
 }
 CASE_REFERENCE = "DEMO-0001"
+BUILT = "demo.built"
+"""The build's last event: while it is the file's last, nobody has worked in the file."""
 
 LOOPBACK = "127.0.0.1"
 SITES = ("social.example", "clubs.example")
@@ -74,15 +77,80 @@ def page_bytes(name: str) -> bytes:
     return resources.files("caseview").joinpath("demo_pages", name).read_bytes()
 
 
-def build(path: Path) -> Path:
-    """Create the demo case file at ``path``, replacing an earlier demo file there."""
-    if path.exists():
-        with open_case_file(path, read_only=True) as existing:
-            names = {u.username for u in _all_users(existing)}
+@dataclass(frozen=True)
+class Prepared:
+    """The demo file to open, and what to tell the person about it."""
+
+    path: Path
+    built: bool
+    """False: an earlier demo file, kept as it was because someone worked in it."""
+    note: str = ""
+
+
+def prepare(path: Path, *, fresh: bool = False) -> Prepared:
+    """The demo file for ``caseview demo``: never one that someone has worked in, lost.
+
+    With nothing at ``path``, or a demo file there exactly as the demo left it, the demo
+    is built there. A demo file that has changed since it was built (any event after
+    its ``demo.built``) is kept: it is opened as it is, or with ``fresh`` a new demo is
+    built beside it (``caseview-demo-2.db``, then ``-3``…). A file with real accounts
+    is refused (``CaseFileError``), as in :func:`build`.
+    """
+    if not (path.exists() and _changed_since_built(path)):
+        return Prepared(build(path), built=True)
+    if not fresh:
+        return Prepared(
+            path,
+            built=False,
+            note=(
+                f"The demo case file {path} has changed since it was built, so it was not "
+                "rebuilt: it opens as it is, with the work done in it. For a new demo file "
+                "beside it, run 'caseview demo --fresh'."
+            ),
+        )
+    beside = _free_path_beside(path)
+    return Prepared(
+        build(beside),
+        built=True,
+        note=(
+            f"The demo case file {path} has changed since it was built, so it was kept; "
+            f"a new demo file was built beside it: {beside}"
+        ),
+    )
+
+
+def _free_path_beside(path: Path) -> Path:
+    number = 2
+    while (candidate := path.with_name(f"{path.stem}-{number}{path.suffix}")).exists():
+        number += 1
+    return candidate
+
+
+def _changed_since_built(path: Path) -> bool:
+    """Whether anything was recorded after the demo was built (its last event is no
+    longer the build's own ``demo.built``). Raises ``CaseFileError`` for a file that is
+    not a demo file: one with real accounts, or not a case file at all."""
+    with open_case_file(path, read_only=True) as existing:
+        names = {u.username for u in _all_users(existing)}
         if not names <= set(USERS):
             raise CaseFileError(
                 f"{path} holds real accounts, so the demo will not overwrite it. "
                 "Give the demo another path with --db."
+            )
+        head = audit.head(existing.conn)
+        last = audit_sql.events(existing.conn, after=head.seq - 1, limit=1)
+    return not last or last[0]["action"] != BUILT
+
+
+def build(path: Path) -> Path:
+    """Create the demo case file at ``path``, replacing an earlier demo file there that
+    is as the demo left it; one that someone has worked in is never replaced
+    (``CaseFileError``; :func:`prepare` keeps it or builds beside it)."""
+    if path.exists():
+        if _changed_since_built(path):
+            raise CaseFileError(
+                f"The demo case file {path} has changed since it was built, so it was not "
+                "overwritten. Run 'caseview demo --fresh' for a new demo file beside it."
             )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -351,7 +419,7 @@ def _tell_the_story(casefile: CaseFile, site: _DemoSite) -> None:
             conn,
             at=system_clock(),
             actor="demo-manager",
-            action="demo.built",
+            action=BUILT,
             entity="case_file",
             data={"note": "fictional demo data"},
         )

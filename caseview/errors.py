@@ -72,3 +72,15 @@ class IntegrityError(CaseviewError):
     """The case file's audit chain or evidence failed verification."""
 
     exit_code = 4
+
+
+class NotARegularFile(UsageError):
+    """A path given is not a regular file: a folder, a device, a named pipe, a link."""
+
+    exit_code = 2
+
+
+class FileError(CaseviewError):
+    """A file could not be read or written (disk full, no permission); nothing changed."""
+
+    exit_code = 1

@@ -27,6 +27,7 @@ from caseview.permissions import case_for_changing, case_for_reading, require_ro
 from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
+from ethics.textcheck import is_boilerplate, word_count
 
 DECISIONS = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
@@ -201,13 +202,13 @@ def _still(conn: sqlite3.Connection, justification_id: int, status: str) -> sqli
 
 
 def get(session: Session, justification_id: int) -> JustificationRecord:
-    _flag_overdue(session)
+    """One request as it stands now. Reads only: see :func:`notice_overdue`."""
     return _load(session, justification_id)[1]
 
 
 def list_for_case(session: Session, case_id: int) -> list[JustificationRecord]:
+    """The case's requests, oldest first. Reads only: see :func:`notice_overdue`."""
     case_for_reading(session, case_id)
-    _flag_overdue(session)
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     return [
@@ -232,13 +233,18 @@ def findings(
     roles = {}
     for subject_id in request.subjects:
         row = people_sql.subject_by_id(conn, subject_id)
-        if row is not None and int(row["case_id"]) == case_id:
-            roles[subject_id] = str(row["role"])
+        if row is not None:
+            # The findings read the person's meter: a subject of a case the reader may
+            # not see is refused, not measured.
+            case_for_reading(session, int(row["case_id"]))
+            if int(row["case_id"]) == case_id:
+                roles[subject_id] = str(row["role"])
     people = persons.known_people(conn)
     author = session.actor
     if justification_id is not None:
         stored = sql.justification(conn, justification_id)
         if stored is not None:
+            case_for_reading(session, int(stored["case_id"]))
             author = str(stored["author_name"])
     return ethics.evaluate(
         request,
@@ -608,7 +614,9 @@ def review(
             rule="status",
         )
     reasons = reasons.strip()
-    if decision != "approve" and not reasons:
+    if decision == "approve":
+        _check_approval_reasons(reasons, policy.current(session.casefile))
+    elif not reasons:
         raise ValidationError(
             f"Give your reasons to {decision} this request; they are recorded "
             "and shown to the worker."
@@ -660,6 +668,48 @@ def review(
     return get(session, justification_id)
 
 
+# Words that approve without giving a reason; with the policy's stock phrases, an
+# approval made only of one of these records no reasoning anyone could follow.
+APPROVAL_STOCK_PHRASES = (
+    "ok",
+    "okay",
+    "yes",
+    "y",
+    "approve",
+    "approved",
+    "agree",
+    "agreed",
+    "fine",
+    "granted",
+    "authorised",
+    "authorized",
+    "go ahead",
+    "as above",
+    "see above",
+    "as requested",
+    "lgtm",
+    "n a",
+    "na",
+    "none",
+    "no comment",
+)
+_APPROVAL_ASKS = (
+    "say why looking is necessary and proportionate, weighing the safety case against "
+    "the ethics case (for example what the look must establish that a less intrusive "
+    "route could not). They are recorded and shown to the worker."
+)
+
+
+def _check_approval_reasons(reasons: str, rules: ethics.Policy) -> None:
+    """An approval needs reasons of its own: not empty, not a stock phrase."""
+    if word_count(reasons) == 0:
+        raise ValidationError(f"Give your reasons to approve this request: {_APPROVAL_ASKS}")
+    if is_boilerplate(reasons, (*APPROVAL_STOCK_PHRASES, *rules.boilerplate_phrases)):
+        raise ValidationError(
+            f"'{reasons[:40]}' is not a reason to approve this request: {_APPROVAL_ASKS}"
+        )
+
+
 def _used_emergency(conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
     """A break-glass request already looked under must stay in the review queue."""
     return (
@@ -708,9 +758,11 @@ def cancel(session: Session, justification_id: int, reason: str) -> Justificatio
 
 def review_queue(session: Session) -> list[JustificationRecord]:
     """Submitted requests for a manager: overdue emergencies first, then live ones, then
-    the rest, oldest first. A manager's own requests are listed but they cannot decide them."""
+    the rest, oldest first. A manager's own requests are listed but they cannot decide them.
+
+    Reads only: whoever opens the queue calls :func:`notice_overdue` first.
+    """
     require_role(session, Role.MANAGER, doing="see the review queue")
-    _flag_overdue(session)
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     records = [
@@ -724,36 +776,53 @@ def review_queue(session: Session) -> list[JustificationRecord]:
     )
 
 
-def _flag_overdue(session: Session) -> None:
-    """Write one audit event the first time each emergency is seen to be overdue.
+def notice_overdue(session: Session) -> int:
+    """Record each emergency found past its review window: one ``justification.overdue``
+    audit event per emergency, the first time it is noticed. Returns how many were
+    noticed now (0 when there is nothing new, which needs no write).
 
-    A desktop app has no scheduler; whoever next looks (a queue, a show, a capture)
-    notices, and the event records when the lapse was noticed and when it was due.
+    A desktop app has no scheduler, so this is an explicit step, taken where a lapse
+    matters: at sign-in, when a manager opens the review queue, and before a note's
+    checkpoint is taken (so the note certifies the case with the lapse recorded, and a
+    second export finds nothing new). Reads never take it (STYLE rule 24): showing a
+    request changes nothing. The event records when the lapse was noticed and when the
+    review was due.
     """
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     due_before = to_iso(now - timedelta(hours=rules.emergency_review_hours))
-    candidates = [
-        row
-        for row in sql.justifications_with_status(conn, ["submitted"])
-        if row["emergency"] and not row["overdue_flagged_at"] and row["submitted_at"] < due_before
+    # Cheap at every sign-in: only undecided emergencies are read, and in full only those
+    # already past their window.
+    lapsed = [
+        int(row["id"]) for row in sql.open_emergencies(conn) if row["submitted_at"] < due_before
     ]
-    if not candidates:
-        return
+    if not any(_unnoticed(conn, justification_id) for justification_id in lapsed):
+        return 0
+    noticed = 0
     with session.casefile.write() as wconn:
-        for row in candidates:
-            fresh = sql.justification(wconn, int(row["id"]))
-            if fresh is None or fresh["overdue_flagged_at"] or fresh["status"] != "submitted":
+        for justification_id in lapsed:
+            fresh = _unnoticed(wconn, justification_id)  # re-read under the write lock
+            if fresh is None:
                 continue
-            due = ethics.emergency_review_due(from_iso(row["submitted_at"]), rules)
-            sql.set_status(wconn, int(row["id"]), overdue_flagged_at=to_iso(now))
+            due = ethics.emergency_review_due(from_iso(fresh["submitted_at"]), rules)
+            sql.set_status(wconn, justification_id, overdue_flagged_at=to_iso(now))
             audit.record(
                 wconn,
                 at=now,
                 actor="system",
                 action="justification.overdue",
                 entity="justification",
-                entity_id=int(row["id"]),
-                case_id=int(row["case_id"]),
+                entity_id=justification_id,
+                case_id=int(fresh["case_id"]),
                 data={"review_due": to_iso(due), "noticed_by": session.actor},
             )
+            noticed += 1
+    return noticed
+
+
+def _unnoticed(conn: sqlite3.Connection, justification_id: int) -> sqlite3.Row | None:
+    """The request's row if it is still an undecided emergency not yet noticed overdue."""
+    row = sql.justification(conn, justification_id)
+    if row is None or row["overdue_flagged_at"] or row["status"] != "submitted":
+        return None
+    return row

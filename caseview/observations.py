@@ -628,10 +628,92 @@ class SearchHit:
     snippet: str
 
 
+MAX_QUERY = 500
+"""Characters of a search that are used; the rest is left out, with a note."""
+
+
 def _printable(word: str) -> str:
     """The word without control characters (NUL would end the FTS5 string early) or lone
     surrogates (which cannot be encoded to reach SQLite)."""
     return "".join(ch for ch in word if unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
+def _is_wordlike(ch: str) -> bool:
+    # What unicode61 indexes (letters, numbers, private use); the rest separates words.
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category == "Co"
+
+
+def _pieces(term: str) -> list[str]:
+    """A term in an unspaced script split at punctuation and symbols ("北京，朝阳")."""
+    pieces, current = [], ""
+    for ch in term:
+        if _is_wordlike(ch) or unicodedata.category(ch)[0] == "M":
+            current += ch
+        elif current:
+            pieces.append(current)
+            current = ""
+    return [*pieces, current] if current else pieces
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the text typed into a search asks for. Every part is a literal: the text is
+    never read as FTS5 syntax, and every item found holds every part."""
+
+    words: tuple[str, ...] = ()
+    """Terms for the word index, folded there like the text (Michał finds Michal)."""
+    phrases: tuple[str, ...] = ()
+    """Runs of Chinese, Japanese, Thai… of 3+ characters, found anywhere by trigram."""
+    fragments: tuple[str, ...] = ()
+    """Shorter such runs (北京), looked for in the text of those scripts."""
+    notes: tuple[str, ...] = ()
+    """What the person should know: text left out, or nothing left to search for."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.phrases or self.fragments)
+
+
+def parse_query(text: str) -> SearchQuery:
+    """The search :class:`SearchQuery` for any text: the one reading of a search box.
+
+    Terms are separated by white space; control characters are dropped; a term with no
+    letter or digit (``*``, ``-``, an emoji) is left out, since the index holds none.
+    """
+    notes: list[str] = []
+    if len(text) > MAX_QUERY:
+        text = text[:MAX_QUERY]
+        notes.append(f"Only the first {MAX_QUERY} characters of the search were used.")
+    words: list[str] = []
+    phrases: list[str] = []
+    fragments: list[str] = []
+    left_out: list[str] = []
+    for term in (_printable(raw) for raw in text.split()):
+        if sql.UNSPACED.search(term):
+            for piece in _pieces(term):
+                if not sql.UNSPACED.search(piece):
+                    words.append(piece)
+                elif len(piece) >= sql.TRIGRAM:
+                    phrases.append(piece)
+                else:
+                    fragments.append(piece)
+        elif any(_is_wordlike(ch) for ch in term):
+            words.append(term)
+        elif term:
+            left_out.append(term)
+    query = SearchQuery(tuple(words), tuple(phrases), tuple(fragments))
+    if query.empty:
+        notes.append(
+            "Nothing to search for: type a word or a name. Punctuation and symbols on"
+            " their own are not searched."
+        )
+    elif left_out:
+        notes.append(
+            "Left out of the search (no letters or digits): "
+            + ", ".join(f"'{term}'" for term in left_out[:10])
+        )
+    return replace(query, notes=tuple(notes))
 
 
 def _fts5_string(word: str) -> str:
@@ -653,10 +735,20 @@ def _match_word(word: str) -> str:
     return f"({_fts5_string(word)} OR {_fts5_string(folded)})"
 
 
-def search(
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[SearchHit, ...]
+    notes: tuple[str, ...]
+    """About the query itself (:attr:`SearchQuery.notes`), for the person who typed it."""
+
+
+def find(
     session: Session, query: str, *, case_id: int | None = None, limit: int = 50
-) -> list[SearchHit]:
-    """Full-text search over source text and observations, within what the user may see."""
+) -> SearchResult:
+    """Full-text search over source text and observations, within what the user may see.
+
+    Any text is a valid query (:func:`parse_query`); at most ``limit`` (1 to 500) hits.
+    """
     if case_id is not None:
         case_for_reading(session, case_id)
         case_ids: list[int] | None = [case_id]
@@ -665,14 +757,29 @@ def search(
     else:
         require_role(session, Role.MANAGER, Role.AUDITOR, doing="search every case")
         case_ids = None
-    words = [w for w in (_printable(raw) for raw in query.split()) if w.strip('"')]
-    if not words:
-        return []
-    match = " ".join(_match_word(w) for w in words)
-    rows = sql.search(session.casefile.conn, case_ids, match, max(1, min(limit, 500)))
-    return [
+    asked = parse_query(query)
+    if asked.empty:
+        return SearchResult((), asked.notes)
+    rows = sql.search(
+        session.casefile.conn,
+        case_ids,
+        # Explicit AND: FTS5 refuses a bracketed OR followed by an implicit AND.
+        words=" AND ".join(_match_word(w) for w in asked.words),
+        phrases=" AND ".join(_fts5_string(p) for p in asked.phrases),
+        fragments=asked.fragments,
+        limit=max(1, min(limit, 500)),
+    )
+    hits = tuple(
         SearchHit(
             str(r["kind"]), int(r["ref_id"]), int(r["case_id"]), str(r["title"]), str(r["snippet"])
         )
         for r in rows
-    ]
+    )
+    return SearchResult(hits, asked.notes)
+
+
+def search(
+    session: Session, query: str, *, case_id: int | None = None, limit: int = 50
+) -> list[SearchHit]:
+    """The hits of :func:`find`, without its notes."""
+    return list(find(session, query, case_id=case_id, limit=limit).hits)

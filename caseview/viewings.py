@@ -116,6 +116,7 @@ def _justification_for(
 
 def look_facts(session: Session, record: justifications.JustificationRecord) -> ethics.LookFacts:
     """Everything ``ethics.decide_look`` needs to know around a look under ``record``."""
+    case_for_reading(session, record.case_id)  # the facts include the person's meter
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     people = persons.known_people(conn)
@@ -464,3 +465,50 @@ def list_for_subject(session: Session, subject_id: int, limit: int = 500) -> lis
         )
         for r in sql.viewings_of_subject(session.casefile.conn, subject_id, limit)
     ]
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A request that material may be recorded under now, and its viewings left."""
+
+    record: justifications.JustificationRecord
+    viewings_left: int
+    """Planned viewings not yet made. At 0 only material others supplied (which uses no
+    viewing) may still be recorded under it; a look of one's own may not."""
+
+    @property
+    def allows_look(self) -> bool:
+        """Whether a look of one's own (capture, view, self-collected import) may use it."""
+        return self.viewings_left > 0
+
+
+def requests_open_for(session: Session, case_id: int) -> list[OpenRequest]:
+    """The case's requests that may be used now, oldest first, each with its viewings left.
+
+    Each is put to ``ethics.decide_look`` as supplied material, which checks everything
+    not about one address or look (status, emergency rules, dates, people); the viewings
+    left are the planned viewings less the looks made, the facts the gate's
+    ``RULE_VIEWINGS_USED`` decides on. The address, the promise and the meter are still
+    checked when the look is made. Someone who may not look in this case (role,
+    allocation, closed case) gets none. Reads only.
+    """
+    if _case_rules(session, case_id) is not None:
+        return []
+    rules = policy.current(session.casefile)
+    found: list[OpenRequest] = []
+    for record in justifications.list_for_case(session, case_id):
+        if not record.request.subjects:
+            continue
+        facts = look_facts(session, record)
+        look = ethics.Look(
+            kind=ethics.SUPPLIED,
+            subject_id=record.request.subjects[0],
+            url="",
+            actor=session.actor,
+            now=session.now(),
+        )
+        if not ethics.decide_look(record.request, facts, look, rules).allowed:
+            continue
+        left = record.request.planned_viewings - facts.request.viewings_made
+        found.append(OpenRequest(record, max(left, 0)))
+    return found

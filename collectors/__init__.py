@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collectors.addresses import ALLOW_HOSTS_ENV, HostName, Resolver
 from collectors.collateral import COLLATERAL_KINDS, collateral_indicators, is_collateral
+from collectors.collateral import MAX_TEXT as COLLATERAL_MAX_TEXT
 from collectors.errors import (
     Cancelled,
     CollectorError,
@@ -28,12 +29,21 @@ from collectors.errors import (
     Timeout,
     TooLarge,
     TooManyRedirects,
+    Unavailable,
     UnsupportedType,
 )
+from collectors.exposure import MAX_TEXT as EXPOSURE_MAX_TEXT
 from collectors.exposure import Indicator, exposure_indicators
 from collectors.files import FileCapture, import_file
 from collectors.html import PageInfo, page_from_text, parse_html
-from collectors.http import Exchange, HttpCapture, RedirectHop, fetch
+from collectors.http import (
+    DEFAULT_DEADLINE_S,
+    GONE_STATUS,
+    Exchange,
+    HttpCapture,
+    RedirectHop,
+    fetch,
+)
 from collectors.images import GpsPoint, ImageInfo
 from collectors.mhtml import MhtmlDocument
 from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
@@ -44,6 +54,10 @@ __version__ = TOOL_VERSION
 __all__ = [
     "ALLOW_HOSTS_ENV",
     "COLLATERAL_KINDS",
+    "COLLATERAL_MAX_TEXT",
+    "DEFAULT_DEADLINE_S",
+    "EXPOSURE_MAX_TEXT",
+    "GONE_STATUS",
     "TOOL_NAME",
     "TOOL_VERSION",
     "USER_AGENT",
@@ -67,6 +81,7 @@ __all__ = [
     "Timeout",
     "TooLarge",
     "TooManyRedirects",
+    "Unavailable",
     "UnsupportedType",
     "__version__",
     "check_warc",

@@ -4,7 +4,10 @@ The order follows what a browser does (WHATWG "encoding sniffing", simplified): 
 order mark wins; then the charset in the Content-Type header; then a ``<meta charset>``
 or ``http-equiv`` declaration in the first 4 KiB (found by beautifulsoup4); then
 statistical sniffing (charset-normalizer); UTF-8 as the last resort. An invalid or
-dangerous label is skipped with a note rather than trusted. Decoding replaces
+dangerous label is skipped with a note rather than trusted; when every label the page
+gave is unusable, the text is read as UTF-8 if it is valid UTF-8, else as
+Windows-1252 (what browsers fall back to), and the source is ``"guessed"`` with a note
+saying so. Decoding replaces
 undecodable bytes (U+FFFD) and says so: the evidence is the bytes; the text is a
 working copy.
 """
@@ -38,7 +41,7 @@ _SNIFF_BYTES = 64 * 1024
 class DecodedText:
     text: str
     charset: str
-    source: str  # "bom", "header", "meta", "sniffed" or "default"
+    source: str  # "bom", "header", "meta", "sniffed", "guessed" or "default"
     notes: tuple[str, ...]
 
 
@@ -69,6 +72,7 @@ def meta_charset(body: bytes) -> str | None:
 def decode(body: bytes, declared: str | None = None, *, html: bool = True) -> DecodedText:
     """Decode ``body``; ``declared`` is the Content-Type charset, if any."""
     notes: list[str] = []
+    unusable: list[str] = []  # labels the page or server gave that cannot be used
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return _finish(body, codec, "bom", notes)
@@ -76,7 +80,7 @@ def decode(body: bytes, declared: str | None = None, *, html: bool = True) -> De
         header_codec = usable_codec(declared)
         if header_codec:
             return _finish(body, header_codec, "header", notes)
-        notes.append(f"The server declared an unknown character set {declared!r}; ignored.")
+        unusable.append(f"the server declared {declared[:60]!r}")
     if html:
         label = meta_charset(body)
         if label:
@@ -86,7 +90,9 @@ def decode(body: bytes, declared: str | None = None, *, html: bool = True) -> De
                 meta_codec = "utf-8"
             if meta_codec:
                 return _finish(body, meta_codec, "meta", notes)
-            notes.append(f"The page declared an unknown character set {label!r}; ignored.")
+            unusable.append(f"the page declared {label[:60]!r}")
+    if unusable:
+        return _guess(body, unusable, notes)
     try:
         # Valid UTF-8 is almost never an accident, and it is what most pages are.
         return DecodedText(body.decode("utf-8"), "utf-8", "sniffed", tuple(notes))
@@ -99,6 +105,25 @@ def decode(body: bytes, declared: str | None = None, *, html: bool = True) -> De
         return _finish(body, sniffed, "sniffed", notes)
     notes.append("No character set was declared or detected; read as UTF-8.")
     return _finish(body, "utf-8", "default", notes)
+
+
+def _guess(body: bytes, unusable: list[str], notes: list[str]) -> DecodedText:
+    """UTF-8 if the bytes are valid UTF-8, else Windows-1252; either way, said to be a guess."""
+    why = " and ".join(unusable)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        notes.append(
+            f"The character set is unknown ({why}), and the bytes are not UTF-8; the text "
+            "was read as Windows-1252, a guess, so some letters may be shown wrongly. The "
+            "stored bytes are unchanged."
+        )
+        return _finish(body, "cp1252", "guessed", notes)
+    notes.append(
+        f"The character set is unknown ({why}); the text was read as UTF-8, a guess "
+        "(its bytes are valid UTF-8). The stored bytes are unchanged."
+    )
+    return DecodedText(text, "utf-8", "guessed", tuple(notes))
 
 
 def _finish(body: bytes, codec: str, source: str, notes: list[str]) -> DecodedText:

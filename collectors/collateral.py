@@ -107,6 +107,7 @@ _NOT_NAMES = _words(
 
 _CAP = r"[A-Z][a-z'’]{1,20}"
 _NAME = rf"{_CAP}(?:[ -]{_CAP}){{0,2}}"
+_NAME_RE = re.compile(_NAME)
 _AGE_END = (
     r"(?=[ ]?[,.;:!?)]|[ ](?:years?|yrs?|today|now|this|next|last|and|on|in|at|who|goes|is)\b|$)"
 )
@@ -171,7 +172,7 @@ _SENTENCE_END = re.compile(r"(?<!\bSt)(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?]
 _FOLLOW_ON = re.compile(r" ?(?:He|She|They|His|Her|Their)\b")
 
 # A page of many people.
-_COUNT = r"\d{1,3}(?:,\d{3})*(?:\.\d)?[KkMm]?"
+_COUNT = r"\d{1,3}(?:,\d{3}){0,4}(?:\.\d)?[KkMm]?"
 _FRIENDS = re.compile(
     rf"\b(?:(?i:friends|followers)) ?(?:\(({_COUNT})\)|[·:] ?({_COUNT})\b)"
     rf"|\b({_COUNT}) (?:(?i:mutual friends|friends|followers))\b"
@@ -356,7 +357,7 @@ def _name_before(text: str, before: int, lo: int) -> tuple[int, int] | None:
     """The nearest given-name-led name in the 80 characters before ``before``."""
     start = max(lo, before - 80)
     best = None
-    for m in re.finditer(_NAME, text[start:before]):
+    for m in _NAME_RE.finditer(text[start:before]):
         first = m.group(0).split()[0].split("-")[0].casefold()
         if first in GIVEN_NAMES:
             best = (start + m.start(), start + m.end())
@@ -468,7 +469,7 @@ def _listed_names(text: str, known: list[frozenset[str]]) -> list[tuple[str, int
 def _named_in(text: str, known: list[frozenset[str]]) -> set[str]:
     """Distinct given-name-led names in a short text (an image's description)."""
     names = set()
-    for m in re.finditer(_NAME, text):
+    for m in _NAME_RE.finditer(text):
         words = m.group(0).split()
         while words and words[0].casefold() not in GIVEN_NAMES:
             words.pop(0)

@@ -88,6 +88,29 @@ class FetchFailed(CollectorError):
     kind = "fetch_failed"
 
 
+class Unavailable(CollectorError):
+    """The site answered that it cannot serve the page now (429 Too Many Requests, 5xx).
+
+    An error page is not evidence of what the page shows: nothing is kept, and the
+    attempt is a failed look, not a completed viewing. ``retry_after`` is the site's
+    Retry-After header as sent, if it gave one.
+    """
+
+    kind = "unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempt: FailedAttempt | None = None,
+        status: int | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        super().__init__(message, attempt=attempt)
+        self.status = status
+        self.retry_after = retry_after
+
+
 class Cancelled(CollectorError):
     """The worker cancelled the capture; nothing was kept."""
 

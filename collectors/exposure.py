@@ -12,6 +12,12 @@ must be upper case in the Royal Mail format, a school needs a capitalised name b
 "School", "Academy" or "College", a date of birth needs a birth word next to a date,
 and a town only counts when the page says someone lives in, or is from, it (or the
 page's own location metadata names it).
+
+A crafted page must not be able to make the check slow: every pattern has bounded
+repetition (no ``+`` or ``*``, so each match attempt looks at a bounded number of
+characters and the work is linear in the text), and only the first :data:`MAX_TEXT`
+characters of the text, :data:`MAX_META` metadata values and :data:`MAX_META_VALUE`
+characters of each are read. A test holds every pattern to this.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from dataclasses import dataclass
 
 from collectors.images import GpsPoint
 
+MAX_TEXT = 1_000_000  # characters of a page's text that are read
+MAX_META = 300  # metadata values read
+MAX_META_VALUE = 2_000  # characters of each metadata value read
+_MAX_NAME_WORDS = 8  # words of the subject's name matched
 _CONTEXT = 40
 _MAX_PER_KIND = 25
 
@@ -34,8 +44,8 @@ class Indicator:
 
 
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-    r"\.[A-Za-z]{2,24}\b"
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}"
+    r"(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
 )
 # UK numbers: +44 (optionally "(0)") or 0, an area or mobile code, spaces or hyphens
 # between groups; the digit count is checked by _is_uk_phone.
@@ -51,7 +61,7 @@ _SCHOOL_KINDS = (
     "Community", "Free", "Prep", "Preparatory", "Catholic", "C of E", "CofE", "CE", "RC",
 )  # fmt: skip
 _SCHOOL_TYPE = rf"(?:(?:{'|'.join(_SCHOOL_KINDS)})\s)?(?:School|Academy|College)"
-_CAPITALISED = r"(?:St\.? |Saint )?[A-Z][\w'’.-]*"
+_CAPITALISED = r"(?:St\.? |Saint )?[A-Z][\w'’.-]{0,30}"
 _SCHOOL = re.compile(rf"\b((?:{_CAPITALISED} ){{1,5}}{_SCHOOL_TYPE})\b")
 # Words that can start a capitalised run without being part of a school's name.
 _NOT_A_NAME = frozenset(
@@ -68,20 +78,32 @@ _MONTHS = (
 _DATE = (
     rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})"
     rf"|\d{{4}}-\d{{2}}-\d{{2}}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}(?:,?\s+\d{{4}})?"
-    rf"|{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s{{1,5}}(?:of\s{{1,5}})?{_MONTHS}(?:,?\s{{1,5}}\d{{4}})?"
+    rf"|{_MONTHS}\s{{1,5}}\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s{{1,5}}\d{{4}})?)"
 )
 _DOB = re.compile(
-    rf"\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birthday(?:\s+is)?(?:\s+on)?)"
-    rf"\s*[:\-–]?\s*(?:the\s+)?({_DATE})(?!\d)",
+    rf"\b(?:born(?:\s{{1,5}}on)?|d\.?o\.?b\.?|date\s{{1,5}}of\s{{1,5}}birth"
+    rf"|birthday(?:\s{{1,5}}is)?(?:\s{{1,5}}on)?)"
+    rf"\s{{0,5}}[:\-–]?\s{{0,5}}(?:the\s{{1,5}})?({_DATE})(?!\d)",
     re.I,
 )
 _TOWN = re.compile(
-    r"\b(?:lives|live|living|lived|based|grew up|moved|moving)\s+(?:in|to)\s+"
-    r"([A-Z][a-z'’]+(?:[ -](?:upon-|on-|under-|le-|by-|upon |on |under )?[A-Z][a-z'’]+){0,2})"
+    r"\b(?:lives|live|living|lived|based|grew up|moved|moving)\s{1,5}(?:in|to)\s{1,5}"
+    r"([A-Z][a-z'’]{1,30}(?:[ -](?:upon-|on-|under-|le-|by-|upon |on |under )?[A-Z][a-z'’]{1,30})"
+    r"{0,2})"
 )
 _TOWN_META = ("geo.placename", "og:locality", "place:location:locality", "addresslocality")
 _GEO_META = ("geo.position", "icbm")
+_GEO_POSITION = re.compile(r"-?\d{1,3}\.\d{1,15}\s{0,5}[;,]\s{0,5}-?\d{1,3}\.\d{1,15}")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def name_pattern(subject_name: str) -> re.Pattern[str] | None:
+    """The subject's name as written, any case, any (short) run of spaces between words."""
+    words = subject_name.split()[:_MAX_NAME_WORDS]
+    if not words:
+        return None
+    return re.compile(r"\b" + r"\s{1,5}".join(re.escape(w[:64]) for w in words) + r"\b", re.I)
 
 
 def exposure_indicators(
@@ -92,8 +114,12 @@ def exposure_indicators(
     images_gps: Iterable[GpsPoint] = (),
 ) -> tuple[Indicator, ...]:
     """Everything in ``text`` (and the page's metadata) that could identify or locate."""
-    meta = {k.lower(): v for k, v in (html_meta or {}).items()}
-    sources = [text, *(v for v in meta.values() if v)]
+    meta = {
+        k.lower(): v[:MAX_META_VALUE]
+        for k, v in list((html_meta or {}).items())[:MAX_META]
+        if isinstance(v, str)
+    }
+    sources = [text[:MAX_TEXT], *(v for v in meta.values() if v)]
     found: dict[tuple[str, str], Indicator] = {}
 
     def add(kind: str, value: str, source: str, start: int, end: int) -> None:
@@ -102,8 +128,8 @@ def exposure_indicators(
             return
         found[key] = Indicator(kind, " ".join(value.split()), _context(source, start, end))
 
-    if subject_name and subject_name.split():
-        name = re.compile(r"\b" + r"\s+".join(map(re.escape, subject_name.split())) + r"\b", re.I)
+    name = name_pattern(subject_name or "")
+    if name is not None:
         for source in sources:
             for m in name.finditer(source):
                 add("full_name", m.group(0), source, m.start(), m.end())
@@ -127,7 +153,7 @@ def exposure_indicators(
         if meta.get(key):
             add("town", meta[key], meta[key], 0, len(meta[key]))
     for key in _GEO_META:
-        if meta.get(key) and re.search(r"-?\d+\.\d+\s*[;,]\s*-?\d+\.\d+", meta[key]):
+        if meta.get(key) and _GEO_POSITION.search(meta[key]):
             add("geotag", meta[key], f"page metadata {key}: {meta[key]}", 0, 0)
     for point in images_gps:
         where = f" in {point.source}" if point.source else ""
@@ -157,7 +183,7 @@ def _trim_school(candidate: str) -> str | None:
 
 
 def _is_uk_phone(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
+    digits = _NOT_DIGIT.sub("", candidate)
     if digits.startswith("44"):
         digits = digits[2:]
         if digits.startswith("0"):

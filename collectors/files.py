@@ -1,10 +1,13 @@
-"""Import a file the worker saved (or was given): screenshot, PDF, web page, text.
+"""Import a file the worker saved (or was given): photo, screenshot, PDF, Word document,
+e-mail, web page or text.
 
 The type is decided by the content (``collectors.sniff``), never by the name: a
 ``.png`` that is really a web page is imported as a web page, and the mismatch is
 reported in ``warnings`` so the worker can ask where the file came from. Programs,
-archives and unknown binary files are refused. The evidence is the exact bytes, hashed
-with SHA-256 as read; everything else (text, EXIF, GPS) is read from them and reported.
+archives, video, audio and unknown binary files are refused, and the refusal names what
+the file is and what to do instead. The evidence is the exact bytes, hashed with SHA-256
+as read; everything else (text, EXIF, GPS) is read from them and reported
+(``collectors.images`` for photos, ``collectors.documents`` for PDF, Word and e-mail).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 from collectors import sniff
+from collectors.documents import DocumentText, read_docx, read_eml, read_pdf
 from collectors.errors import CollectorError, TooLarge, UnsupportedType
 from collectors.html import PageInfo, page_from_text, parse_html
 from collectors.images import ImageInfo, read_image
@@ -32,7 +36,15 @@ _EXTENSIONS = {
     ".jpg": "jpeg",
     ".jpeg": "jpeg",
     ".jpe": "jpeg",
+    ".heic": "heif",
+    ".heif": "heif",
+    ".hif": "heif",
+    ".avif": "avif",
+    ".tif": "tiff",
+    ".tiff": "tiff",
     ".pdf": "pdf",
+    ".docx": "docx",
+    ".eml": "eml",
     ".html": "html",
     ".htm": "html",
     ".xhtml": "html",
@@ -41,14 +53,15 @@ _EXTENSIONS = {
     ".txt": "text",
     ".text": "text",
 }
-_LABELS = {
-    s.kind: s.label for s in (sniff.PNG, sniff.JPEG, sniff.PDF, sniff.HTML, sniff.MHTML, sniff.TEXT)
-}
+_LABELS = {s.kind: s.label for s in sniff.SUPPORTED}
+# The Pillow format that reads each kind of photo.
+_IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "heif": "HEIF", "avif": "AVIF", "tiff": "TIFF"}
 # Browsers mark pages saved as HTML with the address they came from ("Mark of the Web").
 _SAVED_FROM = re.compile(rb"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _SUPPORTED_HINT = (
-    "Caseview imports screenshots (PNG or JPEG), PDF files, saved web pages (HTML or "
-    "MHTML) and plain text files."
+    "Caseview imports photos and screenshots (JPEG, PNG, HEIC, AVIF or TIFF), PDF files, "
+    "Word documents (.docx), e-mails (.eml), saved web pages (HTML or MHTML) and plain "
+    "text files."
 )
 
 
@@ -57,7 +70,7 @@ class FileCapture:
     """An imported file: its exact bytes, their hash, and what was read from them."""
 
     filename: str
-    kind: str  # "png", "jpeg", "pdf", "html", "mhtml" or "text"
+    kind: str  # "png", "jpeg", "heif", "avif", "tiff", "pdf", "docx", "eml", "html", ...
     media_type: str
     body: bytes
     sha256: str
@@ -94,36 +107,50 @@ def import_file(
     found = sniff.sniff(data)
     if found is None:
         raise UnsupportedType(
-            f"Caseview could not recognise what kind of file {name} is from its content, "
-            f"so it was not imported. {_SUPPORTED_HINT}"
+            f"{name} is binary data that is not a photo, document, e-mail, web page or text "
+            "(perhaps a program, an archive or a file only one program can open), which "
+            "Caseview does not import; it was not opened. Ask whoever supplied it what it "
+            f"is, and for a PDF or a screenshot of what it shows. {_SUPPORTED_HINT}"
         )
     if not found.supported:
         raise UnsupportedType(
             f"{name} is {found.label}, which Caseview does not import; it was not opened. "
-            f"{_SUPPORTED_HINT}"
+            f"{found.advice} {_SUPPORTED_HINT}".replace("  ", " ")
         )
     warnings = _name_warnings(name, found)
     page: PageInfo | None = None
     image: ImageInfo | None = None
-    document: MhtmlDocument | None = None
+    saved_page: MhtmlDocument | None = None
     shown_url: str | None = None
     findings: list[str] = []
-    if found.kind in ("png", "jpeg"):
-        image = read_image(data, found.kind.upper(), source=name)
+    document: DocumentText | None = None
+    if found.kind in _IMAGE_FORMATS:
+        image = read_image(data, _IMAGE_FORMATS[found.kind], source=name)
         findings.extend(_image_findings(image))
         warnings.extend(image.notes)
+    elif found.kind == "pdf":
+        document = read_pdf(data)
+    elif found.kind == "docx":
+        document = read_docx(data, name=name)
+    elif found.kind == "eml":
+        document = read_eml(data)
     elif found.kind == "html":
         page = parse_html(data)
         match = _SAVED_FROM.search(data[:4096])
         shown_url = match.group(1).decode("ascii", errors="replace") if match else None
     elif found.kind == "mhtml":
-        document = read_mhtml(data)
+        saved_page = read_mhtml(data)
         page = parse_html(
-            document.html, charset=document.charset, base_url=document.content_location
+            saved_page.html, charset=saved_page.charset, base_url=saved_page.content_location
         )
-        shown_url = document.content_location or document.snapshot_location
+        shown_url = saved_page.content_location or saved_page.snapshot_location
     elif found.kind == "text":
         page = page_from_text(data)
+    if document is not None:
+        page = document.page
+        findings.extend(document.findings)
+    if page is not None:
+        warnings.extend(page.notes)  # how it was read: character set guessed, read flat...
     if page is not None and page.login_wall:
         warnings.append(
             f"This looks like a login or restricted page ({page.login_wall}). Only import "
@@ -144,7 +171,7 @@ def import_file(
         findings=tuple(findings),
         page=page,
         image=image,
-        mhtml=document,
+        mhtml=saved_page,
     )
 
 

@@ -17,7 +17,8 @@ is a working copy for reading and searching.
 Hostile pages are expected. A parse that fails (an empty document, or markup so deep
 that libxml2 stops at its depth limit of 2,048 and would drop what follows) falls back
 to a flat, regex-based extraction instead of failing the capture; the page records
-that it did.
+that it did. So does a page with more than :data:`MAX_TAGS` tags, counted before any
+tree is built, so that memory stays bounded whatever the page holds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import html as html_entities
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -35,6 +36,21 @@ from lxml import etree
 from collectors import charsets, walls
 
 MAX_LINKS = 1000
+# Markup (counted as "<" characters) above which no tree is built: libxml2 takes some
+# 350 bytes for each element, so 24 MB of tiny elements would need over 1 GB. Above the
+# budget the page is read flat, as a too-deep page is.
+MAX_TAGS = 300_000
+# A page longer than this (in characters) is read flat too: its tree, the text pass's
+# output and the copies made from it would cost several times its size.
+MAX_TREE_CHARS = 8_000_000
+# The working copy of the text keeps at most this many characters (the evidence is the
+# stored bytes, all of them); reading stops there, so time and memory stay bounded.
+MAX_TEXT = 5_000_000
+_FLAT_CHUNK = 1024 * 1024
+_TEXT_CUT = (
+    "The page's text is longer than the {limit:,} characters Caseview keeps as its "
+    "working copy for reading and searching; the rest is in the stored evidence file."
+)
 _MAX_META = 300
 _MAX_META_VALUE = 2000
 _MAX_JSON_LD_CHARS = 256 * 1024
@@ -48,7 +64,7 @@ _BLOCKS = (
 # Elements whose start or end the scan below looks at; all others are skipped in C.
 _NOTED = ("a", "area", "meta", "link", "script", "input", "title", "base", "time")
 _URL_CHARS = r"[A-Za-z0-9\-._~!$&'()*+,=:@%/]"
-_PLAIN_PATH = re.compile(rf"/(?!/){_URL_CHARS}*(?:\?(?:{_URL_CHARS}|\?)+)?")
+_PLAIN_PATH = re.compile(rf"/(?!/){_URL_CHARS}{{0,2048}}(?:\?(?:{_URL_CHARS}|\?){{1,2048}})?")
 
 # Visible text: hidden elements, the title (shown as the title, not as text), comments
 # and processing instructions give nothing; a block element or <br> starts a new line.
@@ -102,11 +118,19 @@ def parse_html(
     charset: str | None = None,
     base_url: str | None = None,
     max_links: int = MAX_LINKS,
+    max_tags: int = MAX_TAGS,
 ) -> PageInfo:
-    """Read ``body`` as HTML; ``charset`` is the one the server declared, if any."""
+    """Read ``body`` as HTML; ``charset`` is the one the server declared, if any.
+
+    A page with more than ``max_tags`` tags is read flat (no tree, no metadata).
+    """
     decoded = charsets.decode(body, charset, html=True)
     if not decoded.text.strip():
         return _empty(decoded)
+    too_big = len(decoded.text) > MAX_TREE_CHARS
+    if too_big or decoded.text.count("<") > max_tags:
+        flat = _flat(decoded, base_url, max_links, reason=_TOO_LARGE if too_big else _TOO_MANY_TAGS)
+        return flat if flat.text or flat.title or flat.links else _empty(decoded)
     try:
         root = _tree(decoded.text)
         return _from_tree(root, decoded, base_url, max_links)
@@ -145,7 +169,9 @@ def _empty(decoded: charsets.DecodedText) -> PageInfo:
 def page_from_text(body: bytes, *, charset: str | None = None) -> PageInfo:
     """A plain-text document: its text is itself (never parsed as markup)."""
     decoded = charsets.decode(body, charset, html=False)
-    text = _tidy(decoded.text)
+    source = decoded.text
+    pieces = (source[i : i + _FLAT_CHUNK] for i in range(0, len(source), _FLAT_CHUNK))
+    text, cut = _tidy_pieces(pieces, MAX_TEXT)
     return PageInfo(
         title=None,
         text=text,
@@ -154,7 +180,7 @@ def page_from_text(body: bytes, *, charset: str | None = None) -> PageInfo:
         charset_source=decoded.source,
         word_count=_word_count(text),
         login_wall=None,
-        notes=decoded.notes,
+        notes=(*decoded.notes, *([_TEXT_CUT.format(limit=MAX_TEXT)] if cut else [])),
     )
 
 
@@ -217,6 +243,8 @@ def _from_tree(
 ) -> PageInfo:
     scan = _Scan(root)
     text = _tidy(str(_VISIBLE_TEXT(root)))
+    cut = len(text) > MAX_TEXT
+    text = text[:MAX_TEXT]
     base = _base_url(scan.base, base_url)
     meta = _meta_tags(scan.metas)
     ld = _json_ld(scan.ld_scripts)
@@ -238,7 +266,7 @@ def _from_tree(
         charset_source=decoded.source,
         word_count=_word_count(text),
         has_password_field=scan.password,
-        notes=decoded.notes,
+        notes=(*decoded.notes, *([_TEXT_CUT.format(limit=MAX_TEXT)] if cut else [])),
     )
     return _with_wall(page)
 
@@ -267,6 +295,47 @@ def _tidy(text: str) -> str:
     # regex over the joined text does the same, at seven times the cost on 1 MB.)
     kept = [line for line, before in zip(lines, ["", *lines[:-1]], strict=True) if line or before]
     return "\n".join(kept).strip()
+
+
+def _tidy_pieces(pieces: Iterable[str], limit: int) -> tuple[str, bool]:
+    """:func:`_tidy` of the text the pieces make when joined, at most ``limit`` characters.
+
+    Returns the text and whether it was cut. Pieces are read one at a time and reading
+    stops at the limit, so a huge text costs no more than the kept part (no copy of the
+    whole, no list of all its words).
+    """
+    out: list[str] = []  # finished lines, tidied
+    size = 0
+    words_before = False  # whether the previous line had words (a blank line may follow)
+    current: list[str] = []  # tidied parts of the line being read
+    carry = ""  # a word that may go on in the next piece
+
+    def finish(line: str) -> bool:
+        nonlocal size, words_before
+        current.append(" ".join(line.split()))
+        tidy = " ".join(part for part in current if part)
+        current.clear()
+        if tidy or words_before:
+            out.append(tidy)
+            size += len(tidy) + 1
+        words_before = bool(tidy)
+        return size > limit
+
+    for piece in pieces:
+        *lines, rest = (carry + piece).split("\n")
+        carry = ""
+        for line in lines:
+            if finish(line):
+                return "\n".join(out).strip()[:limit], True
+        words = rest.split()
+        if words and not rest[-1].isspace() and len(words[-1]) < 65536:
+            carry = words.pop()  # it may go on in the next piece
+        current.append(" ".join(words))
+        if size + sum(len(part) for part in current) > limit:
+            finish("")
+            return "\n".join(out).strip()[:limit], True
+    finish(carry)
+    return "\n".join(out).strip(), False
 
 
 def _word_count(tidy: str) -> int:
@@ -481,26 +550,68 @@ _FLAT_HREF = re.compile(r"""<a\b[^<>]*?\bhref\s*=\s*["']?([^"'\s<>]+)""", re.I)
 _FLAT_PASSWORD = re.compile(r"""<input\b[^<>]*type\s*=\s*["']?password""", re.I)
 
 
-def _drop_invisible(source: str) -> str:
-    """Remove script/style/noscript/template elements in one linear pass."""
-    kept: list[str] = []
+def _visible_pieces(source: str) -> Iterator[str]:
+    """The text of ``source`` outside script/style/noscript/template, tags made spaces
+    and <br>/block ends made line breaks, in pieces of about a megabyte (linear)."""
     pos = 0
-    while (match := _FLAT_OPEN_INVISIBLE.search(source, pos)) is not None:
-        kept.append(source[pos : match.start()])
+    while pos < len(source):
+        match = _FLAT_OPEN_INVISIBLE.search(source, pos)
+        end = len(source) if match is None else match.start()
+        while pos < end:
+            cut = _cut(source, pos, end)
+            chunk = _FLAT_TAG.sub(" ", _FLAT_BREAK.sub("\n", source[pos:cut]))
+            yield html_entities.unescape(chunk)
+            pos = cut
+        if match is None:
+            return
+        yield " "
         close = _FLAT_CLOSE[match.group(1).lower()].search(source, match.end())
         pos = len(source) if close is None else close.end()
-    kept.append(source[pos:])
-    return " ".join(kept)
 
 
-def _flat(decoded: charsets.DecodedText, base_url: str | None, max_links: int) -> PageInfo:
+def _cut(source: str, start: int, end: int) -> int:
+    """Where the piece starting at ``start`` ends: before a "<", so that no tag, and no
+    character reference, is split between pieces (else at a space, with no tag open)."""
+    stop = start + _FLAT_CHUNK
+    if stop >= end:
+        return end
+    tag = source.rfind("<", start + 1, stop)
+    if tag != -1:
+        return tag
+    if source[start] == "<" and source.find(">", start, stop) == -1:
+        # A tag longer than a piece: go on to the next "<".
+        after = source.find("<", stop, end)
+        return end if after == -1 else after
+    space = max(source.rfind(" ", start + 1, stop), source.rfind("\n", start + 1, stop))
+    return space if space != -1 else stop
+
+
+_UNREADABLE = (
+    "The page's structure could not be read (too deeply nested or malformed); "
+    "its text was extracted without structure and metadata."
+)
+_TOO_LARGE = (
+    "The page is too large to read its structure within Caseview's memory limit; its "
+    "text was extracted without structure and metadata."
+)
+_TOO_MANY_TAGS = (
+    "The page has too many elements to read its structure within Caseview's memory "
+    "limit; its text was extracted without structure and metadata."
+)
+
+
+def _flat(
+    decoded: charsets.DecodedText,
+    base_url: str | None,
+    max_links: int,
+    *,
+    reason: str = _UNREADABLE,
+) -> PageInfo:
     """Text without a tree: for markup the parser could not build (e.g. very deep)."""
     source = decoded.text
     title_match = _FLAT_TITLE.search(source)
     title = _one_line(html_entities.unescape(title_match.group(1))) if title_match else None
-    stripped = _drop_invisible(source)
-    stripped = _FLAT_BREAK.sub("\n", stripped)
-    text = _tidy(html_entities.unescape(_FLAT_TAG.sub(" ", stripped)))
+    text, cut = _tidy_pieces(_visible_pieces(source), MAX_TEXT)
     links: dict[str, None] = {}
     truncated = False
     resolve = _Resolver(base_url)
@@ -523,10 +634,6 @@ def _flat(decoded: charsets.DecodedText, base_url: str | None, max_links: int) -
         word_count=_word_count(text),
         has_password_field=_FLAT_PASSWORD.search(source) is not None,
         flat_fallback=True,
-        notes=(
-            *decoded.notes,
-            "The page's structure could not be read (too deeply nested or malformed); "
-            "its text was extracted without structure and metadata.",
-        ),
+        notes=(*decoded.notes, reason, *([_TEXT_CUT.format(limit=MAX_TEXT)] if cut else [])),
     )
     return _with_wall(page)

@@ -21,12 +21,21 @@ the wire bytes themselves.
 
 Not public means not captured: 401, 403 and 451, a redirect to a sign-in page, and a
 page that is a sign-in form or a restriction notice raise :class:`NotPublic`.
+
+An error page is not evidence: 429 Too Many Requests and every 5xx answer raise
+:class:`Unavailable` (the site is not answering now; its Retry-After is kept). A page
+that is gone (404, 410) *is* evidence that it was no longer there: it is captured, with
+a note saying so.
+
+Interim (1xx) responses and header blocks count against ``MAX_HEAD_BYTES`` (and
+``max_bytes``), so a server sending ``100 Continue`` for ever is stopped, not stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -50,17 +59,20 @@ from collectors.errors import (
     Timeout,
     TooLarge,
     TooManyRedirects,
+    Unavailable,
 )
 from collectors.html import PageInfo, page_from_text, parse_html
-from collectors.transport import PinnedAdapter, Watchdog, Wire
+from collectors.transport import MAX_HEAD_BYTES, MAX_INTERIM, PinnedAdapter, Watchdog, Wire
 from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
 
 UrlCheck = Callable[[str], str | None]
 """A caller's rule for each hop: given its URL, None to go ahead or the reason to refuse."""
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+DEFAULT_DEADLINE_S = 30.0
 DEFAULT_TIMEOUT = (10.0, 20.0)  # connect, read (per socket operation)
 _CHUNK = 64 * 1024
+_CANCEL_POLL_S = 0.1  # how often a capture notices Stop while a socket is blocked
 _REDIRECT_BODY_LIMIT = 64 * 1024  # bytes of a redirect's body kept for the WARC record
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NOT_PUBLIC_STATUS = {
@@ -68,6 +80,8 @@ _NOT_PUBLIC_STATUS = {
     403: "403 Forbidden",
     451: "451 Unavailable For Legal Reasons",
 }
+GONE_STATUS = {404: "404 Not Found", 410: "410 Gone"}
+"""Answers kept as evidence that the page was no longer there."""
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 _NETWORK_ERRORS = (
@@ -173,7 +187,7 @@ class _Limits:
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel():
-            raise Cancelled("The capture was cancelled; nothing was kept.")
+            raise _stopped()
         if self.watchdog.fired or self.remaining() <= 0:
             raise _timeout()
 
@@ -200,7 +214,7 @@ def fetch(
     resolver: Resolver | None = None,
     allow_hosts: Iterable[str] | None = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline_s: float = 30.0,
+    deadline_s: float = DEFAULT_DEADLINE_S,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_redirects: int = 10,
     user_agent: str = USER_AGENT,
@@ -224,8 +238,9 @@ def fetch(
     started_at = _now()
     progress = _Progress(requested_url=url, started_at=started_at, last_url=url)
     hops: list[RedirectHop] = []
-    watchdog = Watchdog(time.monotonic() + deadline_s)
+    watchdog = _StoppableWatchdog(time.monotonic() + deadline_s)
     limits = _Limits(watchdog.deadline, timeout, max_bytes, cancel, watchdog, ca_certs or True)
+    finished = threading.Event()
     allow = (
         addresses.allow_hosts_from_env()
         if allow_hosts is None
@@ -233,6 +248,8 @@ def fetch(
     )
     try:
         watchdog.start()
+        if cancel is not None:
+            _stop_sockets_on_cancel(cancel, watchdog, finished)
         with requests.Session() as session:
             # No proxies, .netrc credentials or CA overrides from the environment: the
             # connection must go where we checked, and never with someone's login.
@@ -261,6 +278,9 @@ def fetch(
             )
     except CollectorError as exc:
         attempt = progress.failed(hops)
+        if _cancelled(cancel) and isinstance(exc, Timeout | FetchFailed):
+            # Stop shut the socket: the read failed because the worker asked, not the site.
+            raise _stopped().with_attempt(attempt) from exc
         if watchdog.fired and not isinstance(exc, Timeout | Cancelled):
             # The watchdog cut the connection: whatever error that caused, the cause was time.
             raise _timeout().with_attempt(attempt) from exc
@@ -269,10 +289,49 @@ def fetch(
     except _NETWORK_ERRORS as exc:
         # A failure the steps above did not anticipate is still a failed attempt with a
         # message, never an unexplained crash or a capture without its bytes.
-        failure = _timeout() if watchdog.fired else FetchFailed(_BROKE_OFF)
+        failure: CollectorError = (
+            _stopped()
+            if _cancelled(cancel)
+            else _timeout()
+            if watchdog.fired
+            else FetchFailed(_BROKE_OFF)
+        )
         raise failure.with_attempt(progress.failed(hops)) from exc
     finally:
+        finished.set()
         watchdog.stop()
+
+
+class _StoppableWatchdog(Watchdog):
+    def stop_now(self) -> None:
+        """Shut every watched socket at once (the worker pressed Stop)."""
+        self._fire()
+
+
+def _cancelled(cancel: Callable[[], bool] | None) -> bool:
+    return cancel is not None and cancel()
+
+
+def _stopped() -> Cancelled:
+    return Cancelled("The capture was cancelled; nothing was kept.")
+
+
+def _stop_sockets_on_cancel(
+    cancel: Callable[[], bool], watchdog: _StoppableWatchdog, finished: threading.Event
+) -> None:
+    """Watch ``cancel`` while the capture runs, and shut its sockets when it is set.
+
+    Checking between chunks is not enough: a site that stalls leaves the read blocked
+    until its timeout. Shutting the socket wakes it within ``_CANCEL_POLL_S``.
+    """
+
+    def watch() -> None:
+        while not finished.wait(_CANCEL_POLL_S):
+            if cancel():
+                watchdog.stop_now()
+                return
+
+    threading.Thread(target=watch, name="capture-stop", daemon=True).start()
 
 
 def _follow(
@@ -323,9 +382,16 @@ def _follow(
                     "not public (it needs a login or is restricted). Caseview only records "
                     "what anyone can see without logging in; nothing was captured."
                 )
+            if status == 429 or 500 <= status <= 599:
+                raise _unavailable(target, response)
+            if status < 200:
+                raise FetchFailed(
+                    f"{target.host.unicode} sent only an interim answer (HTTP {status}) and "
+                    "never the page, so nothing was captured. Try again later."
+                )
             body, raw_hash, raw_size, note, codings = _read_body(response, limits)
             exchanges.append(_exchange(target, wire, hop_started, complete=True))
-            return _capture(
+            capture = _capture(
                 requested=requested,
                 url=url,
                 target=target,
@@ -341,6 +407,9 @@ def _follow(
                 started_at=progress.started_at,
                 user_agent=user_agent,
             )
+            # Reading the page (parsing, text) is part of the capture: inside its deadline.
+            limits.check()
+            return capture
     raise TooManyRedirects(
         f"The site redirected Caseview more than {max_redirects} times without reaching a "
         "page (a redirect loop), so nothing was captured. Try the final address of the "
@@ -359,7 +428,7 @@ def _send(
     last_error: requests.RequestException | None = None
     for address in checked:
         limits.check()
-        wire = Wire(address.compressed, limits.watchdog)
+        wire = Wire(address.compressed, limits.watchdog, head_limit=limits.max_bytes)
         adapter = PinnedAdapter(wire)
         stack.callback(adapter.close)
         # The adapter is called directly, not through Session.send: with redirects off,
@@ -378,9 +447,9 @@ def _send(
             if isinstance(exc, requests.ConnectTimeout) or _is_connect_failure(exc):
                 last_error = exc  # try the host's next address, if it has one
                 continue
-            raise _request_error(exc, target, limits) from exc
+            raise _request_error(exc, target, limits, wire) from exc
         except requests.RequestException as exc:
-            raise _request_error(exc, target, limits) from exc
+            raise _request_error(exc, target, limits, wire) from exc
         stack.callback(response.close)
         return response, wire, hop_started
     assert last_error is not None
@@ -395,14 +464,25 @@ def _is_connect_failure(exc: requests.ConnectionError) -> bool:
 
 
 def _request_error(
-    exc: requests.RequestException, target: Target, limits: _Limits
+    exc: requests.RequestException, target: Target, limits: _Limits, wire: Wire | None = None
 ) -> CollectorError:
+    if wire is not None and wire.head_overflow is not None:
+        return _head_too_large(target, wire.head_overflow)
+    if any(_is_header_flood(cause) for cause in _causes(exc)):
+        return _head_too_large(target, "headers")
     if limits.watchdog.fired or isinstance(exc, requests.Timeout):
         if limits.watchdog.fired or limits.remaining() <= 0.01:
             return _timeout()
         return Timeout(
             f"{target.host.unicode} did not answer in time, so nothing was captured. "
             "Try again later."
+        )
+    if isinstance(exc, requests.exceptions.SSLError) and _is_plain_http(exc):
+        plain = "http://" + target.url.split("://", 1)[1]
+        return FetchFailed(
+            f"The site answered in plain HTTP on an https address ({target.host.unicode}), so "
+            f"no secure connection was made and nothing was captured. Try {plain} instead, "
+            "if the request allows it."
         )
     if isinstance(exc, requests.exceptions.SSLError):
         return FetchFailed(
@@ -419,6 +499,80 @@ def _request_error(
         f"The connection to {target.host.unicode} failed before a complete answer came back "
         "(the site broke off or sent something that is not valid HTTP). Try again later."
     )
+
+
+def _is_plain_http(exc: BaseException) -> bool:
+    """True when a TLS handshake failed because the other side spoke plain HTTP."""
+    text = " ".join(str(part) for part in _causes(exc)).casefold()
+    return "wrong version number" in text or "http request" in text or "wrong_version" in text
+
+
+def _is_header_flood(exc: BaseException) -> bool:
+    """http.client's own header limits (100 lines, 64 KB a line) were reached."""
+    return isinstance(exc, http.client.LineTooLong) or (
+        isinstance(exc, http.client.HTTPException) and "more than" in str(exc)
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and those it wraps (requests -> urllib3 -> ssl), at most 20."""
+    found: list[BaseException] = []
+    queue: list[BaseException] = [exc]
+    while queue and len(found) < 20:
+        current = queue.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        queue += [a for a in current.args if isinstance(a, BaseException)]
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                queue.append(linked)
+    return found
+
+
+def _head_too_large(target: Target, why: str) -> CollectorError:
+    if why == "interim":
+        return TooLarge(
+            f"{target.host.unicode} kept sending interim answers (more than {MAX_INTERIM}) "
+            "instead of the page, so the capture was stopped and nothing was kept. Try "
+            "again later; if it keeps happening the site may be hostile."
+        )
+    return TooLarge(
+        f"{target.host.unicode} sent more headers than Caseview accepts (over "
+        f"{MAX_HEAD_BYTES // 1024} KB, 100 lines or a line over 64 KB, the limits of "
+        "Python's http.client) before the page, so the capture was stopped "
+        "and nothing was kept. Try again later; if it keeps happening the site may be "
+        "hostile."
+    )
+
+
+def _unavailable(target: Target, response: requests.Response) -> Unavailable:
+    status = response.status_code
+    reason = (response.reason or "").strip()
+    what = f"HTTP {status}{' ' + reason if reason else ''}"
+    retry_after = (response.headers.get("Retry-After") or "").strip()[:100] or None
+    wait = _retry_after_words(retry_after)
+    return Unavailable(
+        f"{target.host.unicode} is not answering now ({what}), so nothing was captured "
+        "and no planned viewing was used. "
+        + (f"The site asks to wait {wait} before trying again." if wait else "Try again later."),
+        status=status,
+        retry_after=retry_after,
+    )
+
+
+def _retry_after_words(value: str | None) -> str | None:
+    """Retry-After as words: "120" -> "2 minutes"; an HTTP date -> "until <date>"."""
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = int(value)
+        if seconds < 120:
+            return f"{seconds} second{'s' if seconds != 1 else ''}"
+        if seconds < 2 * 3600:
+            return f"{round(seconds / 60)} minutes"
+        return f"{round(seconds / 3600)} hours"
+    return f"until {value}"
 
 
 def _read_raw(response: requests.Response, limits: _Limits) -> bytes:
@@ -570,6 +724,12 @@ def _capture(
         notes.append(
             "The site's HTTP headers were malformed "
             f"({', '.join(sorted(set(wire.header_defects)))}); they are recorded as received."
+        )
+    if response.status_code in GONE_STATUS:
+        notes.append(
+            f"The page was gone (HTTP {GONE_STATUS[response.status_code]}) when it was "
+            "captured: this is kept as evidence that it was no longer there, not of what "
+            "it showed."
         )
     mislabel = _mislabel_note(media_type, sniffed)
     if mislabel:

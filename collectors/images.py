@@ -6,7 +6,9 @@ says when. Both are reported as findings for the worker, never acted on by the t
 Only headers and metadata are read (Pillow's ``Image.open`` is lazy and nothing here
 calls ``load()``), so a huge or hostile image cannot exhaust memory by decoding
 pixels. Metadata reading is best effort: the evidence is the stored bytes, and a
-damaged EXIF block becomes a note, not a failed import.
+damaged EXIF block becomes a note, not a failed import. So does every warning Pillow
+gives (a very large image, a damaged EXIF field): a note on the source, never a line on
+the console.
 """
 
 from __future__ import annotations
@@ -73,16 +75,17 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
     """Metadata of a PNG or JPEG (``pillow_format`` "PNG" or "JPEG")."""
     notes: list[str] = []
     try:
-        with warnings.catch_warnings():
-            # Very large images are refused by Pillow with a warning; we never decode
-            # pixels, so the size is only reported.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
-                width, height = image.size
-                exif = _exif_without_decoding(image)
-                base = {int(k): v for k, v in exif.items()}
-                details = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.Exif).items()}
-                gps_ifd = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.GPSInfo).items()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
+                    width, height = image.size
+                    exif = _exif_without_decoding(image)
+                    base = {int(k): v for k, v in exif.items()}
+                    details = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.Exif).items()}
+                    gps_ifd = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.GPSInfo).items()}
+            finally:
+                notes.extend(_warning_notes(caught))
     except _METADATA_ERRORS as exc:
         return ImageInfo(
             format=pillow_format,
@@ -93,7 +96,7 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
             camera_time_utc=None,
             camera=None,
             gps=None,
-            notes=(f"The image's metadata could not be read ({type(exc).__name__}).",),
+            notes=(*notes, f"The image's metadata could not be read ({type(exc).__name__})."),
         )
     printable = _printable(base, ExifTags.TAGS)
     printable.update(_printable(details, ExifTags.TAGS))
@@ -120,6 +123,26 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
         gps=gps,
         notes=tuple(notes),
     )
+
+
+def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Pillow's warnings as notes for the worker, each said once."""
+    notes: list[str] = []
+    for warning in caught:
+        if issubclass(warning.category, Image.DecompressionBombWarning):
+            note = (
+                "The image claims to be very large (Pillow warns it could be a "
+                "decompression bomb); only its metadata was read, never its pixels."
+            )
+        else:
+            message = " ".join(str(warning.message).split())[:_MAX_VALUE_CHARS]
+            note = (
+                f"Reading the image's metadata gave a warning ({message}); what could be "
+                "read is shown, and the stored bytes are unchanged."
+            )
+        if note not in notes:
+            notes.append(note)
+    return notes
 
 
 def _exif_without_decoding(image: Image.Image) -> Image.Exif:

@@ -16,6 +16,11 @@ connection class into a requests transport adapter:
 
 Each connection carries one request (``Connection: close``), so everything read from
 it belongs to that one response.
+
+Everything before the body (interim ``1xx`` answers, which http.client skips in a loop
+with no end of its own, and the header blocks) is bounded too: at most
+:data:`MAX_INTERIM` interim answers and :data:`MAX_HEAD_BYTES` bytes (or the capture's
+size cap, if smaller). Past either, the read stops and ``Wire.head_overflow`` says why.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
+
+MAX_HEAD_BYTES = 1024 * 1024  # status lines and headers of one exchange, interim included
+MAX_INTERIM = 16  # 1xx interim answers before the real one
+
+
+class HeadTooLarge(http.client.HTTPException):
+    """The status lines and headers went past their limit; ``Wire.head_overflow`` says which."""
 
 
 class Watchdog:
@@ -84,9 +96,13 @@ def _shutdown(sock: socket.socket) -> None:
 class Wire:
     """One connection's exact traffic, and where it went."""
 
-    def __init__(self, address: str, watchdog: Watchdog) -> None:
+    def __init__(self, address: str, watchdog: Watchdog, head_limit: int = MAX_HEAD_BYTES) -> None:
         self.address = address
         self.watchdog = watchdog
+        self.head_limit = min(head_limit, MAX_HEAD_BYTES)
+        self.in_head = True  # until the final response's headers are read
+        self.status_lines = 0
+        self.head_overflow: str | None = None  # "interim" or "headers" when stopped
         self.sent = bytearray()
         self.received = bytearray()
         # Offsets into ``received``: where the final status line starts (after any
@@ -143,16 +159,24 @@ def _record_sent(wire: Wire, data: object) -> None:
 class _TeeReader:
     """Wraps the socket's buffered reader; keeps a copy of every byte consumed from it.
 
-    Bytes peeked but not consumed are not recorded (they will be, when consumed).
+    Bytes peeked but not consumed are not recorded (they will be, when consumed). While
+    the head is read, its size is held to the wire's ``head_limit``.
     """
 
-    def __init__(self, inner: io.BufferedReader, sink: bytearray) -> None:
+    def __init__(self, inner: io.BufferedReader, wire: Wire) -> None:
         self._inner = inner
-        self._sink = sink
+        self._wire = wire
+        self._sink = wire.received
 
     def _keep(self, data: bytes) -> bytes:
         self._sink += data
+        self._check()
         return data
+
+    def _check(self) -> None:
+        if self._wire.in_head and len(self._sink) > self._wire.head_limit:
+            self._wire.head_overflow = self._wire.head_overflow or "headers"
+            raise HeadTooLarge("the response's headers are larger than the limit")
 
     def read(self, size: int | None = -1) -> bytes:
         return self._keep(self._inner.read(size))
@@ -166,6 +190,7 @@ class _TeeReader:
     def readinto(self, buffer: bytearray | memoryview) -> int:
         count = self._inner.readinto(buffer)
         self._sink += memoryview(buffer)[:count]
+        self._check()
         return count
 
     def peek(self, size: int = 0) -> bytes:
@@ -195,16 +220,21 @@ def _tee_response_class(wire: Wire) -> type[http.client.HTTPResponse]:
             url: str | None = None,
         ) -> None:
             super().__init__(sock, debuglevel, method, url)
-            self.fp = cast(io.BufferedReader, _TeeReader(self.fp, wire.received))
+            self.fp = cast(io.BufferedReader, _TeeReader(self.fp, wire))
 
         def _read_status(self) -> tuple[str, int, str]:
             # Called once per status line; the last call is the final response's.
+            wire.status_lines += 1
+            if wire.status_lines > MAX_INTERIM + 1:
+                wire.head_overflow = "interim"
+                raise HeadTooLarge("too many interim responses")
             wire.response_start = len(wire.received)
             status: tuple[str, int, str] = super()._read_status()  # type: ignore[misc]
             return status
 
         def begin(self) -> None:
             super().begin()
+            wire.in_head = False
             wire.body_start = len(wire.received)
             wire.header_pairs = tuple((str(k), str(v)) for k, v in self.msg.items())
             # Malformed headers are a fact about the response, kept with the capture;

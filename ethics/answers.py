@@ -16,6 +16,7 @@ from ethics.findings import Finding, Severity
 from ethics.justification import Justification
 from ethics.policy import Policy
 from ethics.textcheck import is_boilerplate, overlap, word_count, words
+from ethics.vocabulary import field_label
 from ethics.wording import plural
 
 
@@ -23,63 +24,63 @@ from ethics.wording import plural
 class Answer:
     """How the gate talks about one free-text answer."""
 
-    label: str  # starts a sentence: "The question"
+    label: str  # starts a sentence: the form's label, quoted
     asks: str  # what a good answer gives
     reference: str
 
 
 ANSWERS: Final[Mapping[str, Answer]] = {
     "statutory_function_other": Answer(
-        "The other statutory function",
+        field_label("statutory_function_other"),
         "name the duty or court order you are acting under",
         ref.CHILDREN_ACT,
     ),
     "question": Answer(
-        "The question",
+        field_label("question"),
         "say exactly what this look must find out, e.g. whether a named adult appears "
         "in the parent's public posts",
         ref.COUNCIL_PROTOCOL + ": a single viewing for a specified purpose",
     ),
     "safety_case": Answer(
-        "The safety case",
+        field_label("safety_case"),
         "describe the risk to the child and why it has to be checked now",
         ref.NIVEN + "; Children Act 1989 s47",
     ),
     "ethics_case": Answer(
-        "The ethics case",
+        field_label("ethics_case"),
         "describe the intrusion on the family's privacy, their trust and your working "
         "relationship, and how the posts could be misread",
         ref.NIVEN + "; " + ref.SOCIAL_WORK_ENGLAND,
     ),
     "balance": Answer(
-        "The balance",
+        field_label("balance"),
         "explain why, weighing the safety case against the ethics case, this look is justified",
         ref.NIVEN + "; " + ref.ECHR_ART8,
     ),
     "why_not_enough": Answer(
-        "The reason the less intrusive routes are not enough",
+        field_label("why_not_enough"),
         "say what each route you tried or considered did not, or could not, tell you",
         ref.NECESSITY + "; " + ref.SOCIAL_WORK_ENGLAND,
     ),
     "proportionality": Answer(
-        "The proportionality statement",
+        field_label("proportionality"),
         "say which pages you will look at, how often, and what you will record",
         ref.NECESSITY + "; " + ref.GDPR_MINIMISATION,
     ),
     "collateral_intrusion": Answer(
-        "The collateral intrusion statement",
+        field_label("collateral_intrusion"),
         "say who else is likely to be seen (friends, other children) and how they will be "
         "kept out of the record",
         ref.GDPR_MINIMISATION + "; " + ref.HOME_OFFICE_CODE,
     ),
     "family_told_reason": Answer(
-        "The reason for not telling the family now",
+        field_label("family_told_reason"),
         "say why telling them now would put a child at risk or defeat the purpose, and "
         "when you will review it",
         ref.GDPR_TRANSPARENCY + "; " + ref.SOCIAL_WORK_ENGLAND,
     ),
     "emergency_reason": Answer(
-        "The emergency reason",
+        field_label("emergency_reason"),
         "describe the immediate risk to a child that cannot wait for a manager's approval",
         ref.EMERGENCY,
     ),
@@ -147,7 +148,7 @@ def copied_findings(j: Justification, policy: Policy) -> Iterator[Finding]:
                 yield Finding(
                     f"{later}.copied",
                     Severity.BLOCK,
-                    f"{ANSWERS[later].label} repeats {lower_first(ANSWERS[earlier].label)}; "
+                    f"{ANSWERS[later].label} repeats {ANSWERS[earlier].label}; "
                     f"each answer must say something of its own: {ANSWERS[later].asks}.",
                     ANSWERS[later].reference,
                     later,
@@ -158,7 +159,3 @@ def copied_findings(j: Justification, policy: Policy) -> Iterator[Finding]:
 def quote(text: str, limit: int = 40) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]

@@ -39,34 +39,34 @@ from ethics.vocabulary import (
     RESTRICTION_CUES,
     STATUTORY_FUNCTIONS,
     VAGUE_WORDS,
+    field_label,
 )
 from ethics.wording import ordinal, plural
 
 BLOCK, WARN, INFO = Severity.BLOCK, Severity.WARN, Severity.INFO
 
 # Each attestation is its own blocking finding, so the worker sees exactly which
-# promise is missing; the message follows "Set <key> to true only if ...".
+# promise is missing; the message follows "Tick '<the promise>' only if ...".
 _ATTESTATIONS: Final[Mapping[str, tuple[str, str]]] = {
     "attest_logged_out": (
-        "you will view only what anyone can see without logging in; material behind a "
-        "login is not open source, and nothing may be captured without this promise.",
+        "it is true: material behind a login is not open source, and nothing may be "
+        "captured without this promise.",
         ref.COUNCIL_PROTOCOL + "; " + ref.COMMISSIONERS,
     ),
     "attest_no_personal_or_fake_profile": (
-        "you will use no personal or fake profile; the council's protocol treats material "
-        "gathered through a personal profile as inadmissible and a disciplinary matter, and "
-        "a fake profile built to obtain information risks making you a covert human "
-        "intelligence source.",
+        "it is true: the council's protocol treats material gathered through a personal "
+        "profile as inadmissible and a disciplinary matter, and a fake profile built to "
+        "obtain information risks making you a covert human intelligence source.",
         ref.COUNCIL_PROTOCOL + "; " + ref.RIPA_CHIS,
     ),
     "attest_no_interaction": (
-        "you will not befriend, follow, like, comment on or message anyone; looking must "
-        "not become a relationship, which risks making you a covert human intelligence source.",
+        "it is true: looking must not become a relationship, which risks making you a "
+        "covert human intelligence source.",
         ref.COUNCIL_PROTOCOL + "; " + ref.RIPA_CHIS,
     ),
     "attest_no_restricted_content": (
-        "you will not view anything limited to friends or followers; such content is not "
-        "public, even if you could reach it.",
+        "it is true: content limited to friends or followers is not public, even if you "
+        "could reach it.",
         ref.COUNCIL_PROTOCOL + "; " + ref.COMMISSIONERS,
     ),
 }
@@ -198,7 +198,8 @@ def _subjects(c: _Context) -> Iterator[Finding]:
     if not c.j.subjects:
         yield _finding(
             "subjects.missing",
-            "Name at least one subject (the person this research is directed at).",
+            f"Choose at least one person in {field_label('subjects')} (the person this "
+            "research is directed at).",
             ref.HOME_OFFICE_CODE,
             "subjects",
         )
@@ -231,7 +232,8 @@ def _statutory_function(c: _Context) -> Iterator[Finding]:
     if not function.strip():
         yield _finding(
             "statutory_function.missing",
-            f"Choose the statutory function you are acting under ({allowed}).",
+            f"Choose the {field_label('statutory_function')} you are acting under (in the "
+            f"file, one of {allowed}).",
             ref.CHILDREN_ACT,
             "statutory_function",
         )
@@ -252,7 +254,8 @@ def _data_protection_basis(c: _Context) -> Iterator[Finding]:
     if not basis.strip():
         yield _finding(
             "data_protection_basis.missing",
-            f"State the data-protection basis, or leave the key out for the default ({default}).",
+            f"Fill in {field_label('data_protection_basis')}, or leave it out for the "
+            f"policy default ({default}).",
             ref.GDPR_BASIS,
             "data_protection_basis",
         )
@@ -323,7 +326,8 @@ def _necessity(c: _Context) -> Iterator[Finding]:
     if not routes:
         yield _finding(
             "less_intrusive_considered.missing",
-            f"Say which less intrusive routes you tried or considered ({allowed}).",
+            f"Tick at least one of {field_label('less_intrusive_considered')} (in the file, "
+            f"any of {allowed}).",
             ref.NECESSITY,
             "less_intrusive_considered",
         )
@@ -345,7 +349,7 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
     if not level.strip():
         yield _finding(
             "intrusion_level.missing",
-            f"Choose the intrusion level ({allowed}).",
+            f"Choose the {field_label('intrusion_level')} ({allowed}).",
             ref.NECESSITY,
             "intrusion_level",
         )
@@ -359,8 +363,8 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
     elif level == "high":
         yield _finding(
             "intrusion_level.high",
-            "High intrusion: say in the balance why nothing less intrusive will do, and "
-            "the manager should weigh whether this is becoming directed surveillance. "
+            f"High intrusion: say in {field_label('balance')} why nothing less intrusive will "
+            "do, and the manager should weigh whether this is becoming directed surveillance. "
             + factors_advice(),
             ref.NECESSITY,
             "intrusion_level",
@@ -371,7 +375,8 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
                 "intrusion_level.high_repeat",
                 f"A high-intrusion request may plan at most {plural(most, 'viewing')} "
                 "unless a manager has recorded a surveillance authorisation reference; "
-                "reduce planned_viewings or lower the intrusion.",
+                f"reduce {field_label('planned_viewings')} or lower the "
+                f"{field_label('intrusion_level')}.",
                 ref.RIPA,
                 "planned_viewings",
             )
@@ -383,8 +388,8 @@ def _collateral(c: _Context) -> Iterator[Finding]:
     if not findings and not has_cue(c.j.collateral_intrusion, c.policy.mitigation_cues):
         yield _finding(
             "collateral_intrusion.no_mitigation",
-            "The collateral intrusion statement says who may be seen but not how they will "
-            "be protected; add how (e.g. not recorded, cropped or redacted).",
+            f"{field_label('collateral_intrusion')} says who may be seen but not how they "
+            "will be protected; add how (e.g. not recorded, cropped or redacted).",
             ref.GDPR_MINIMISATION,
             "collateral_intrusion",
         )
@@ -395,7 +400,8 @@ def _scope(c: _Context) -> Iterator[Finding]:
     if not hosts and not urls:
         yield _finding(
             "scope.empty",
-            "Say where you will look: the site (scope_hosts) or the exact pages (scope_urls).",
+            f"Say where you will look: fill in {field_label('scope_hosts')} or "
+            f"{field_label('scope_urls')}.",
             ref.GDPR_MINIMISATION,
             "scope_hosts",
         )
@@ -405,7 +411,7 @@ def _scope(c: _Context) -> Iterator[Finding]:
         except ValueError as exc:
             yield _finding(
                 "scope_hosts.invalid",
-                f"Scope host '{quote(host)}' cannot be used: {exc}.",
+                f"'{quote(host)}' in {field_label('scope_hosts')} cannot be used: {exc}.",
                 ref.GDPR_MINIMISATION,
                 "scope_hosts",
             )
@@ -415,17 +421,17 @@ def _scope(c: _Context) -> Iterator[Finding]:
         except ValueError as exc:
             yield _finding(
                 "scope_urls.invalid",
-                f"Scope URL '{quote(url)}' cannot be used: {exc}.",
+                f"'{quote(url)}' in {field_label('scope_urls')} cannot be used: {exc}.",
                 ref.GDPR_MINIMISATION,
                 "scope_urls",
             )
     if hosts and not urls:
         yield _finding(
             "scope.hosts_only",
-            "The scope names whole sites, so other people's pages on them could be looked at "
-            "and recorded under this request. List the exact pages (the subject's own "
-            "profile addresses) as well, to keep the look to what the question needs; a "
-            "page known to belong to someone else is refused.",
+            f"{field_label('scope_hosts')} names whole sites, so other people's pages on them "
+            "could be looked at and recorded under this request. List the subject's own "
+            f"profile addresses in {field_label('scope_urls')} as well, to keep the look to "
+            "what the question needs; a page known to belong to someone else is refused.",
             ref.GDPR_MINIMISATION,
             "scope_urls",
         )
@@ -438,16 +444,16 @@ def _validity(c: _Context) -> Iterator[Finding]:
     if days_ahead < 0:
         yield _finding(
             "valid_until.past",
-            f"The valid-until date ({c.j.valid_until.isoformat()}) has passed (dates are UK "
-            f"dates); choose a day from today up to {most} days ahead.",
+            f"{field_label('valid_until')} ({c.j.valid_until.isoformat()}) has passed (dates "
+            f"are UK dates); choose a day from today up to {most} days ahead.",
             ref.COUNCIL_PROTOCOL,
             "valid_until",
         )
     elif days_ahead > most:
         yield _finding(
             "valid_until.too_far",
-            f"valid_until is {days_ahead} days ahead; the policy allows at most {most}. "
-            "Choose an earlier day and make a new request if more time is needed.",
+            f"{field_label('valid_until')} is {days_ahead} days ahead; the policy allows at "
+            f"most {most}. Choose an earlier day and make a new request if more time is needed.",
             ref.COUNCIL_PROTOCOL,
             "valid_until",
         )
@@ -459,22 +465,22 @@ def _planned_viewings(c: _Context) -> Iterator[Finding]:
     if planned < 1:
         yield _finding(
             "planned_viewings.too_few",
-            f"planned_viewings is {planned}; plan at least 1 viewing.",
+            f"{field_label('planned_viewings')} is {planned}; plan at least 1 viewing.",
             ref.COUNCIL_PROTOCOL,
             "planned_viewings",
         )
     elif planned > most:
         yield _finding(
             "planned_viewings.too_many",
-            f"planned_viewings is {planned}; the policy allows at most {most} per request. "
-            "Repeated viewing of one person can become directed surveillance.",
+            f"{field_label('planned_viewings')} is {planned}; the policy allows at most {most} "
+            "per request. Repeated viewing of one person can become directed surveillance.",
             ref.RIPA,
             "planned_viewings",
         )
     elif planned > warn_above:
         yield _finding(
             "planned_viewings.repeated",
-            f"{plural(planned, 'viewing')} planned: say in the proportionality statement "
+            f"{plural(planned, 'viewing')} planned: say in {field_label('proportionality')} "
             "why one look is not enough. " + factors_advice(),
             ref.COUNCIL_PROTOCOL + "; " + ref.HOME_OFFICE_CODE,
             "planned_viewings",
@@ -487,7 +493,7 @@ def _transparency(c: _Context) -> Iterator[Finding]:
     if not told.strip():
         yield _finding(
             "family_told.missing",
-            f"Say whether the family will be told ({allowed}).",
+            f"Answer {field_label('family_told')} ({allowed}).",
             ref.GDPR_FAIRNESS + "; " + ref.GDPR_TRANSPARENCY,
             "family_told",
         )
@@ -504,9 +510,10 @@ def _transparency(c: _Context) -> Iterator[Finding]:
         if told == "no" and not found and not has_cue(c.j.family_told_reason, RESTRICTION_CUES):
             yield _finding(
                 "family_told_reason.no_restriction",
-                "The family will not be told, so name in 'If no or later, why' the DPA 2018 "
-                "restriction or exemption you rely on, e.g. Schedule 2 paragraph 2 (telling "
-                "them would be likely to prejudice the prevention or detection of crime). "
+                f"The family will not be told, so name in {field_label('family_told_reason')} "
+                "the DPA 2018 restriction or exemption you rely on, e.g. Schedule 2 paragraph "
+                "2 (telling them would be likely to prejudice the prevention or detection of "
+                "crime). "
                 "Your information governance team can confirm which one applies.",
                 ref.GDPR_TRANSPARENCY,
                 "family_told_reason",
@@ -524,7 +531,10 @@ def _attestations(c: _Context) -> Iterator[Finding]:
     for key, (message, reference) in _ATTESTATIONS.items():
         if getattr(c.j, key) is not True:
             yield _finding(
-                f"{key}.not_attested", f"Set {key} to true only if {message}", reference, key
+                f"{key}.not_attested",
+                f"Tick {field_label(key)} only if {message}",
+                reference,
+                key,
             )
 
 

@@ -30,7 +30,7 @@ from ethics.people import People
 from ethics.policy import Policy
 from ethics.scope import parse_web_url, url_in_scope
 from ethics.timeutil import require_aware, uk_day, uk_local
-from ethics.vocabulary import ATTESTATION_KEYS
+from ethics.vocabulary import ATTESTATION_KEYS, field_label
 
 # The kinds of look.
 VIEW: Final = "view"
@@ -377,8 +377,9 @@ def _address(request: Justification, look: Look) -> tuple[str, str, str] | None:
         )
     return (
         RULE_HOST_SCOPE,
-        f"{page.host} is outside this request's scope; look only at the sites and pages it "
-        "lists, or ask for a new request.",
+        f"{page.host} is not among the sites and pages this request lists (its "
+        f"{field_label('scope_hosts')} and {field_label('scope_urls')}); look only there, or "
+        "ask for a new request.",
         ref.GDPR_MINIMISATION,
     )
 

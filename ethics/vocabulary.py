@@ -79,6 +79,43 @@ ATTESTATION_KEYS: Final = (
     "attest_no_restricted_content",
 )
 
+# Each key as the desktop app's request form labels it. The wizard builds its labels
+# from these and the gate's messages quote them, so a finding names the box a worker
+# sees, never a key of the file (the command line adds the key in brackets).
+FIELD_LABELS: Final = {
+    "subjects": "People this is about",
+    "statutory_function": "Statutory function",
+    "statutory_function_other": "If other, which duty",
+    "data_protection_basis": "Data-protection basis",
+    "question": "The question this must answer",
+    "safety_case": "Safety case",
+    "ethics_case": "Ethics case",
+    "balance": "Balance",
+    "less_intrusive_considered": "Less intrusive routes tried or considered",
+    "why_not_enough": "Why they are not enough",
+    "proportionality": "How far the look will go",
+    "intrusion_level": "Intrusion level",
+    "collateral_intrusion": "Other people likely to be seen",
+    "scope_hosts": "Sites to look at",
+    "scope_urls": "Exact pages",
+    "planned_viewings": "Planned viewings",
+    "valid_until": "Valid until",
+    "family_told": "Will the family be told?",
+    "family_told_reason": "If no or later, why",
+    "attest_logged_out": "I will view only what anyone can see without logging in",
+    "attest_no_personal_or_fake_profile": "I will use no personal or fake profile",
+    "attest_no_interaction": "I will not befriend, follow, like, comment on or message anyone",
+    "attest_no_restricted_content": "I will not view anything limited to friends or followers",
+    "emergency": "Immediate risk to a child (reviewed afterwards)",
+    "emergency_reason": "Emergency reason",
+}
+
+
+def field_label(key: str) -> str:
+    """The form's label for a key of the file, in quotes, to name it in a sentence."""
+    return f"'{FIELD_LABELS.get(key, key)}'"
+
+
 # Words and phrases that say *how* someone would look, or at whom, but name no concern:
 # a question made only of these (and of grammar words, names and numbers) is vague,
 # however long ("check Facebook", "see what is going on", "find out more"). The

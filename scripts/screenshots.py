@@ -10,6 +10,7 @@ always show the current app. Look at each one after a change to the UI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -47,6 +48,16 @@ def shoot(app: QApplication, widget: QWidget, name: str) -> Path:
     widget.grab().save(str(target))
     print(f"wrote {target.relative_to(ROOT)}")
     return target
+
+
+def supplied_by_grandmother(dialog: QWidget | None) -> None:
+    """The import form filled in for the page the grandmother saved (supplied material)."""
+    from ui.import_dialog import ImportDialog
+
+    assert isinstance(dialog, ImportDialog)
+    dialog.origin.setCurrentIndex(dialog.origin.findData("family"))
+    dialog.supplied_by.setText("Jordan's grandmother")
+    dialog.url.setText(demo.SUPPLIED_URL)
 
 
 def main() -> int:
@@ -122,7 +133,11 @@ def main() -> int:
                 NoteEditor,
                 lambda: (worker.case_view.show_tab(3), worker.case_view.note.edit_button.click()),
             ),
-            ("import-dialog", ImportDialog, lambda: worker.open_import(saved)),
+            (
+                "import-dialog",
+                ImportDialog,
+                lambda: supplied_by_grandmother(worker.open_import(saved)),
+            ),
             ("capture-dialog", CaptureDialog, lambda: worker.open_capture(case.id)),
         ]
         for name, kind, open_it in dialogs:
@@ -161,7 +176,26 @@ def main() -> int:
         manager.review_queue.resize(SIZE)
         pump(app, 1.0)
         shoot(app, manager.review_queue, "review-queue")
-        for window in (worker, manager):
+        manager.review_queue.hide()
+
+        # The auditor's audit log of the whole file, a mistyped password included.
+        from caseview.errors import CaseviewError
+
+        with contextlib.suppress(CaseviewError):  # the failed login the audit log shows
+            jobs.sign_in(path, "demo-auditor", "not the password")
+        auditor = open_main_window(
+            path, jobs.sign_in(path, "demo-auditor", demo.PASSWORD), demo_banner=True
+        )
+        auditor.resize(SIZE)
+        pump(app, 1.0)
+        file_audit = auditor.open_file_audit()
+        file_audit.resize(SIZE)
+        pump(app, 1.0)
+        if file_audit.loaded is None:
+            raise RuntimeError("file-audit-log: the events did not load")
+        shoot(app, file_audit, "file-audit-log")
+        file_audit.close()
+        for window in (worker, manager, auditor):
             window.close()
         pump(app, 0.2)
     return 0

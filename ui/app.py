@@ -9,7 +9,8 @@ its event loop. The window is kept alive in :data:`open_windows` until it is clo
 
 Signing in: with ``CASEVIEW_USER`` and ``CASEVIEW_PASSWORD`` set, the app logs in
 without a dialog (a refusal is shown, then the dialog is offered). A case file that
-does not exist yet, or has no accounts, asks for the first manager first.
+does not exist yet, or has no accounts, asks for the first manager first. File > Sign
+out (Ctrl+Shift+Q) and File > Switch user show the sign-in dialog again (:func:`sign_out`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def open_main_window(path: Path, user: User, *, demo_banner: bool = False) -> Ma
     open_windows.append(window)
     window.destroyed.connect(lambda _=None: _forget(window))
     window.open_requested.connect(lambda other: switch_case_file(window, other))
+    window.sign_out_requested.connect(lambda switching: sign_out(window, switching=switching))
     window.show()
     return window
 
@@ -91,6 +93,28 @@ def switch_case_file(current: MainWindow, path: Path) -> MainWindow | None:
     if user is None:
         return None
     window = open_main_window(path, user, demo_banner=False)
+    current.close()
+    return window
+
+
+def sign_out(current: MainWindow, *, switching: bool) -> MainWindow | None:
+    """File > Sign out / Switch user: the window's work stops and it is hidden, and the
+    sign-in dialog asks who is next (never the environment's credentials: that would
+    sign the same person straight back in). Whoever signs in gets a new window. On
+    cancel, switching keeps the current person signed in; signing out closes the window.
+    """
+    path, demo_banner = current.who.path, current.demo_banner
+    tasks.cancel_owned_by(current)
+    current.hide()  # not closed yet: the app must not quit while the dialog is up
+    user = LoginDialog.ask(None, path)
+    if user is None:
+        if switching:
+            current.leaving = False
+            current.show()
+            return current
+        current.close()
+        return None
+    window = open_main_window(path, user, demo_banner=demo_banner)
     current.close()
     return window
 

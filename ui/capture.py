@@ -1,7 +1,8 @@
 """Capture a public page: pick the request and person, promise again, capture.
 
-Only requests that may be used now are offered (approved, or an emergency in use),
-each with the people it names. The capture runs in the background with a Cancel
+Only requests that allow a look now are offered (approved or an emergency in use, in
+date, with a planned viewing left: ``viewings.requests_open_for``), each with its
+viewings left and the people it names. The capture runs in the background with a Cancel
 button; the gate is checked again by the service, and a refusal names its rule.
 """
 
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from ui import crash, jobs, messages, widgets
 from ui.identity import Identity
-from ui.models import status_text
 from ui.tasks import Task, run_task
 
 if TYPE_CHECKING:
@@ -98,16 +98,26 @@ class CaptureDialog(QDialog):
     def _loaded(self, choices: jobs.CaptureChoices) -> None:
         self.choices = choices
         self.request.clear()
-        for record, _subjects in choices.justifications:
-            question = record.request.question
-            short = question if len(question) <= 60 else question[:59] + "…"
-            self.request.addItem(f"#{record.id} ({status_text(record)}): {short}", record.id)
+        offered = choices.for_looking()
+        for choice in offered:
+            self.request.addItem(choice.label, choice.record.id)
         may = choices.abilities.capture
+        none_left = (
+            "No request allows a look now: every approved request in date has used its "
+            "planned viewings. A further look needs a new request and a manager's approval."
+            if not offered and choices.requests
+            else "No request allows a look now: a request must be approved (or an "
+            "emergency in use) and in date."
+        )
         self.explain.setText(
             may.reason
-            or "Only requests that allow a capture now are listed, with the people they "
-            "name. The gate checks the address, the dates and the repeat-viewing meter "
-            "again when you capture."
+            or (
+                none_left
+                if not offered
+                else "Only requests that allow a capture now are listed, with their "
+                "viewings left and the people they name. The gate checks the address and "
+                "the repeat-viewing meter again when you capture."
+            )
         )
         self._request_chosen()
 
@@ -116,9 +126,10 @@ class CaptureDialog(QDialog):
         if self.choices is None:
             return
         chosen = self.request.currentData()
-        for record, subjects in self.choices.justifications:
+        for choice in self.choices.for_looking():
+            record = choice.record
             if record.id == chosen:
-                for subject in subjects:
+                for subject in choice.subjects:
                     self.subject.addItem(f"{subject.name} ({subject.role.value})", subject.id)
                 hosts = " ".join([*record.request.scope_hosts, *record.request.scope_urls])
                 if hosts and not self.url.text():

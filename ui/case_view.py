@@ -31,6 +31,7 @@ from caseview.justifications import JustificationRecord
 from caseview.notes import Note
 from caseview.observations import Observation
 from ui import crash, jobs, messages, widgets
+from ui.checkpoint import CheckpointField
 from ui.identity import Identity
 from ui.models import (
     ID_ROLE,
@@ -491,8 +492,7 @@ def verify_text(result: VerifyResult) -> str:
     if result.intact:
         return (
             f"Intact. All {result.events:,} audit events and every stored piece of evidence "
-            f"check out: nothing has been changed or removed since it was recorded. "
-            f"Checkpoint {result.head.seq}:{result.head.hash[:16]}…"
+            "check out: nothing has been changed or removed since it was recorded."
         )
     lines = []
     if result.first_break is not None:
@@ -516,7 +516,7 @@ class AuditTab(QWidget):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.verify_button = button(
-            "&Verify the case file",
+            "V&erify the case file",  # Alt+V is the View menu
             "verifyButton",
             "Recompute every audit hash and evidence hash; the check is itself logged.",
         )
@@ -526,6 +526,8 @@ class AuditTab(QWidget):
         self.verify_result.setAccessibleName("Verification result")
         row.addWidget(self.verify_result, 1)
         layout.addLayout(row)
+        self.checkpoint = CheckpointField("verifyCheckpoint")
+        layout.addWidget(self.checkpoint)
         self.model = AuditModel(self)
         self.view = widgets.table(
             self.model, "auditView", "Audit trail of this case", stretch=AuditModel.DETAILS
@@ -553,6 +555,14 @@ class AuditTab(QWidget):
         self.verify_result.setText(verify_text(result))
         colour = "#1e6b34" if result.intact else "#a4161a"
         self.verify_result.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        if result.intact:
+            self.checkpoint.show_checkpoint(
+                result.head,
+                f"Checkpoint: the audit log up to event {result.head.seq}, whole (give it to "
+                "'caseview verify --expect-head' to check this file later):",
+            )
+        else:
+            self.checkpoint.hide()
 
 
 class CaseView(QWidget):
@@ -581,7 +591,8 @@ class CaseView(QWidget):
         layout.addWidget(self.title)
         actions = QHBoxLayout()
         self.new_request_button = button("&New request to look…", "newRequestButton")
-        self.capture_button = button("&Capture a page…", "captureButton")
+        # Alt+C is the Case menu; Alt+R reaches the button.
+        self.capture_button = button("Captu&re a page…", "captureButton")
         self.import_button = button("I&mport a saved file…", "importButton")
         self.export_pdf_button = button("Export note as &PDF…", "exportPdfButton")
         self.export_warc_button = button("Export &WARC…", "exportWarcButton")
@@ -815,10 +826,15 @@ class CaseView(QWidget):
         self.refresh()
 
     def _exported_pdf(self, target: Path, checkpoint: Checkpoint) -> None:
+        # Whole and copyable on the audit tab; a message box's text cannot be copied.
+        self.audit.checkpoint.show_checkpoint(
+            checkpoint, f"Checkpoint certified by the note exported to {target.name}:"
+        )
         if messages.confirm(
             self,
             f"The note is saved as {target}.\nIt certifies the audit log up to checkpoint "
-            f"{checkpoint.seq}:{checkpoint.hash}.\n\nOpen it now?",
+            f"{checkpoint.seq}:{checkpoint.hash} (on the Audit trail tab, with a Copy "
+            "button).\n\nOpen it now?",
             title="PDF exported",
         ) and not open_document(target):
             messages.error(

@@ -4,9 +4,11 @@ The worker says which address the file shows, when it was viewed, and where it c
 from: their own look (a viewing, checked like a capture: scope, planned viewings,
 repeat-viewing meter) or material supplied by the family, an agency, a colleague or
 the public (recorded with who supplied it; not a viewing). Only requests that allow
-it now are offered. As the form is filled in, the gate is asked in the background
-whether it would allow the import and a refusal names its rule; the import itself
-runs in the background and the service checks everything again.
+it now are offered, each with its viewings left: for one's own look, those with a
+planned viewing left; for supplied material, every request that may be used now.
+As the form is filled in, the gate is asked in the background whether it would allow
+the import and a refusal names its rule; the import itself runs in the background and
+the service checks everything again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from PySide6.QtWidgets import (
 from caseview.errors import CaseviewError
 from ui import admin_jobs, crash, jobs, messages, widgets
 from ui.identity import Identity
-from ui.models import status_text
 from ui.tasks import Task, run_task
 
 if TYPE_CHECKING:
@@ -256,30 +257,60 @@ class ImportDialog(QDialog):
 
     def _loaded(self, choices: jobs.CaptureChoices) -> None:
         self.choices = choices
-        self.request.clear()
-        for record, _subjects in choices.justifications:
-            question = record.request.question
-            short = question if len(question) <= 60 else question[:59] + "…"
-            self.request.addItem(f"#{record.id} ({status_text(record)}): {short}", record.id)
         may = choices.abilities.import_file
         if not may.allowed:
             self.explain.setText(may.reason)
         else:
             self.explain.setText(
                 "The file is stored exactly as it is, with its SHA-256. Only requests that "
-                "allow material to be recorded now are listed, with the people they name. "
-                "A look you made yourself counts as a viewing and must fit the request's "
-                "scope; material someone gave you is recorded with who gave it."
+                "allow material to be recorded now are listed, with their viewings left and "
+                "the people they name. A look you made yourself uses a viewing and must fit "
+                "the request's scope; material someone gave you uses none and is recorded "
+                "with who gave it."
             )
+        self._fill_requests()
+
+    def offered(self) -> tuple[jobs.RequestChoice, ...]:
+        """The requests this import may go under: a look of one's own needs a viewing left."""
+        if self.choices is None:
+            return ()
+        if self.origin_value == "self":
+            return self.choices.for_looking()
+        return self.choices.requests
+
+    def _fill_requests(self) -> None:
+        """List the requests for the origin chosen, keeping the chosen one if it stays."""
+        chosen = self.request.currentData()
+        self.request.blockSignals(True)
+        self.request.clear()
+        for choice in self.offered():
+            self.request.addItem(choice.label, choice.record.id)
+        index = self.request.findData(chosen)
+        self.request.setCurrentIndex(index if index >= 0 else 0)
+        self.request.blockSignals(False)
         self._request_chosen()
+
+    def _no_request(self) -> str:
+        """Why no request is offered, or "" when one is."""
+        if self.choices is None or self.offered():
+            return ""
+        if self.choices.requests:
+            return (
+                "No request allows a look of your own now: each one approved and in date has "
+                "used its planned viewings. Material someone gave you can still be recorded."
+            )
+        return (
+            "No request may be used now: a request must be approved (or an emergency in "
+            "use) and in date."
+        )
 
     def _request_chosen(self) -> None:
         self.subject.clear()
         if self.choices is not None:
             chosen = self.request.currentData()
-            for record, subjects in self.choices.justifications:
-                if record.id == chosen:
-                    for subject in subjects:
+            for choice in self.offered():
+                if choice.record.id == chosen:
+                    for subject in choice.subjects:
                         self.subject.addItem(f"{subject.name} ({subject.role.value})", subject.id)
         self._form_changed()
 
@@ -297,6 +328,8 @@ class ImportDialog(QDialog):
             if self_collected
             else "Who gave it to you, as you would write it in the case record."
         )
+        if self.choices is not None:
+            self._fill_requests()
         self._update()
 
     # --- the gate, as the form is filled in -------------------------------------------
@@ -329,7 +362,7 @@ class ImportDialog(QDialog):
         """Ask the gate about the form as it stands (in the background)."""
         question = self._question()
         if question is None or self.choices is None or self.refusal():
-            self.gate.setText("")
+            self.gate.setText("" if self.refusal() else self._no_request())
             return
         asked = self._asked
         run_task(

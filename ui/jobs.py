@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -60,7 +61,10 @@ def needs_first_manager(path: Path) -> bool:
 def sign_in(path: Path, username: str, password: str) -> User:
     """Check the password (argon2: slow on purpose, hence off the GUI thread)."""
     with open_case_file(path) as casefile:
-        return accounts.login(casefile, username, password).user
+        session = accounts.login(casefile, username, password)
+        # A moment to notice lapsed emergency reviews (reads never do); cheap when none.
+        justifications.notice_overdue(session)
+        return session.user
 
 
 def create_first_manager(path: Path, username: str, password: str, display_name: str) -> User:
@@ -181,6 +185,45 @@ def load_audit(who: Identity, case_id: int, limit: int = 5000) -> list[AuditEven
 
 
 @dataclass(frozen=True)
+class FileEvent:
+    """One event of the file-wide audit log, with the reference of its case ("" if none)."""
+
+    event: AuditEvent
+    case_reference: str
+
+
+@dataclass(frozen=True)
+class FileAuditFilter:
+    """What the file-wide audit view asks for: a kind of ``audit.EVENT_KINDS``, who,
+    and the days (UK dates as the person picks them; ``until`` included)."""
+
+    kind: str = "all"
+    actor: str = ""
+    since: date | None = None
+    until: date | None = None
+    limit: int = 1000
+
+
+def load_file_audit(who: Identity, wanted: FileAuditFilter) -> tuple[FileEvent, ...]:
+    """The file's audit events, newest first, as ``wanted`` filters them."""
+    with session_for(who.path, who.user.id) as session:
+        events = audit.list_file_events(
+            session,
+            kind=wanted.kind,
+            actor=wanted.actor or None,
+            # The start of a UK day is the end of the one before it.
+            since=ethics.end_of_uk_day(wanted.since - timedelta(days=1)) if wanted.since else None,
+            until=ethics.end_of_uk_day(wanted.until) if wanted.until else None,
+            limit=wanted.limit,
+        )
+        references = {case.id: case.reference for case in cases.list_cases(session)}
+    return tuple(
+        FileEvent(e, references.get(e.case_id, f"case {e.case_id}") if e.case_id else "")
+        for e in events
+    )
+
+
+@dataclass(frozen=True)
 class SourceDetail:
     record: SourceRecord
     subject: str
@@ -227,18 +270,11 @@ def export_pdf(who: Identity, case_id: int, target: Path) -> Checkpoint:
 
 
 def export_warc(who: Identity, case_id: int, target: Path) -> int:
-    """Write to a temporary name and rename, so a failed export leaves no half file."""
+    """Write the case's captures to ``target``, whole or not at all (atomic_write)."""
     from caseview import captures  # local: see the module docstring
 
-    partial = target.with_name(f".{target.name}.partial")
     with session_for(who.path, who.user.id) as session:
-        try:
-            with partial.open("wb") as out:
-                count = captures.export_warc(session, case_id, out)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-    return count
+        return captures.export_warc(session, case_id, target)
 
 
 # --- the justification wizard ---------------------------------------------------------
@@ -350,6 +386,7 @@ class QueueEntry:
 
 def load_queue(who: Identity) -> list[QueueEntry]:
     with session_for(who.path, who.user.id) as session:
+        justifications.notice_overdue(session)  # opening the queue is when a lapse matters
         queue = justifications.review_queue(session)
         references = {case.id: case.reference for case in cases.list_cases(session)}
         names = {
@@ -366,6 +403,22 @@ def load_queue(who: Identity) -> list[QueueEntry]:
             )
             for record in queue
         ]
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """What waits for this manager's decision (requests they wrote are left out)."""
+
+    waiting: int
+    overdue: int
+    """Of ``waiting``, the emergencies past their review window."""
+
+
+def count_queue(who: Identity) -> QueueCount:
+    """How many requests wait for this manager, for the notice at sign-in (reads only)."""
+    with session_for(who.path, who.user.id) as session:
+        queue = [r for r in justifications.review_queue(session) if r.author != session.actor]
+        return QueueCount(len(queue), sum(1 for r in queue if r.overdue))
 
 
 @dataclass(frozen=True)
@@ -406,23 +459,55 @@ def decide(
 
 
 @dataclass(frozen=True)
-class CaptureChoices:
-    """The requests a capture may go under now, each with the subjects it names."""
+class RequestChoice:
+    """A request that may be used now (``viewings.requests_open_for``), with its people."""
 
-    justifications: tuple[tuple[JustificationRecord, tuple[Subject, ...]], ...]
+    record: JustificationRecord
+    subjects: tuple[Subject, ...]
+    viewings_left: int
+    allows_look: bool
+    """Whether a look of one's own may use it (a viewing is left); supplied material
+    uses no viewing, so every choice allows that."""
+
+    @property
+    def label(self) -> str:
+        """As listed: ``#3 — 1 of 2 viewings left, valid until 2026-12-08: question…``."""
+        request = self.record.request
+        question = request.question
+        short = question if len(question) <= 60 else question[:59] + "…"
+        return (
+            f"#{self.record.id} — {self.viewings_left} of {request.planned_viewings} "
+            f"viewing{'s' if request.planned_viewings != 1 else ''} left, valid until "
+            f"{request.valid_until.isoformat()}: {short}"
+        )
+
+
+@dataclass(frozen=True)
+class CaptureChoices:
+    """The requests that may be used now, each with the subjects it names."""
+
+    requests: tuple[RequestChoice, ...]
     abilities: Abilities
     """What the user may do on the case: ``capture``, ``import_file``, with reasons."""
+
+    def for_looking(self) -> tuple[RequestChoice, ...]:
+        """The requests a look of one's own may go under now (a viewing left)."""
+        return tuple(choice for choice in self.requests if choice.allows_look)
 
 
 def capture_choices(who: Identity, case_id: int) -> CaptureChoices:
     with session_for(who.path, who.user.id) as session:
         people = {s.id: s for s in cases.list_subjects(session, case_id)}
-        usable = tuple(
-            (record, tuple(people[sid] for sid in record.request.subjects if sid in people))
-            for record in justifications.list_for_case(session, case_id)
-            if record.usable
+        open_now = tuple(
+            RequestChoice(
+                found.record,
+                tuple(people[sid] for sid in found.record.request.subjects if sid in people),
+                found.viewings_left,
+                found.allows_look,
+            )
+            for found in viewings.requests_open_for(session, case_id)
         )
-        return CaptureChoices(usable, abilities.abilities(session, case_id))
+        return CaptureChoices(open_now, abilities.abilities(session, case_id))
 
 
 def capture(
@@ -459,18 +544,11 @@ def save_evidence(who: Identity, source_id: int, target: Path) -> Path:
 
 
 def save_source_warc(who: Identity, source_id: int, target: Path) -> Path:
-    """Write one source's WARC records as a ``.warc.gz`` (logged); a temporary name
-    first, renamed at the end, so a failed export leaves no half file."""
+    """Write one source's WARC records as a ``.warc.gz`` (logged), whole or not at all."""
     from caseview import captures  # local: see the module docstring
 
-    partial = target.with_name(f".{target.name}.partial")
     with session_for(who.path, who.user.id) as session:
-        try:
-            with partial.open("wb") as out:
-                captures.export_source_warc(session, source_id, out)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        captures.export_source_warc(session, source_id, target)
     return target
 
 

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QKeySequence,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QLabel,
@@ -38,6 +39,7 @@ from caseview.abilities import Abilities
 from caseview.domain import Case, Role
 from caseview.justifications import JustificationRecord
 from ui import jobs, messages, tasks, widgets
+from ui.audit_file_view import FileAuditDialog
 from ui.capture import CaptureDialog
 from ui.case_admin import CaseAdminDialog, NewCaseDialog
 from ui.case_view import LOADING_REASON, NO_CASE_REASON, CaseView
@@ -60,6 +62,22 @@ def web_links(urls: list[QUrl]) -> list[str]:
     return [url.toString() for url in urls if url.scheme() in ("http", "https")]
 
 
+def queue_notice(count: jobs.QueueCount) -> str:
+    """What a manager is told at sign-in about the review queue ("" when nothing waits)."""
+    if not count.waiting:
+        return ""
+    waits = "1 request waits" if count.waiting == 1 else f"{count.waiting} requests wait"
+    overdue = ""
+    if count.overdue:
+        emergencies = "an overdue emergency" if count.overdue == 1 else "overdue emergencies"
+        overdue = (
+            f", and it is {emergencies}"
+            if count.waiting == 1
+            else f", {count.overdue} of them {emergencies}"
+        )
+    return f"{waits} for your review{overdue} — open the queue (Ctrl+R)."
+
+
 def set_reason(action: QAction, reason: str, tip: str) -> None:
     """Enable ``action``, or switch it off with a tooltip and status tip saying why."""
     action.setEnabled(not reason)
@@ -70,12 +88,16 @@ def set_reason(action: QAction, reason: str, tip: str) -> None:
 class MainWindow(QMainWindow):
     open_requested = Signal(object)
     """File > Open: the person chose another case file (a Path) to sign in to."""
+    sign_out_requested = Signal(bool)
+    """File > Sign out (False) or Switch user (True), unsaved work already agreed to lose."""
 
     def __init__(self, who: Identity, *, demo_banner: bool = False) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.who = who
         self.demo_banner = demo_banner
+        self.leaving = False
+        """Set once the person agreed to sign out: closing then asks nothing more."""
         title = f"Caseview — {who.user.display_name} ({ROLE_WORDS[who.role]}) — {who.path.name}"
         self.setWindowTitle(f"{title} — {DEMO_BANNER}" if demo_banner else title)
 
@@ -107,6 +129,15 @@ class MainWindow(QMainWindow):
                 "background: #fff3bf; color: #3d2e00; padding: 4px; font-weight: bold;"
             )
             central_layout.addWidget(banner)
+        # For a manager: how many requests wait, told at sign-in (loaded in the background).
+        self.queue_banner = QLabel()
+        self.queue_banner.setObjectName("queueBanner")
+        self.queue_banner.setAccessibleName("Requests waiting for review")
+        self.queue_banner.setWordWrap(True)
+        self.queue_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.queue_banner.linkActivated.connect(lambda _link: self.open_review_queue())
+        self.queue_banner.hide()
+        central_layout.addWidget(self.queue_banner)
         central_layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
@@ -127,6 +158,7 @@ class MainWindow(QMainWindow):
         self.case_view.busy_changed.connect(self._busy)
         self.wizard.saved.connect(lambda _record: self.case_view.refresh())
         self.review_queue.decided.connect(lambda _record: self.case_view.refresh())
+        self.review_queue.decided.connect(lambda _record: self.count_queue())
         # The case view switches its capture button on and off as the case, its status
         # and the role allow; the menu items that add material follow it.
         self.case_view.capture_button.installEventFilter(self)
@@ -139,6 +171,7 @@ class MainWindow(QMainWindow):
         self.resize(widgets.chars(self, 170), widgets.lines(self, 44))
         self.sync_actions()
         self.refresh_cases()
+        self.count_queue()
 
     # --- menus --------------------------------------------------------------------------
 
@@ -185,6 +218,22 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_pdf_action)
         file_menu.addAction(self.export_warc_action)
         file_menu.addSeparator()
+        self.sign_out_action = self._action(
+            "Sign &out",
+            lambda: self.sign_out(switching=False),
+            "Ctrl+Shift+Q",
+            "signOutAction",
+            "Close this case file's window and sign in again (or let someone else sign in).",
+        )
+        self.switch_user_action = self._action(
+            "S&witch user…",
+            lambda: self.sign_out(switching=True),
+            name="switchUserAction",
+            tip="Sign in as someone else; cancel to stay signed in as you are.",
+        )
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addAction(self.switch_user_action)
+        file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
         case_menu = bar.addMenu("&Case")
@@ -203,8 +252,12 @@ class MainWindow(QMainWindow):
         self.new_case_action = self._action(
             "New c&ase…", self.open_new_case, "Ctrl+Shift+N", "newCaseAction"
         )
+        # A lambda: triggered(bool) would otherwise arrive as the case id ("no case False").
         self.case_admin_action = self._action(
-            "&Workers and people…", self.open_case_admin, "Ctrl+Shift+M", "caseAdminAction"
+            "&Workers and people…",
+            lambda: self.open_case_admin(),
+            "Ctrl+Shift+M",
+            "caseAdminAction",
         )
         # Ctrl+Shift+O works from anywhere in the window, as the menu item says.
         self.add_observation_action = self._action(
@@ -251,6 +304,13 @@ class MainWindow(QMainWindow):
                 "Recompute every audit and evidence hash.",
             )
         )
+        self.file_audit_action = self._action(
+            "&Audit log of the whole file…",
+            self.open_file_audit,
+            name="fileAuditAction",
+            tip="Every event in the case file, filtered: logins, accounts, policy, exports.",
+        )
+        tools_menu.addAction(self.file_audit_action)
         tools_menu.addSeparator()
         self.users_action = self._action(
             "&User accounts…", self.open_users, "Ctrl+Shift+U", "usersAction"
@@ -269,10 +329,41 @@ class MainWindow(QMainWindow):
         help_menu.addAction(
             self._action("&About Caseview", self.about, QKeySequence.StandardKey.HelpContents)
         )
+        # F10 goes to the menu bar, as in other desktop apps (Alt alone does too).
+        to_menus = QShortcut(QKeySequence(Qt.Key.Key_F10), self)
+        to_menus.setObjectName("menuBarShortcut")
+        to_menus.activated.connect(self.focus_menu_bar)
         for menu in (file_menu, case_menu, view_menu, tools_menu, help_menu):
             # Hovering a switched-off item shows why it is off.
             menu.setToolTipsVisible(True)
             menu.aboutToShow.connect(self.sync_actions)
+
+    def focus_menu_bar(self) -> None:
+        """Open the first menu, so the arrow keys move along the menu bar."""
+        bar = self.menuBar()
+        menus = [action for action in bar.actions() if action.menu() is not None]
+        if menus:
+            bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            bar.setActiveAction(menus[0])
+
+    def count_queue(self) -> None:
+        """For a manager, how many requests wait for review, in the banner."""
+        if self.who.role is not Role.MANAGER:
+            return
+        run_task(jobs.count_queue, self.who, on_returned=self._queue_counted, owner=self)
+
+    def _queue_counted(self, count: jobs.QueueCount) -> None:
+        text = queue_notice(count)
+        self.queue_banner.setVisible(bool(text))
+        if not text:
+            return
+        link = text.replace("open the queue", "<a href='#queue'>open the queue</a>")
+        self.queue_banner.setText(f"&nbsp;&nbsp;{link}")
+        urgent = count.overdue > 0
+        self.queue_banner.setStyleSheet(
+            "padding: 4px; font-weight: bold; "
+            + ("background: #fde2e1; color: #7a1410;" if urgent else "background: #e3eefc;")
+        )
 
     def sync_actions(self) -> None:
         """Switch each menu item on or off for this user and case, saying why: the
@@ -388,6 +479,7 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         self.refresh_cases()
         self.case_view.refresh_all()
+        self.count_queue()
 
     def find_sources(self) -> None:
         self.case_view.show_tab(1)
@@ -485,6 +577,12 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def open_file_audit(self) -> FileAuditDialog:
+        dialog = FileAuditDialog(self, self.who)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def change_password(self) -> ChangePasswordDialog:
         dialog = ChangePasswordDialog(self, self.who)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -575,15 +673,27 @@ class MainWindow(QMainWindow):
         self.case_view.show_tab(2)
         self.case_view.observations.add_button.click()  # does nothing while it is off
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def may_leave(self, doing: str) -> bool:
+        """True if nothing is unsaved, or the person agrees to lose it to ``doing``."""
         unsaved = self.case_view.unsaved_work()
-        if unsaved and not messages.confirm(
+        return not unsaved or messages.confirm(
             self,
             "These windows have changes that are not saved: "
             + "; ".join(unsaved)
-            + ". Close Caseview and lose them?",
+            + f". {doing} and lose them?",
             title="Unsaved changes",
-        ):
+        )
+
+    def sign_out(self, *, switching: bool) -> None:
+        """File > Sign out / Switch user: asks about unsaved work, then the app signs in
+        again (``ui.app``); the window closes without asking a second time."""
+        if not self.may_leave("Switch user" if switching else "Sign out"):
+            return
+        self.leaving = True
+        self.sign_out_requested.emit(switching)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.leaving and not self.may_leave("Close Caseview"):
             event.ignore()
             return
         # Ask running work to stop at its next step; a write in progress still completes

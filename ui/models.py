@@ -32,7 +32,7 @@ from caseview.justifications import JustificationRecord
 from caseview.observations import Observation
 from caseview.report.model import DOMAINS, RISKS
 from caseview.viewings import ViewingRecord
-from ui.jobs import QueueEntry, SubjectMeter
+from ui.jobs import FileEvent, QueueEntry, SubjectMeter
 
 if TYPE_CHECKING:
     from caseview.captures import ExposureFinding  # typing only: keeps start-up light
@@ -457,6 +457,35 @@ class AuditModel(RowTableModel[AuditEvent]):
         if column == self.SEQ:
             return f"hash {row.hash}"
         return None
+
+
+class FileAuditModel(RowTableModel[FileEvent]):
+    """The whole file's audit log (logins, accounts, policy, exports, every case)."""
+
+    SEQ, AT, ACTOR, ACTION, CASE, ENTITY, DETAILS = range(7)
+    COLUMNS = ("#", "Time (UTC)", "Who", "What", "Case", "Record", "Details")
+    _EVENT_COLUMNS: ClassVar[dict[int, int]] = {
+        SEQ: AuditModel.SEQ,
+        AT: AuditModel.AT,
+        ACTOR: AuditModel.ACTOR,
+        ACTION: AuditModel.ACTION,
+        ENTITY: AuditModel.ENTITY,
+        DETAILS: AuditModel.DETAILS,
+    }
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._events = AuditModel(self)  # formats each event as a case's audit trail does
+
+    def text(self, row: FileEvent, column: int) -> str:
+        if column == self.CASE:
+            return row.case_reference or "(the whole file)"
+        return self._events.text(row.event, self._EVENT_COLUMNS[column])
+
+    def tooltip(self, row: FileEvent, column: int) -> str | None:
+        if column == self.CASE:
+            return None
+        return self._events.tooltip(row.event, self._EVENT_COLUMNS[column])
 
 
 def _plain(value: object) -> str:

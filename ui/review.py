@@ -27,13 +27,24 @@ from PySide6.QtWidgets import (
 
 import ethics
 from caseview.justifications import JustificationRecord
+from ethics.vocabulary import FIELD_LABELS
 from ui import crash, jobs, messages, widgets
 from ui.identity import Identity
 from ui.models import ROW_ROLE, FindingsModel, QueueModel, ViewingsModel, emergency_text
 from ui.tasks import run_task
-from ui.wizard import ATTESTATIONS, FUNCTIONS, ROUTES
+from ui.wizard import ATTESTATIONS, FAMILY_TOLD, FUNCTIONS, INTRUSION, ROUTES, SECTIONS
 
 DECISION_WORDS = {"approve": "approved", "reject": "rejected", "return": "returned"}
+
+
+def _h(section: str) -> str:
+    """A section's heading as the wizard words it, without its number."""
+    return html.escape(SECTIONS[section].partition(". ")[2])
+
+
+def _b(key: str) -> str:
+    """A field's label as the wizard words it, in bold."""
+    return f"<b>{html.escape(FIELD_LABELS[key])}</b>"
 
 
 def _p(text: str) -> str:
@@ -56,29 +67,41 @@ def request_html(record: JustificationRecord, subjects: tuple[str, ...]) -> str:
         if r.emergency
         else ""
     )
-    scope = " ".join([*r.scope_hosts, *r.scope_urls]) or "(none)"
+    hosts = " ".join(r.scope_hosts) or "(none)"
+    urls = " ".join(r.scope_urls) or "(none)"
+    intrusion = INTRUSION.get(r.intrusion_level, r.intrusion_level) if r.intrusion_level else ""
+    told = FAMILY_TOLD.get(r.family_told, r.family_told) if r.family_told else ""
     return f"""
 <h2>Request #{record.id} (version {record.version}) by {html.escape(record.author)}</h2>
 {emergency}{return_html(record)}
-<p><b>About:</b> {html.escape(", ".join(subjects))}<br>
-<b>Duty:</b> {html.escape(function)}<br>
-<b>Data-protection basis:</b> {html.escape(r.data_protection_basis)}</p>
-<h3>Question</h3><p>{_p(r.question)}</p>
+<h3>{_h("who")}</h3>
+<p>{_b("subjects")}: {html.escape(", ".join(subjects))}<br>
+{_b("statutory_function")}: {html.escape(function)}<br>
+{_b("data_protection_basis")}: {html.escape(r.data_protection_basis)}</p>
+<p>{_b("question")}:<br>{_p(r.question)}</p>
+<h3>{_h("sides")}</h3>
 <table width="100%" cellspacing="0" cellpadding="6" border="1">
-<tr><th width="50%" align="left">Safety case</th><th width="50%" align="left">Ethics case</th></tr>
+<tr><th width="50%" align="left">{html.escape(FIELD_LABELS["safety_case"])}</th>
+<th width="50%" align="left">{html.escape(FIELD_LABELS["ethics_case"])}</th></tr>
 <tr><td valign="top">{_p(r.safety_case)}</td><td valign="top">{_p(r.ethics_case)}</td></tr>
-<tr><th colspan="2" align="left">Balance</th></tr>
+<tr><th colspan="2" align="left">{html.escape(FIELD_LABELS["balance"])}</th></tr>
 <tr><td colspan="2">{_p(r.balance)}</td></tr>
 </table>
-<h3>Necessity</h3><p><b>Tried or considered:</b> {html.escape(routes)}<br>{_p(r.why_not_enough)}</p>
-<h3>Proportionality</h3><p>{_p(r.proportionality)}<br>
-<b>Intrusion:</b> {html.escape(r.intrusion_level or "(not chosen)")}</p>
-<p><b>Other people likely to be seen:</b> {_p(r.collateral_intrusion)}</p>
-<h3>Scope</h3><p>{html.escape(scope)}<br><b>Planned viewings:</b> {r.planned_viewings};
-<b>valid until</b> {r.valid_until.isoformat()} (UTC)</p>
-<h3>Family told</h3>
-<p>{html.escape(r.family_told or "(not chosen)")}. {_p(r.family_told_reason)}</p>
-<h3>Promises</h3><ul>{promises}</ul>
+<h3>{_h("necessity")}</h3>
+<p>{_b("less_intrusive_considered")}: {html.escape(routes)}<br>
+{_b("why_not_enough")}:<br>{_p(r.why_not_enough)}</p>
+<h3>{_h("proportion")}</h3>
+<p>{_b("proportionality")}:<br>{_p(r.proportionality)}<br>
+{_b("intrusion_level")}: {html.escape(intrusion or "(not chosen)")}</p>
+<p>{_b("collateral_intrusion")}:<br>{_p(r.collateral_intrusion)}</p>
+<h3>{_h("scope")}</h3>
+<p>{_b("scope_hosts")}: {html.escape(hosts)}<br>{_b("scope_urls")}: {html.escape(urls)}<br>
+{_b("planned_viewings")}: {r.planned_viewings}<br>
+{_b("valid_until")}: {r.valid_until.isoformat()} (a UK date: to the end of that day)</p>
+<h3>{_h("family")}</h3>
+<p>{_b("family_told")} {html.escape(told or "(not chosen)")}<br>
+{_b("family_told_reason")}: {_p(r.family_told_reason)}</p>
+<h3>{_h("promises")}</h3><ul>{promises}</ul>
 """
 
 
@@ -118,6 +141,10 @@ class ReviewQueueDialog(QDialog):
         self.who = who
         self.entry: jobs.QueueEntry | None = None
         self._generation = 0
+        self._may_decide = False
+        self._why_not = "Choose a request in the queue."
+        self._next_row = 0
+        """The queue row to choose after a decision: where the decided one was."""
 
         outer = QVBoxLayout(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -136,6 +163,7 @@ class ReviewQueueDialog(QDialog):
             self.queue_view.hideColumn(column)  # shown in full on the right
         left_layout.addWidget(self.queue_view, 1)
         refresh = QPushButton("Re&fresh")
+        refresh.setAutoDefault(False)
         refresh.setAccessibleName("Refresh the queue")
         refresh.clicked.connect(self.load_queue)
         left_layout.addWidget(refresh)
@@ -173,8 +201,9 @@ class ReviewQueueDialog(QDialog):
             decision,
             "Your &reasons:",
             self.reasons,
-            description="Recorded and shown to the worker; needed to return or reject.",
+            description="Recorded and shown to the worker; every decision needs them.",
         )
+        self.reasons.textChanged.connect(self._update_buttons)
         right_layout.addLayout(decision)
         buttons = QHBoxLayout()
         self.approve_button = QPushButton("A&pprove")
@@ -184,6 +213,7 @@ class ReviewQueueDialog(QDialog):
         self.reject_button = QPushButton("Re&ject")
         self.reject_button.setObjectName("rejectButton")
         close = QPushButton("Close")
+        close.setAutoDefault(False)
         close.setAccessibleName("Close")
         close.clicked.connect(self.reject)
         buttons.addStretch(1)
@@ -192,6 +222,9 @@ class ReviewQueueDialog(QDialog):
             (self.return_button, "return"),
             (self.reject_button, "reject"),
         ):
+            # Enter never decides: a decision is its button (or Alt+letter) after reasons.
+            button.setAutoDefault(False)
+            button.setDefault(False)
             button.setAccessibleName(widgets.plain(button.text()))
             button.clicked.connect(lambda _=False, d=decision_name: self.decide(d))
             buttons.addWidget(button)
@@ -242,9 +275,11 @@ class ReviewQueueDialog(QDialog):
         if chosen in ids:
             self.queue_view.selectRow(ids.index(chosen))
         elif entries:
-            self.queue_view.selectRow(0)
+            # After a decision: the request that moved up into the decided one's place.
+            self.queue_view.selectRow(min(self._next_row, len(entries) - 1))
         else:
             self._show_entry(None)
+        self._next_row = 0
 
     def _chosen(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
@@ -277,13 +312,22 @@ class ReviewQueueDialog(QDialog):
         )
 
     def _enable(self, enabled: bool, reason: str) -> None:
-        for button in (self.approve_button, self.return_button, self.reject_button):
-            button.setEnabled(enabled)
-            button.setToolTip(reason)
-            button.setAccessibleDescription(reason)
+        self._may_decide, self._why_not = enabled, reason
         self.reasons.setEnabled(enabled)
         if reason:
             self.decision_status.setText(reason)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Each decision needs the reasons written first, so no key press decides alone."""
+        written = bool(self.reasons.toPlainText().strip())
+        reason = self._why_not
+        if self._may_decide and not written:
+            reason = "Write your reasons first: they are recorded and shown to the worker."
+        for button in (self.approve_button, self.return_button, self.reject_button):
+            button.setEnabled(self._may_decide and written)
+            button.setToolTip(reason)
+            button.setAccessibleDescription(reason)
 
     def _context(self, generation: int, context: jobs.ReviewContext) -> None:
         if generation != self._generation:
@@ -310,7 +354,7 @@ class ReviewQueueDialog(QDialog):
         if entry is None:
             return
         reasons = self.reasons.toPlainText().strip()
-        if decision != "approve" and not reasons:
+        if not reasons:
             messages.error(
                 self,
                 f"Give your reasons to {decision} this request; they are recorded and shown "
@@ -335,8 +379,12 @@ class ReviewQueueDialog(QDialog):
         crash.report(self, exc)
 
     def _decided(self, decision: str, record: JustificationRecord) -> None:
+        current = self.queue_view.currentIndex()
+        self._next_row = current.row() if current.isValid() else 0
         self.reasons.clear()
         self.entry = None
         self.decided.emit(record)
         self.load_queue()
         self.outcome.setText(f"Request #{record.id} is {DECISION_WORDS[decision]}.")
+        # Back to the queue, on the next request, to read it and decide again.
+        self.queue_view.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -38,6 +38,7 @@ import ethics
 from caseview.errors import CaseviewError
 from caseview.justifications import JustificationRecord
 from caseview.returns import reason_items
+from ethics.vocabulary import FIELD_LABELS
 from ui import crash, jobs, messages, widgets
 from ui.identity import Identity
 from ui.models import ROW_ROLE, FindingsModel, status_text
@@ -64,12 +65,19 @@ ROUTES = {
 }
 INTRUSION = {"": "Choose…", "low": "Low", "medium": "Medium", "high": "High"}
 FAMILY_TOLD = {"": "Choose…", "yes": "Yes", "no": "No", "later": "Later"}
-ATTESTATIONS = {
-    "attest_logged_out": "I will view only what anyone can see without logging in.",
-    "attest_no_personal_or_fake_profile": "I will use no personal or fake profile.",
-    "attest_no_interaction": ("I will not befriend, follow, like, comment on or message anyone."),
-    "attest_no_restricted_content": ("I will not view anything limited to friends or followers."),
+# The form's sections, in plain words; the review screen uses the same headings.
+SECTIONS = {
+    "who": "1. Who and why",
+    "sides": "2. Niven's two sides, and the balance",
+    "necessity": "3. Necessity: why a less intrusive route will not do",
+    "proportion": "4. Proportionality: how far the look will go",
+    "scope": "5. Where and how long",
+    "family": "6. Telling the family",
+    "promises": "7. Promises",
+    "emergency": "8. Emergency (break-glass)",
 }
+# The promises in the words the gate quotes when one is missing.
+ATTESTATIONS = {key: FIELD_LABELS[key] for key in ethics.ATTESTATION_KEYS}
 EDITABLE = ("draft", "returned", "submitted", "approved")
 DEBOUNCE_MS = 400
 STYLE = """
@@ -77,6 +85,16 @@ QPlainTextEdit[problem="true"], QLineEdit[problem="true"], QComboBox[problem="tr
 QSpinBox[problem="true"], QDateEdit[problem="true"] { border: 2px solid #b3261e; }
 QCheckBox[problem="true"], QGroupBox[problem="true"] { color: #b3261e; }
 """
+
+
+def label(key: str, mnemonic: str = "") -> str:
+    """The form's label for a key of the file (one list, ``ethics.vocabulary``, which
+    the gate's findings quote), with Alt+letter on the first ``mnemonic`` in it."""
+    text = FIELD_LABELS[key]
+    if mnemonic:
+        at = text.index(mnemonic)
+        text = f"{text[:at]}&{text[at:]}"
+    return text if text.endswith("?") else f"{text}:"
 
 
 def qdate(day: date) -> QDate:
@@ -228,11 +246,11 @@ class JustificationWizard(QDialog):
         self.returns_group.hide()
         self.form_layout.addWidget(self.returns_group)
 
-        who = self._section("1. Who and why")
+        who = self._section(SECTIONS["who"])
         form = QFormLayout(who)
-        self.subjects_group = QGroupBox("People this is about")
+        self.subjects_group = QGroupBox(FIELD_LABELS["subjects"])
         self.subjects_group.setObjectName("field_subjects")
-        self.subjects_group.setAccessibleName("People this is about")
+        self.subjects_group.setAccessibleName(FIELD_LABELS["subjects"])
         self.subjects_layout = QVBoxLayout(self.subjects_group)
         self.fields["subjects"] = self.subjects_group
         form.addRow(self.subjects_group)
@@ -241,26 +259,26 @@ class JustificationWizard(QDialog):
             **{key: FUNCTIONS.get(key, key) for key in ethics.STATUTORY_FUNCTIONS},
         }
         self.statutory = self._combo("statutory_function", functions)
-        widgets.add_row(form, "Statutory &function:", self.statutory)
+        widgets.add_row(form, label("statutory_function", "function"), self.statutory)
         self.statutory_other = self._line("statutory_function_other", "Name the duty")
-        widgets.add_row(form, "If other, &which duty:", self.statutory_other)
+        widgets.add_row(form, label("statutory_function_other", "which"), self.statutory_other)
         self.basis = self._line("data_protection_basis")
         widgets.add_row(
             form,
-            "Data-protection &basis:",
+            label("data_protection_basis", "basis"),
             self.basis,
             description="Leave empty for the policy's default; change only on advice.",
         )
         self.question = self._text("question", 2)
-        widgets.add_row(form, "The &question this must answer:", self.question)
+        widgets.add_row(form, label("question", "question"), self.question)
 
-        sides = self._section("2. Niven's two sides, and the balance")
+        sides = self._section(SECTIONS["sides"])
         grid = QGridLayout(sides)
         self.safety = self._text("safety_case", 6)
         self.ethics_case = self._text("ethics_case", 6)
         grid.addWidget(
             labelled(
-                "Safety case:\nthe risk to the child, and why it must be checked now",
+                label("safety_case") + "\nthe risk to the child, and why it must be checked now",
                 self.safety,
             ),
             0,
@@ -268,7 +286,8 @@ class JustificationWizard(QDialog):
         )
         grid.addWidget(
             labelled(
-                "Ethics case:\nthe intrusion on privacy, trust and the working relationship",
+                label("ethics_case")
+                + "\nthe intrusion on privacy, trust and the working relationship",
                 self.ethics_case,
             ),
             0,
@@ -276,16 +295,20 @@ class JustificationWizard(QDialog):
         )
         self.balance = self._text("balance", 3)
         grid.addWidget(
-            labelled("Balance: why, weighing both, looking is right", self.balance), 1, 0, 1, 2
+            labelled(label("balance") + "\nwhy, weighing both, looking is right", self.balance),
+            1,
+            0,
+            1,
+            2,
         )
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
 
-        necessity = self._section("3. Necessity")
+        necessity = self._section(SECTIONS["necessity"])
         form = QFormLayout(necessity)
-        self.routes_group = QGroupBox("Less intrusive routes tried or considered")
+        self.routes_group = QGroupBox(FIELD_LABELS["less_intrusive_considered"])
         self.routes_group.setObjectName("field_less_intrusive_considered")
-        self.routes_group.setAccessibleName("Less intrusive routes tried or considered")
+        self.routes_group.setAccessibleName(FIELD_LABELS["less_intrusive_considered"])
         routes = QGridLayout(self.routes_group)
         self.route_boxes: dict[str, QCheckBox] = {}
         for number, (key, text) in enumerate(ROUTES.items()):
@@ -297,48 +320,59 @@ class JustificationWizard(QDialog):
         self.fields["less_intrusive_considered"] = self.routes_group
         form.addRow(self.routes_group)
         self.why_not_enough = self._text("why_not_enough", 2)
-        widgets.add_row(form, "Why they are not &enough:", self.why_not_enough)
+        widgets.add_row(form, label("why_not_enough", "enough"), self.why_not_enough)
 
-        proportion = self._section("4. Proportionality")
+        proportion = self._section(SECTIONS["proportion"])
         form = QFormLayout(proportion)
         self.proportionality = self._text("proportionality", 2)
-        widgets.add_row(form, "How far the look will &go:", self.proportionality)
+        widgets.add_row(form, label("proportionality", "go"), self.proportionality)
         self.intrusion = self._combo("intrusion_level", INTRUSION)
-        widgets.add_row(form, "&Intrusion level:", self.intrusion)
+        widgets.add_row(form, label("intrusion_level", "I"), self.intrusion)
         self.collateral = self._text("collateral_intrusion", 2)
-        widgets.add_row(form, "&Other people likely to be seen:", self.collateral)
+        widgets.add_row(form, label("collateral_intrusion", "O"), self.collateral)
 
-        scope = self._section("5. Where and how long")
+        scope = self._section(SECTIONS["scope"])
         form = QFormLayout(scope)
         self.hosts = self._line("scope_hosts", "e.g. social.example (sub-sites included)")
         widgets.add_row(
-            form, "Sites (&hosts):", self.hosts, description="Separate several with spaces."
+            form,
+            label("scope_hosts", "at"),
+            self.hosts,
+            description="Whole sites, sub-sites included. Separate several with spaces.",
         )
         self.urls = self._line("scope_urls", "e.g. https://social.example/some.name")
         widgets.add_row(
-            form, "Exact &pages:", self.urls, description="Separate several with spaces."
+            form,
+            label("scope_urls", "pages"),
+            self.urls,
+            description="The subject's own page addresses. Separate several with spaces.",
         )
         self.planned = QSpinBox()
         self.planned.setObjectName("field_planned_viewings")
         self.planned.setRange(0, 1000)
         self.planned.setValue(1)
         self.fields["planned_viewings"] = self.planned
-        widgets.add_row(form, "Planned &viewings:", self.planned)
+        widgets.add_row(form, label("planned_viewings", "viewings"), self.planned)
         self.valid_until = QDateEdit()
         self.valid_until.setObjectName("field_valid_until")
         self.valid_until.setCalendarPopup(True)
         self.valid_until.setDisplayFormat("yyyy-MM-dd")
         self.fields["valid_until"] = self.valid_until
-        widgets.add_row(form, "Valid &until (UTC):", self.valid_until)
+        widgets.add_row(
+            form,
+            label("valid_until", "until"),
+            self.valid_until,
+            description="The last day it may be used (a UK date: to the end of that day).",
+        )
 
-        family = self._section("6. Telling the family")
+        family = self._section(SECTIONS["family"])
         form = QFormLayout(family)
         self.family_told = self._combo("family_told", FAMILY_TOLD)
-        widgets.add_row(form, "Will the famil&y be told?", self.family_told)
+        widgets.add_row(form, label("family_told", "y be"), self.family_told)
         self.family_reason = self._text("family_told_reason", 2)
-        widgets.add_row(form, "If no or later, &why:", self.family_reason)
+        widgets.add_row(form, label("family_told_reason", "why"), self.family_reason)
 
-        promises = self._section("7. Promises")
+        promises = self._section(SECTIONS["promises"])
         promise_layout = QVBoxLayout(promises)
         self.attest_boxes: dict[str, QCheckBox] = {}
         for key, text in ATTESTATIONS.items():
@@ -349,15 +383,15 @@ class JustificationWizard(QDialog):
             self.attest_boxes[key] = box
             self.fields[key] = box
 
-        emergency = self._section("8. Emergency (break-glass)")
+        emergency = self._section(SECTIONS["emergency"])
         form = QFormLayout(emergency)
-        self.emergency = QCheckBox("Immediate risk to a child (reviewed afterwards)")
+        self.emergency = QCheckBox(FIELD_LABELS["emergency"])
         self.emergency.setObjectName("field_emergency")
         self.emergency.setAccessibleName("Emergency")
         self.fields["emergency"] = self.emergency
         form.addRow(self.emergency)
         self.emergency_reason = self._text("emergency_reason", 2)
-        widgets.add_row(form, "Emergency &reason:", self.emergency_reason)
+        widgets.add_row(form, label("emergency_reason", "reason"), self.emergency_reason)
         self.form_layout.addStretch(1)
 
     def _build_findings(self) -> QWidget:

@@ -112,9 +112,12 @@ def note(args: argparse.Namespace, out: Output) -> int:
 def search(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         cid = case_id(session, args.case) if args.case else None
-        hits = observations.search(session, args.query, case_id=cid, limit=args.limit)
+        found = observations.find(session, args.query, case_id=cid, limit=args.limit)
+    hits = found.hits
+    for note in found.notes:
+        out.note(note)
     out.result(
-        {"hits": [asdict(h) for h in hits]},
+        {"hits": [asdict(h) for h in hits], "notes": list(found.notes)},
         table(
             ["kind", "id", "case", "where", "match"],
             [[h.kind, h.ref_id, h.case_id, h.title[:40], h.snippet] for h in hits],

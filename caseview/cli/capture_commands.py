@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 import collectors
-from caseview import captures
+from caseview import captures, files
 from caseview.captures import ExposureFinding, SourceRecord
 from caseview.cli.io import Output, table
 from caseview.cli.session import case_id, open_session
@@ -122,9 +122,8 @@ def import_(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(
             f"'{args.viewed_at}' is not a time with a zone. Write it like 2026-11-20T14:05:00Z."
         ) from None
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"There is no file {path}.")
+    # Before the password is asked; import_file checks again.
+    path = files.check_regular_file(Path(args.file), "file to import", verb="import")
     if args.origin != "self" and not (args.supplied_by or "").strip():
         # The service says the same without naming a flag (the desktop app shows it
         # too); here the person needs the flag, and needs it before the password prompt.
@@ -199,6 +198,12 @@ def source_show(args: argparse.Namespace, out: Output) -> int:
         f"sha256:     {s.body_sha256}",
         f"Authority:  justification {s.justification_id} (hash {s.justification_hash})",
     ]
+    if s.gone_status is not None:
+        lines.insert(
+            -2,
+            f"Gone:       the page was gone (HTTP {collectors.GONE_STATUS[s.gone_status]}); "
+            "kept as evidence that it was no longer there",
+        )
     lines += [f"Note:       {n}" for n in s.notes]
     lines += [
         f"Exposure:   {e.kind}: {e.value}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 
 from caseview import abilities, accounts, audit, cases, persons
+from caseview.cli.display import require_display
 from caseview.cli.io import Output, read_secret, table
 from caseview.cli.session import case_file_path, case_id, open_session
 from caseview.errors import UsageError
@@ -364,7 +366,18 @@ def _audit(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _check_display(args: argparse.Namespace) -> None:
+    """Say plainly when there is no screen, before Qt aborts the process over it.
+
+    An application someone else made (a test, an outside GUI check) has its screen.
+    """
+    qt = sys.modules.get("PySide6.QtWidgets")
+    if qt is None or qt.QApplication.instance() is None:
+        require_display(args.command, os.environ)
+
+
 def _gui(args: argparse.Namespace, out: Output) -> int:
+    _check_display(args)
     # The one place the CLI reaches the desktop app. caseview sits below ui in the
     # layers (import-linter), so it must not import ui; importing it by name at run
     # time keeps PySide6 out of every other command and the layering intact, while
@@ -383,12 +396,23 @@ def _gui(args: argparse.Namespace, out: Output) -> int:
 def _demo(args: argparse.Namespace, out: Output) -> int:
     from caseview import demo  # local: only the demo needs it
 
-    path = demo.build(
-        case_file_path(args) if (args.db or os.environ.get("CASEVIEW_DB")) else demo.default_path()
+    if not args.no_gui:
+        _check_display(args)  # before building: the advice is to build with --no-gui
+
+    prepared = demo.prepare(
+        case_file_path(args) if (args.db or os.environ.get("CASEVIEW_DB")) else demo.default_path(),
+        fresh=args.fresh,
     )
+    path = prepared.path
     out.result(
-        {"path": str(path), "users": list(demo.USERS), "password": demo.PASSWORD},
-        demo.describe(path),
+        {
+            "path": str(path),
+            "users": list(demo.USERS),
+            "password": demo.PASSWORD,
+            "built": prepared.built,
+            "note": prepared.note,
+        },
+        (f"{prepared.note}\n" if prepared.note else "") + demo.describe(path),
     )
     if args.no_gui:
         return 0

@@ -1,16 +1,15 @@
 """Commands that export a case: the reasoned note (PDF) and the captures (WARC).
 
-Both write beside the target and rename, so a failure never leaves half a file.
+Both write through :func:`caseview.files.atomic_write`: whole or not at all, never onto
+a device, a pipe or a folder.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from caseview import captures
+from caseview import captures, files
 from caseview.cli.io import Output
 from caseview.cli.session import case_id, open_session
 
@@ -18,31 +17,21 @@ from caseview.cli.session import case_id, open_session
 def export_pdf(args: argparse.Namespace, out: Output) -> int:
     from caseview.report.build import export_pdf as export  # local: loads reportlab
 
+    target = files.check_target(Path(args.output))  # before the password is asked
     with open_session(args) as session:
-        checkpoint = export(session, case_id(session, args.case), Path(args.output))
-    out.result({"path": args.output, "checkpoint": str(checkpoint)}, str(checkpoint))
+        checkpoint = export(session, case_id(session, args.case), target)
+    out.result({"path": str(target), "checkpoint": str(checkpoint)}, str(checkpoint))
     out.note(
-        f"Wrote {args.output}. Anyone can check it later with: caseview --db FILE "
+        f"Wrote {target}. Anyone can check it later with: caseview --db FILE "
         f"verify --expect-head {checkpoint}"
     )
     return 0
 
 
 def export_warc(args: argparse.Namespace, out: Output) -> int:
-    target = Path(args.output)
+    target = files.check_target(Path(args.output))  # before the password is asked
     with open_session(args) as session:
-        cid = case_id(session, args.case)
-        # Write beside the target and rename, so a failure never leaves half a file.
-        fd, temp = tempfile.mkstemp(
-            prefix=".caseview-", suffix=".warc.gz", dir=target.parent if str(target.parent) else "."
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                count = captures.export_warc(session, cid, handle)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        count = captures.export_warc(session, case_id(session, args.case), target)
     out.result({"path": str(target), "captures": count}, str(target))
     out.note(f"Wrote {count} capture(s) to {target}.")
     return 0

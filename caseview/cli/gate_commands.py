@@ -9,23 +9,33 @@ from datetime import datetime
 from pathlib import Path
 
 import ethics
-from caseview import authorisations, justifications, persons, policy, viewings
+from caseview import authorisations, files, justifications, persons, policy, viewings
 from caseview.authorisations import Authorisation
 from caseview.cli.io import Output, table, when
 from caseview.cli.session import case_id, open_session
 from caseview.errors import UsageError
 from caseview.justifications import JustificationRecord
 
+# A justification or policy file is a page or two of TOML; anything near this is not one,
+# and must not be read into memory (a 1 GB file, /dev/zero) to find that out.
+TOML_FILE_CAP = 1024 * 1024
+
 
 def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """A justification or policy file's text: a regular file, at most 1 MB, UTF-8
+    (a byte-order mark, as some Windows editors write, is accepted)."""
+    if not Path(path).exists() and not Path(path).is_symlink():
         raise UsageError(
             f"There is no file {path}. Start from 'caseview justification template -o FILE'."
+        )
+    data = files.read_regular_file(path, TOML_FILE_CAP, "TOML file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be read). Save it as UTF-8 "
+            "text and try again."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read {path} ({exc}). Save it as UTF-8 text.") from None
 
 
 def finding_dict(f: ethics.Finding) -> dict[str, object]:
@@ -149,12 +159,13 @@ def record_text(r: JustificationRecord, found: list[ethics.Finding]) -> str:
 def template(args: argparse.Namespace, out: Output) -> int:
     text = justifications.template()
     if args.output:
-        target = Path(args.output)
+        target = files.check_target(Path(args.output))
         if target.exists():
             raise UsageError(
                 f"{target} already exists; choose another name so nothing is overwritten."
             )
-        target.write_text(text, encoding="utf-8")
+        with files.atomic_write(target) as handle:
+            handle.write(text.encode("utf-8"))
         out.result({"path": str(target)}, str(target))
     else:
         out.result({"template": text}, text)
@@ -286,6 +297,7 @@ def list_(args: argparse.Namespace, out: Output) -> int:
 
 def queue(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
+        justifications.notice_overdue(session)
         records = justifications.review_queue(session)
     out.result(
         {"queue": [record_dict(r) for r in records]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -32,8 +33,52 @@ def read_secret(prompt: str, *, env: str, confirm: bool = False) -> str:
     return line.rstrip("\r\n")
 
 
+# Characters that a terminal obeys instead of showing: C0 controls (ESC starts the
+# sequences that retitle or clear a terminal, hide text or plant links), DEL, C1 controls
+# (0x9b is a one-byte CSI), and the bidirectional marks and overrides that make text read
+# other than it is stored (U+202E turns "exe.txt" round). Page titles, file names and
+# people's words are shown with these escaped, never raw. (Lone surrogates, from bytes
+# in a command line that are not UTF-8, cannot be printed at all: escaped too.)
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and newline, DEL, C1
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # bidi, line breaks
+    "\ud800-\udfff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control and bidi character shown escaped (``\\x1b``,
+    ``\\u202e``); newlines and tabs are kept, for layout."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def safe_cell(text: str) -> str:
+    """One line of text: as :func:`safe_text`, and newlines and tabs escaped too."""
+    return _UNSAFE.sub(_escape, text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def safe_json(obj: object) -> str:
+    """``obj`` as JSON text with the terminal's control characters escaped.
+
+    ``json.dumps`` escapes C0 but, with ``ensure_ascii=False``, leaves DEL, C1 and the
+    bidi marks raw; outside strings JSON is plain ASCII, so each can be replaced by its
+    ``\\uXXXX`` escape, which decodes to the same character.
+    """
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class Output:
-    """Human text, or with ``--json`` exactly one JSON object on stdout."""
+    """Human text, or with ``--json`` exactly one JSON object on stdout.
+
+    Everything printed passes through here, and here every control character that came
+    from a page, a file or a person is escaped (:func:`safe_text`, :func:`safe_json`).
+    """
 
     def __init__(
         self, as_json: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
@@ -44,26 +89,26 @@ class Output:
 
     def result(self, obj: Mapping[str, object], text: str) -> None:
         if self.as_json:
-            self.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+            self.stdout.write(safe_json(obj) + "\n")
         elif text:
-            self.stdout.write(text.rstrip("\n") + "\n")
+            self.stdout.write(safe_text(text.rstrip("\n")) + "\n")
 
     def note(self, text: str) -> None:
         """Advice for the person, never part of the result: always on stderr."""
-        self.stderr.write(text.rstrip("\n") + "\n")
+        self.stderr.write(safe_text(text.rstrip("\n")) + "\n")
 
     def error(self, message: str, exit_code: int, rule: str | None = None) -> None:
-        self.stderr.write(f"caseview: {message}\n")
+        self.stderr.write(f"caseview: {safe_text(message)}\n")
         if self.as_json:
             obj: dict[str, object] = {"error": message, "exit_code": exit_code}
             if rule:
                 obj["rule"] = rule
-            self.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self.stdout.write(safe_json(obj) + "\n")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned text table."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    cells = [[str(h) for h in headers], *[[safe_cell(str(c)) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from caseview import __version__
+from caseview.errors import NotFound, UsageError
 
 EPILOG = """\
 Global options go before the command, e.g.
@@ -36,6 +37,45 @@ def _day(text: str) -> date:
         ) from None
 
 
+# SQLite's integers are signed 64-bit; argparse's int has no bound, and binding a larger
+# one raised OverflowError. No row has an id beyond this, so one is "not there".
+LARGEST_ID = 2**63 - 1
+# Which thing an integer option names, for "There is no justification 9999…".
+_NAMED_BY = {
+    "justification": "justification",
+    "subject": "subject",
+    "subject_a": "subject",
+    "subject_b": "subject",
+    "source": "source",
+    "corroborates": "observation",
+}
+# What a bare ID names, by command.
+_ID_OF = {
+    "justification": "justification",
+    "policy": "policy",
+    "source": "source",
+    "authorisation": "authorisation",
+}
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse integers SQLite cannot hold: an id as not found (exit 1), any other number
+    (a limit, a sequence number) as a usage error."""
+    for name, value in vars(args).items():
+        for number in value if isinstance(value, list) else [value]:
+            if isinstance(number, bool) or not isinstance(number, int):
+                continue
+            if -LARGEST_ID <= number <= LARGEST_ID:
+                continue
+            noun = _NAMED_BY.get(name) or (_ID_OF.get(args.command) if name == "id" else None)
+            if noun is not None:
+                raise NotFound(f"There is no {noun} {number}. Check the id you typed.")
+            raise UsageError(
+                f"--{name.replace('_', '-')} {number} is too large a number. See "
+                f"'caseview {args.command} --help'."
+            )
+
+
 def build() -> argparse.ArgumentParser:
     root = _Parser(
         prog="caseview",
@@ -60,6 +100,11 @@ def build() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="build a fictional demo case file and open it")
     demo.add_argument("--no-gui", action="store_true", help="build it, print how to use it")
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="if the demo file has been worked in, build a new one beside it",
+    )
 
     commands.add_parser("gui", help="open the desktop app (the default)")
 

@@ -6,8 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from caseview import accounts
+from caseview import accounts, justifications
 from caseview.cli.io import read_secret
+from caseview.cli.parser import LARGEST_ID
 from caseview.errors import CaseFileError, NotFound, UsageError
 from caseview.session import Session
 from caseview.storage import default_case_file_path, open_case_file
@@ -33,10 +34,14 @@ def open_session(args: argparse.Namespace) -> Session:
         raise UsageError("Say who you are: --user NAME before the command, or set CASEVIEW_USER.")
     password = read_secret(f"Password for {username}: ", env="CASEVIEW_PASSWORD")
     try:
-        return accounts.login(casefile, username, password)
+        session = accounts.login(casefile, username, password)
+        # Signing in is one of the moments a lapsed emergency review is noticed (reads
+        # never notice it); cheap when there is none.
+        justifications.notice_overdue(session)
     except BaseException:
         casefile.close()
         raise
+    return session
 
 
 def case_id(session: Session, text: str) -> int:
@@ -56,6 +61,6 @@ def case_id(session: Session, text: str) -> int:
                 f"Give the id instead: {found} for reference {text}."
             )
         return found
-    if text.isdigit():
+    if text.isdigit() and int(text) <= LARGEST_ID:
         return int(text)
     raise NotFound(f"There is no case with reference {text}. Run 'caseview case list'.")

@@ -378,7 +378,8 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
     justifications.notice_overdue(session)
     data = build(session, case_id)
     pdf = render_pdf(data)
-    with files.atomic_write(target) as handle:
+    written = files.Written()
+    with files.atomic_write(target, written) as handle:
         handle.write(pdf)
     checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
     with session.casefile.write() as conn:
@@ -390,6 +391,6 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
             entity="case",
             entity_id=case_id,
             case_id=case_id,
-            data={"checkpoint": str(checkpoint), "bytes": len(pdf), "file_name": target.name},
+            data={"checkpoint": str(checkpoint), "bytes": len(pdf), **written.audit_data()},
         )
     return checkpoint

@@ -103,6 +103,8 @@ class ReportSource:
     viewed_at: datetime | None  # for imports: when the worker viewed it
     method_statement: str = ""
     """How this source was obtained and what was promised for it, said of it alone."""
+    gone_status: int | None = None
+    """404 or 410 when the source is evidence that the page was gone."""
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,17 @@ from caseview.report.model import (
     ReportObservation,
     ReportSource,
 )
-from caseview.report.text import fit, markup, one_line, wrap
+from caseview.report.text import (
+    Run,
+    display_url,
+    fit_line,
+    layout,
+    markup,
+    needs_layout,
+    one_line,
+    visible,
+    wrap,
+)
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 20 * mm
@@ -147,8 +157,14 @@ CAPTION = _style("caption", fontSize=7.5, leading=10, textColor=MUTED, spaceAfte
 BULLET = _style("bullet", leftIndent=12, bulletIndent=2, spaceAfter=4)
 
 
-def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
-    """A paragraph of user or page text: escaped, so never read as markup."""
+def _p(text: str, style: ParagraphStyle = BODY) -> Flowable:
+    """A paragraph of user or page text: escaped, so never read as markup.
+
+    Text in scripts beyond the main face (Arabic, Chinese…) is not given to a Paragraph,
+    which cannot shape it, but wrapped and drawn as :class:`_Prose`.
+    """
+    if needs_layout(visible(text)):
+        return _Prose(text, style)
     return Paragraph(markup(text), style)
 
 
@@ -236,13 +252,115 @@ class _Lines(Flowable):  # type: ignore[misc]  # reportlab is untyped
                     font = getFont(look.face)
                     ops.append(f"{fp_str(*look.color.rgb())} rg")
                     current = look
-                ops.append(f"1 0 0 1 0 {fp_str(top - look.size * 0.96)} Tm")
-                for subset, chunk in font.splitString(line, doc):
-                    name = font.getSubsetInternalName(subset, doc)
-                    ops.append(f"{name} {fp_str(look.size)} Tf ({escapePDF(chunk)}) Tj")
+                baseline = top - look.size * 0.96
+                if needs_layout(line):  # beyond the main face: shaped, in visual order
+                    ops.extend(_run_ops(doc, layout(line, look.face), 0, baseline, look))
+                else:
+                    ops.append(f"1 0 0 1 0 {fp_str(baseline)} Tm")
+                    for subset, chunk in font.splitString(line, doc):
+                        name = font.getSubsetInternalName(subset, doc)
+                        ops.append(f"{name} {fp_str(look.size)} Tf ({escapePDF(chunk)}) Tj")
             top -= look.leading
         ops.append("ET")
         canvas.addLiteral("\n".join(ops))
+
+
+BOLD_STROKE = 0.03  # of the size: how much a fallback face (regular only) is thickened
+
+
+def _actual_text(text: str) -> str:
+    """``text`` as a PDF string in UTF-16, for /ActualText."""
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+def _run_ops(doc: Any, runs: Sequence[Run], x: float, y: float, look: _Look) -> list[str]:
+    """PDF text operators drawing one laid-out line from (``x``, ``y``), inside BT/ET.
+
+    A run in a main face is drawn as its string. A shaped run is drawn glyph by glyph
+    where HarfBuzz moved one from where the last left off (marks, kerning), and is
+    wrapped in a marked-content span whose /ActualText is the run's own characters in
+    reading order: what a reader copies or searches is the name as written, not the
+    glyphs (joined Arabic forms and Indic conjuncts have no characters of their own).
+    Bold text in a fallback face, which has only a regular weight, and the faces whose
+    only weight is lighter (:data:`fonts.THICKEN`) are thickened by stroking outlines.
+    """
+    size = look.size
+    em = size / 1000
+    ops: list[str] = []
+    pen = x
+    bold = look.face in (fonts.BOLD, fonts.BOLD_ITALIC)
+    for run in runs:
+        font = getFont(run.face)
+        if not run.glyphs:
+            ops.append(f"1 0 0 1 {fp_str(pen)} {fp_str(y)} Tm")
+            for subset, chunk in font.splitString(run.shown, doc):
+                name = font.getSubsetInternalName(subset, doc)
+                ops.append(f"{name} {fp_str(size)} Tf ({escapePDF(chunk)}) Tj")
+            pen += run.width * em
+            continue
+        ops.append(f"/Span <</ActualText {_actual_text(run.text)}>> BDC")
+        stroke = fonts.THICKEN.get(run.face, 0.0) + (BOLD_STROKE if bold else 0.0)
+        if stroke:
+            ops.append(f"2 Tr {fp_str(size * stroke)} w {fp_str(*look.color.rgb())} RG")
+        at: tuple[float, float] | None = None  # where the last glyph left the pen
+        for key, advance, dx, dy in run.glyphs:
+            gx, gy = pen + dx * em, y + dy * em
+            ((subset, chunk),) = font.splitString(key, doc)
+            name = font.getSubsetInternalName(subset, doc)
+            if at is None or abs(at[0] - gx) > 0.01 or abs(at[1] - gy) > 0.01:
+                ops.append(f"1 0 0 1 {fp_str(gx)} {fp_str(gy)} Tm")
+            ops.append(f"{name} {fp_str(size)} Tf ({escapePDF(chunk)}) Tj")
+            at = (gx + font.face.getCharWidth(ord(key)) * em, gy)
+            pen += advance * em
+        if stroke:
+            ops.append("0 Tr")
+        ops.append("EMC")
+    return ops
+
+
+class _Prose(_Lines):
+    """A paragraph in a Paragraph style whose text goes beyond the main face.
+
+    Wrapped by :func:`~caseview.report.text.wrap` at the width the frame offers, drawn
+    line by line like a table cell (shaped, in visual order), and split between lines
+    when it runs over a page.
+    """
+
+    def __init__(
+        self, text: str, style: ParagraphStyle, lines: Sequence[tuple[_Look, str]] = ()
+    ) -> None:
+        super().__init__(lines)
+        self.text = text
+        self.style = style
+        self.look = _Look(style.fontName, style.fontSize, style.leading, style.textColor)
+        self.keepWithNext = getattr(style, "keepWithNext", 0)
+        self._fixed = bool(lines)  # a piece of a split paragraph keeps its lines
+        self._wrapped_at: float | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if not self._fixed and self._wrapped_at != availWidth:
+            look = self.look
+            lines = wrap(self.text, look.face, look.size, availWidth)
+            self.lines = [(look, line) for line in lines]
+            self.height = look.leading * len(lines)
+            self._wrapped_at = availWidth
+        return super().wrap(availWidth, availHeight)
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        self.wrap(availWidth, availHeight)
+        if availHeight < self.look.leading or len(self.lines) < 2:
+            return []
+        head, tail = self.cut(availHeight)
+        return [
+            _Prose(self.text, self.style, head.lines),
+            _Prose(self.text, self.style, tail.lines),
+        ]
+
+    def getSpaceBefore(self) -> float:
+        return float(self.style.spaceBefore)
+
+    def getSpaceAfter(self) -> float:
+        return float(self.style.spaceAfter)
 
 
 PAD = 3.0  # cell padding, left and right
@@ -703,11 +821,13 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
     w = SOURCE_WIDTHS
     rows = []
     for s in sources:
-        where: list[Block] = [(PLAIN, s.url)]
+        where: list[Block] = [(PLAIN, display_url(s.url))]
         if s.final_url and s.final_url != s.url:
-            where += [(SMALL, "arrived at"), (PLAIN, s.final_url)]
+            where += [(SMALL, "arrived at"), (PLAIN, display_url(s.final_url))]
         if s.title:
             where.append((SLANT, s.title))
+        if s.gone_status is not None:
+            where.append((STRONG, f"The page was gone (HTTP {s.gone_status})"))
         if s.published:
             where.append((PLAIN, f"Published (as stated): {s.published}"))
         where += [(SMALL, "SHA-256"), (HASH, s.sha256)]
@@ -902,13 +1022,13 @@ class _Furniture:
     """What every page carries: the marking top and bottom, the case, "Page x of y"."""
 
     def __init__(self, data: ReportData) -> None:
-        self.marking = fit(_classification(data), fonts.BOLD, 10, 220)
-        self.case = fit(data.case_reference or "no case reference", fonts.BOLD, 8, 160)
+        self.marking = fit_line(_classification(data), fonts.BOLD, 10, 220)
+        self.case = fit_line(data.case_reference or "no case reference", fonts.BOLD, 8, 160)
         # UK local time only: the first page gives UTC beside it, and the header has
         # room for one (it must not run into the marking in the middle).
         local = data.dated if data.dated.tzinfo else data.dated.replace(tzinfo=UTC)
         local = local.astimezone(UK_TIME)
-        self.dated = fit(
+        self.dated = fit_line(
             f"Reasoned note, {local.day} {local:%b %Y, %H:%M} {local.tzname()}",
             fonts.REGULAR,
             8,
@@ -920,12 +1040,11 @@ class _Furniture:
         left, right, middle = MARGIN_X, PAGE_W - MARGIN_X, PAGE_W / 2
         canvas.saveState()
         canvas.setFillColor(INK)
-        canvas.setFont(fonts.BOLD, 10)
-        canvas.drawCentredString(middle, top, self.marking)
-        canvas.drawCentredString(middle, bottom, self.marking)
-        canvas.setFont(fonts.BOLD, 8)
-        canvas.drawString(left, top, self.case)
-        canvas.drawString(left, bottom, self.case)
+        marking = _Look(fonts.BOLD, 10, 10, INK)
+        case = _Look(fonts.BOLD, 8, 8, INK)
+        for y in (top, bottom):
+            _draw_line(canvas, middle, y, marking, self.marking, centred=True)
+            _draw_line(canvas, left, y, case, self.case)
         canvas.setFillColor(MUTED)
         canvas.setFont(fonts.REGULAR, 8)
         canvas.drawRightString(right, top, self.dated)
@@ -935,6 +1054,22 @@ class _Furniture:
         canvas.line(left, top - 3.5 * mm, right, top - 3.5 * mm)
         canvas.line(left, bottom + 4 * mm, right, bottom + 4 * mm)
         canvas.restoreState()
+
+
+def _draw_line(
+    canvas: Canvas, x: float, y: float, look: _Look, line: str, *, centred: bool = False
+) -> None:
+    """One line of :func:`visible` text on the canvas, from ``x`` or centred on it."""
+    if not needs_layout(line):
+        canvas.setFont(look.face, look.size)
+        (canvas.drawCentredString if centred else canvas.drawString)(x, y, line)
+        return
+    runs = layout(line, look.face)
+    if centred:
+        x -= sum(run.width for run in runs) * look.size / 1000 / 2
+    ops = ["BT", f"{fp_str(*look.color.rgb())} rg"]
+    ops += _run_ops(canvas._doc, runs, x, y, look)
+    canvas.addLiteral("\n".join([*ops, "ET"]))
 
 
 def _canvas_maker(data: ReportData) -> Callable[..., Canvas]:
@@ -994,12 +1129,12 @@ def render_pdf(data: ReportData) -> bytes:
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=fit(
+        title=fit_line(
             f"Reasoned note {data.case_reference}: {data.case_title}", fonts.REGULAR, 10, 2000
         ),
-        author=fit(data.author, fonts.REGULAR, 10, 2000),
+        author=fit_line(data.author, fonts.REGULAR, 10, 2000),
         subject=f"Reasoned note; {_classification(data)}",
-        creator=fit(data.tool, fonts.REGULAR, 10, 2000),
+        creator=fit_line(data.tool, fonts.REGULAR, 10, 2000),
         keywords=_classification(data),
         invariant=1,
         pageCompression=1,

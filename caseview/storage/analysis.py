@@ -2,38 +2,63 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
-# Letters SQLite's unicode61 tokenizer cannot fold (remove_diacritics works from Unicode
-# decompositions, and these have none), spelled the way a UK keyboard would type them.
-_FOLDS = str.maketrans(
-    {
-        "Ł": "L",
-        "ł": "l",
-        "Ø": "O",
-        "ø": "o",
-        "Đ": "D",
-        "đ": "d",
-        "Ð": "D",
-        "ð": "d",
-        "Ħ": "H",
-        "ħ": "h",
-        "ß": "ss",
-        "ẞ": "SS",
-        "Æ": "AE",
-        "æ": "ae",
-        "Œ": "OE",
-        "œ": "oe",
-        "Þ": "TH",
-        "þ": "th",
-        "ı": "i",
-    }
+# Latin letters SQLite's unicode61 tokenizer cannot fold. remove_diacritics works from
+# canonical Unicode decompositions, and these have none (ł, ø, đ, ħ, ɗ…), decompose to
+# more than a letter and accents (ŀ is "l·"), or decompose only for compatibility (ĳ,
+# ǆ). Each is spelled with the letters its decomposition or its Unicode name is built on
+# (LATIN SMALL LETTER O WITH STROKE -> o), the way a UK keyboard would type it. Letters
+# that unicode61 folds itself (é, ş, ễ) are left to it, so that text in French or Polish
+# without these letters is not indexed a second time (see index()).
+_SPELLED = {"SHARP S": "ss", "THORN": "th", "ETH": "d", "AFRICAN D": "d"}
+_UNICODE61_MISSES = {"Ǡ": "A", "ǡ": "a"}  # two accents stacked on ȧ: left whole
+_LATIN_BLOCKS = (
+    (0x00C0, 0x02AF),  # Latin-1 letters, Latin Extended-A and -B, IPA extensions
+    (0x1E00, 0x1EFF),  # Latin Extended Additional
+    (0x2C60, 0x2C7F),  # Latin Extended-C
+    (0xA720, 0xA7FF),  # Latin Extended-D
+    (0xAB30, 0xAB6F),  # Latin Extended-E
+)
+_LATIN_NAME = re.compile(
+    r"LATIN (SMALL|CAPITAL) (?:LETTER|LIGATURE) (?:DOTLESS )?([A-Z]{1,2}|[A-Z ]+?)(?: WITH .*)?"
 )
 
 
+def _unaccented(text: str) -> str:
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _latin_folds() -> dict[str, str]:
+    folds = dict(_UNICODE61_MISSES)
+    for code in (c for start, end in _LATIN_BLOCKS for c in range(start, end + 1)):
+        char = chr(code)
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        compatible = _unaccented(unicodedata.normalize("NFKD", char))
+        if compatible.isascii():
+            if compatible != _unaccented(unicodedata.normalize("NFD", char)):
+                folds[char] = compatible  # ĳ -> ij, ǅ -> Dz
+            continue  # otherwise unicode61 folds it
+        match = _LATIN_NAME.fullmatch(unicodedata.name(char, ""))
+        if match is None:
+            continue
+        case, base = match.groups()
+        plain = _SPELLED.get(base, base if len(base) <= 2 else "")
+        if plain:
+            folds[char] = plain.upper() if case == "CAPITAL" else plain.lower()
+    return folds
+
+
+_FOLDS = str.maketrans(_latin_folds())
+
+
 def fold(text: str) -> str:
-    """Text with the letters unicode61 cannot fold spelled plainly (Łódź -> Lódź)."""
+    """Text with the Latin letters unicode61 cannot fold spelled plainly (Łódź -> Lódź)."""
     return text.translate(_FOLDS)
 
 
@@ -119,6 +144,21 @@ def current_note(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
     return row
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Korean, Thai, Lao,
+# Khmer, Myanmar): unicode61 sees a whole run of them as one word, so a word inside
+# running text cannot be found there. Text holding any of them is also indexed by
+# trigram (search_trigram), which finds any three or more characters anywhere.
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u2e80-\u2fdf"
+    "\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7af\uf900-\ufaff\uff66-\uffdc"
+    "\U00020000-\U0003134f]"
+)
+TRIGRAM = 3
+"""The fewest characters search_trigram can match; shorter terms are looked for with
+instr() over its rows (only text in the scripts above is there, so the scan is small)."""
+
+
 def index(
     conn: sqlite3.Connection, kind: str, ref_id: int, case_id: int, title: str, body: str
 ) -> None:
@@ -128,9 +168,10 @@ def index(
     ``folded`` column holds title and body through :func:`fold` only when folding
     changes them (a page naming Łódź): otherwise it would index the same words twice,
     which for a 1 MB page costs a fifth of the capture's time. Queries are not limited
-    to one column, so a word is found wherever it is indexed.
+    to one column, so a word is found wherever it is indexed. Text with any
+    :data:`UNSPACED` character is also indexed in ``search_trigram``.
     """
-    conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+    unindex(conn, kind, ref_id)
     written = title + "\n" + body
     folded = fold(written)
     conn.execute(
@@ -138,25 +179,84 @@ def index(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (kind, ref_id, case_id, title, body, "" if folded == written else folded),
     )
+    if UNSPACED.search(written):
+        conn.execute(
+            "INSERT INTO search_trigram (kind, ref_id, case_id, title, body)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (kind, ref_id, case_id, title, body),
+        )
 
 
 def unindex(conn: sqlite3.Connection, kind: str, ref_id: int) -> None:
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+    conn.execute("DELETE FROM search_trigram WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+
+
+def _in_cases(case_ids: list[int] | None) -> tuple[str, list[Any]]:
+    if case_ids is None:
+        return "", []
+    return f" AND case_id IN ({', '.join('?' for _ in case_ids) or 'NULL'})", list(case_ids)
+
+
+def _contains(fragments: Sequence[str]) -> tuple[str, list[Any]]:
+    # Every fragment somewhere in the title or the body (instr: no LIKE wildcards).
+    sql = "".join(" AND (instr(title, ?) > 0 OR instr(body, ?) > 0)" for _ in fragments)
+    return sql, [p for f in fragments for p in (f, f)]
 
 
 def search(
-    conn: sqlite3.Connection, case_ids: list[int] | None, match: str, limit: int
+    conn: sqlite3.Connection,
+    case_ids: list[int] | None,
+    *,
+    words: str,
+    phrases: str,
+    fragments: Sequence[str],
+    limit: int,
 ) -> list[sqlite3.Row]:
-    sql = (
-        "SELECT kind, ref_id, case_id, title,"
-        " snippet(search_index, 4, '[', ']', ' … ', 12) AS snippet"
-        " FROM search_index WHERE search_index MATCH ?"
-    )
-    params: list[Any] = [match]
-    if case_ids is not None:
-        sql += f" AND case_id IN ({', '.join('?' for _ in case_ids) or 'NULL'})"
-        params += case_ids
-    sql += " ORDER BY rank LIMIT ?"
+    """Items matching everything asked, best first, at most ``limit``.
+
+    ``words`` is an FTS5 query for ``search_index``, ``phrases`` one for
+    ``search_trigram`` (either may be empty), ``fragments`` short strings that must each
+    appear in an item of ``search_trigram``. At least one of them must be given.
+    """
+    cases_sql, cases_params = _in_cases(case_ids)
+    contains_sql, contains_params = _contains(fragments)
+    if words:
+        sql = (
+            "SELECT kind, ref_id, case_id, title,"
+            " snippet(search_index, 4, '[', ']', ' … ', 12) AS snippet"
+            " FROM search_index WHERE search_index MATCH ?" + cases_sql
+        )
+        params: list[Any] = [words, *cases_params]
+        if phrases or fragments:
+            # Only text in unspaced scripts is in search_trigram; narrow to it first.
+            sql += (
+                " AND (kind, ref_id) IN (SELECT kind, ref_id FROM search_trigram WHERE "
+                + ("search_trigram MATCH ?" if phrases else "1")
+                + cases_sql
+                + contains_sql
+                + ")"
+            )
+            params += [phrases] if phrases else []
+            params += cases_params + contains_params
+    elif phrases:
+        sql = (
+            "SELECT kind, ref_id, case_id, title,"
+            " snippet(search_trigram, 4, '[', ']', ' … ', 24) AS snippet"
+            " FROM search_trigram WHERE search_trigram MATCH ?" + cases_sql + contains_sql
+        )
+        params = [phrases, *cases_params, *contains_params]
+    else:
+        # Too short for the trigram index: a scan of its rows, bounded by LIMIT. The
+        # snippet shows the body around the first fragment, marked like snippet() does.
+        first = fragments[0]
+        sql = (
+            "SELECT kind, ref_id, case_id, title,"
+            " replace(substr(body, max(1, instr(body, ?) - 12), 40), ?, '[' || ? || ']')"
+            " AS snippet FROM search_trigram WHERE 1" + cases_sql + contains_sql
+        )
+        params = [first, first, first, *cases_params, *contains_params]
+    sql += " ORDER BY rank LIMIT ?" if words or phrases else " ORDER BY rowid LIMIT ?"
     params.append(limit)
     return list(conn.execute(sql, params))
 

@@ -12,8 +12,10 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import platformdirs
 import sqlite_utils
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 # PRAGMA application_id marks the file as ours: b"CVEW" as a big-endian integer.
 APPLICATION_ID = 0x43564557
 BUSY_TIMEOUT_MS = 60_000
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def default_case_file_path() -> Path:
@@ -43,20 +46,28 @@ class CaseFile:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything inside commits together or not at all."""
+        """One atomic write: everything inside commits together or not at all.
+
+        A file that is read-only, full or damaged is a ``CaseFileError`` saying so.
+        """
         if self.conn.in_transaction:
             # A nested write joins the outer one through a savepoint.
             with self.db.atomic():
                 yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            _raise_explained(exc, self.path)
         try:
             yield self.conn
-        except BaseException:
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                _raise_explained(exc, self.path)
             raise
-        self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -81,14 +92,91 @@ class CaseFile:
         self.close()
 
 
+def explain(exc: sqlite3.Error, path: Path) -> CaseFileError | None:
+    """What a failure of the case file itself means, as a sentence with what to do;
+    ``None`` for an error in what was asked (a constraint, a bug), which is not the file's.
+    """
+    name = str(getattr(exc, "sqlite_errorname", None) or "")
+    text = str(exc).lower()
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return CaseFileError(
+            f"The case file {path} is read-only, so nothing can be recorded in it (signing in "
+            "is recorded too). Ask for write access to it, or work on a copy; "
+            f"'caseview --db {path} verify' checks it without changing it.",
+        )
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return CaseFileError(
+            f"The disk holding the case file {path} is full, so nothing was saved. Free some "
+            "space and run the command again.",
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        return damaged(path, str(exc))
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        return CaseFileError(
+            f"The case file {path} could not be read or written (a disk error: {exc}); nothing "
+            "was saved. Check the disk or network drive, then run the command again.",
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open database" in text:
+        return CaseFileError(
+            f"Cannot open the case file {path} ({exc}). Check that you may write to it and to "
+            "its folder (Caseview keeps working files beside it).",
+        )
+    return None
+
+
+def _raise_explained(exc: sqlite3.Error, path: Path) -> NoReturn:
+    found = explain(exc, path)
+    if found is None:
+        raise exc
+    raise found from exc
+
+
+def damaged(path: Path, detail: str) -> CaseFileError:
+    return CaseFileError(
+        f"The case file {path} is damaged ({detail}); it was left unchanged. Keep it as it "
+        f"is, check it with 'caseview --db {path} verify', restore it from your backup, "
+        "and tell your information governance team.",
+    )
+
+
+def _check_regular(path: Path) -> None:
+    """A case file is a regular file: a pipe would hang the open, a device is not ours."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise CaseFileError(
+            f"Cannot open {path} ({exc.strerror or exc}). Check the path and its permissions."
+        ) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise CaseFileError(f"{path} is a folder, not a case file. Give the path of a file.")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise CaseFileError(
+            f"{path} is {kind}, not a case file; it was not opened. Check the path given "
+            "with --db or CASEVIEW_DB."
+        )
+
+
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     if read_only:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        if _unchangeable(path):
+            # SQLite reads a WAL file through a shared-memory file beside it, which it
+            # cannot create here; a file nobody here may change can be read as immutable.
+            uri += "&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     else:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
+
+
+def _unchangeable(path: Path) -> bool:
+    """Neither the file nor its folder may be written by us, and no write is in flight."""
+    pending = path.with_name(path.name + "-wal")
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return not writable and not pending.exists()
 
 
 def _configure(conn: sqlite3.Connection, *, read_only: bool) -> None:
@@ -113,11 +201,23 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+def _looks_like_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
 def _check_identity(conn: sqlite3.Connection, path: Path, *, creating: bool) -> None:
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if _looks_like_sqlite(path):
+            # The header is SQLite's: a case file that is read-only, or cut short or
+            # damaged, not a stranger.
+            raise (explain(exc, path) or damaged(path, str(exc))) from exc
         raise CaseFileError(
             f"{path} is not a Caseview case file (it is not an SQLite database). "
             "Check the path given with --db or CASEVIEW_DB."
@@ -150,12 +250,12 @@ def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = 
             f"No case file at {path}. Create one with 'caseview init --admin NAME', "
             "or point --db / CASEVIEW_DB at an existing one."
         )
-    elif path.is_dir():
-        raise CaseFileError(f"{path} is a folder, not a case file. Give the path of a file.")
+    else:
+        _check_regular(path)
     try:
         conn = _connect(path, read_only=read_only)
     except sqlite3.Error as exc:
-        raise CaseFileError(
+        raise explain(exc, path) or CaseFileError(
             f"Cannot open {path}: {exc}. Check the path and its permissions."
         ) from exc
     try:
@@ -172,6 +272,9 @@ def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = 
             with casefile.write():
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 schema.migrate(casefile.db, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        _raise_explained(exc, path)
     except BaseException:
         conn.close()
         raise

@@ -14,6 +14,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from caseview.errors import CaseFileError
+from caseview.storage.analysis import UNSPACED, fold
 
 MigrationFn = Callable[[sqlite_utils.Database], None]
 
@@ -605,3 +606,42 @@ BEGIN
 END;
 """,
     )
+
+
+@_step("0011_search_trigram")
+def _search_trigram(db: sqlite_utils.Database) -> None:
+    # Issue 13: words of Chinese, Japanese or Thai inside running text are found through
+    # a trigram index beside the word index (storage/analysis.py index() fills both), and
+    # more Latin letters are folded, so existing items are indexed again where either
+    # changes what is stored.
+    if sqlite3.sqlite_version_info < (3, 34, 0):
+        raise CaseFileError(
+            f"Search needs SQLite 3.34 or newer; this Python has {sqlite3.sqlite_version}."
+            " Install Caseview with a newer Python to open this case file."
+        )
+    _script(
+        db,
+        """
+CREATE VIRTUAL TABLE search_trigram USING fts5(
+    kind UNINDEXED, ref_id UNINDEXED, case_id UNINDEXED, title, body,
+    tokenize = 'trigram'
+)
+""",
+    )
+    refolded: list[tuple[str, int]] = []
+    # One row at a time (pages can be large); search_index is changed only afterwards.
+    for rowid, kind, ref_id, case_id, title, body, folded in db.execute(
+        "SELECT rowid, kind, ref_id, case_id, title, body, folded FROM search_index"
+    ):
+        written = f"{title}\n{body}"
+        now_folded = "" if fold(written) == written else fold(written)
+        if now_folded != folded:
+            refolded.append((now_folded, rowid))
+        if UNSPACED.search(written):
+            db.execute(
+                "INSERT INTO search_trigram (kind, ref_id, case_id, title, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind, ref_id, case_id, title, body),
+            )
+    for folded, rowid in refolded:
+        db.execute("UPDATE search_index SET folded = ? WHERE rowid = ?", (folded, rowid))

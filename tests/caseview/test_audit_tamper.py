@@ -97,7 +97,8 @@ def _event(i: int) -> dict[str, Any]:
     return {
         "at": T0,
         "actor": "wren",
-        "action": "subject.added",
+        # Not an action that makes a row: these logs have events and no tables' rows.
+        "action": "drill.subject_noted",
         "entity": "subject",
         "entity_id": i,
         "case_id": 1,

@@ -71,7 +71,9 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp
     c.request = int(out)
     assert c.run("wren", "justification", "submit", str(c.request))[0] == 0
     assert (
-        c.run("max", "justification", "review", str(c.request), "--approve", "--reason", "Ok.")[0]
+        c.run(
+            "max", "justification", "review", str(c.request), "--approve", "--reason", "One look."
+        )[0]
         == 0
     )
     return c

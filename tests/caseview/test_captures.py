@@ -327,7 +327,12 @@ def test_exported_warc_index_lists_three_responses(exported: Path, server: Hosti
 
 def test_export_is_an_audit_event(worker: Session, case: Case, exported: Path) -> None:
     [event] = [e for e in audit.list_events(worker, case.id) if e.action == "export.warc"]
-    assert event.data == {"captures": 3}
+    assert event.data == {
+        "captures": 3,
+        "file_name": exported.name,
+        "file_sha256": hashlib.sha256(exported.read_bytes()).hexdigest(),
+        "file_size": exported.stat().st_size,
+    }
 
 
 # --- content-addressed blobs ---------------------------------------------------------
@@ -729,7 +734,7 @@ def test_cancel_during_the_fetch_is_recorded_as_a_failed_viewing(
     server: HostileServer,
 ) -> None:
     before = counts(worker.casefile)
-    with pytest.raises(CaptureError, match="cancelled"):
+    with pytest.raises(CaptureError, match="stopped by the worker"):
         captures.capture_url(
             worker,
             case.id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
 import socket
 import sqlite3
@@ -24,6 +25,7 @@ import pytest
 from caseview import accounts, audit, captures, cases, demo, justifications, notes, observations
 from caseview.cli import main
 from caseview.domain import Role
+from caseview.errors import CaseFileError
 from caseview.session import Session
 from caseview.storage import open_case_file
 
@@ -129,14 +131,55 @@ def test_demo_goes_to_the_user_data_folder_by_default(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "caseview" / "caseview-demo.db").is_file()
 
 
-def test_rebuilding_replaces_an_earlier_demo(demo_path: Path) -> None:
-    build(demo_path)
-    with open_case_file(demo_path) as casefile:
+def work_in(path: Path) -> None:
+    """What trying the demo leaves: a sign-in and a new case."""
+    with open_case_file(path) as casefile:
         manager = accounts.login(casefile, "demo-manager", "demo")
         cases.create_case(manager, "DEMO-0002", "A case added while trying the demo")
-    assert build(demo_path) == 0
-    assert count(demo_path, "SELECT count(*) FROM cases") == 1
-    assert count(demo_path, "SELECT count(*) FROM audit_log WHERE action = 'demo.built'") == 1
+
+
+def test_rebuilding_replaces_an_earlier_demo_nobody_worked_in(built: Path) -> None:
+    first = content(built)
+    assert build(built) == 0
+    assert content(built) != first  # built again, not merely kept
+    assert count(built, "SELECT count(*) FROM audit_log WHERE action = 'demo.built'") == 1
+
+
+def test_a_demo_someone_worked_in_is_opened_as_it_is(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work_in(built)
+    before = content(built)
+    capsys.readouterr()
+    assert build(built) == 0
+    assert content(built) == before
+    said = capsys.readouterr().out
+    assert "has changed since it was built, so it was not rebuilt" in said
+    assert "caseview demo --fresh" in said
+    assert not built.with_name("demo-2.db").exists()
+
+
+def test_fresh_builds_a_new_demo_beside_one_someone_worked_in(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work_in(built)
+    before = content(built)
+    assert main(["--db", str(built), "--json", "demo", "--no-gui", "--fresh"]) == 0
+    said = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    beside = built.with_name("demo-2.db")
+    assert (said["path"], said["built"]) == (str(beside), True)
+    assert content(built) == before
+    assert count(beside, "SELECT count(*) FROM cases") == 1
+    assert main(["--db", str(built), "demo", "--no-gui", "--fresh"]) == 0
+    assert built.with_name("demo-3.db").is_file()
+
+
+def test_build_itself_never_overwrites_a_demo_someone_worked_in(built: Path) -> None:
+    work_in(built)
+    before = content(built)
+    with pytest.raises(CaseFileError, match="changed since it was built"):
+        demo.build(built)
+    assert content(built) == before
 
 
 def _real_case_file(path: Path) -> None:

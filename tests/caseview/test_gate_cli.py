@@ -274,6 +274,16 @@ def test_returning_with_an_empty_reason_is_refused(cli: Cli, submitted_id: int) 
     assert (code, "reasons" in err) == (1, True)
 
 
+@pytest.mark.parametrize("reason", ["", "  ", "OK"])
+def test_approving_without_a_reason_of_ones_own_is_refused(
+    cli: Cli, submitted_id: int, reason: str
+) -> None:
+    code, _, err = cli.run(
+        "max", "justification", "review", str(submitted_id), "--approve", "--reason", reason
+    )
+    assert (code, "say why looking is necessary" in err) == (1, True)
+
+
 def test_show_json_has_status_hash_findings_and_decisions(cli: Cli, approved_id: int) -> None:
     code, obj = cli.json("ada", "justification", "show", str(approved_id))
     request = ethics.parse_justification(obj["request"])  # type: ignore[arg-type]

@@ -401,9 +401,11 @@ def emergency_unreviewed_after_24_hours(w: World) -> Outcome:
     record = _emergency(w)
     w.clock.advance(hours=25)
     outcome = _capture_outcome(w, w.worker, record.id)
-    for _ in range(3):  # several reads, by several people
+    for _ in range(3):  # several reads and sign-ins, by several people
         justifications.get(w.manager, record.id)
         justifications.list_for_case(w.worker, w.case.id)
+        justifications.notice_overdue(w.worker)
+        justifications.notice_overdue(w.manager)
     queue = justifications.review_queue(w.manager)
     return replace(
         outcome,

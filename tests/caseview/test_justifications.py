@@ -401,8 +401,24 @@ def test_another_manager_approves(manager: Session, pending: JustificationRecord
 def test_the_decision_records_the_hash_it_approved(
     manager: Session, pending: JustificationRecord
 ) -> None:
-    decided = justifications.review(manager, pending.id, "approve", "")
+    decided = justifications.review(manager, pending.id, "approve", "One look is proportionate.")
     assert decided.decisions[0].content_hash == pending.content_hash
+
+
+@pytest.mark.parametrize("reasons", ["", "   \n", ".", "OK", "Approved.", "lgtm", "Safeguarding"])
+def test_an_approval_needs_reasons_of_its_own(
+    manager: Session, pending: JustificationRecord, reasons: str
+) -> None:
+    with pytest.raises(ValidationError, match="approve this request: say why looking is"):
+        justifications.review(manager, pending.id, "approve", reasons)
+    assert justifications.get(manager, pending.id).status == "submitted"
+
+
+def test_an_approval_with_a_short_reason_of_its_own_is_recorded(
+    manager: Session, pending: JustificationRecord
+) -> None:
+    decided = justifications.review(manager, pending.id, "approve", "OK: one look, named man.")
+    assert decided.decisions[0].reasons == "OK: one look, named man."
 
 
 @pytest.mark.parametrize("decision", ["reject", "return"])
@@ -479,7 +495,7 @@ def test_an_out_of_date_request_cannot_be_approved(
 ) -> None:
     clock.advance(days=15)
     with pytest.raises(PermissionDenied) as caught:
-        justifications.review(manager, pending.id, "approve", "")
+        justifications.review(manager, pending.id, "approve", "Proportionate, but late.")
     assert caught.value.rule == "expired"
 
 
@@ -634,12 +650,11 @@ def test_reviewing_an_overdue_emergency_records_it_as_late(
 def test_overdue_is_flagged_once_with_its_due_time(
     manager: Session, worker: Session, case: Case, subject: Subject, clock: FixedClock
 ) -> None:
-    record = submitted(worker, case.id, make_request([subject.id], clock(), **emergency_changes()))
+    submitted(worker, case.id, make_request([subject.id], clock(), **emergency_changes()))
     due = clock() + timedelta(hours=24)
     clock.advance(hours=25)
-    justifications.get(worker, record.id)
-    justifications.review_queue(manager)
-    justifications.get(manager, record.id)
+    justifications.notice_overdue(worker)
+    justifications.notice_overdue(manager)
     [data] = event_data(manager.casefile, "justification.overdue")
     assert data["review_due"] == due.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

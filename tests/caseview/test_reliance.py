@@ -30,7 +30,8 @@ from caseview.report import build as report
 from caseview.report.pdf import render_pdf
 from caseview.session import Session
 
-RUNNING = re.compile(r"OFFICIAL-SENSITIVE OFFICIAL-SENSITIVE .*? Page \d+ of \d+ ?")
+# The running header and footer a page break puts in the middle of a sentence.
+RUNNING = re.compile(r"OFFICIAL-SENSITIVE (?:\S+ )?OFFICIAL-SENSITIVE .*? Page \d+ of \d+ ?")
 CHECK = {
     "check_what": "The bruise on Kerry's arm",
     "check_who": "The health visitor",

@@ -230,7 +230,7 @@ def test_an_approved_request_revised_has_no_return_to_answer(
     worker: Session, second_manager: Session, case: Case, subject: Subject
 ) -> None:
     record = submitted(worker, case.id, make_request([subject.id], worker.now()))
-    justifications.review(second_manager, record.id, "approve", "")
+    justifications.review(second_manager, record.id, "approve", "Proportionate; one look.")
     revision = justifications.edit(
         worker, record.id, replace(record.request, question=record.request.question + " Now?")
     )

@@ -7,6 +7,7 @@ they never move a note's checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -91,10 +92,16 @@ def test_source_warc_is_valid_and_holds_only_that_capture(
 def test_source_warc_export_is_an_audit_event(
     worker: Session, case: Case, captured: SourceRecord
 ) -> None:
-    captures.export_source_warc(worker, captured.id, io.BytesIO())
+    out = io.BytesIO()
+    captures.export_source_warc(worker, captured.id, out)
     [event] = _events(worker, case, "export.source_warc")
     assert (event.entity, event.entity_id) == ("source", captured.id)
-    assert event.data == {"warc_sha256": captured.warc_sha256}
+    assert event.data == {
+        "warc_sha256": captured.warc_sha256,
+        "file_name": "",  # a stream, not a named file
+        "file_sha256": hashlib.sha256(out.getvalue()).hexdigest(),
+        "file_size": len(out.getvalue()),
+    }
 
 
 def test_an_imported_file_has_no_warc_to_export(

@@ -169,7 +169,8 @@ def test_any_markup_parses_without_crashing(markup: str) -> None:
         ),
         (b"\xef\xbb\xbfcaf\xc3\xa9", "latin-1", "utf-8-sig", "bom"),
         ("café".encode("utf-16"), None, "utf-16", "bom"),
-        (b"plain ascii", "x-klingon", "utf-8", "sniffed"),
+        (b"plain ascii", "x-klingon", "utf-8", "guessed"),
+        (b"caf\xe9 \x81", "x-klingon", "cp1252", "guessed"),
         (b"<meta charset='utf-16'>caf\xc3\xa9", None, "utf-8", "meta"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -36,6 +37,7 @@ from ethics import (
     policy_from_mapping,
 )
 from ethics.answers import ANSWERS, DISTINCT_ANSWERS
+from ethics.vocabulary import FIELD_LABELS
 
 # Enough distinct words to pass any default minimum, for the copy checks.
 LONG = (
@@ -302,6 +304,36 @@ def test_rule_triggers(
     assert found, f"{code} not in {codes(findings)}"
     assert all(f.severity is RULE_CODES[code] for f in found)
     assert all(f.message.endswith((".", "?", ")")) and f.reference for f in found)
+
+
+@pytest.mark.parametrize(("code", "changes", "ctx"), TRIGGERS)
+def test_each_finding_speaks_in_the_forms_words_not_the_files_keys(
+    valid: Justification, code: str, changes: dict[str, object], ctx: dict[str, Any]
+) -> None:
+    for finding in run(valid, changes, ctx):
+        # Keys of one word ("question", "balance") are plain words too.
+        named = [k for k in KEYS if "_" in k and re.search(rf"\b{k}\b", finding.message)]
+        assert named == [], (finding.code, finding.message)
+
+
+def test_a_missing_promise_names_the_box_to_tick(valid: Justification) -> None:
+    j = dataclasses.replace(valid, attest_logged_out=False)
+    (finding,) = evaluate(j, [], default_policy(), now=NOW)
+    assert finding.message.startswith(
+        "Tick 'I will view only what anyone can see without logging in' only if it is true"
+    )
+
+
+def test_an_empty_scope_names_both_boxes(valid: Justification) -> None:
+    j = dataclasses.replace(valid, scope_hosts=(), scope_urls=())
+    (finding,) = evaluate(j, [], default_policy(), now=NOW)
+    assert (
+        finding.message == "Say where you will look: fill in 'Sites to look at' or 'Exact pages'."
+    )
+
+
+def test_every_key_has_a_label_on_the_form() -> None:
+    assert list(FIELD_LABELS) == list(KEYS)
 
 
 @pytest.mark.parametrize(("code", "changes", "ctx"), NEAR_MISSES)

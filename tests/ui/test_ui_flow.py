@@ -79,6 +79,7 @@ def test_request_approve_capture_observe_note_export_verify(
     queue = manager.review_queue
     qtbot.waitUntil(lambda: queue.entry is not None and tasks.running() == 0, timeout=WAIT)
     assert queue.entry is not None and queue.entry.record.id == request_id
+    qtbot.keyClicks(queue.reasons, "Proportionate: one named man, one look.")
     with qtbot.waitSignal(queue.decided, timeout=WAIT):
         qtbot.mouseClick(queue.approve_button, Qt.MouseButton.LeftButton)
 

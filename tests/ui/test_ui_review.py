@@ -68,9 +68,8 @@ def test_returning_needs_reasons(
 ) -> None:
     queue = open_queue(qtbot, team, "max")
     qtbot.mouseClick(queue.return_button, Qt.MouseButton.LeftButton)
-    assert boxes.errors == [
-        "Give your reasons to return this request; they are recorded and shown to the worker."
-    ]
+    assert (queue.return_button.isEnabled(), boxes.errors) == (False, [])
+    assert "Write your reasons first" in queue.return_button.toolTip()
     assert status(team, waiting.id) == "submitted"
 
 

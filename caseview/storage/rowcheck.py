@@ -1,0 +1,1053 @@
+"""The rows the audit log vouches for, checked against the events that made them.
+
+The chain proves the log was not changed; this proves the tables were not changed
+behind it. One pass reads the events that create or change a vouched-for row (filtered
+in SQL by the payload's first key, ``"action"``, so nothing else is parsed), replays
+them into the state each row should have, and compares that with the rows:
+
+- a row whose values differ is *changed*: the break names the table, the row and the
+  earliest event whose recorded value it no longer holds;
+- a row no event made is *added*;
+- a row an event made that is gone is *deleted*: the break names that event.
+
+Insert-only tables (sources, reviews, observations, notes, subjects, person links) are
+compared as the events arrive, merged with the rows read in id order, so memory stays
+flat however long the log; tables whose rows change (users, cases, allocations,
+requests, authorisations, policies, blobs) are replayed in memory and compared at the
+end. :data:`RULES` says, for every column of every vouched table, whether it is
+compared or, with the reason, not vouched; :data:`UNVOUCHED_TABLES` names the tables
+no event describes row by row.
+
+An event written by an older Caseview that does not name a column (a source recorded
+before ``text_sha256`` was logged, say) leaves that column unchecked for that row: a
+tamperer cannot remove a key from a hashed payload, so its absence is the old format.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# --- what each table's columns are checked against ---------------------------------
+
+
+@dataclass(frozen=True)
+class TableRule:
+    table: str
+    key: tuple[str, ...]
+    """The row's identity: compared by finding the row at all."""
+    compared: tuple[str, ...]
+    """Columns checked against the replayed events, in this order."""
+    not_vouched: Mapping[str, str] = field(default_factory=dict)
+    """Columns no event records, each with the reason."""
+    events: str = ""
+    """Which events make and change its rows (documentation)."""
+
+
+RULES: tuple[TableRule, ...] = (
+    TableRule(
+        "users",
+        ("id",),
+        (
+            "username",
+            "display_name",
+            "role",
+            "active",
+            "failed_logins",
+            "locked_until",
+            "created_at",
+            "created_by",
+        ),
+        {
+            "password_hash": "a secret: the log records that a password was set or reset "
+            "(user.password_reset, user.password_changed), never the hash",
+        },
+        "user.added; user.deactivated/reactivated (active); login.failed (failures and "
+        "lock), login, user.unlocked, user.password_reset (count cleared)",
+    ),
+    TableRule(
+        "cases",
+        ("id",),
+        ("reference", "title", "status", "created_by", "created_at", "closed_at"),
+        events="case.created; case.closed, case.reopened",
+    ),
+    TableRule(
+        "case_members",
+        ("case_id", "user_id"),
+        ("allocated_by", "allocated_at"),
+        events="case.allocated adds the row, case.deallocated removes it",
+    ),
+    TableRule(
+        "subjects",
+        ("id",),
+        ("case_id", "name", "role", "date_of_birth", "handles", "created_by", "created_at"),
+        events="subject.added",
+    ),
+    TableRule(
+        "person_links",
+        ("id",),
+        ("subject_a", "subject_b", "reason", "linked_by", "linked_at"),
+        events="person.linked",
+    ),
+    TableRule(
+        "policies",
+        ("id",),
+        ("toml", "set_by", "set_at", "status", "confirmed_by", "confirmed_at"),
+        events="policy.set, policy.proposed; policy.confirmed",
+    ),
+    TableRule(
+        "justifications",
+        ("id",),
+        (
+            "case_id",
+            "author_id",
+            "version",
+            "supersedes",
+            "status",
+            "emergency",
+            "content",
+            "content_hash",
+            "valid_until",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "decided_at",
+            "overdue_flagged_at",
+            "authorisation_ref",
+            "authorised_by",
+            "authorised_at",
+            "cancel_reason",
+        ),
+        events="justification.created, edited, submitted, approved, rejected, returned, "
+        "cancelled, overdue (and authorisation_recorded, in older files)",
+    ),
+    TableRule(
+        "reviews",
+        ("id",),
+        (
+            "justification_id",
+            "author_id",
+            "reviewer_id",
+            "decision",
+            "reasons",
+            "content_hash",
+            "at",
+        ),
+        events="justification.approved, rejected, returned: the n-th decision is review n",
+    ),
+    TableRule(
+        "authorisations",
+        ("id",),
+        (
+            "justification_id",
+            "subject_id",
+            "reference",
+            "authorising_officer",
+            "magistrate_approved_on",
+            "expires_on",
+            "recorded_by",
+            "recorded_at",
+            "confirmed_by",
+            "confirmed_at",
+        ),
+        events="authorisation.recorded; authorisation.confirmed",
+    ),
+    TableRule(
+        "sources",
+        ("id",),
+        (
+            "case_id",
+            "subject_id",
+            "justification_id",
+            "justification_hash",
+            "viewing_id",
+            "corrects",
+            "origin",
+            "supplied_by",
+            "method",
+            "requested_url",
+            "final_url",
+            "host_unicode",
+            "host_punycode",
+            "redirect_chain",
+            "http_status",
+            "response_headers",
+            "content_type",
+            "media_type",
+            "body_sha256",
+            "body_size",
+            "body_encoding_note",
+            "raw_sha256",
+            "server_ip",
+            "file_name",
+            "title",
+            "text",
+            "page_meta",
+            "published_at",
+            "viewed_at",
+            "captured_started_at",
+            "captured_ended_at",
+            "captured_by",
+            "machine",
+            "tool",
+            "attestations",
+            "warc_sha256",
+            "notes",
+            "created_at",
+        ),
+        events="source.recorded (text by its text_sha256; viewing_id and corrects are "
+        "never written, so must be empty)",
+    ),
+    TableRule(
+        "observations",
+        ("id",),
+        (
+            "root_id",
+            "version",
+            "supersedes",
+            "source_id",
+            "case_id",
+            "text",
+            "domain",
+            "reliability",
+            "credibility",
+            "risks",
+            "corroborates",
+            "external_check",
+            "check_what",
+            "check_who",
+            "check_when",
+            "confirmed_by",
+            "withdrawn",
+            "author_id",
+            "created_at",
+        ),
+        events="observation.recorded, observation.revised (each version is a new row)",
+    ),
+    TableRule(
+        "notes",
+        ("id",),
+        (
+            "case_id",
+            "version",
+            "author_id",
+            "analysis",
+            "balance",
+            "conclusion",
+            "evaluation_useful",
+            "evaluation_decision",
+            "evaluation_family_told",
+            "evaluation_family_response",
+            "created_at",
+        ),
+        events="note.saved (each version is a new row)",
+    ),
+    TableRule(
+        "blobs",
+        ("sha256",),
+        ("size", "media_type", "created_at"),
+        {
+            "content": "checked by its own sha256 (integrity.blob_hashes); its size must "
+            "equal its length",
+        },
+        "source.recorded names each body and WARC blob; the first to name it made it",
+    ),
+)
+
+UNVOUCHED_TABLES: Mapping[str, str] = {
+    "audit_log": "the log itself: the chain walk checks it",
+    "viewings": "written with every look, refused and failed ones too, partly with ids "
+    "cleaned of dangling references; deletion is refused by a trigger and the meter's "
+    "events are in the log (not yet compared row by row)",
+    "exposure_findings": "the findings are listed in source.recorded and each review in "
+    "exposure.reviewed, but by kind and value, not by row id (not yet compared)",
+    "justification_editors": "who edited a draft: the justification.created/edited "
+    "events' actors (not yet compared)",
+    "return_answers": "answers are in justification.return_answered (not yet compared)",
+    "search_index": "derived from the rows for searching; rebuilt, not evidence",
+    "search_trigram": "derived from the rows for searching; rebuilt, not evidence",
+    "_sqlite_migrations": "schema bookkeeping",
+}
+
+
+# --- values that compare by meaning -------------------------------------------------
+
+
+class _Any:
+    """A column an old event did not name: any stored value is accepted."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+class _Nothing:
+    """An expected value that no stored value matches (e.g. an actor with no account)."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+ANY: Any = _Any()
+NOTHING: Any = _Nothing()
+
+
+class _Json:
+    """A JSON column whose writer's spacing is not recorded: equal when the stored text
+    parses to the recorded value."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and _parsed(other) == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_UNPARSABLE: Any = _Nothing()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
+    """JSON text's value, remembered: the same short texts ("[]", the attestations)
+    recur on every row. Only compared, never changed."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _UNPARSABLE
+
+
+class _Attested(_Json):
+    """sources.attestations: the statements the worker made when they attested, else {}."""
+
+    def __init__(self, attested: bool, statements: Mapping[str, object]) -> None:
+        super().__init__(dict(statements) if attested else {})
+
+
+class _Sha256Of:
+    """A column vouched for by the sha256 of its UTF-8 text."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return False
+        return hashlib.sha256(other.encode("utf-8", "surrogatepass")).hexdigest() == self.digest
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _json(value: object) -> Any:
+    return ANY if value is _ABSENT else _Json(value)
+
+
+_ABSENT: Any = object()
+
+
+# --- breaks -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowBreak:
+    """A row that disagrees with the log. ``seq`` is None for a row no event made."""
+
+    table: str
+    row: str
+    kind: str  # "changed", "added" or "deleted"
+    seq: int | None = None
+    action: str = ""
+    columns: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.table} row {self.row}"
+        if self.kind == "added":
+            return f"{where} is in no audit event: it was added behind the log's back"
+        event = f"audit event {self.seq} ({self.action})"
+        if self.kind == "deleted":
+            return (
+                f"{where} is missing: {event} recorded it, so it was deleted behind the log's back"
+            )
+        return (
+            f"{where} does not match {event}: {', '.join(self.columns)} changed behind "
+            "the log's back"
+        )
+
+    @property
+    def order(self) -> tuple[float, str]:
+        return (float("inf") if self.seq is None else self.seq, self.table)
+
+
+def _row_name(rule: TableRule, key: tuple[Any, ...]) -> str:
+    if len(key) == 1:
+        return str(key[0])
+    return ", ".join(f"{name} {value}" for name, value in zip(rule.key, key, strict=True))
+
+
+# --- reading rows -------------------------------------------------------------------
+
+
+_BAD_TEXT: Any = _Nothing()  # stands for a stored value that is not even UTF-8 text
+
+
+class _Rows:
+    """A table's rows in key order, read with the default (fast) text factory.
+
+    A value that is not valid UTF-8 cannot be read that way; that row is then read
+    again by key and stands as a row of values that match nothing.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, rule: TableRule) -> None:
+        self.conn, self.rule = conn, rule
+        self.columns = ", ".join(rule.key + rule.compared)
+        self.order = ", ".join(rule.key)
+        self.width = len(rule.key)
+        self._cursor = conn.execute(
+            f"SELECT {self.columns} FROM {rule.table} ORDER BY {self.order}"
+        )
+        self._last: tuple[Any, ...] | None = None
+        self._batch: list[Any] = []
+        self._size = 1000
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        if not self._batch:
+            try:
+                self._batch = self._cursor.fetchmany(self._size)
+            except sqlite3.OperationalError:
+                # Somewhere in that batch: read on from the last good row one at a time.
+                self._reopen()
+                self._size = 1
+                try:
+                    self._batch = self._cursor.fetchmany(1)
+                except sqlite3.OperationalError:
+                    self._batch = [row] if (row := self._unreadable()) is not None else []
+            self._batch.reverse()
+        if not self._batch:
+            raise StopIteration
+        row = self._batch.pop()
+        self._last = tuple(row[: self.width])
+        return tuple(row)
+
+    def _reopen(self) -> None:
+        after, params = "", ()
+        if self._last is not None:
+            after = f" WHERE ({self.order}) > ({', '.join('?' for _ in self.rule.key)})"
+            params = self._last
+        self._cursor = self.conn.execute(
+            f"SELECT {self.columns} FROM {self.rule.table}{after} ORDER BY {self.order}", params
+        )
+
+    def _unreadable(self) -> tuple[Any, ...] | None:
+        conn, rule = self.conn, self.rule
+        keys = ", ".join(f"CAST({k} AS BLOB)" if k == "sha256" else k for k in rule.key)
+        after, params = "", ()
+        if self._last is not None:
+            after = f" WHERE ({', '.join(rule.key)}) > ({', '.join('?' for _ in rule.key)})"
+            params = self._last
+        found = conn.execute(
+            f"SELECT {keys} FROM {rule.table}{after} ORDER BY {self.order} LIMIT 1", params
+        ).fetchone()
+        if found is None:
+            return None
+        key = tuple(k.decode("utf-8", "replace") if isinstance(k, bytes) else k for k in found)
+        rest = f" WHERE ({', '.join(rule.key)}) > ({', '.join('?' for _ in rule.key)})"
+        self._cursor = conn.execute(
+            f"SELECT {self.columns} FROM {rule.table}{rest} ORDER BY {self.order}", found
+        )
+        return key + (_BAD_TEXT,) * len(rule.compared)
+
+
+def _differing(rule: TableRule, row: tuple[Any, ...], expected: tuple[Any, ...]) -> list[int]:
+    width = len(rule.key)
+    return [i for i, want in enumerate(expected) if row[width + i] != want]
+
+
+# --- the replay ---------------------------------------------------------------------
+
+
+_RULE = {rule.table: rule for rule in RULES}
+
+
+class _Merged:
+    """An insert-only table: each expected row is compared as its event arrives."""
+
+    def __init__(self, conn: sqlite3.Connection, rule: TableRule) -> None:
+        self.rule = rule
+        self.rows = _Rows(conn, rule)
+        self.row = next(self.rows, None)
+        self.broken: RowBreak | None = None
+
+    def expect(self, key: int, values: Mapping[str, Any], seq: int, action: str) -> None:
+        if self.broken is not None:
+            return
+        rule, row = self.rule, self.row
+        if row is not None and row[0] < key:
+            self.broken = RowBreak(rule.table, str(row[0]), "added")
+            return
+        if row is None or row[0] != key:
+            self.broken = RowBreak(rule.table, str(key), "deleted", seq, action)
+            return
+        expected = tuple([values[name] for name in rule.compared])
+        if row[1:] != expected:
+            columns = tuple(rule.compared[i] for i in _differing(rule, row, expected))
+            if columns:
+                self.broken = RowBreak(rule.table, str(key), "changed", seq, action, columns)
+                return
+        self.row = next(self.rows, None)
+
+    def finish(self) -> RowBreak | None:
+        if self.broken is None and self.row is not None:
+            self.broken = RowBreak(self.rule.table, str(self.row[0]), "added")
+        return self.broken
+
+
+@dataclass
+class _Expected:
+    """A changing row as the log says it is: each column's value and the event that set it."""
+
+    created: int
+    action: str
+    values: dict[str, Any]
+    set_by: dict[str, tuple[int, str]]
+
+
+class _Held:
+    """A table whose rows change: replayed in memory, compared at the end."""
+
+    def __init__(self, rule: TableRule) -> None:
+        self.rule = rule
+        self.rows: dict[tuple[Any, ...], _Expected] = {}
+
+    def create(
+        self, key: tuple[Any, ...], values: Mapping[str, Any], seq: int, action: str
+    ) -> None:
+        self.rows[key] = _Expected(
+            seq, action, dict(values), {name: (seq, action) for name in self.rule.compared}
+        )
+
+    def set(self, key: tuple[Any, ...], values: Mapping[str, Any], seq: int, action: str) -> None:
+        found = self.rows.get(key)
+        if found is None:  # a change to a row the log never made: leave it to "added"
+            return
+        for name, value in values.items():
+            found.values[name] = value
+            found.set_by[name] = (seq, action)
+
+    def get(self, key: tuple[Any, ...], name: str) -> Any:
+        found = self.rows.get(key)
+        return NOTHING if found is None else found.values[name]
+
+    def compare(self, conn: sqlite3.Connection) -> RowBreak | None:
+        rule, first = self.rule, None
+        width = len(rule.key)
+        pending = dict(self.rows)
+        for row in _Rows(conn, rule):
+            key = tuple(row[:width])
+            want = pending.pop(key, None)
+            found: RowBreak | None
+            if want is None:
+                found = RowBreak(rule.table, _row_name(rule, key), "added")
+            else:
+                expected = tuple([want.values[name] for name in rule.compared])
+                if row[width:] == expected:
+                    continue
+                names = [rule.compared[i] for i in _differing(rule, row, expected)]
+                if not names:
+                    continue
+                seq, action = min(want.set_by[name] for name in names)
+                columns = tuple(n for n in names if want.set_by[n][0] == seq)
+                found = RowBreak(rule.table, _row_name(rule, key), "changed", seq, action, columns)
+            if first is None or found.order < first.order:
+                first = found
+        for key, want in pending.items():
+            found = RowBreak(rule.table, _row_name(rule, key), "deleted", want.created, want.action)
+            if first is None or found.order < first.order:
+                first = found
+        return first
+
+
+Handler = Callable[["_Replay", int, dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def _on(*actions: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for action in actions:
+            HANDLERS[action] = handler
+        return handler
+
+    return register
+
+
+class _Replay:
+    def __init__(self, conn: sqlite3.Connection, attestations: Mapping[str, object]) -> None:
+        self.attestations = attestations
+        self.user_ids: dict[str, int] = {}
+        self.held = {
+            name: _Held(_RULE[name])
+            for name in (
+                "users",
+                "cases",
+                "case_members",
+                "policies",
+                "justifications",
+                "authorisations",
+                "blobs",
+            )
+        }
+        self.merged = {
+            name: _Merged(conn, _RULE[name])
+            for name in ("subjects", "person_links", "reviews", "sources", "observations", "notes")
+        }
+        self.reviews = 0
+        self.roots: dict[int, int] = {}
+
+    def user(self, name: object) -> Any:
+        return self.user_ids.get(str(name), NOTHING)
+
+
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+# users ---------------------------------------------------------------------------
+
+
+@_on("user.added")
+def _user_added(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d, uid = _data(e), e["entity_id"]
+    name = d.get("username")
+    r.user_ids[str(name)] = uid
+    r.held["users"].create(
+        (uid,),
+        {
+            "username": name,
+            "display_name": d.get("display_name"),
+            "role": d.get("role"),
+            "active": 1,
+            "failed_logins": 0,
+            "locked_until": None,
+            "created_at": e["at"],
+            # The first manager (and the demo's cast) add themselves: no creator.
+            "created_by": None if e["actor"] == name else r.user(e["actor"]),
+        },
+        seq,
+        e["action"],
+    )
+
+
+@_on("user.deactivated", "user.reactivated")
+def _user_active(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    active = int(bool(_data(e).get("active")))
+    r.held["users"].set((e["entity_id"],), {"active": active}, seq, e["action"])
+
+
+@_on("login", "user.unlocked", "user.password_reset")
+def _user_cleared(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    r.held["users"].set(
+        (e["entity_id"],), {"failed_logins": 0, "locked_until": None}, seq, e["action"]
+    )
+
+
+@_on("login.failed")
+def _login_failed(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    if d.get("reason") == "wrong password" and e.get("entity_id") is not None:
+        r.held["users"].set(
+            (e["entity_id"],),
+            {"failed_logins": d.get("failures"), "locked_until": d.get("locked_until")},
+            seq,
+            e["action"],
+        )
+
+
+# cases, allocations, subjects, person links, policies ---------------------------------
+
+
+@_on("case.created")
+def _case_created(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    r.held["cases"].create(
+        (e["entity_id"],),
+        {
+            "reference": d.get("reference"),
+            "title": d.get("title"),
+            "status": "open",
+            "created_by": r.user(e["actor"]),
+            "created_at": e["at"],
+            "closed_at": None,
+        },
+        seq,
+        e["action"],
+    )
+
+
+@_on("case.closed", "case.reopened")
+def _case_status(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    closed = e["action"] == "case.closed"
+    r.held["cases"].set(
+        (e["entity_id"],),
+        {"status": "closed" if closed else "open", "closed_at": e["at"] if closed else None},
+        seq,
+        e["action"],
+    )
+
+
+@_on("case.allocated")
+def _allocated(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    key = (e["entity_id"], r.user(_data(e).get("user")))
+    values = {"allocated_by": r.user(e["actor"]), "allocated_at": e["at"]}
+    r.held["case_members"].create(key, values, seq, e["action"])
+
+
+@_on("case.deallocated")
+def _deallocated(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    r.held["case_members"].rows.pop((e["entity_id"], r.user(_data(e).get("user"))), None)
+
+
+@_on("subject.added")
+def _subject(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {
+        "case_id": e["case_id"],
+        "name": d.get("name", ANY),
+        "role": d.get("role", ANY),
+        "date_of_birth": d.get("date_of_birth", ANY),
+        "handles": _json(d.get("handles", _ABSENT)),
+        "created_by": r.user(e["actor"]),
+        "created_at": e["at"],
+    }
+    r.merged["subjects"].expect(e["entity_id"], values, seq, e["action"])
+
+
+@_on("person.linked")
+def _person_link(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {
+        "subject_a": d.get("subject_a", ANY),
+        "subject_b": d.get("subject_b", ANY),
+        "reason": d.get("reason", ANY),
+        "linked_by": r.user(e["actor"]),
+        "linked_at": e["at"],
+    }
+    r.merged["person_links"].expect(e["entity_id"], values, seq, e["action"])
+
+
+@_on("policy.set", "policy.proposed")
+def _policy_set(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    toml = d["toml"] if "toml" in d else (_Sha256Of(d["sha256"]) if "sha256" in d else ANY)
+    values = {
+        "toml": toml,
+        "set_by": r.user(e["actor"]),
+        "set_at": e["at"],
+        "status": d.get("status", "in_force"),
+        "confirmed_by": None,
+        "confirmed_at": None,
+    }
+    r.held["policies"].create((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("policy.confirmed")
+def _policy_confirmed(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {"status": "in_force", "confirmed_by": r.user(e["actor"]), "confirmed_at": e["at"]}
+    r.held["policies"].set((e["entity_id"],), values, seq, e["action"])
+
+
+# requests and their decisions ----------------------------------------------------------
+
+
+def _request_values(d: dict[str, Any]) -> dict[str, Any]:
+    request = d.get("request")
+    if not isinstance(request, dict):
+        return {"content": ANY, "emergency": ANY, "valid_until": ANY}
+    return {
+        "content": json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        "emergency": int(bool(request.get("emergency"))),
+        "valid_until": request.get("valid_until", ANY),
+    }
+
+
+@_on("justification.created")
+def _request_created(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {
+        "case_id": e["case_id"],
+        "author_id": r.user(e["actor"]),
+        "version": d.get("version", ANY),
+        "supersedes": d.get("supersedes", ANY),
+        "status": "draft",
+        **_request_values(d),
+        "content_hash": None,
+        "created_at": e["at"],
+        "updated_at": e["at"],
+        "submitted_at": None,
+        "decided_at": None,
+        "overdue_flagged_at": None,
+        "authorisation_ref": None,
+        "authorised_by": None,
+        "authorised_at": None,
+        "cancel_reason": None,
+    }
+    r.held["justifications"].create((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("justification.edited")
+def _request_edited(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {**_request_values(_data(e)), "updated_at": e["at"]}
+    r.held["justifications"].set((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("justification.submitted")
+def _request_submitted(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {
+        "status": "submitted",
+        "content_hash": _data(e).get("content_hash", ANY),
+        "submitted_at": e["at"],
+        "updated_at": e["at"],
+    }
+    r.held["justifications"].set((e["entity_id"],), values, seq, e["action"])
+
+
+_DECIDED = {"approved": "approve", "rejected": "reject", "returned": "return"}
+
+
+@_on("justification.approved", "justification.rejected", "justification.returned")
+def _request_decided(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d, key = _data(e), (e["entity_id"],)
+    status = e["action"].split(".", 1)[1]
+    requests = r.held["justifications"]
+    r.reviews += 1  # reviews are only ever written with a decision, in this order
+    review = {
+        "justification_id": e["entity_id"],
+        "author_id": requests.get(key, "author_id"),
+        "reviewer_id": r.user(e["actor"]),
+        "decision": _DECIDED[status],
+        "reasons": d.get("reasons", ANY),
+        "content_hash": d.get("content_hash", ANY),
+        "at": e["at"],
+    }
+    r.merged["reviews"].expect(r.reviews, review, seq, e["action"])
+    values = {"status": status, "decided_at": e["at"], "updated_at": e["at"]}
+    requests.set(key, values, seq, e["action"])
+
+
+@_on("justification.cancelled")
+def _request_cancelled(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {
+        "status": "cancelled",
+        "cancel_reason": _data(e).get("reason", ANY),
+        "updated_at": e["at"],
+    }
+    r.held["justifications"].set((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("justification.overdue")
+def _request_overdue(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    r.held["justifications"].set(
+        (e["entity_id"],), {"overdue_flagged_at": e["at"]}, seq, e["action"]
+    )
+
+
+@_on("justification.authorisation_recorded")
+def _request_authorised(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    # Older files: free-text authorisation on the request itself (updated_at unknown).
+    values = {
+        "authorisation_ref": _data(e).get("authorisation_ref", ANY),
+        "authorised_by": r.user(e["actor"]),
+        "authorised_at": e["at"],
+        "updated_at": ANY,
+    }
+    r.held["justifications"].set((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("authorisation.recorded")
+def _authorisation(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {
+        "justification_id": d.get("justification_id", ANY),
+        "subject_id": d.get("subject_id", ANY),
+        "reference": d.get("reference", ANY),
+        "authorising_officer": d.get("authorising_officer", ANY),
+        "magistrate_approved_on": d.get("magistrate_approved_on", ANY),
+        "expires_on": d.get("expires_on", ANY),
+        "recorded_by": r.user(d["recorded_by"]) if "recorded_by" in d else ANY,
+        "recorded_at": d.get("recorded_at", ANY),
+        "confirmed_by": None,
+        "confirmed_at": None,
+    }
+    r.held["authorisations"].create((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("authorisation.confirmed")
+def _authorisation_confirmed(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {"confirmed_by": r.user(e["actor"]), "confirmed_at": e["at"]}
+    r.held["authorisations"].set((e["entity_id"],), values, seq, e["action"])
+
+
+# evidence and analysis -----------------------------------------------------------------
+
+# source.recorded's data keys that are the row's own columns, as stored.
+_SOURCE_COPIED = tuple(
+    name
+    for name in _RULE["sources"].compared
+    if name
+    not in {
+        "case_id",
+        "viewing_id",
+        "corrects",
+        "text",
+        "captured_by",
+        "attestations",
+        "created_at",
+    }
+)
+
+
+@_on("source.recorded")
+def _source(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d, at = _data(e), e["at"]
+    values = {name: d.get(name, ANY) for name in _SOURCE_COPIED}
+    digest = d.get("text_sha256", _ABSENT)
+    values.update(
+        case_id=e["case_id"],
+        viewing_id=None,  # the viewing names the source; this column is never written
+        corrects=None,  # never written by this version
+        text=ANY if digest is _ABSENT else (None if digest is None else _Sha256Of(digest)),
+        captured_by=r.user(e["actor"]),
+        attestations=_Attested(d["attested"], r.attestations) if "attested" in d else ANY,
+        created_at=at,
+    )
+    r.merged["sources"].expect(e["entity_id"], values, seq, e["action"])
+    blobs = r.held["blobs"]
+    body, warc = d.get("body_sha256"), d.get("warc_sha256")
+    if isinstance(body, str) and (body,) not in blobs.rows:
+        size = d.get("body_size", ANY)
+        blobs.create(
+            (body,),
+            {"size": size, "media_type": d.get("media_type", ANY), "created_at": at},
+            seq,
+            e["action"],
+        )
+    if isinstance(warc, str) and (warc,) not in blobs.rows:
+        blobs.create(
+            (warc,),
+            {"size": ANY, "media_type": "application/warc", "created_at": at},
+            seq,
+            e["action"],
+        )
+
+
+@_on("observation.recorded", "observation.revised")
+def _observation(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d, oid = _data(e), e["entity_id"]
+    before = d.get("supersedes")
+    root = r.roots.get(before, NOTHING) if isinstance(before, int) else oid
+    r.roots[oid] = root
+    values = {
+        name: d.get(name, ANY)
+        for name in (
+            "version",
+            "supersedes",
+            "source_id",
+            "text",
+            "domain",
+            "reliability",
+            "credibility",
+            "external_check",
+            "check_what",
+            "check_who",
+            "check_when",
+            "confirmed_by",
+        )
+    }
+    values.update(
+        root_id=root,
+        case_id=e["case_id"],
+        risks=_json(d.get("risks", _ABSENT)),
+        corroborates=_json(d.get("corroborates", _ABSENT)),
+        withdrawn=0,
+        author_id=r.user(e["actor"]),
+        created_at=e["at"],
+    )
+    r.merged["observations"].expect(oid, values, seq, e["action"])
+
+
+_NOTE_FIELDS = _RULE["notes"].compared[3:-1]
+
+
+@_on("note.saved")
+def _note(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {name: d.get(name, ANY) for name in _NOTE_FIELDS}
+    values.update(
+        case_id=e["case_id"],
+        version=d.get("version", ANY),
+        author_id=r.user(e["actor"]),
+        created_at=e["at"],
+    )
+    r.merged["notes"].expect(e["entity_id"], values, seq, e["action"])
+
+
+# --- the pass -------------------------------------------------------------------------
+
+
+def _action_filter() -> tuple[str, list[str]]:
+    """SQL selecting the events a handler reads, by the payload's leading action.
+
+    Canonical JSON sorts keys, so every payload begins ``{"action":"NAME",``: a range
+    of the stored text picks the events out without parsing any JSON.
+    """
+    terms, params = [], []
+    for action in sorted(HANDLERS):
+        prefix = '{"action":' + json.dumps(action) + ","
+        terms.append("(payload >= ? AND payload < ?)")
+        params += [prefix, prefix[:-1] + chr(ord(",") + 1)]
+    return " OR ".join(terms), params
+
+
+def check_rows(path: str, attestations: Mapping[str, object]) -> RowBreak | None:
+    """The first row that disagrees with the log (by event seq; added rows last), or None.
+
+    Reads the case file at ``path`` on its own read-only connection. ``attestations``
+    is what an attested source stores (``captures.ATTESTATIONS``; passed in, as storage
+    does not import the services).
+    """
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "audit_log" not in tables:
+            return None
+        replay = _Replay(conn, attestations)
+        where, params = _action_filter()
+        loads, handlers = json.loads, HANDLERS
+        cursor = conn.execute(
+            f"SELECT seq, payload FROM audit_log WHERE {where} ORDER BY seq", params
+        )
+        while batch := cursor.fetchmany(5_000):
+            for seq, payload in batch:
+                event = loads(payload)
+                handlers[event["action"]](replay, seq, event)
+        found = [m.finish() for m in replay.merged.values()]
+        found += [h.compare(conn) for h in replay.held.values()]
+        breaks = [b for b in found if b is not None]
+        return min(breaks, key=lambda b: b.order) if breaks else None
+    finally:
+        conn.close()

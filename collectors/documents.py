@@ -1,0 +1,545 @@
+"""The text of documents people are handed: PDF letters, Word documents and e-mails.
+
+A letter a family hands in is only useful to the case if it can be found again, so its
+text is read for searching and for the exposure indicators. The evidence stays the
+stored bytes; the text is a working copy, read with limits, and a document whose text
+cannot be read is still imported, with a note saying so (a password-protected PDF, a
+damaged file). Nothing in a document is run, followed or fetched.
+
+Limits, because these files come from anyone:
+
+- PDF (pypdf): at most :data:`MAX_PDF_PAGES` pages and :data:`MAX_TEXT` characters, and
+  a deadline checked between pages; pypdf itself caps each decompressed stream.
+- Word (.docx, a ZIP archive of XML parts): the archive's directory is checked before
+  it is opened (at most :data:`MAX_ZIP_ENTRIES` entries), and a part whose unpacked
+  size is over :data:`MAX_PART_BYTES` is refused before a byte of it is unpacked (a
+  "ZIP bomb"). The XML parser never loads a DTD, expands entities or uses the network.
+- E-mail (.eml, the stdlib ``email`` package): the text and HTML parts are read (each
+  at most :data:`MAX_PART_BYTES`); attachments are listed by name and type, never
+  opened or imported.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import email
+import email.policy
+import email.utils
+import io
+import logging
+import time
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.message import Message
+
+from lxml import etree
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from collectors import charsets
+from collectors.errors import TooLarge, UnsupportedType
+from collectors.html import MAX_TEXT, PageInfo, page_from_text, parse_html
+
+MAX_PDF_PAGES = 200
+PDF_DEADLINE_S = 20.0
+MAX_ZIP_ENTRIES = 5000
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
+MAX_PART_BYTES = 20 * 1024 * 1024
+_MAX_PROPERTIES_BYTES = 1024 * 1024
+_MAX_MAIL_PARTS = 500
+_MAX_MAIL_DEPTH = 20
+_MAX_NOTED_WARNINGS = 20
+_MAX_HEADER_CHARS = 2000
+_TEXT_CUT = (
+    "The document's text is longer than the {limit:,} characters Caseview keeps as its "
+    "working copy for reading and searching; the rest is in the stored evidence file."
+)
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_PROPERTIES = {
+    "{http://purl.org/dc/elements/1.1/}title": "title",
+    "{http://purl.org/dc/elements/1.1/}creator": "author",
+    "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}"
+    "lastModifiedBy": "last_modified_by",
+    "{http://purl.org/dc/terms/}created": "created",
+    "{http://purl.org/dc/terms/}modified": "modified",
+}
+# A damaged or hostile file can make a third-party parser raise almost anything; each
+# of these means "the text could not be read", never a failed import.
+_PDF_ERRORS = (
+    PyPdfError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    AssertionError,
+    LookupError,
+    ArithmeticError,
+    RecursionError,
+    MemoryError,
+    OSError,
+    zlib.error,
+)
+_ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+               zlib.error, ValueError)  # fmt: skip
+_MAIL_ERRORS = (email.errors.MessageError, ValueError, TypeError, IndexError, AttributeError,
+                LookupError, AssertionError)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    """What was read from a document: its text (as a page) and facts for the worker."""
+
+    page: PageInfo
+    findings: tuple[str, ...] = ()
+
+
+# pypdf reports what it repaired through the logging module. While Caseview reads a
+# PDF those reports become notes on the source; at any other time (pypdf is also used
+# to check reports) they go on to the root logger exactly as if pypdf's logger
+# propagated. A context variable keeps concurrent imports on other threads apart.
+_PDF_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "caseview_pdf_notes", default=None
+)
+
+
+class _PdfLogNotes(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        notes = _PDF_NOTES.get()
+        if notes is None:
+            logging.getLogger().handle(record)
+        elif len(notes) < _MAX_NOTED_WARNINGS:
+            notes.append(" ".join(record.getMessage().split())[:200])
+
+
+_pypdf_logger = logging.getLogger("pypdf")
+if not any(isinstance(h, _PdfLogNotes) for h in _pypdf_logger.handlers):
+    _pypdf_logger.addHandler(_PdfLogNotes())
+    _pypdf_logger.propagate = False
+
+
+def read_pdf(
+    data: bytes,
+    *,
+    max_pages: int = MAX_PDF_PAGES,
+    max_chars: int = MAX_TEXT,
+    deadline_s: float = PDF_DEADLINE_S,
+) -> DocumentText:
+    """The text of a PDF's pages, within the limits; unreadable text is a note."""
+    deadline = time.monotonic() + deadline_s
+    notes: list[str] = []
+    meta: dict[str, str] = {}
+    title: str | None = None
+    author: str | None = None
+    pieces: list[str] = []
+    repairs: list[str] = []
+    token = _PDF_NOTES.set(repairs)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                reader = PdfReader(io.BytesIO(data), strict=False)
+                if reader.is_encrypted and not _decrypt(reader, notes):
+                    return _document("", notes=notes, meta={"encrypted": "yes"})
+                title, author, meta = _pdf_properties(reader)
+                total = len(reader.pages)
+                meta["pages"] = str(total)
+                _pdf_text(reader, total, pieces, notes, max_pages, max_chars, deadline)
+            except _PDF_ERRORS as exc:
+                notes.append(
+                    f"The PDF's text could not be read ({_reason(exc)}); it was imported as "
+                    "it is, and the stored file is the evidence."
+                )
+            repairs.extend(" ".join(str(w.message).split())[:200] for w in caught)
+    finally:
+        _PDF_NOTES.reset(token)
+    if repairs:
+        notes.append(
+            f"The PDF is damaged or unusual; reading it gave {len(repairs)} warning(s) (the "
+            f"first: {repairs[0]}). What could be read is shown."
+        )
+    text = "\n\n".join(pieces)
+    if not text.strip() and not notes:
+        notes.append(
+            "The PDF has no text to read (it may be a scan or a photo of a letter), so it "
+            "cannot be found by searching for its words. Add a note of what it says."
+        )
+    return _document(text, notes=notes, title=title, author=author, meta=meta)
+
+
+def _decrypt(reader: PdfReader, notes: list[str]) -> bool:
+    """Open an encrypted PDF that needs no password to read; False if it needs one."""
+    try:
+        opened = bool(reader.decrypt(""))
+    except _PDF_ERRORS as exc:
+        opened = False
+        reason = f" ({_reason(exc)})"
+    else:
+        reason = ""
+    if opened:
+        notes.append(
+            "The PDF is encrypted (its author restricted what may be done with it) but opens "
+            "without a password; its text was read."
+        )
+        return True
+    notes.append(
+        f"The PDF is encrypted and needs a password to open{reason}, so its text could not "
+        "be read; it was imported as it is, and the stored file is the evidence. Ask "
+        "whoever supplied it for a copy without a password if its words should be "
+        "searchable."
+    )
+    return False
+
+
+def _pdf_properties(reader: PdfReader) -> tuple[str | None, str | None, dict[str, str]]:
+    try:
+        info = reader.metadata
+    except _PDF_ERRORS:
+        return None, None, {}
+    if info is None:
+        return None, None, {}
+    meta: dict[str, str] = {}
+    for key in ("/Title", "/Author", "/Subject", "/Creator", "/Producer", "/CreationDate",
+                "/ModDate"):  # fmt: skip
+        try:
+            value = info.get(key)
+        except _PDF_ERRORS:
+            continue
+        shown = " ".join(str(value).split())[:_MAX_HEADER_CHARS] if value is not None else ""
+        if shown:
+            meta[f"pdf:{key[1:].lower()}"] = shown
+    return meta.get("pdf:title"), meta.get("pdf:author"), meta
+
+
+def _pdf_text(
+    reader: PdfReader,
+    total: int,
+    pieces: list[str],
+    notes: list[str],
+    max_pages: int,
+    max_chars: int,
+    deadline: float,
+) -> None:
+    size = 0
+    for number in range(min(total, max_pages)):
+        if time.monotonic() > deadline:
+            notes.append(
+                f"Reading the PDF's text took too long; the text of its first {number} of "
+                f"{total} pages was kept for searching. The stored file has all of it."
+            )
+            return
+        text = reader.pages[number].extract_text() or ""
+        pieces.append(text[: max_chars - size + 1])
+        size += len(pieces[-1]) + 2
+        if size > max_chars:
+            return  # the working copy is cut, and says so
+    if total > max_pages:
+        notes.append(
+            f"The PDF has {total} pages; the text of the first {max_pages} was kept for "
+            "searching. The stored file has all of it."
+        )
+
+
+def read_docx(data: bytes, *, name: str) -> DocumentText:
+    """The text of a Word document's body, with its author and dates."""
+    _check_zip_directory(data, name)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            body = _member(archive, "word/document.xml", name, MAX_PART_BYTES)
+            properties = _properties(archive, name)
+    except _ZIP_ERRORS as exc:
+        return _document(
+            "",
+            notes=[
+                f"The Word document's text could not be read ({_reason(exc)}); it was "
+                "imported as it is, and the stored file is the evidence."
+            ],
+        )
+    if body is None:
+        raise UnsupportedType(
+            f"{name} is a ZIP archive without a Word document's text in it, which Caseview "
+            "does not import; it was not opened. Ask whoever supplied it to send the "
+            "document as .docx or PDF."
+        )
+    notes: list[str] = []
+    try:
+        text = _word_text(body)
+    except etree.LxmlError as exc:
+        text = ""
+        notes.append(
+            f"The Word document's text could not be read ({_reason(exc)}); it was imported "
+            "as it is, and the stored file is the evidence."
+        )
+    findings = _property_findings(properties)
+    page = _document(
+        text,
+        notes=notes,
+        title=properties.get("title"),
+        author=properties.get("author"),
+        meta={f"docx:{k}": v for k, v in properties.items()},
+    )
+    return DocumentText(page.page, findings)
+
+
+def _check_zip_directory(data: bytes, name: str) -> None:
+    """Refuse an archive whose directory is too big to read, before zipfile reads it."""
+    tail = data[-(65535 + 22) :]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return  # not a readable archive: zipfile says so, and that becomes a note
+    entries = int.from_bytes(tail[at + 10 : at + 12], "little")
+    directory = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if entries > MAX_ZIP_ENTRIES or directory > MAX_ZIP_DIRECTORY_BYTES:
+        raise TooLarge(
+            f"{name} is a Word document made of more parts than a document needs "
+            f"(over {MAX_ZIP_ENTRIES:,}), so it was not opened. Ask whoever supplied it "
+            "for a PDF of it."
+        )
+
+
+def _member(archive: zipfile.ZipFile, member: str, name: str, limit: int) -> bytes | None:
+    """A part of the archive, refused by its unpacked size before it is unpacked."""
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        return None
+    if info.file_size > limit:
+        raise _unpacks_too_large(name, limit)
+    with archive.open(info) as handle:
+        # The declared size could lie: read one byte past the limit and no further.
+        content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise _unpacks_too_large(name, limit)
+    return content
+
+
+def _unpacks_too_large(name: str, limit: int) -> TooLarge:
+    return TooLarge(
+        f"{name} would unpack to more than {limit // (1024 * 1024)} MB of text, far more "
+        "than a real document holds (it may be built to exhaust the computer), so it was "
+        "not opened. Ask whoever supplied it for a PDF of it."
+    )
+
+
+def _parser_kwargs() -> dict[str, bool]:
+    # No DTD, no entity expansion, no network, libxml2's normal size limits.
+    return {"resolve_entities": False, "no_network": True, "huge_tree": False,
+            "load_dtd": False, "dtd_validation": False}  # fmt: skip
+
+
+def _word_text(body: bytes) -> str:
+    parts: list[str] = []
+    size = 0
+    for _event, element in etree.iterparse(io.BytesIO(body), events=("end",), **_parser_kwargs()):
+        tag = element.tag
+        if tag == f"{_W}t":
+            parts.append(element.text or "")
+            size += len(parts[-1])
+        elif tag == f"{_W}tab":
+            parts.append("\t")
+        elif tag in (f"{_W}br", f"{_W}cr"):
+            parts.append("\n")
+        elif tag == f"{_W}p":
+            parts.append("\n")
+            element.clear()  # its text is taken; keep memory to the paragraph at hand
+        if size > MAX_TEXT:
+            break  # page_from_text cuts the working copy and says so
+    return "".join(parts)
+
+
+def _properties(archive: zipfile.ZipFile, name: str) -> dict[str, str]:
+    try:
+        raw = _member(archive, "docProps/core.xml", name, _MAX_PROPERTIES_BYTES)
+        if raw is None:
+            return {}
+        root = etree.fromstring(raw, etree.XMLParser(**_parser_kwargs()))
+    except (TooLarge, etree.LxmlError):
+        return {}  # the properties are a help, not the evidence
+    found: dict[str, str] = {}
+    for element in root:
+        key = _PROPERTIES.get(str(element.tag))
+        text = " ".join((element.text or "").split())[:_MAX_HEADER_CHARS]
+        if key and text:
+            found[key] = text
+    return found
+
+
+def _property_findings(properties: dict[str, str]) -> tuple[str, ...]:
+    said = []
+    if "author" in properties:
+        said.append(f"written by {properties['author']}")
+    if "created" in properties:
+        said.append(f"created {properties['created']}")
+    if "last_modified_by" in properties:
+        said.append(f"last changed by {properties['last_modified_by']}")
+    if "modified" in properties:
+        said.append(f"last changed {properties['modified']}")
+    if not said:
+        return ()
+    return (
+        f"The document's properties say it was {', '.join(said)} (as the computer that "
+        "saved it recorded; they are easy to change).",
+    )
+
+
+def read_eml(data: bytes) -> DocumentText:
+    """An e-mail's sender, recipients, subject and text; attachments listed, not opened."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    headers = {h: _header(message, h) for h in ("From", "To", "Cc", "Date", "Subject")}
+    lines = [f"{h}: {v}" for h, v in headers.items() if v]
+    notes: list[str] = []
+    attachments: list[str] = []
+    bodies = list(_mail_texts(message, notes, attachments))
+    text = "\n".join(lines) + "\n\n" + "\n\n".join(bodies)
+    if any(isinstance(d, Exception) for d in message.defects):
+        notes.append("The e-mail is not quite well formed; what could be read is shown.")
+    findings: list[str] = []
+    if attachments:
+        findings.append(
+            f"The e-mail has {len(attachments)} attachment(s), which were not imported: "
+            f"{'; '.join(attachments[:50])}. Import any that matter as files of their own."
+        )
+    sent = _mail_date(headers["Date"])
+    page = _document(
+        text,
+        notes=notes,
+        title=headers["Subject"],
+        author=headers["From"],
+        meta={f"email:{h.lower()}": v for h, v in headers.items() if v},
+    )
+    return DocumentText(
+        replace(page.page, published=headers["Date"], published_at=sent), tuple(findings)
+    )
+
+
+def _header(message: Message, name: str) -> str | None:
+    try:
+        value = message.get(name)
+        shown = str(value) if value is not None else ""
+    except _MAIL_ERRORS:
+        raw = message.get_all(name, failobj=[])[:1] if hasattr(message, "get_all") else []
+        shown = str(raw[0]) if raw else ""
+    return " ".join(shown.split())[:_MAX_HEADER_CHARS] or None
+
+
+def _mail_date(stated: str | None) -> datetime | None:
+    if not stated:
+        return None
+    try:
+        sent = email.utils.parsedate_to_datetime(stated)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return sent.astimezone(UTC) if sent.tzinfo is not None else None
+
+
+def _mail_texts(
+    message: Message, notes: list[str], attachments: list[str]
+) -> Iterator[str]:
+    """The readable text of each part, in order; a plain part preferred to its HTML twin."""
+    count = 0
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    while stack:
+        part, depth = stack.pop()
+        count += 1
+        if count > _MAX_MAIL_PARTS or depth > _MAX_MAIL_DEPTH:
+            notes.append("The e-mail has too many parts; the first ones were read.")
+            return
+        if part.is_multipart():
+            children = [c for c in _children(part) if isinstance(c, Message)]
+            if part.get_content_type() == "multipart/alternative":
+                children = _best_alternative(children)
+            stack.extend((child, depth + 1) for child in reversed(children))
+            continue
+        ctype = part.get_content_type()
+        filename = _filename(part)
+        if part.get_content_disposition() == "attachment" or filename or not (
+            ctype in ("text/plain", "text/html")
+        ):
+            attachments.append(f"{filename or 'unnamed'} ({ctype})")
+            continue
+        text = _part_text(part, ctype, notes)
+        if text.strip():
+            yield text
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return payload
+    return [payload] if isinstance(payload, Message) else []
+
+
+def _best_alternative(children: list[Message]) -> list[Message]:
+    for wanted in ("text/plain", "text/html"):
+        for child in children:
+            if child.get_content_type() == wanted and not _filename(child):
+                return [child]
+    return children[-1:]
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except _MAIL_ERRORS:
+        return "unnamed"
+    return " ".join(name.split())[:200] if name else None
+
+
+def _part_text(part: Message, ctype: str, notes: list[str]) -> str:
+    encoded = part.get_payload()
+    if isinstance(encoded, str) and len(encoded) > MAX_PART_BYTES * 4 // 3 + 1024:
+        notes.append(
+            f"A part of the e-mail is over {MAX_PART_BYTES // (1024 * 1024)} MB and was not "
+            "read; the stored file has all of it."
+        )
+        return ""
+    try:
+        body = part.get_payload(decode=True)
+        charset = part.get_content_charset()
+    except _MAIL_ERRORS:
+        notes.append("A part of the e-mail could not be decoded; the stored file has it.")
+        return ""
+    if not isinstance(body, bytes):
+        return ""
+    if ctype == "text/html":
+        page = parse_html(body, charset=charset)
+        notes.extend(n for n in page.notes if n not in notes)
+        return page.text
+    decoded = charsets.decode(body, charset, html=False)
+    notes.extend(n for n in decoded.notes if n not in notes)
+    return decoded.text
+
+
+def _document(
+    text: str,
+    *,
+    notes: list[str],
+    title: str | None = None,
+    author: str | None = None,
+    meta: dict[str, str] | None = None,
+) -> DocumentText:
+    """The text as a page: tidied and cut to :data:`MAX_TEXT` as a web page's is."""
+    page = page_from_text(text.encode("utf-8", "replace"), charset="utf-8")
+    # The reader's note on a cut speaks of a page; say "document" instead.
+    limit = f"{MAX_TEXT:,}"
+    read = [_TEXT_CUT.format(limit=MAX_TEXT) if limit in n else n for n in page.notes]
+    return DocumentText(
+        replace(
+            page,
+            title=title,
+            author=author,
+            meta=meta or {},
+            charset_source="document",
+            notes=(*notes, *read),
+        )
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
