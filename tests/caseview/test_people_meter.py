@@ -15,7 +15,9 @@ from gate_support import (
     count_viewings,
     emergency_changes,
     event_data,
+    example_toml,
     make_request,
+    set_key,
     submitted,
 )
 
@@ -356,6 +358,39 @@ def test_cli_subject_link_and_the_meter_name_the_same_person(
 
     obj = json.loads(out)
     assert obj["same_person_subjects"] == [1, 2] and obj["person"] == 1
+
+    # Looks in case B-2 count for the same person in A-1: the 4th is refused there.
+    for user, *argv in [
+        ("mona", "case", "allocate", "A-1", "wren"),
+        ("mona", "case", "allocate", "B-2", "wren"),
+    ]:
+        assert run(user, *argv)[0] == 0, argv
+    until = datetime.now(UTC).date() + timedelta(days=14)
+    ids = []
+    for case_ref, subject_id, planned in (("A-1", 1, 1), ("B-2", 2, 3)):
+        toml = tmp_path / f"{case_ref}.toml"
+        toml.write_text(
+            set_key(example_toml([subject_id], until), "planned_viewings", planned),
+            encoding="utf-8",
+        )
+        code, out, err = run("wren", "justification", "new", case_ref, "--file", str(toml))
+        assert code == 0, err
+        ids.append(out.strip())
+        assert run("wren", "justification", "submit", ids[-1])[0] == 0
+        review = ["justification", "review", ids[-1], "--approve", "--reason", "One look."]
+        assert run("mona", *review)[0] == 0
+    look = ["--subject", "2", "--attest"]
+    warnings = []
+    for _ in range(3):
+        code, out, err = run("wren", "--json", "view", "B-2", URL, "--justification", ids[1], *look)
+        assert code == 0, err
+        warnings.append(json.loads(out)["warning"])
+    assert warnings[0] == "" and "2nd" in warnings[1]
+    code, out, err = run(
+        "wren", "view", "A-1", URL, "--justification", ids[0], "--subject", "1", "--attest"
+    )
+    assert (code, out) == (3, "")
+    assert "meter_stop" in err
 
 
 # --- the note says how each source was obtained, never more --------------------------------
