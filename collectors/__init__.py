@@ -7,7 +7,8 @@ social worker can act on. The service layer (``caseview``) decides whether a cap
 is allowed, and stores what comes back.
 
 - :func:`fetch` - capture a public web address (``collectors.http``)
-- :func:`import_file` - import a saved screenshot, PDF, web page or text file
+- :func:`import_file` - import a saved photo, PDF, Word document, e-mail, web page or text
+  file (``collectors.documents`` reads the text of PDF, Word and e-mail)
 - :func:`parse_html` - title, visible text, metadata and links of an HTML body
 - :func:`records_for`, :func:`write_case_warc`, :func:`check_warc` - WARC records
 - :func:`exposure_indicators` - what a stranger could learn about a child

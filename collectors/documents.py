@@ -27,6 +27,7 @@ import email.policy
 import email.utils
 import io
 import logging
+import pkgutil
 import time
 import warnings
 import zipfile
@@ -36,6 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 
+import pypdf
 from lxml import etree
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
@@ -98,28 +100,30 @@ class DocumentText:
     findings: tuple[str, ...] = ()
 
 
-# pypdf reports what it repaired through the logging module. While Caseview reads a
-# PDF those reports become notes on the source; at any other time (pypdf is also used
-# to check reports) they go on to the root logger exactly as if pypdf's logger
-# propagated. A context variable keeps concurrent imports on other threads apart.
+# pypdf reports what it repaired through the logging module, each module through its
+# own logger. While Caseview reads a PDF those reports become notes on the source (and
+# are not logged); at any other time (pypdf also checks our reports) they are logged as
+# usual. A filter on each pypdf module's logger does it: a filter on the "pypdf" logger
+# would not see its children's records, and pytest captures non-propagating loggers
+# too. A context variable keeps concurrent imports on other threads apart.
 _PDF_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "caseview_pdf_notes", default=None
 )
 
 
-class _PdfLogNotes(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        notes = _PDF_NOTES.get()
-        if notes is None:
-            logging.getLogger().handle(record)
-        elif len(notes) < _MAX_NOTED_WARNINGS:
-            notes.append(" ".join(record.getMessage().split())[:200])
+def _pdf_log_as_note(record: logging.LogRecord) -> bool:
+    notes = _PDF_NOTES.get()
+    if notes is None:
+        return True
+    if len(notes) < _MAX_NOTED_WARNINGS:
+        notes.append(" ".join(record.getMessage().split())[:200])
+    return False
 
 
-_pypdf_logger = logging.getLogger("pypdf")
-if not any(isinstance(h, _PdfLogNotes) for h in _pypdf_logger.handlers):
-    _pypdf_logger.addHandler(_PdfLogNotes())
-    _pypdf_logger.propagate = False
+for _module in (pypdf.__name__, *(m.name for m in pkgutil.walk_packages(pypdf.__path__, "pypdf."))):
+    _logger = logging.getLogger(_module)
+    if _pdf_log_as_note not in _logger.filters:
+        _logger.addFilter(_pdf_log_as_note)
 
 
 def read_pdf(
@@ -162,7 +166,7 @@ def read_pdf(
             f"The PDF is damaged or unusual; reading it gave {len(repairs)} warning(s) (the "
             f"first: {repairs[0]}). What could be read is shown."
         )
-    text = "\n\n".join(pieces)
+    text = "\n\n".join(pieces)[:max_chars]
     if not text.strip() and not notes:
         notes.append(
             "The PDF has no text to read (it may be a scan or a photo of a letter), so it "
@@ -236,7 +240,8 @@ def _pdf_text(
         pieces.append(text[: max_chars - size + 1])
         size += len(pieces[-1]) + 2
         if size > max_chars:
-            return  # the working copy is cut, and says so
+            notes.append(_TEXT_CUT.format(limit=max_chars))
+            return
     if total > max_pages:
         notes.append(
             f"The PDF has {total} pages; the text of the first {max_pages} was kept for "
@@ -436,9 +441,7 @@ def _mail_date(stated: str | None) -> datetime | None:
     return sent.astimezone(UTC) if sent.tzinfo is not None else None
 
 
-def _mail_texts(
-    message: Message, notes: list[str], attachments: list[str]
-) -> Iterator[str]:
+def _mail_texts(message: Message, notes: list[str], attachments: list[str]) -> Iterator[str]:
     """The readable text of each part, in order; a plain part preferred to its HTML twin."""
     count = 0
     stack: list[tuple[Message, int]] = [(message, 0)]
@@ -449,15 +452,17 @@ def _mail_texts(
             notes.append("The e-mail has too many parts; the first ones were read.")
             return
         if part.is_multipart():
-            children = [c for c in _children(part) if isinstance(c, Message)]
+            children = _children(part)
             if part.get_content_type() == "multipart/alternative":
                 children = _best_alternative(children)
             stack.extend((child, depth + 1) for child in reversed(children))
             continue
         ctype = part.get_content_type()
         filename = _filename(part)
-        if part.get_content_disposition() == "attachment" or filename or not (
-            ctype in ("text/plain", "text/html")
+        if (
+            part.get_content_disposition() == "attachment"
+            or filename
+            or ctype not in ("text/plain", "text/html")
         ):
             attachments.append(f"{filename or 'unnamed'} ({ctype})")
             continue
@@ -469,7 +474,7 @@ def _mail_texts(
 def _children(part: Message) -> list[Message]:
     payload = part.get_payload()
     if isinstance(payload, list):
-        return payload
+        return [child for child in payload if isinstance(child, Message)]
     return [payload] if isinstance(payload, Message) else []
 
 
@@ -491,7 +496,8 @@ def _filename(part: Message) -> str | None:
 
 def _part_text(part: Message, ctype: str, notes: list[str]) -> str:
     encoded = part.get_payload()
-    if isinstance(encoded, str) and len(encoded) > MAX_PART_BYTES * 4 // 3 + 1024:
+    # Measured before decoding (base64 is a third longer than what it carries).
+    if isinstance(encoded, str) and len(encoded) > MAX_PART_BYTES * 3 // 2:
         notes.append(
             f"A part of the e-mail is over {MAX_PART_BYTES // (1024 * 1024)} MB and was not "
             "read; the stored file has all of it."
@@ -534,7 +540,7 @@ def _document(
             author=author,
             meta=meta or {},
             charset_source="document",
-            notes=(*notes, *read),
+            notes=tuple(dict.fromkeys((*notes, *read))),  # each said once
         )
     )
 
@@ -542,4 +548,3 @@ def _document(
 def _reason(exc: BaseException) -> str:
     detail = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-

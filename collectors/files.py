@@ -1,5 +1,4 @@
-"""Import a file the worker saved (or was given): photo, screenshot, PDF, Word document,
-e-mail, web page or text.
+"""Import a file the worker saved or was given: a photo, PDF, document, e-mail or page.
 
 The type is decided by the content (``collectors.sniff``), never by the name: a
 ``.png`` that is really a web page is imported as a web page, and the mismatch is
@@ -59,7 +58,7 @@ _IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "heif": "HEIF", "avif": "AVIF", 
 # Browsers mark pages saved as HTML with the address they came from ("Mark of the Web").
 _SAVED_FROM = re.compile(rb"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _SUPPORTED_HINT = (
-    "Caseview imports photos and screenshots (JPEG, PNG, HEIC, AVIF or TIFF), PDF files, "
+    "Caseview imports screenshots and photos (JPEG, PNG, HEIC, AVIF or TIFF), PDF files, "
     "Word documents (.docx), e-mails (.eml), saved web pages (HTML or MHTML) and plain "
     "text files."
 )

@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PIL import ExifTags, Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+# iPhones save photos as HEIC; pillow-heif teaches Pillow to read them (and their EXIF).
+# Registering is idempotent, and done once here so every reader sees the same Pillow.
+register_heif_opener()
 
 _MAX_VALUE_CHARS = 200
 # Binary blobs, and pointers to the sub-directories that are read separately.
@@ -72,7 +77,7 @@ class ImageInfo:
 
 
 def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInfo:
-    """Metadata of a PNG or JPEG (``pillow_format`` "PNG" or "JPEG")."""
+    """Metadata of a photo; ``pillow_format`` is "PNG", "JPEG", "HEIF", "AVIF" or "TIFF"."""
     notes: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as caught:

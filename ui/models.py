@@ -32,6 +32,7 @@ from caseview.justifications import JustificationRecord
 from caseview.observations import Observation
 from caseview.report.model import DOMAINS, RISKS
 from caseview.viewings import ViewingRecord
+from ethics.vocabulary import FIELD_LABELS
 from ui.jobs import FileEvent, QueueEntry, SubjectMeter
 
 if TYPE_CHECKING:
@@ -517,10 +518,11 @@ class FindingsModel(RowTableModel[ethics.Finding]):
             return severity
         if column == self.MESSAGE:
             return row.message
-        answer = (row.field or "").replace("_", " ")
+        # The answer as the wizard labels it, never the file's key.
+        answer = FIELD_LABELS.get(row.field, row.field.replace("_", " ")) if row.field else ""
         if column == self.FIELD:
             return answer
-        return f"{severity}: {row.message}" + (f" [{answer}]" if answer else "")
+        return f"{severity}: {row.message}" + (f" ({answer})" if answer else "")
 
     def tooltip(self, row: ethics.Finding, column: int) -> str | None:
         return f"{row.message}\n\nRests on: {row.reference}"

@@ -221,7 +221,7 @@ def build() -> argparse.ArgumentParser:
         "--reason",
         required=True,
         metavar="TEXT",
-        help="your reasons (required to reject or return)",
+        help="your reasons (every decision needs them; the worker sees them)",
     )
     janswer = just_cmds.add_parser(
         "answer",

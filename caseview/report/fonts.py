@@ -40,7 +40,7 @@ from functools import lru_cache
 from importlib import resources
 
 from reportlab.lib.fonts import addMapping
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 PACKAGE = "fontpkg_fira_sans"
@@ -107,12 +107,50 @@ def font_bytes(face: str) -> bytes:
     return (resources.files(PACKAGE) / "files" / _FILES[face]).read_bytes()
 
 
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap, with characters beyond U+FFFF written correctly.
+
+    reportlab writes each character as ``<%04X>``, five hex digits for U+2B7FC (a CJK
+    character the CJK face has), which PDF readers reject. The PDF reference asks for
+    UTF-16BE, a surrogate pair above U+FFFF: that is what this writes, the rest unchanged.
+    """
+    pairs = [
+        f"<{i:02X}> <{chr(v).encode('utf-16-be', 'surrogatepass').hex().upper()}>"
+        for i, v in enumerate(subset)
+    ]
+    return "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo",
+            f"<< /Registry ({fontname})",
+            f"/Ordering ({fontname})",
+            "/Supplement 0",
+            ">> def",
+            f"/CMapName /{fontname} def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            f"<00> <{len(subset) - 1:02X}>",
+            "endcodespacerange",
+            f"{len(subset)} beginbfchar",
+            *pairs,
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+        ]
+    )
+
+
 @lru_cache(maxsize=1)
 def register() -> tuple[TTFont, ...]:
     """Register the four main faces as one family, and the fallbacks (once per process).
 
     Returns the four main faces.
     """
+    ttfonts.makeToUnicodeCMap = _to_unicode_cmap
     faces = []
     for face in _FILES:
         # Settings that change the bytes are fixed here, not left to reportlab's config

@@ -478,3 +478,22 @@ def test_the_widest_possible_hash_stays_on_one_line() -> None:
     widest = replace(source(1), sha256="d" * 64)
     raw = "\n".join(page_texts(render_pdf(sample_report(sources=(widest,)))))
     assert "d" * 64 in raw
+
+
+def test_characters_beyond_u_ffff_are_mapped_back_as_pdf_readers_expect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A CJK Extension character (U+2B7FC) that an embedded face draws: reportlab alone
+    # wrote its ToUnicode entry as five hex digits, which PDF readers reject.
+    beyond = [c for c in sorted(fonts.drawable_anywhere()) if c > 0xFFFF]
+    wanted = [*beyond[:3], 0x2B7FC]
+    text = "".join(chr(c) for c in wanted if c in fonts.drawable_anywhere())
+    assert text, "no embedded face draws a character beyond U+FFFF"
+    pdf = render_pdf(replace(sample_report(), case_title=f"Title {text}"))
+    with caplog.at_level("WARNING", logger="pypdf"):
+        page_texts(pdf)
+    assert not [r for r in caplog.records if "hex string" in r.getMessage()]
+    for stream in re.findall(rb"beginbfchar\n(.*?)\nendbfchar", pdf, re.S):
+        for line in stream.split(b"\n"):
+            target = line.split(b" ")[1].strip(b"<>")
+            assert len(target) % 4 == 0, line

@@ -164,7 +164,7 @@ def test_image_named_as_text_is_an_image() -> None:
         (b"#!/bin/sh\nrm -rf ~\n", "a program (script)"),
         (b"GIF89a\x01\x00\x01\x00", "a GIF image"),
         (b"\x1f\x8b\x08\x00" + b"\x00" * 16, "gzip"),
-        (bytes(range(256)) * 4, "could not recognise"),
+        (bytes(range(256)) * 4, "is binary data that is not a photo"),
         (b"", "empty"),
     ],
 )
