@@ -218,7 +218,7 @@ def _walk_all(path: str, last: int, workers: int | None) -> list[sql.RangeWalk]:
     # that needs no importable __main__ and no fork of a threaded GUI process.
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "caseview.storage.audit", path, str(lo), str(hi)],
+            [sys.executable, "-m", "caseview.storage.chain", path, str(lo), str(hi)],
             stdout=subprocess.PIPE,
         )
         for lo, hi in bounds[1:]

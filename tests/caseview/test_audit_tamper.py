@@ -42,6 +42,7 @@ from caseview import audit
 from caseview.audit import Checkpoint, VerifyResult
 from caseview.cli import main
 from caseview.storage import audit as audit_sql
+from caseview.storage import chain as chain_sql
 
 # Each example gets its own directory under tmp_path, so the function-scoped fixture
 # is safe to share between examples.
@@ -589,6 +590,8 @@ def test_cli_expect_head_catches_a_consistent_rewrite(
         ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", 5),
         ("UPDATE audit_log SET payload = payload || ' ' WHERE seq = ?", 10),
         ("UPDATE audit_log SET hash = upper(hash) WHERE seq = ?", 7),
+        # The head: no later event carries its hash, so only its own check can see it.
+        ("UPDATE audit_log SET hash = upper(hash) WHERE seq = ?", 10),
         ("UPDATE audit_log SET prev_hash = 0 WHERE seq = ?", 4),
         ("UPDATE audit_log SET payload = 42 WHERE seq = ?", 8),
         ("DELETE FROM audit_log WHERE seq = ?", 6),
@@ -597,7 +600,7 @@ def test_cli_expect_head_catches_a_consistent_rewrite(
 def test_a_break_is_named_whichever_chunk_it_falls_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, change: str, seq: int
 ) -> None:
-    monkeypatch.setattr(audit_sql, "CHUNK", chunk)
+    monkeypatch.setattr(chain_sql, "CHUNK", chunk)
     path = new_log(tmp_path, [_event(i) for i in range(10)])
     check(path, None)
     with tamper(path) as conn:
