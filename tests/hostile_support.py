@@ -3,9 +3,11 @@ raw TCP servers that break HTTP on purpose.
 
 Memory is measured in a CHILD process, so a test sees the whole cost of a command (the
 interpreter, its libraries, every copy it makes) and nothing of the test runner's own
-heap. :func:`run_measured` waits for the child with ``os.wait4``, whose resource usage
-is that one child's (and its own waited-for children's), so one test's figure never
-includes another's, as ``getrusage(RUSAGE_CHILDREN)`` (the largest child so far) would.
+heap. A Python child made by :func:`python_command` reports its own peak (``VmHWM`` of
+``/proc/self/status``) as it exits: that belongs to the program after ``exec``. The
+resource usage ``os.wait4`` gives is only the fallback (a child killed before it could
+report), because Linux carries a forked child's pre-``exec`` peak into it: a child of a
+test runner that had grown to 450 MB reported 450 MB whatever it did itself.
 
 :class:`RawServer` binds 127.0.0.1 only, on a port the OS picks, and hands each
 accepted connection to a function that writes whatever bytes it likes; it is for what
@@ -61,9 +63,27 @@ class ChildRun:
         )
 
 
+PEAK_FILE_ENV = "CASEVIEW_TEST_PEAK_FILE"
+
+# Run first in every Python child: at exit, write the process's own peak resident set
+# (in kB) to the file the runner named.
+_REPORT_PEAK = (
+    "import atexit, os\n"
+    "def _report_peak():\n"
+    "    target = os.environ.get('" + PEAK_FILE_ENV + "')\n"
+    "    if target:\n"
+    "        with open('/proc/self/status') as status:\n"
+    "            peak = [l.split()[1] for l in status if l.startswith('VmHWM:')]\n"
+    "        with open(target, 'w') as out:\n"
+    "            out.write(peak[0] if peak else '')\n"
+    "atexit.register(_report_peak)\n"
+)
+
+
 def python_command(code: str, *args: str) -> list[str]:
-    """This interpreter running ``code`` with ``args`` as ``sys.argv[1:]``."""
-    return [sys.executable, "-c", code, *args]
+    """This interpreter running ``code`` with ``args`` as ``sys.argv[1:]``; it reports
+    its own peak memory as it exits (see the module's docstring)."""
+    return [sys.executable, "-c", _REPORT_PEAK + code, *args]
 
 
 def caseview_command(*args: str) -> list[str]:
@@ -83,17 +103,27 @@ def run_measured(
     A child still running after ``timeout_s`` is killed and the run is reported with
     returncode -9 (the caller's assertion then fails with the figures it has).
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        peak_file = os.path.join(scratch, "peak")
         started = time.monotonic()
         process = subprocess.Popen(
             list(argv),
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=None if env is None else dict(env),
+            env={**(os.environ if env is None else env), PEAK_FILE_ENV: peak_file},
             cwd=cwd,
         )
         status, usage = _wait(process, timeout_s)
+        with (
+            contextlib.suppress(OSError, ValueError),
+            open(peak_file, encoding="ascii") as reported,
+        ):
+            usage = int(reported.read().strip())
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
