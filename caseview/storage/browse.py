@@ -9,8 +9,11 @@ table shows (the extracted text stays in the database).
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from typing import Final
+
+from caseview.storage.analysis import fold
 
 # The grades of the source's current observations, e.g. "B2 C3" (None when ungraded).
 _GRADING: Final = (
@@ -41,14 +44,28 @@ _FROM: Final = (
 # order; they are left out unless a search or the order needs their columns.
 _FROM_SOURCES: Final = " FROM sources s"
 # Searchable columns: what the table shows, so a match is always visible in its row.
+# Titles and names are compared in their plain form (see ``plain``), so "Michal" finds
+# "Michał" and "Ødegård" finds "Odegard"; addresses, hashes and origins are ASCII.
 _SEARCHED: Final = (
-    "coalesce(s.title, '')",
+    "cv_plain(s.title)",
     "s.requested_url",
     "coalesce(s.final_url, '')",
     "s.body_sha256",
-    "subj.name",
+    "cv_plain(subj.name)",
     "s.origin",
 )
+PLAIN_FUNCTION: Final = "cv_plain"
+
+
+def plain(text: str | None) -> str:
+    """Text as the table's filter compares it: without accents, in lower case, with the
+    Latin letters that do not decompose (ł, ø, ß, æ...) spelled plainly."""
+    if text is None:
+        return ""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", fold(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _escape_like(word: str) -> str:
@@ -56,11 +73,11 @@ def _escape_like(word: str) -> str:
 
 
 def _where(case_id: int, words: Sequence[str]) -> tuple[str, list[object]]:
-    """Every word must appear (case-insensitively, ASCII) in one of the searched columns."""
+    """Every word must appear (in its plain form) in one of the searched columns."""
     clauses = ["s.case_id = ?"]
     params: list[object] = [case_id]
     for word in words:
-        pattern = f"%{_escape_like(word)}%"
+        pattern = f"%{_escape_like(plain(word))}%"
         clauses.append(
             "(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in _SEARCHED) + ")"
         )

@@ -169,6 +169,9 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    from caseview.storage import browse  # the sources table's filter compares plain text
+
+    conn.create_function(browse.PLAIN_FUNCTION, 1, browse.plain, deterministic=True)
     return conn
 
 

@@ -213,3 +213,35 @@ def test_an_unknown_account_cannot_resume(manager: Session) -> None:
 def test_resuming_checks_no_password(manager: Session, worker: Session) -> None:
     accounts.login(manager.casefile, worker.actor, "correct horse")
     assert browse.signed_in_user(manager.casefile, worker.user.id).active
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Michal", ["Michał Kowalski at the park"]),
+        ("MICHAŁ", ["Michał Kowalski at the park"]),
+        ("odegard", ["Bjørn Ødegård's birthday"]),
+        ("strasse", ["Fest in der Straße"]),
+        ("Straße", ["Fest in der Straße"]),
+        ("cafe", ["Café trip"]),
+        # A LIKE wildcard typed in is a literal character: no title has one.
+        ("%", []),
+    ],
+)
+def test_the_filter_compares_plain_letters(
+    worker: Session,
+    case: Case,
+    subject: Subject,
+    request_ok: JustificationRecord,
+    query: str,
+    expected: list[str],
+) -> None:
+    for title in (
+        "Michał Kowalski at the park",
+        "Bjørn Ødegård's birthday",
+        "Fest in der Straße",
+        "Café trip",
+    ):
+        supplied(worker, case, subject, request_ok, title)
+    page = browse.source_page(worker, case.id, query=query)
+    assert titles(page) == expected
