@@ -43,15 +43,23 @@ _FROM: Final = (
 # Every source has its user and subject (foreign keys), so the joins change no count or
 # order; they are left out unless a search or the order needs their columns.
 _FROM_SOURCES: Final = " FROM sources s"
+
+
 # Searchable columns: what the table shows, so a match is always visible in its row.
 # Titles and names are compared in their plain form (see ``plain``), so "Michal" finds
 # "Michał" and "Ødegård" finds "Odegard"; addresses, hashes and origins are ASCII.
+def _plain_sql(column: str) -> str:
+    # SQLite's own GLOB (in C) picks out text beyond printable ASCII; only that goes
+    # through the Python function: LIKE already ignores case in ASCII.
+    return f"(CASE WHEN {column} GLOB '*[^ -~]*' THEN cv_plain({column}) ELSE {column} END)"
+
+
 _SEARCHED: Final = (
-    "cv_plain(s.title)",
+    _plain_sql("coalesce(s.title, '')"),
     "s.requested_url",
     "coalesce(s.final_url, '')",
     "s.body_sha256",
-    "cv_plain(subj.name)",
+    _plain_sql("subj.name"),
     "s.origin",
 )
 PLAIN_FUNCTION: Final = "cv_plain"
