@@ -266,6 +266,7 @@ def capture_url(
         title=page.title if page else None,
         url=captured.requested_url,
         text=page.text if page else "",
+        indicator_text=page.indicator_text if page else "",
         meta=page.meta if page else {},
         images_gps=(),
     )
@@ -569,6 +570,7 @@ def _read(
     title: str | None,
     url: str,
     text: str,
+    indicator_text: str,
     meta: dict[str, str],
     images_gps: Iterable[collectors.GpsPoint],
 ) -> _Reading:
@@ -578,7 +580,7 @@ def _read(
     is linear in what it reads); a longer text is noted, so the worker knows the rest
     was not checked.
     """
-    indicators = _exposure(session.casefile.conn, subject_id, text, meta, images_gps)
+    indicators = _exposure(session.casefile.conn, subject_id, indicator_text, meta, images_gps)
     notes: tuple[str, ...] = ()
     if len(text) > collectors.COLLATERAL_MAX_TEXT:
         notes = (
@@ -779,6 +781,7 @@ def import_file(
         title=page.title if page else None,
         url=url,
         text=page.text if page else "",
+        indicator_text=page.indicator_text if page else "",
         meta=page.meta if page else {},
         images_gps=gps,
     )

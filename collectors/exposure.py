@@ -22,9 +22,11 @@ characters of each are read. A test holds every pattern to this.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from collectors.images import GpsPoint
 
@@ -34,6 +36,8 @@ MAX_META_VALUE = 2_000  # characters of each metadata value read
 _MAX_NAME_WORDS = 8  # words of the subject's name matched
 _CONTEXT = 40
 _MAX_PER_KIND = 25
+_MAX_CUES = 2_000  # cue matches kept per pattern and text
+_LINK = 250  # characters between an indicator and the person it is about
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,50 @@ _EMAIL = re.compile(
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+44[\s-]?(?:\(0\)[\s-]?)?|\(?0)\d{2,4}\)?(?:[\s-]?\d){5,8}(?![\w-])"
 )
+# The Royal Mail shape (outward code, optional space, inward code), not glued to a "#"
+# (a CSS colour), a "-", a "/" or a "." (product codes, paths, file names) or a word.
 _POSTCODE = re.compile(
-    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9][0-9A-HJKMNPR-Y]?|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?)"
-    r" ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
+    r"(?<![\w#/.-])(?:GIR ?0AA|"
+    r"([A-PR-UWYZ](?:[0-9][0-9A-HJKMNPR-Y]?|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?))"
+    r" ?[0-9][ABD-HJLNP-UW-Z]{2})(?![\w#/-])"
+)
+# The 121 postcode areas (the letters of an outward code); "AA9 9AA" is no postcode.
+_POSTCODE_AREAS = frozenset(
+    """AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN
+    DT DY E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY
+    L LA LD LE LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S
+    SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR
+    WS WV YO ZE""".split()  # noqa: SIM905 - a table, easier to check as written
+)
+_LETTERS = re.compile(r"[A-Z]{1,2}")
+# An address around a postcode: the word "postcode" or "address", living at, a street
+# line ("14 Acacia Avenue"), or an address line's comma just before it ("Leeds, LS6 2AB").
+_ADDRESS_CUE = re.compile(
+    r"(?i:\bpost ?codes?\b|\baddress\b|\b(?:lives?|living|stays?|staying) at\b)"
+    r"|\b\d{1,4}[A-Za-z]? (?:[A-Z][a-z'’]{1,20} ){1,3}(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|"
+    r"Close|Drive|Dr|Crescent|Way|Court|Gardens|Place|Terrace|Grove|Row|Hill|Green|Walk|Mews|"
+    r"Square|Rise|View|Park|Parade|Vale)\b"
+)
+# A person on the page: a parent's "my son", a child's own "I go to", "my birthday"; the
+# subject's name is matched separately (name_words_pattern). A school, a town, a date of
+# birth or a postcode only counts with one of these near it (the same line, a few
+# sentences either way): a site menu, a council's own address or a news story is not
+# a child's exposure.
+_KIN = re.compile(
+    r"(?i:\b(?:my|our|his|her|their) (?:(?:little|eldest|oldest|youngest|middle|baby|"
+    r"beautiful|gorgeous|amazing|clever|brave|lovely|wee|two|three|big) ){0,2}"
+    r"(?:sons?|daughters?|boys?|girls?|child|children|kids?|grand(?:son|daughter|child|children)s?|"
+    r"step(?:son|daughter)s?|baby|lad|princess|nephew|niece|twins|little ones?|youngest|eldest)\b"
+    r"|\bhappy (?:1[0-7]|[1-9])(?:st|nd|rd|th) birthday\b)"
+)
+_FIRST_PERSON = re.compile(
+    r"(?i:\b(?:I|we)(?:'m|’m| am| are|'re|’re)? (?:go|going|went|started|start|"
+    r"live|lived|living|moved|moving|at|in Year)\b"
+    r"|\bI(?:'m|’m| am) (?:1[0-7]|[1-9])\b"
+    r"|\bmy (?:school|class|teacher|birthday|bday|address|postcode|house|home|town|mum|dad)\b"
+    r"|\bmy (?:number|mobile|phone|email|e-mail|snap|insta)\b"
+    r"|\b(?:call|text|ring|message|email|e-mail|contact|phone|dm|add) me\b"
+    r"|\bour (?:house|home|address|postcode|number|landline)\b)"
 )
 _SCHOOL_KINDS = (
     "Primary", "Junior", "Infant", "Infants", "Nursery", "Secondary", "High", "Grammar",
@@ -88,7 +133,7 @@ _DOB = re.compile(
     re.I,
 )
 _TOWN = re.compile(
-    r"\b(?:lives|live|living|lived|based|grew up|moved|moving)\s{1,5}(?:in|to)\s{1,5}"
+    r"\b(?i:lives|live|living|lived|based|grew up|moved|moving)\s{1,5}(?i:in|to)\s{1,5}"
     r"([A-Z][a-z'’]{1,30}(?:[ -](?:upon-|on-|under-|le-|by-|upon |on |under )?[A-Z][a-z'’]{1,30})"
     r"{0,2})"
 )
@@ -96,6 +141,16 @@ _TOWN_META = ("geo.placename", "og:locality", "place:location:locality", "addres
 _GEO_META = ("geo.position", "icbm")
 _GEO_POSITION = re.compile(r"-?\d{1,3}\.\d{1,15}\s{0,5}[;,]\s{0,5}-?\d{1,3}\.\d{1,15}")
 _NOT_DIGIT = re.compile(r"\D")
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b|[/.-](\d\d)$")
+
+
+def name_words_pattern(subject_name: str) -> re.Pattern[str] | None:
+    """Any one word of the subject's name ("Lily" or "Smith"), capitalised as a name is."""
+    words = [w[:64] for w in subject_name.split()[:_MAX_NAME_WORDS] if len(w) > 1]
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w[:1].upper() + w[1:].lower()) for w in words)
+    return re.compile(rf"\b(?:{alternatives})\b")
 
 
 def name_pattern(subject_name: str) -> re.Pattern[str] | None:
@@ -129,36 +184,105 @@ def exposure_indicators(
         found[key] = Indicator(kind, " ".join(value.split()), _context(source, start, end))
 
     name = name_pattern(subject_name or "")
-    if name is not None:
-        for source in sources:
+    words = name_words_pattern(subject_name or "")
+    this_year = datetime.now(UTC).year
+    about_a_person = False
+    for source in sources:
+        if name is not None:
             for m in name.finditer(source):
                 add("full_name", m.group(0), source, m.start(), m.end())
-    for source in sources:
+        people = _cues(source, (_KIN, _FIRST_PERSON, words))
+        about_a_person = about_a_person or bool(people)
         for m in _SCHOOL.finditer(source):
             school = _trim_school(m.group(1))
-            if school:
+            if school and _near(people, m.start(1), m.end(1)):
                 add("school", school, source, m.start(1), m.end(1))
         for m in _TOWN.finditer(source):
-            add("town", m.group(1), source, m.start(1), m.end(1))
+            if _near(people, m.start(), m.end(1)):
+                add("town", m.group(1), source, m.start(1), m.end(1))
+        # A mobile number or a personal mailbox is a person's; an office line or an
+        # organisation's address ("0113 222 4444", "enquiries@council.gov.uk") only
+        # counts when the page ties it to a person.
         for m in _PHONE.finditer(source):
-            if _is_uk_phone(m.group(0)):
+            if _is_uk_phone(m.group(0)) and (
+                _is_mobile(m.group(0)) or _near(people, m.start(), m.end())
+            ):
                 add("phone", m.group(0).strip(), source, m.start(), m.end())
         for m in _EMAIL.finditer(source):
-            add("email", m.group(0), source, m.start(), m.end())
+            if _is_personal_mailbox(m.group(0)) or _near(people, m.start(), m.end()):
+                add("email", m.group(0), source, m.start(), m.end())
+        addresses = _cues(source, (_ADDRESS_CUE,))
         for m in _POSTCODE.finditer(source):
-            add("postcode", m.group(0), source, m.start(), m.end())
+            area = m.group(1)
+            if area is not None:
+                letters = _LETTERS.match(area)
+                if letters is None or letters.group(0) not in _POSTCODE_AREAS:
+                    continue
+            lead = source[max(0, m.start() - 2) : m.start()]
+            if (
+                _near(addresses, m.start(), m.start(), before=100, after=0) or lead.endswith(", ")
+            ) and _near(people, m.start(), m.end(), line=source):
+                add("postcode", m.group(0), source, m.start(), m.end())
         for m in _DOB.finditer(source):
-            add("date_of_birth", m.group(1), source, m.start(), m.end())
-    for key in _TOWN_META:
-        if meta.get(key):
-            add("town", meta[key], meta[key], 0, len(meta[key]))
-    for key in _GEO_META:
-        if meta.get(key) and _GEO_POSITION.search(meta[key]):
-            add("geotag", meta[key], f"page metadata {key}: {meta[key]}", 0, 0)
+            if _is_minor_year(m.group(1), this_year) or _near(people, m.start(), m.end()):
+                add("date_of_birth", m.group(1), source, m.start(), m.end())
+    # Location metadata describes the page; it counts on a page about a person.
+    if about_a_person or any(k[0] == "full_name" for k in found):
+        for key in _TOWN_META:
+            if meta.get(key):
+                add("town", meta[key], meta[key], 0, len(meta[key]))
+        for key in _GEO_META:
+            if meta.get(key) and _GEO_POSITION.search(meta[key]):
+                add("geotag", meta[key], f"page metadata {key}: {meta[key]}", 0, 0)
     for point in images_gps:
         where = f" in {point.source}" if point.source else ""
         add("geotag", str(point), f"GPS position{where}: {point}", 0, 0)
     return tuple(found.values())
+
+
+def _cues(source: str, patterns: Iterable[re.Pattern[str] | None]) -> list[int]:
+    """Where the patterns match in ``source`` (start offsets, sorted, at most _MAX_CUES)."""
+    starts: list[int] = []
+    for pattern in patterns:
+        if pattern is None:
+            continue
+        for i, m in enumerate(pattern.finditer(source)):
+            if i >= _MAX_CUES:
+                break
+            starts.append(m.start())
+    starts.sort()
+    return starts
+
+
+def _near(
+    cues: list[int],
+    start: int,
+    end: int,
+    *,
+    before: int = _LINK,
+    after: int = _LINK,
+    line: str | None = None,
+) -> bool:
+    """A cue starts within ``before`` characters before ``start`` or ``after`` after ``end``
+    (and, given the ``line``'s text, on the same line of it)."""
+    lo, hi = max(0, start - before), end + after
+    if line is not None:
+        lo = max(lo, line.rfind("\n", lo, start) + 1)
+        stop = line.find("\n", end, hi)
+        hi = hi if stop < 0 else stop
+    i = bisect.bisect_left(cues, lo)
+    return i < len(cues) and cues[i] <= hi
+
+
+def _is_minor_year(date: str, this_year: int) -> bool:
+    """The date's year (four digits, or two after a day and month) is a child's."""
+    year = _YEAR.search(date)
+    if year is not None:
+        value = int(year.group(1) or year.group(2))
+        if year.group(2) is not None:
+            value += 2000 if value <= this_year % 100 else 1900
+        return this_year - 18 <= value <= this_year
+    return False
 
 
 def _context(source: str, start: int, end: int) -> str:
@@ -180,6 +304,24 @@ def _trim_school(candidate: str) -> str | None:
     if not any(w.casefold() not in _KIND_WORDS for w in words):
         return None
     return " ".join(words)
+
+
+_PERSONAL_DOMAINS = frozenset(
+    """gmail.com googlemail.com hotmail.com hotmail.co.uk outlook.com live.com live.co.uk
+    msn.com yahoo.com yahoo.co.uk icloud.com me.com aol.com btinternet.com sky.com
+    virginmedia.com talktalk.net protonmail.com proton.me gmx.com mail.com""".split()  # noqa: SIM905
+)
+
+
+def _is_personal_mailbox(address: str) -> bool:
+    """A free mailbox or a school pupil's (``.sch.uk``): a person's, not an office's."""
+    domain = address.rpartition("@")[2].casefold()
+    return domain in _PERSONAL_DOMAINS or domain.endswith(".sch.uk")
+
+
+def _is_mobile(candidate: str) -> bool:
+    digits = _NOT_DIGIT.sub("", candidate)
+    return digits.startswith(("07", "447", "4407"))
 
 
 def _is_uk_phone(candidate: str) -> bool:

@@ -99,7 +99,7 @@ def _max_width(pattern: re.Pattern[Any]) -> int:
 
 ALL_PATTERNS = [item for module in ALL_MODULES for item in _patterns(module)]
 TEXT_PATTERNS = [item for module in TEXT_MODULES for item in _patterns(module)]
-EXPOSURE_PATTERNS = len(list(_patterns(exposure))) + 1  # and the subject's name
+EXPOSURE_PATTERNS = len(list(_patterns(exposure))) + 2  # and the subject's name, words
 
 
 # --- structure -------------------------------------------------------------------------
@@ -220,6 +220,13 @@ def given(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return None if pattern is None else Counting(pattern, log)
 
     monkeypatch.setattr(exposure, "name_pattern", counted_name)
+    real_words = exposure.name_words_pattern
+
+    def counted_words(name: str) -> Any:
+        pattern = real_words(name)
+        return None if pattern is None else Counting(pattern, log)
+
+    monkeypatch.setattr(exposure, "name_words_pattern", counted_words)
     return log
 
 
