@@ -3,11 +3,13 @@ never block, and a clean slate (no task still running) after every test."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 from pytestqt.qtbot import QtBot
 from ui_support import PASSWORD, Boxes, Team, build_team
 
@@ -39,14 +41,27 @@ def boxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Boxes:
     return shown
 
 
+def delete_closed_widgets() -> None:
+    """Delete, here on the GUI thread, what was closed: ``deleteLater`` waits for an
+    event loop, and a window left for the next test (or for the garbage collector on a
+    worker thread) upsets it. Then collect garbage here, for the same reason."""
+    for _ in range(3):  # deleting one window can schedule another's deletion
+        QCoreApplication.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture(autouse=True)
 def settled(qtbot: QtBot) -> Iterator[None]:
-    """After each test: every background task delivered, every window closed."""
+    """After each test: every background task delivered, every window closed and
+    deleted (pytest-qt has already closed the widgets given to ``qtbot.addWidget``)."""
     yield
     qtbot.waitUntil(lambda: tasks.running() == 0, timeout=15_000)
     for window in list(ui_app.open_windows):
         window.close()
     ui_app.open_windows.clear()
+    delete_closed_widgets()
 
 
 @pytest.fixture

@@ -160,3 +160,40 @@ def test_pyside_keeps_none_and_true_alive() -> None:
         task.finished.emit()
     assert sys.getrefcount(None) >= none_before - 10
     assert sys.getrefcount(True) >= true_before - 10
+
+
+def test_a_delivered_task_lets_go_of_its_owner(qtbot: QtBot) -> None:
+    # A test (or a widget) that keeps the task must not keep its owner alive with it.
+    import weakref
+
+    owner = QWidget()
+    gone = weakref.ref(owner)
+    task = run_task(pow, 2, 3, on_returned=lambda _: None, owner=owner)
+    with qtbot.waitSignal(task.finished, timeout=WAIT):
+        pass
+    assert task.result == 8
+    shiboken6.delete(owner)
+    del owner
+    import gc
+
+    gc.collect()
+    assert gone() is None
+
+
+def test_the_worker_never_holds_the_task(qtbot: QtBot) -> None:
+    # Only plain data crosses to the worker thread: no Qt object can be freed there.
+    seen: list[object] = []
+
+    def look_around() -> int:
+        import inspect
+
+        frame = inspect.currentframe()
+        while frame is not None:
+            seen.extend(v for v in frame.f_locals.values() if isinstance(v, Task))
+            frame = frame.f_back
+        return 1
+
+    task = run_task(look_around)
+    with qtbot.waitSignal(task.finished, timeout=WAIT):
+        pass
+    assert (task.result, seen) == (1, [])
