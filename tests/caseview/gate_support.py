@@ -9,8 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 import ethics
 from caseview import accounts, audit, cases, justifications
@@ -174,3 +178,31 @@ def event_data(casefile: CaseFile, action: str) -> list[dict[str, Any]]:
         "SELECT payload FROM audit_log WHERE action = ? ORDER BY seq", (action,)
     )
     return [json.loads(row["payload"])["data"] for row in rows]
+
+
+@dataclass
+class CliRun:
+    """Commands against one case file, as a person types them (``caseview.cli.main``)."""
+
+    capsys: pytest.CaptureFixture[str]
+    tmp_path: Path
+
+    def run(self, user: str | None, *argv: str) -> tuple[int, str, str]:
+        from caseview.cli import main
+
+        code = main((["--user", user] if user else []) + list(argv))
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def json(self, user: str | None, *argv: str) -> tuple[int, dict[str, object]]:
+        """Run with --json; stdout must be exactly one JSON object."""
+        code, out, _ = self.run(user, "--json", *argv)
+        [line] = out.splitlines()
+        obj = json.loads(line)
+        assert isinstance(obj, dict)
+        return code, obj
+
+    def file(self, name: str, text: str) -> str:
+        path = self.tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)

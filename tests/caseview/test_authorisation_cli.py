@@ -11,35 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gate_support import PASSWORD, example_toml
-
-from caseview.cli import main
+from gate_support import PASSWORD, CliRun, example_toml
 
 
 @dataclass
-class Cli:
-    capsys: pytest.CaptureFixture[str]
-    tmp_path: Path
+class Cli(CliRun):
     case: str = "CP-2026-0042"
     subject: int = 0
     request: int = 0
-
-    def run(self, user: str | None, *argv: str) -> tuple[int, str, str]:
-        code = main((["--user", user] if user else []) + list(argv))
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def json(self, user: str, *argv: str) -> tuple[int, dict[str, object]]:
-        code, out, _ = self.run(user, "--json", *argv)
-        [line] = out.splitlines()
-        obj = json.loads(line)
-        assert isinstance(obj, dict)
-        return code, obj
-
-    def file(self, name: str, text: str) -> str:
-        path = self.tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
 
 
 def _today() -> datetime:

@@ -17,6 +17,7 @@ import pytest
 from gate_support import (
     PASSWORD,
     URL,
+    CliRun,
     emergency_changes,
     example_toml,
     make_request,
@@ -32,32 +33,11 @@ from caseview.storage import open_case_file
 
 
 @dataclass
-class Cli:
+class Cli(CliRun):
     """One case file, its people, and a way to run commands against it."""
 
-    capsys: pytest.CaptureFixture[str]
-    tmp_path: Path
     case: str = ""
     subject: int = 0
-
-    def run(self, user: str | None, *argv: str) -> tuple[int, str, str]:
-        args = (["--user", user] if user else []) + list(argv)
-        code = main(args)
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def json(self, user: str | None, *argv: str) -> tuple[int, dict[str, object]]:
-        """Run with --json; stdout must be exactly one JSON object."""
-        code, out, _ = self.run(user, "--json", *argv)
-        [line] = out.splitlines()
-        obj = json.loads(line)
-        assert isinstance(obj, dict)
-        return code, obj
-
-    def file(self, name: str, text: str) -> str:
-        path = self.tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
 
 
 def _today() -> datetime:
