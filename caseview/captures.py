@@ -24,7 +24,7 @@ import json
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +35,10 @@ from caseview import __version__, audit, files, viewings
 from caseview.clock import from_iso, to_iso
 from caseview.domain import SubjectRole
 from caseview.errors import CaptureError, NotFound, UsageError
-from caseview.permissions import case_for_changing, case_for_reading
+from caseview.permissions import case_for_changing, case_for_looking, case_for_reading
 from caseview.session import Session
 from caseview.storage import analysis as analysis_sql
+from caseview.storage import browsing as browsing_sql
 from caseview.storage import people as people_sql
 from caseview.storage import sources as sql
 from caseview.viewings import Permission
@@ -197,6 +198,99 @@ def evidence_bytes(session: Session, source_id: int) -> bytes:
             "Run 'caseview verify' and tell your information governance team."
         )
     return content
+
+
+# --- artefacts: what each source keeps, by kind -------------------------------------
+
+ARTEFACT_KINDS = ("mhtml", "dom", "screenshot", "http_body", "warc", "file")
+"""``http_body`` and ``warc``: an HTTP capture's body and WARC records. ``mhtml``,
+``dom`` and ``screenshot``: a rendered capture's page as Chromium saved it, its rendered
+HTML and its full-page PNG. An imported file is a ``screenshot`` (an image), ``mhtml``
+(a saved page) or ``file`` (anything else)."""
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One kept form of a source: a content-addressed blob, hashed when it was captured."""
+
+    kind: str
+    sha256: str
+    size: int
+    media_type: str
+    details: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    """E.g. a screenshot's width, height, full page height and whether it was cut."""
+
+
+@dataclass(frozen=True)
+class ArtefactContent:
+    """An artefact to store: its kind, bytes, media type and details."""
+
+    kind: str
+    content: bytes
+    media_type: str
+    details: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+
+def _hashed(item: ArtefactContent) -> tuple[Artefact, bytes]:
+    digest = hashlib.sha256(item.content).hexdigest()
+    return (
+        Artefact(item.kind, digest, len(item.content), item.media_type, dict(item.details)),
+        item.content,
+    )
+
+
+_IMPORTED_KIND = {"message/rfc822": "file", "multipart/related": "mhtml"}
+
+
+def artefacts(session: Session, source_id: int) -> tuple[Artefact, ...]:
+    """Every kept form of the source (access checked), in a stable order."""
+    record = get(session, source_id)
+    conn = session.casefile.conn
+    media = record.media_type or "application/octet-stream"
+    found: list[Artefact] = []
+    if record.method == "http":
+        found.append(Artefact("http_body", record.body_sha256, record.body_size, media))
+    elif record.method == "file_import":
+        kind = _IMPORTED_KIND.get(media, "screenshot" if media.startswith("image/") else "file")
+        found.append(Artefact(kind, record.body_sha256, record.body_size, media))
+    for row in browsing_sql.artefacts(conn, source_id):
+        found.append(
+            Artefact(
+                str(row["kind"]),
+                str(row["sha256"]),
+                int(row["size"]),
+                str(row["media_type"]),
+                json.loads(row["details"]),
+            )
+        )
+    if record.warc_sha256 is not None:
+        size = sql.blob_size(conn, record.warc_sha256) or 0
+        found.append(Artefact("warc", record.warc_sha256, size, "application/warc"))
+    order = {kind: i for i, kind in enumerate(ARTEFACT_KINDS)}
+    return tuple(sorted(found, key=lambda a: order.get(a.kind, len(order))))
+
+
+def artefact_bytes(session: Session, source_id: int, kind: str) -> bytes:
+    """The stored bytes of one artefact of the source (access checked)."""
+    for artefact in artefacts(session, source_id):
+        if artefact.kind == kind:
+            content = sql.blob(session.casefile.conn, artefact.sha256)
+            if content is None:
+                raise CaptureError(
+                    f"The {kind} of source {source_id} is missing from the case file. "
+                    "Run 'caseview verify' and tell your information governance team."
+                )
+            return content
+    raise NotFound(f"Source {source_id} has no {kind} artefact.")
+
+
+def picture_of(session: Session, source_id: int) -> bytes | None:
+    """What the source looked like: a rendered capture's screenshot or an imported
+    image's bytes; None for anything else."""
+    for artefact in artefacts(session, source_id):
+        if artefact.kind == "screenshot":
+            return artefact_bytes(session, source_id, "screenshot")
+    return None
 
 
 # --- capturing a public page ------------------------------------------------------
@@ -423,6 +517,9 @@ def _store(
     visited: tuple[str, ...] = (),
     viewed_at: datetime | None = None,
     origin: str = "self",
+    artefacts: Sequence[ArtefactContent] = (),
+    browse_session: int | None = None,
+    session_check: SessionCheck | None = None,
 ) -> SourceRecord:
     """Store a capture or import in one transaction, after checking the gate again.
 
@@ -430,6 +527,11 @@ def _store(
     (see :func:`_read`), so nothing from a page runs while the write lock is held.
     ``visited``: every address a capture went to (each hop and the final page), all of
     which must be in the request's scope. ``viewed_at``: when an imported look was made.
+    ``artefacts``: a rendered capture's MHTML, DOM and screenshot, stored as blobs with
+    the source. ``browse_session``: the viewing session a rendered capture was made in;
+    the session is the look (already counted), so no viewing of its own is recorded;
+    ``session_check`` then replaces the gate's recheck under the lock (the session still
+    open, every address in scope).
     """
     now = session.now()
     stamp = to_iso(now)
@@ -438,6 +540,7 @@ def _store(
         raise CaptureError(
             "The captured bytes changed while being stored; nothing was saved. Try again."
         )
+    stored_artefacts = [_hashed(a) for a in artefacts]
     with session.casefile.write() as conn:
         permission = _recheck(
             session,
@@ -450,6 +553,7 @@ def _store(
             visited=visited,
             viewed_at=viewed_at,
             origin=origin,
+            session_check=session_check,
         )
         if not permission.allowed:
             break_out = permission
@@ -477,21 +581,40 @@ def _store(
                     "created_at": stamp,
                 },
             )
-            viewing_kind = "supplied" if kind == "supplied" else kind
-            viewing_id = viewings.record_completed(
+            for artefact, content in stored_artefacts:
+                sql.put_blob(conn, artefact.sha256, content, artefact.media_type, stamp)
+            browsing_sql.insert_artefacts(
                 conn,
-                session,
-                permission,
-                case_id,
-                subject_id,
-                url,
-                viewing_kind,
-                attested=attested,
-                at=viewed_at if kind == "import" else None,
-                source_id=source_id,
-                data={"body_sha256": body_sha, "warc_sha256": warc_sha},
-                logged_at=now,
+                [
+                    {
+                        "source_id": source_id,
+                        "kind": a.kind,
+                        "sha256": a.sha256,
+                        "size": a.size,
+                        "media_type": a.media_type,
+                        "details": json.dumps(dict(a.details), sort_keys=True),
+                    }
+                    for a, _ in stored_artefacts
+                ],
             )
+            if browse_session is not None:
+                viewing_id = browse_session  # the session is the look; it names no source
+            else:
+                viewing_kind = "supplied" if kind == "supplied" else kind
+                viewing_id = viewings.record_completed(
+                    conn,
+                    session,
+                    permission,
+                    case_id,
+                    subject_id,
+                    url,
+                    viewing_kind,
+                    attested=attested,
+                    at=viewed_at if kind == "import" else None,
+                    source_id=source_id,
+                    data={"body_sha256": body_sha, "warc_sha256": warc_sha},
+                    logged_at=now,
+                )
             analysis_sql.index(
                 conn, "source", source_id, case_id, reading.search_title, reading.search_text
             )
@@ -521,6 +644,23 @@ def _store(
                     "machine": socket.gethostname(),
                     "attested": attested,
                     "exposure": [[i.kind, i.value] for i in indicators],
+                    **(
+                        {
+                            "artefacts": [
+                                {
+                                    "kind": a.kind,
+                                    "sha256": a.sha256,
+                                    "size": a.size,
+                                    "media_type": a.media_type,
+                                    "details": dict(a.details),
+                                }
+                                for a, _ in stored_artefacts
+                            ]
+                        }
+                        if stored_artefacts
+                        else {}
+                    ),
+                    **({"browse_session": browse_session} if browse_session is not None else {}),
                 },
             )
     if break_out is not None:
@@ -540,12 +680,16 @@ def _recheck(
     visited: tuple[str, ...] = (),
     viewed_at: datetime | None = None,
     origin: str = "self",
+    session_check: SessionCheck | None = None,
 ) -> Permission:
     """The permission again, under the write lock: the last planned viewing goes once.
 
     A capture's every address (redirects and final page) must be in scope, whatever the
-    fetcher did; an import's look must have been made while the request was usable.
+    fetcher did; an import's look must have been made while the request was usable. A
+    capture inside a viewing session needs the session still open and the page in scope.
     """
+    if session_check is not None:
+        return session_check(visited or (url,))
     if kind in ("import", "supplied"):
         assert viewed_at is not None
         return _import_gate(
@@ -639,6 +783,219 @@ def review_exposure(session: Session, finding_id: int, confirmed: bool) -> None:
                 "confirmed": confirmed,
             },
         )
+
+
+# --- a rendered capture (the evidence browser, in a window or headless) --------------
+
+SCREENSHOT_MEDIA = "image/png"
+MHTML_MEDIA = "multipart/related"
+DOM_MEDIA = "text/html"
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """What the evidence browser showed and kept of one page (plain data, no Qt)."""
+
+    requested_url: str
+    url: str
+    """The page's address when it was captured (after redirects and in-page changes)."""
+    title: str | None
+    text: str
+    """The visible text, as the browser laid it out."""
+    dom: bytes
+    """The rendered document as HTML (UTF-8)."""
+    mhtml: bytes
+    screenshot_png: bytes
+    shot_width: int
+    shot_height: int
+    full_height: int
+    screenshot_cut: bool
+    http_status: int | None
+    headers: tuple[tuple[str, str], ...]
+    started_at: datetime
+    ended_at: datetime
+    redirect_chain: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+SessionCheck = Callable[[Sequence[str]], Permission]
+"""Under the write lock, for a capture inside a viewing session: may it be stored?"""
+NavigationPolicy = Callable[[str, str], str | None]
+"""``(url, kind) -> None`` when a top-level navigation may go ahead, else the message."""
+Renderer = Callable[[str, NavigationPolicy], RenderedPage]
+
+
+def capture_rendered(
+    session: Session,
+    case_id: int,
+    url: str,
+    *,
+    justification_id: int,
+    subject_id: int,
+    attested: bool,
+    renderer: Renderer,
+) -> SourceRecord:
+    """One headless rendered capture (``capture --render``): the gate as for any
+    capture, every top-level navigation the page makes put to the gate, then the same
+    single transaction. A navigation out of scope is refused and recorded."""
+    permission = viewings.authorise(
+        session, case_id, justification_id, subject_id, url, attested=attested, kind="capture"
+    )
+    record = permission.justification
+    assert record is not None
+    refused: list[Permission] = []
+
+    def navigation(target: str, kind: str) -> str | None:
+        refusal = viewings.hop_refusal(session, record, subject_id, target)
+        if refusal is None:
+            return None
+        refused.append(refusal)
+        return refusal.message
+
+    try:
+        page = renderer(url, navigation)
+    except collectors.CollectorError as exc:
+        if refused:
+            viewings.refuse(
+                session, refused[0], case_id, justification_id, subject_id, url, "capture"
+            )
+        _record_failure(session, case_id, justification_id, subject_id, url, exc)
+        raise AssertionError("unreachable") from exc  # _record_failure always raises
+    if refused:
+        viewings.refuse(session, refused[0], case_id, justification_id, subject_id, url, "capture")
+    stored = store_rendered(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        page,
+        attested=attested,
+        kind="capture",
+    )
+    return dataclasses.replace(stored, gate_warnings=permission.warnings)
+
+
+def rendered_artefacts(page: RenderedPage) -> tuple[ArtefactContent, ...]:
+    shot = {
+        "width": page.shot_width,
+        "height": page.shot_height,
+        "full_height": page.full_height,
+        "cut": page.screenshot_cut,
+    }
+    return (
+        ArtefactContent("mhtml", page.mhtml, MHTML_MEDIA),
+        ArtefactContent("dom", page.dom, DOM_MEDIA),
+        ArtefactContent("screenshot", page.screenshot_png, SCREENSHOT_MEDIA, shot),
+    )
+
+
+def store_rendered(
+    session: Session,
+    case_id: int,
+    justification_id: int,
+    subject_id: int,
+    page: RenderedPage,
+    *,
+    attested: bool,
+    kind: str,
+    browse_session: int | None = None,
+    session_check: SessionCheck | None = None,
+) -> SourceRecord:
+    """Read a rendered page (no lock held) and store it as a ``rendered`` source with its
+    artefacts, in one transaction. The DOM is the source's body; the text is what the
+    browser showed."""
+    case_for_looking(session, case_id)  # before anything of the case is read
+    parsed = collectors.parse_html(page.dom, charset="utf-8", base_url=page.url)
+    text = page.text
+    reading = _read(
+        session,
+        subject_id,
+        title=page.title,
+        url=page.url,
+        text=text,
+        indicator_text=parsed.main_text if parsed.main_text is not None else text,
+        meta=parsed.meta,
+        images_gps=(),
+    )
+    try:
+        host: collectors.HostName | None = collectors.parse_target(page.url).host
+    except collectors.CollectorError:
+        host = None
+    gone = page.http_status if page.http_status in collectors.GONE_STATUS else None
+    shot_note = (
+        (
+            f"The page was {page.full_height:,} pixels long; its screenshot keeps the first "
+            f"{page.shot_height:,} (the evidence browser's limit). The MHTML and the DOM "
+            "hold the whole page.",
+        )
+        if page.screenshot_cut
+        else ()
+    )
+    row = {
+        "method": "rendered",
+        "requested_url": page.requested_url,
+        "final_url": page.url,
+        "host_unicode": host.unicode if host else None,
+        "host_punycode": host.ascii if host else None,
+        "redirect_chain": json.dumps(
+            [
+                {"url": hop, "status": None, "location": None, "server_ip": None}
+                for hop in page.redirect_chain
+            ]
+        ),
+        "http_status": page.http_status,
+        "response_headers": json.dumps([list(pair) for pair in page.headers]),
+        "content_type": "text/html; charset=utf-8",
+        "media_type": DOM_MEDIA,
+        "body_sha256": hashlib.sha256(page.dom).hexdigest(),
+        "body_size": len(page.dom),
+        "body_encoding_note": None,
+        "raw_sha256": None,
+        "server_ip": None,
+        "title": page.title or parsed.title,
+        "text": text,
+        "page_meta": json.dumps(
+            {
+                **_page_meta(parsed),
+                "rendered": {
+                    "screenshot": {
+                        "width": page.shot_width,
+                        "height": page.shot_height,
+                        "full_height": page.full_height,
+                        "cut": page.screenshot_cut,
+                    },
+                },
+                **({"gone": {"http_status": gone}} if gone else {}),
+            }
+        ),
+        "published_at": to_iso(parsed.published_at) if parsed.published_at else parsed.published,
+        "captured_started_at": to_iso(page.started_at),
+        "captured_ended_at": to_iso(page.ended_at),
+        "tool": TOOL + " (rendered)",
+        "notes": json.dumps([*page.notes, *shot_note, *reading.notes]),
+        "origin": "self_collected",
+        "supplied_by": None,
+        "viewed_at": None,
+        "file_name": None,
+    }
+    return _store(
+        session,
+        case_id,
+        justification_id,
+        subject_id,
+        page.requested_url,
+        kind,
+        row,
+        page.dom,
+        DOM_MEDIA,
+        None,
+        attested,
+        reading,
+        visited=(*page.redirect_chain, page.url),
+        artefacts=rendered_artefacts(page),
+        browse_session=browse_session,
+        session_check=session_check,
+    )
 
 
 # --- importing a saved file ---------------------------------------------------------

@@ -23,7 +23,7 @@ from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
 
-KINDS = ("capture", "import", "view")
+KINDS = ("capture", "import", "view", "browse")
 RULE_VIEWED_BEFORE_APPROVAL = ethics.RULE_VIEWED_BEFORE_APPROVAL
 
 
@@ -295,6 +295,21 @@ def refuse(
     kind: str,
 ) -> None:
     """Record a refused look (viewing + audit event, one transaction), then raise."""
+    record_refusal(session, permission, case_id, justification_id, subject_id, url, kind)
+    rule = permission.rule or "gate"
+    raise GateRefused(f"Refused ({rule}): {permission.message}", rule=rule)
+
+
+def record_refusal(
+    session: Session,
+    permission: Permission,
+    case_id: int,
+    justification_id: int | None,
+    subject_id: int | None,
+    url: str,
+    kind: str,
+) -> int:
+    """Record a refused look (viewing + audit event, one transaction); its viewing id."""
     now = session.now()
     rule = permission.rule or "gate"
     # The refusal may come before the ids were checked (e.g. allocation): store only
@@ -343,7 +358,7 @@ def refuse(
                 "message": permission.message,
             },
         )
-    raise GateRefused(f"Refused ({rule}): {permission.message}", rule=rule)
+    return viewing_id
 
 
 def record_completed(

@@ -17,7 +17,7 @@ is allowed, and stores what comes back.
 
 from __future__ import annotations
 
-from collectors.addresses import ALLOW_HOSTS_ENV, HostName, Resolver
+from collectors.addresses import ALLOW_HOSTS_ENV, HostName, Resolver, parse_target
 from collectors.collateral import COLLATERAL_KINDS, collateral_indicators, is_collateral
 from collectors.collateral import MAX_TEXT as COLLATERAL_MAX_TEXT
 from collectors.errors import (
@@ -93,6 +93,7 @@ __all__ = [
     "is_collateral",
     "page_from_text",
     "parse_html",
+    "parse_target",
     "records_for",
     "write_case_warc",
 ]

@@ -39,7 +39,11 @@ IMPORT: Final = "import"
 SUPPLIED: Final = "supplied"
 HOP: Final = "hop"
 BROWSE: Final = "browse"
-LOOK_KINDS: Final = (VIEW, CAPTURE, IMPORT, SUPPLIED, HOP, BROWSE)
+NAVIGATE: Final = "navigate"
+"""A page opened inside a viewing session that is already under way (a typed address, a
+link, a redirect, a pop-up): its address must be in scope and the request still usable,
+but it is part of the session's one look, so it uses no planned viewing of its own."""
+LOOK_KINDS: Final = (VIEW, CAPTURE, IMPORT, SUPPLIED, HOP, BROWSE, NAVIGATE)
 
 # Stable rule names (audit events and the CLI's exit-3 message name them).
 RULE_STATUS: Final = "status"
@@ -86,7 +90,7 @@ STATUSES: Final = (
 )
 
 # Which rules apply to which kind of look.
-_ADDRESSED: Final = frozenset({VIEW, CAPTURE, IMPORT, HOP, BROWSE})  # scope and address
+_ADDRESSED: Final = frozenset({VIEW, CAPTURE, IMPORT, HOP, BROWSE, NAVIGATE})  # scope and address
 _PLANNED: Final = frozenset({VIEW, CAPTURE, IMPORT, BROWSE})  # uses a planned viewing
 _ATTESTED: Final = frozenset({VIEW, CAPTURE, IMPORT, BROWSE})  # worker re-attests
 
@@ -357,6 +361,12 @@ def _address(request: Justification, look: Look) -> tuple[str, str, str] | None:
     try:
         page = parse_web_url(look.url)
     except ValueError as exc:
+        if look.kind == NAVIGATE:
+            return (
+                RULE_URL,
+                f"The evidence browser did not open {look.url}: {exc}.",
+                ref.COUNCIL_PROTOCOL,
+            )
         if hop:
             return (
                 RULE_URL,
@@ -367,6 +377,14 @@ def _address(request: Justification, look: Look) -> tuple[str, str, str] | None:
         return RULE_URL, f"This address cannot be looked at: {exc}.", ref.COUNCIL_PROTOCOL
     if url_in_scope(page, request.scope_hosts, request.scope_urls):
         return None
+    if look.kind == NAVIGATE:
+        return (
+            RULE_HOST_SCOPE,
+            f"{page.host} is outside the scope of the request, so the evidence browser did "
+            "not go there and nothing was loaded from it. Look only at the sites and pages "
+            "the request lists, or ask for a new request.",
+            ref.GDPR_MINIMISATION,
+        )
     if hop:
         return (
             RULE_HOST_SCOPE,

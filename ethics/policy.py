@@ -39,6 +39,8 @@ class Policy:
     pattern_window_months: int
     emergency_review_hours: int
     corroboration_max_credibility: int
+    browse_session_max_minutes: int
+    browse_capture_every_page: bool
     default_data_protection_basis: str
     copy_similarity: float
     boilerplate_phrases: tuple[str, ...]
@@ -61,13 +63,16 @@ _INT_LIMITS: Final[Mapping[str, tuple[int, int]]] = MappingProxyType(
         "pattern_window_months": (1, 120),
         "emergency_review_hours": (1, 720),
         "corroboration_max_credibility": (1, 5),
+        "browse_session_max_minutes": (1, 480),
     }
 )
 _TEXT_KEYS: Final = ("name", "default_data_protection_basis")
 _LIST_KEYS: Final = ("boilerplate_phrases", "mitigation_cues")
+_BOOL_KEYS: Final = ("browse_capture_every_page",)
 _KEYS: Final = (
     *_TEXT_KEYS,
     *_INT_LIMITS,
+    *_BOOL_KEYS,
     "copy_similarity",
     *_LIST_KEYS,
     "min_words",
@@ -154,6 +159,10 @@ def _build(base: Mapping[str, object], overrides: Mapping[str, object]) -> Polic
         pattern_window_months=ints["pattern_window_months"],
         emergency_review_hours=ints["emergency_review_hours"],
         corroboration_max_credibility=ints["corroboration_max_credibility"],
+        browse_session_max_minutes=ints["browse_session_max_minutes"],
+        browse_capture_every_page=_bool(
+            merged["browse_capture_every_page"], "browse_capture_every_page"
+        ),
         default_data_protection_basis=_text(
             merged["default_data_protection_basis"], "default_data_protection_basis"
         ),
@@ -171,6 +180,14 @@ def _int(value: object, key: str, low: int, high: int) -> int:
             f"Policy key '{key}' must be a whole number from {low} to {high}; "
             f"the policy has {value!r}.",
             key=key,
+        )
+    return value
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(
+            f"Policy key '{key}' must be true or false, not {value!r}.", key=key
         )
     return value
 
@@ -252,6 +269,8 @@ _LOOSER_WHEN_HIGHER: Final = (
     "emergency_review_hours",
     "corroboration_max_credibility",
     "copy_similarity",
+    "browse_session_max_minutes",
+    "browse_capture_every_page",  # true keeps every page viewed: less minimisation
 )
 # A lower value counts fewer past looks.
 _LOOSER_WHEN_LOWER: Final = ("meter_window_days", "pattern_window_months")

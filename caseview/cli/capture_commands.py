@@ -14,6 +14,19 @@ from caseview.clock import from_iso
 from caseview.errors import UsageError
 
 
+def artefact_dicts(found: tuple[captures.Artefact, ...]) -> list[dict[str, object]]:
+    return [
+        {
+            "kind": a.kind,
+            "sha256": a.sha256,
+            "size": a.size,
+            "media_type": a.media_type,
+            **({"details": dict(a.details)} if a.details else {}),
+        }
+        for a in found
+    ]
+
+
 def source_dict(s: SourceRecord, *, with_text: bool = False) -> dict[str, object]:
     obj: dict[str, object] = {
         "id": s.id,
@@ -179,6 +192,7 @@ def source_list(args: argparse.Namespace, out: Output) -> int:
 def source_show(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         s = captures.get(session, args.id)
+        kept = captures.artefacts(session, args.id)
     lines = [
         f"Source {s.id} of case {s.case_id}: {s.title or '(no title)'}",
         f"Address:    {s.requested_url}",
@@ -204,6 +218,9 @@ def source_show(args: argparse.Namespace, out: Output) -> int:
             f"Gone:       the page was gone (HTTP {collectors.GONE_STATUS[s.gone_status]}); "
             "kept as evidence that it was no longer there",
         )
+    lines += [
+        f"Artefact:   {a.kind} ({a.media_type}, {a.size:,} bytes) sha256 {a.sha256}" for a in kept
+    ]
     lines += [f"Note:       {n}" for n in s.notes]
     lines += [
         f"Exposure:   {e.kind}: {e.value}"
@@ -216,7 +233,9 @@ def source_show(args: argparse.Namespace, out: Output) -> int:
         if collectors.is_collateral(e.kind)
     ]
     lines += ["", s.text[:4000] + ("…" if len(s.text) > 4000 else "")]
-    out.result(source_dict(s, with_text=True), "\n".join(lines))
+    out.result(
+        {**source_dict(s, with_text=True), "artefacts": artefact_dicts(kept)}, "\n".join(lines)
+    )
     return 0
 
 

@@ -249,6 +249,12 @@ RULES: tuple[TableRule, ...] = (
         events="note.saved (each version is a new row)",
     ),
     TableRule(
+        "source_artefacts",
+        ("source_id", "kind"),
+        ("sha256", "size", "media_type", "details"),
+        events="source.recorded (its artefacts: a rendered capture's MHTML, DOM, screenshot)",
+    ),
+    TableRule(
         "blobs",
         ("sha256",),
         ("size", "media_type", "created_at"),
@@ -256,7 +262,7 @@ RULES: tuple[TableRule, ...] = (
             "content": "checked by its own sha256 (integrity.blob_hashes); its size must "
             "equal its length",
         },
-        "source.recorded names each body and WARC blob; the first to name it made it",
+        "source.recorded names each body, WARC and artefact blob; the first to name it made it",
     ),
 )
 
@@ -270,6 +276,11 @@ UNVOUCHED_TABLES: Mapping[str, str] = {
     "justification_editors": "who edited a draft: the justification.created/edited "
     "events' actors (not yet compared)",
     "return_answers": "answers are in justification.return_answered (not yet compared)",
+    "browse_sessions": "each session is a viewing.browse event (its end browse.ended); "
+    "not yet compared row by row",
+    "browse_pages": "each row is a browse.page event's data (not yet compared row by row)",
+    "browse_requests": "each row is in a browse.requests event's data (not yet compared "
+    "row by row)",
     "search_index": "derived from the rows for searching; rebuilt, not evidence",
     "search_trigram": "derived from the rows for searching; rebuilt, not evidence",
     "_sqlite_migrations": "schema bookkeeping",
@@ -609,6 +620,7 @@ class _Replay:
                 "justifications",
                 "authorisations",
                 "blobs",
+                "source_artefacts",
             )
         }
         self.merged = {
@@ -946,6 +958,32 @@ def _source(r: _Replay, seq: int, e: dict[str, Any]) -> None:
             seq,
             e["action"],
         )
+    for artefact in d.get("artefacts", ()):
+        if not isinstance(artefact, dict):
+            continue
+        sha, kind = artefact.get("sha256"), artefact.get("kind")
+        r.held["source_artefacts"].create(
+            (e["entity_id"], kind),
+            {
+                "sha256": sha,
+                "size": artefact.get("size", ANY),
+                "media_type": artefact.get("media_type", ANY),
+                "details": _json(artefact.get("details", _ABSENT)),
+            },
+            seq,
+            e["action"],
+        )
+        if isinstance(sha, str) and (sha,) not in blobs.rows:
+            blobs.create(
+                (sha,),
+                {
+                    "size": artefact.get("size", ANY),
+                    "media_type": artefact.get("media_type", ANY),
+                    "created_at": at,
+                },
+                seq,
+                e["action"],
+            )
     if isinstance(warc, str) and (warc,) not in blobs.rows:
         blobs.create(
             (warc,),

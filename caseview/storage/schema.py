@@ -645,3 +645,130 @@ CREATE VIRTUAL TABLE search_trigram USING fts5(
             )
     for folded, rowid in refolded:
         db.execute("UPDATE search_index SET folded = ? WHERE rowid = ?", (folded, rowid))
+
+
+@_step("0012_evidence_browser")
+def _evidence_browser(db: sqlite_utils.Database) -> None:
+    # Issue 12: a session in the evidence browser is one look (viewings.kind 'browse');
+    # every page it showed and every request it made are logged beside it; a rendered
+    # capture keeps its artefacts (MHTML, DOM, screenshot) as blobs. SQLite cannot change
+    # a CHECK constraint in place, so the viewings table is rebuilt with the same rows
+    # (foreign keys from sources are checked at commit, when the ids are back).
+    _script(
+        db,
+        """
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE viewings_rebuilt (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    subject_id INTEGER REFERENCES subjects(id),
+    justification_id INTEGER REFERENCES justifications(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    at TEXT NOT NULL,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'import', 'view', 'supplied', 'browse')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'refused', 'failed')),
+    rule TEXT,
+    message TEXT,
+    source_id INTEGER
+);
+INSERT INTO viewings_rebuilt
+    (id, case_id, subject_id, justification_id, user_id, at, url, kind, outcome, rule,
+     message, source_id)
+SELECT id, case_id, subject_id, justification_id, user_id, at, url, kind, outcome, rule,
+       message, source_id
+FROM viewings;
+DROP TABLE viewings;
+ALTER TABLE viewings_rebuilt RENAME TO viewings;
+CREATE INDEX viewings_subject ON viewings(subject_id, outcome, at);
+CREATE INDEX viewings_justification ON viewings(justification_id, outcome);
+CREATE INDEX viewings_completed_at ON viewings(outcome, at);
+CREATE TRIGGER viewings_append_only_delete BEFORE DELETE ON viewings
+BEGIN
+    SELECT RAISE(ABORT, 'viewings are never deleted');
+END;
+CREATE TABLE browse_sessions (
+    viewing_id INTEGER PRIMARY KEY REFERENCES viewings(id),
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    justification_id INTEGER NOT NULL REFERENCES justifications(id),
+    subject_id INTEGER NOT NULL REFERENCES subjects(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    start_url TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ends_by TEXT NOT NULL,
+    ended_at TEXT,
+    end_reason TEXT
+);
+CREATE TRIGGER browse_sessions_end_once BEFORE UPDATE ON browse_sessions
+WHEN OLD.ended_at IS NOT NULL
+    OR NEW.viewing_id IS NOT OLD.viewing_id OR NEW.case_id IS NOT OLD.case_id
+    OR NEW.justification_id IS NOT OLD.justification_id
+    OR NEW.subject_id IS NOT OLD.subject_id OR NEW.user_id IS NOT OLD.user_id
+    OR NEW.start_url IS NOT OLD.start_url OR NEW.started_at IS NOT OLD.started_at
+    OR NEW.ends_by IS NOT OLD.ends_by
+BEGIN
+    SELECT RAISE(ABORT, 'browse_sessions: a session only ever gains its end, once');
+END;
+CREATE TRIGGER browse_sessions_not_deleted BEFORE DELETE ON browse_sessions
+BEGIN
+    SELECT RAISE(ABORT, 'browse_sessions are never deleted');
+END;
+CREATE TABLE browse_pages (
+    id INTEGER PRIMARY KEY,
+    viewing_id INTEGER NOT NULL REFERENCES browse_sessions(viewing_id),
+    at TEXT NOT NULL,
+    url TEXT NOT NULL,
+    title TEXT,
+    http_status INTEGER,
+    response_headers TEXT NOT NULL DEFAULT '[]',
+    document_sha256 TEXT,
+    how TEXT NOT NULL CHECK (how IN ('load', 'same_document'))
+);
+CREATE INDEX browse_pages_session ON browse_pages(viewing_id, id);
+CREATE TRIGGER browse_pages_not_updated BEFORE UPDATE ON browse_pages
+BEGIN
+    SELECT RAISE(ABORT, 'browse_pages: the log of pages viewed is never changed');
+END;
+CREATE TRIGGER browse_pages_not_deleted BEFORE DELETE ON browse_pages
+BEGIN
+    SELECT RAISE(ABORT, 'browse_pages: the log of pages viewed is never changed');
+END;
+CREATE TABLE browse_requests (
+    id INTEGER PRIMARY KEY,
+    viewing_id INTEGER NOT NULL REFERENCES browse_sessions(viewing_id),
+    at TEXT NOT NULL,
+    url TEXT NOT NULL,
+    method TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    status INTEGER,
+    blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+    reason TEXT
+);
+CREATE INDEX browse_requests_session ON browse_requests(viewing_id, id);
+CREATE TRIGGER browse_requests_not_updated BEFORE UPDATE ON browse_requests
+BEGIN
+    SELECT RAISE(ABORT, 'browse_requests: the request log is never changed');
+END;
+CREATE TRIGGER browse_requests_not_deleted BEFORE DELETE ON browse_requests
+BEGIN
+    SELECT RAISE(ABORT, 'browse_requests: the request log is never changed');
+END;
+CREATE TABLE source_artefacts (
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    kind TEXT NOT NULL CHECK (kind IN ('mhtml', 'dom', 'screenshot')),
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    size INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (source_id, kind)
+);
+CREATE TRIGGER source_artefacts_not_updated BEFORE UPDATE ON source_artefacts
+BEGIN
+    SELECT RAISE(ABORT, 'source_artefacts are evidence and are never changed');
+END;
+CREATE TRIGGER source_artefacts_not_deleted BEFORE DELETE ON source_artefacts
+BEGIN
+    SELECT RAISE(ABORT, 'source_artefacts are evidence and are never deleted');
+END
+""",
+    )

@@ -24,6 +24,11 @@ def blob(conn: sqlite3.Connection, sha256: str) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
+def blob_size(conn: sqlite3.Connection, sha256: str) -> int | None:
+    row = conn.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def insert_source(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     columns = ", ".join(row)
     marks = ", ".join(f":{name}" for name in row)

@@ -40,6 +40,7 @@ from caseview import (
     audit,
     authorisations,
     browse,
+    browsing,
     captures,
     cases,
     justifications,
@@ -100,6 +101,7 @@ class World:
     own_subject: Subject
     own_request: JustificationRecord
     tmp_path: Path
+    browse_session: int
 
     @property
     def record(self) -> JustificationRecord:
@@ -179,6 +181,7 @@ def world(
         own_subject,
         own_request,
         tmp_path,
+        browsing.start(worker, case.id, request.id, subject.id, URL, attested=True).id,
     )
 
 
@@ -304,9 +307,78 @@ TABLE: dict[str, Entry] = {
             subject_id=w.subject.id,
         )
     ),
+    # --- the evidence browser: a session the case's own worker opened ---
+    "browsing.capture": _refused(
+        lambda w: browsing.capture(w.outsider, w.browse_session, _rendered(w))
+    ),
+    "browsing.check_navigation": _refused(
+        lambda w: browsing.check_navigation(w.outsider, w.browse_session, URL)
+    ),
+    "browsing.end": _refused(lambda w: browsing.end(w.outsider, w.browse_session)),
+    "browsing.get": _refused(lambda w: browsing.get(w.outsider, w.browse_session)),
+    "browsing.log_blocked": _refused(
+        lambda w: browsing.log_blocked(w.outsider, w.browse_session, "form", URL, "x")
+    ),
+    "browsing.log_page": _refused(
+        lambda w: browsing.log_page(
+            w.outsider,
+            w.browse_session,
+            browsing.PageView(URL, "t", w.outsider.now(), 200, (), None),
+        )
+    ),
+    "browsing.log_requests": _refused(
+        lambda w: browsing.log_requests(
+            w.outsider,
+            w.browse_session,
+            [browsing.RequestEntry(URL, "GET", "image", w.outsider.now())],
+        )
+    ),
+    "browsing.navigate": _refused(
+        lambda w: browsing.navigate(w.outsider, w.browse_session, URL, "link")
+    ),
+    "browsing.pages": _refused(lambda w: browsing.pages(w.outsider, w.browse_session)),
+    "browsing.recheck_capture": _refused(
+        lambda w: browsing.recheck_capture(w.outsider, w.browse_session, [URL])
+    ),
+    "browsing.requests": _refused(lambda w: browsing.requests(w.outsider, w.browse_session)),
+    "browsing.sessions_of_case": _refused(
+        lambda w: browsing.sessions_of_case(w.outsider, w.case.id)
+    ),
+    "browsing.start": _refused(
+        lambda w: browsing.start(
+            w.outsider, w.case.id, w.request.id, w.subject.id, URL, attested=True
+        )
+    ),
     # --- browsing sources ---
     "browse.source_page": _refused(lambda w: browse.source_page(w.outsider, w.case.id)),
     # --- captures ---
+    "captures.artefact_bytes": _refused(
+        lambda w: captures.artefact_bytes(w.outsider, w.source.id, "file")
+    ),
+    "captures.artefacts": _refused(lambda w: captures.artefacts(w.outsider, w.source.id)),
+    "captures.capture_rendered": _refused(
+        lambda w: captures.capture_rendered(
+            w.outsider,
+            w.case.id,
+            URL,
+            justification_id=w.request.id,
+            subject_id=w.subject.id,
+            attested=True,
+            renderer=lambda *_: _never_fetch(),
+        )
+    ),
+    "captures.picture_of": _refused(lambda w: captures.picture_of(w.outsider, w.source.id)),
+    "captures.store_rendered": _refused(
+        lambda w: captures.store_rendered(
+            w.outsider,
+            w.case.id,
+            w.request.id,
+            w.subject.id,
+            _rendered(w),
+            attested=True,
+            kind="capture",
+        )
+    ),
     "captures.capture_url": _refused(
         lambda w: captures.capture_url(
             w.outsider,
@@ -548,6 +620,18 @@ TABLE: dict[str, Entry] = {
     ),
     # Stores the refusal it is given (a refused look is recorded, DESIGN section 3) and
     # raises it; it reads nothing of the case. Given the gate's refusal of the outsider:
+    "viewings.record_refusal": Answers(
+        lambda w: viewings.record_refusal(
+            w.outsider,
+            viewings.check(w.outsider, w.case.id, w.request.id, w.subject.id, URL, attested=True),
+            w.case.id,
+            w.request.id,
+            w.subject.id,
+            URL,
+            "capture",
+        ),
+        lambda w, viewing_id: isinstance(viewing_id, int),
+    ),
     "viewings.refuse": _refused(
         lambda w: viewings.refuse(
             w.outsider,
@@ -566,6 +650,27 @@ def _stored(w: World, justification_id: int) -> sqlite3.Row:
     row = gate_sql.justification(w.outsider.casefile.conn, justification_id)
     assert row is not None
     return row
+
+
+def _rendered(w: World) -> captures.RenderedPage:
+    dom = b"<html><body><p>a page</p></body></html>"
+    return captures.RenderedPage(
+        requested_url=URL,
+        url=URL,
+        title="t",
+        text="a page",
+        dom=dom,
+        mhtml=dom,
+        screenshot_png=b"\x89PNG",
+        shot_width=1,
+        shot_height=1,
+        full_height=1,
+        screenshot_cut=False,
+        http_status=200,
+        headers=(),
+        started_at=w.outsider.now(),
+        ended_at=w.outsider.now(),
+    )
 
 
 def _never_fetch(*_args: object, **_kwargs: object) -> NoReturn:

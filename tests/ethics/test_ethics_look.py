@@ -167,6 +167,9 @@ REFUSED = [
     case(RULE_HOST_SCOPE, {"scope_hosts": ()}, url="https://photos.example/jay.doe/friends"),
     case(RULE_HOST_SCOPE, kind="hop", url="https://chat.example/x"),
     case(RULE_HOST_SCOPE, kind="browse", url="https://chat.example/x"),
+    case(RULE_HOST_SCOPE, kind="navigate", url="https://chat.example/x"),
+    case(RULE_URL, kind="navigate", url="javascript:alert(1)"),
+    case(RULE_OTHER_PERSON, kind="navigate", url="https://photos.example/sam.roe"),
     # A site-wide scope does not make someone else's known page fair game.
     case(RULE_OTHER_PERSON, url="https://photos.example/sam.roe"),
     case(RULE_OTHER_PERSON, url="https://www.photos.example/sam.roe/photos?p=2"),
@@ -264,6 +267,8 @@ ALLOWED = [
     case(None, kind="supplied", by_colleague=True, attested=False),
     # A hop is part of one look: it uses no planned viewing and needs no new promise.
     case(None, kind="hop", viewings_made=1, attested=False, history=seen(7, 1, 2, 3)),
+    # A page opened inside a session is part of the session's one look.
+    case(None, kind="navigate", viewings_made=1, attested=False, history=seen(7, 1, 2, 3)),
     case(None, kind="import", made_at=APPROVED_AT + timedelta(minutes=1)),
 ]
 

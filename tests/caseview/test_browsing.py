@@ -1,0 +1,218 @@
+"""Issue 12 through the services: a viewing session in the evidence browser is one look,
+gated before anything loads; every navigation is gated; pages, requests and blocked
+actions are logged; a rendered capture keeps its artefacts; verify vouches for them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from gate_support import URL, approved, count_events, count_viewings, event_data, make_request
+
+from caseview import audit, browsing, captures, viewings
+from caseview.captures import RenderedPage
+from caseview.clock import FixedClock
+from caseview.domain import Case, Subject
+from caseview.errors import GateRefused, PermissionDenied
+from caseview.session import Session
+
+SHOT = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
+    b"5\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _request(worker: Session, manager: Session, case: Case, subject: Subject, **kw: object) -> int:
+    request = make_request([subject.id], worker.now(), **kw)  # type: ignore[arg-type]
+    return approved(worker, manager, case.id, request).id
+
+
+def _page(
+    worker: Session, url: str = URL, text: str = "Kerry posted a photo today."
+) -> RenderedPage:
+    dom = (f"<html><head><title>Kerry</title></head><body><p>{text}</p></body></html>").encode()
+    return RenderedPage(
+        requested_url=url,
+        url=url,
+        title="Kerry",
+        text=text,
+        dom=dom,
+        mhtml=b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n\r\n" + dom,
+        screenshot_png=SHOT,
+        shot_width=1,
+        shot_height=1,
+        full_height=1,
+        screenshot_cut=False,
+        http_status=200,
+        headers=(("content-type", "text/html"),),
+        started_at=worker.now(),
+        ended_at=worker.now(),
+    )
+
+
+@pytest.fixture
+def request_id(worker: Session, manager: Session, case: Case, subject: Subject) -> int:
+    return _request(worker, manager, case, subject, planned_viewings=2)
+
+
+def test_a_session_is_one_look_however_many_pages_it_shows(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    for n in range(5):
+        assert browsing.navigate(worker, opened.id, f"{URL}/post/{n}", "link") is None
+        browsing.log_page(
+            worker,
+            opened.id,
+            browsing.PageView(f"{URL}/post/{n}", f"Post {n}", worker.now(), 200, (), "ab" * 32),
+        )
+    assert count_viewings(worker.casefile, "completed") == 1
+    assert viewings.meter_for(worker, subject.id).count_in_window == 1
+    assert [p.url for p in browsing.pages(worker, opened.id)] == [
+        f"{URL}/post/{n}" for n in range(5)
+    ]
+    assert count_events(worker.casefile, "browse.page") == 5
+    browsing.end(worker, opened.id)
+    second = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    assert second.id != opened.id
+    assert viewings.meter_for(worker, subject.id).count_in_window == 2
+    assert audit.verify(worker, worker.casefile.path).intact
+
+
+def test_the_gate_decides_before_anything_loads(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    with pytest.raises(GateRefused) as refused:
+        browsing.start(worker, case.id, request_id, subject.id, URL, attested=False)
+    assert refused.value.rule == "attestation_missing"
+    with pytest.raises(GateRefused) as refused:
+        browsing.start(
+            worker, case.id, request_id, subject.id, "https://chat.example/x", attested=True
+        )
+    assert refused.value.rule == "host_out_of_scope"
+    assert count_viewings(worker.casefile, "refused") == 2
+    assert count_viewings(worker.casefile, "completed") == 0
+    assert [d["kind"] for d in event_data(worker.casefile, "viewing.refused")] == [
+        "browse",
+        "browse",
+    ]
+
+
+def test_sessions_use_planned_viewings(
+    worker: Session, manager: Session, case: Case, subject: Subject
+) -> None:
+    one = _request(worker, manager, case, subject, planned_viewings=1)
+    browsing.start(worker, case.id, one, subject.id, URL, attested=True)
+    with pytest.raises(GateRefused) as refused:
+        browsing.start(worker, case.id, one, subject.id, URL, attested=True)
+    assert refused.value.rule == "planned_viewings_used"
+
+
+def test_a_navigation_out_of_scope_is_a_refused_look(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    message = browsing.navigate(worker, opened.id, "https://chat.example/kerry", "redirect")
+    assert message is not None and "host_out_of_scope" in message
+    refusals = event_data(worker.casefile, "viewing.refused")
+    assert refusals[-1]["rule"] == "host_out_of_scope"
+    assert refusals[-1]["url"] == "https://chat.example/kerry"
+    assert count_viewings(worker.casefile, "refused") == 1
+    assert count_viewings(worker.casefile, "completed") == 1  # the session, only
+
+
+def test_a_session_ends_at_its_maximum_length(
+    worker: Session, case: Case, subject: Subject, request_id: int, clock: FixedClock
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    assert opened.max_minutes == 60
+    clock.advance(minutes=61)
+    message = browsing.navigate(worker, opened.id, URL, "typed")
+    assert message is not None and browsing.RULE_SESSION_ENDED in message
+    with pytest.raises(GateRefused) as refused:
+        browsing.capture(worker, opened.id, _page(worker))
+    assert refused.value.rule == browsing.RULE_SESSION_ENDED
+
+
+def test_a_capture_in_a_session_keeps_its_artefacts_and_uses_no_look(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    page = _page(worker)
+    source = browsing.capture(worker, opened.id, page)
+    assert source.method == "rendered"
+    assert source.text == page.text
+    assert count_viewings(worker.casefile, "completed") == 1
+    kinds = {a.kind: a for a in captures.artefacts(worker, source.id)}
+    assert set(kinds) == {"mhtml", "dom", "screenshot"}
+    assert kinds["screenshot"].sha256 == hashlib.sha256(SHOT).hexdigest()
+    assert kinds["screenshot"].media_type == "image/png"
+    assert captures.artefact_bytes(worker, source.id, "mhtml") == page.mhtml
+    assert captures.picture_of(worker, source.id) == SHOT
+    recorded = event_data(worker.casefile, "source.recorded")[-1]
+    assert recorded["browse_session"] == opened.id
+    assert {a["kind"] for a in recorded["artefacts"]} == {"mhtml", "dom", "screenshot"}
+    assert audit.verify(worker, worker.casefile.path).intact
+
+
+def test_verify_notices_an_artefact_changed_behind_the_log(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    source = browsing.capture(worker, opened.id, _page(worker))
+    conn = worker.casefile.conn
+    conn.execute("DROP TRIGGER source_artefacts_not_updated")
+    conn.execute(
+        "UPDATE source_artefacts SET media_type = 'image/jpeg' WHERE source_id = ?"
+        " AND kind = 'screenshot'",
+        (source.id,),
+    )
+    result = audit.verify(worker, worker.casefile.path)
+    assert not result.intact
+    assert result.row_break is not None and result.row_break.table == "source_artefacts"
+
+
+def test_only_the_worker_who_opened_a_session_uses_it(
+    worker: Session,
+    other_worker: Session,
+    manager: Session,
+    case: Case,
+    subject: Subject,
+    request_id: int,
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    from caseview import cases
+
+    cases.allocate(manager, case.id, other_worker.user.username)
+    with pytest.raises(PermissionDenied):
+        browsing.log_page(
+            other_worker, opened.id, browsing.PageView(URL, "x", worker.now(), 200, (), None)
+        )
+    with pytest.raises(PermissionDenied):
+        browsing.capture(other_worker, opened.id, _page(worker))
+
+
+def test_requests_and_blocked_actions_are_logged(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    now = worker.now()
+    browsing.log_requests(
+        worker,
+        opened.id,
+        [
+            browsing.RequestEntry("https://cdn.example/a.png", "GET", "image", now, 200),
+            browsing.RequestEntry(
+                URL + "/like", "POST", "xhr", now, None, blocked=True, reason="not GET or HEAD"
+            ),
+        ],
+    )
+    browsing.log_blocked(worker, opened.id, "form", URL + "/login", "a sign-in form")
+    logged = browsing.requests(worker, opened.id)
+    assert [(r.method, r.blocked) for r in logged] == [("GET", False), ("POST", True)]
+    assert event_data(worker.casefile, "browse.blocked")[0]["what"] == "form"
+    browsing.end(worker, opened.id, "closed")
+    browsing.end(worker, opened.id, "closed")
+    assert count_events(worker.casefile, "browse.ended") == 1
+    assert audit.verify(worker, worker.casefile.path).intact
