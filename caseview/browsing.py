@@ -35,6 +35,7 @@ from caseview.session import Session
 from caseview.storage import browsing as sql
 from caseview.storage import people as people_sql
 from caseview.viewings import Permission
+from collectors import rendered
 
 RULE_SESSION_ENDED = "session_ended"
 """The rule that refuses a navigation or capture after the session ended or ran out."""
@@ -72,31 +73,10 @@ class BrowseSession:
         return self.ended_at is None and now < self.ends_by
 
 
-@dataclass(frozen=True)
-class PageView:
-    """One top-level page the browser showed (or an in-page address change)."""
-
-    url: str
-    title: str | None
-    at: datetime
-    http_status: int | None
-    headers: tuple[tuple[str, str], ...]
-    document_sha256: str | None
-    """sha256 of the page's HTML as the browser held it when it was shown."""
-    how: str = "load"
-
-
-@dataclass(frozen=True)
-class RequestEntry:
-    """One request the page made (sub-resources too), or one the browser blocked."""
-
-    url: str
-    method: str
-    resource_type: str
-    at: datetime
-    status: int | None = None
-    blocked: bool = False
-    reason: str | None = None
+PageView = rendered.PageShown
+"""One top-level page the browser showed, or an in-page address change."""
+RequestEntry = rendered.RequestSeen
+"""One request the page made (sub-resources too), or one the browser blocked."""
 
 
 def _clip(url: str) -> str:

@@ -24,7 +24,7 @@ import json
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,8 @@ from caseview.storage import browsing as browsing_sql
 from caseview.storage import people as people_sql
 from caseview.storage import sources as sql
 from caseview.viewings import Permission
+from collectors import rendered
+from collectors import warc as warc_records
 
 ORIGINS = {
     "self": "self_collected",
@@ -792,30 +794,8 @@ MHTML_MEDIA = "multipart/related"
 DOM_MEDIA = "text/html"
 
 
-@dataclass(frozen=True)
-class RenderedPage:
-    """What the evidence browser showed and kept of one page (plain data, no Qt)."""
-
-    requested_url: str
-    url: str
-    """The page's address when it was captured (after redirects and in-page changes)."""
-    title: str | None
-    text: str
-    """The visible text, as the browser laid it out."""
-    dom: bytes
-    """The rendered document as HTML (UTF-8)."""
-    mhtml: bytes
-    screenshot_png: bytes
-    shot_width: int
-    shot_height: int
-    full_height: int
-    screenshot_cut: bool
-    http_status: int | None
-    headers: tuple[tuple[str, str], ...]
-    started_at: datetime
-    ended_at: datetime
-    redirect_chain: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+RenderedPage = rendered.Rendered
+"""What the evidence browser showed and kept of one page (``collectors.rendered``)."""
 
 
 SessionCheck = Callable[[Sequence[str]], Permission]
@@ -823,6 +803,16 @@ SessionCheck = Callable[[Sequence[str]], Permission]
 NavigationPolicy = Callable[[str, str], str | None]
 """``(url, kind) -> None`` when a top-level navigation may go ahead, else the message."""
 Renderer = Callable[[str, NavigationPolicy], RenderedPage]
+"""Renders ``url`` (putting each top-level navigation to the policy) and captures it."""
+
+
+def headless_renderer(deadline_s: float = rendered.DEFAULT_RENDER_DEADLINE_S) -> Renderer:
+    """The evidence browser with no window, in a child process (``collectors.rendered``)."""
+
+    def render(url: str, policy: NavigationPolicy) -> RenderedPage:
+        return rendered.render(url, navigation_policy=policy, deadline_s=deadline_s)
+
+    return render
 
 
 def capture_rendered(
@@ -898,13 +888,16 @@ def store_rendered(
     *,
     attested: bool,
     kind: str,
+    requested_url: str | None = None,
     browse_session: int | None = None,
     session_check: SessionCheck | None = None,
 ) -> SourceRecord:
     """Read a rendered page (no lock held) and store it as a ``rendered`` source with its
     artefacts, in one transaction. The DOM is the source's body; the text is what the
-    browser showed."""
+    browser showed. ``requested_url``: the address the look began at (default: the
+    headless capture's own, else the page's)."""
     case_for_looking(session, case_id)  # before anything of the case is read
+    asked = requested_url or getattr(page, "requested_url", "") or page.url
     parsed = collectors.parse_html(page.dom, charset="utf-8", base_url=page.url)
     text = page.text
     reading = _read(
@@ -933,7 +926,7 @@ def store_rendered(
     )
     row = {
         "method": "rendered",
-        "requested_url": page.requested_url,
+        "requested_url": asked,
         "final_url": page.url,
         "host_unicode": host.unicode if host else None,
         "host_punycode": host.ascii if host else None,
@@ -983,7 +976,7 @@ def store_rendered(
         case_id,
         justification_id,
         subject_id,
-        page.requested_url,
+        asked,
         kind,
         row,
         page.dom,
@@ -1236,21 +1229,28 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -
     """Write one source's WARC records as a ``.warc.gz`` (warcinfo first); log the export.
 
     ``out`` is an open stream, or a path written through :func:`caseview.files.atomic_write`.
-    Only a capture over HTTP has WARC records: an imported file raises ``UsageError``.
+    A capture over HTTP has the records stored with it; a rendered capture's artefacts are
+    written as ``resource`` records (:func:`_rendered_warc`). An imported file has no WARC
+    records: it raises ``UsageError``.
     """
     if isinstance(out, Path):
         files.check_target(out)
     record = get(session, source_id)
-    if record.warc_sha256 is None:
+    if record.warc_sha256 is not None:
+        blob = sql.blob(session.casefile.conn, record.warc_sha256)
+        if blob is None:
+            raise CaptureError(
+                f"The WARC records of source {source_id} are missing from the case file. "
+                "Run 'caseview verify' and tell your information governance team."
+            )
+        said: dict[str, object] = {"warc_sha256": record.warc_sha256}
+    elif record.method == "rendered":
+        blob, kept = _rendered_warc(session, record)
+        said = {"artefacts": {a.kind: a.sha256 for a in kept}}
+    else:
         raise UsageError(
             f"Source {source_id} was imported from a file, so it has no WARC records. "
             "Save the evidence file instead."
-        )
-    blob = sql.blob(session.casefile.conn, record.warc_sha256)
-    if blob is None:
-        raise CaptureError(
-            f"The WARC records of source {source_id} are missing from the case file. "
-            "Run 'caseview verify' and tell your information governance team."
         )
     case_row = case_for_reading(session, record.case_id)
     warcinfo = {
@@ -1263,12 +1263,58 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -
     files.write_to(
         out, lambda handle: collectors.write_case_warc([blob], handle, warcinfo=warcinfo), written
     )
-    _record_export(
-        session,
-        "export.source_warc",
-        record,
-        {"warc_sha256": record.warc_sha256, **written.audit_data()},
+    _record_export(session, "export.source_warc", record, {**said, **written.audit_data()})
+
+
+RENDERED_WARC_KINDS = ("mhtml", "dom", "screenshot")
+"""A rendered capture's artefacts, in the order its WARC ``resource`` records are written
+(the MHTML, the page as Chromium saved it, first: the others are concurrent to it)."""
+
+
+def _rendered_warc(session: Session, record: SourceRecord) -> tuple[bytes, list[Artefact]]:
+    """A rendered capture's WARC records, made at export from its artefacts (each
+    checked against its recorded SHA-256 first), and the artefacts written."""
+    conn = session.casefile.conn
+    kept = sorted(
+        (a for a in artefacts(session, record.id) if a.kind in RENDERED_WARC_KINDS),
+        key=lambda a: RENDERED_WARC_KINDS.index(a.kind),
     )
+    resources = []
+    for artefact in kept:
+        content = sql.blob(conn, artefact.sha256)
+        if content is None or hashlib.sha256(content).hexdigest() != artefact.sha256:
+            raise CaptureError(
+                f"The {artefact.kind} of source {record.id} is missing from the case file "
+                "or no longer matches its SHA-256. Run 'caseview verify' and tell your "
+                "information governance team."
+            )
+        resources.append(warc_records.Resource(artefact.kind, artefact.media_type, content))
+    if not resources:
+        raise CaptureError(
+            f"Source {record.id} was captured in the evidence browser but none of its "
+            "artefacts is in the case file. Run 'caseview verify' and tell your "
+            "information governance team."
+        )
+    log: list[tuple[str, str]] = [
+        ("caseview-tool", record.tool),
+        ("requested-url", record.requested_url),
+        *(("redirect", str(hop.get("url", ""))) for hop in record.redirect_chain),
+        ("final-url", record.final_url or record.requested_url),
+        *([("http-status", str(record.http_status))] if record.http_status is not None else []),
+        ("capture-started", warc_records.warc_date(record.captured_started_at)),
+        ("capture-ended", warc_records.warc_date(record.captured_ended_at)),
+        *(
+            (f"screenshot-{key.replace('_', '-')}", str(value).lower())
+            for a in kept
+            if a.kind == "screenshot"
+            for key, value in a.details.items()
+        ),
+        *(("note", note) for note in record.notes),
+    ]
+    blob = warc_records.resource_records(
+        record.final_url or record.requested_url, record.captured_started_at, resources, log
+    )
+    return blob, kept
 
 
 def _record_export(
@@ -1291,8 +1337,10 @@ def _record_export(
 def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
     """Write the case's captures as one .warc.gz; returns how many captures it holds.
 
-    ``out`` is an open stream, or a path written through :func:`caseview.files.atomic_write`
-    (the export is logged once the file is complete).
+    Captures over HTTP as their stored records, rendered captures as ``resource`` records
+    of their artefacts (:func:`_rendered_warc`), in capture order; imported files have
+    none. ``out`` is an open stream, or a path written through
+    :func:`caseview.files.atomic_write` (the export is logged once the file is complete).
     """
     if isinstance(out, Path):
         files.check_target(out)
@@ -1304,12 +1352,25 @@ def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
         "description": f"Caseview captures for case {case_row['reference']}",
         "isPartOf": str(case_row["reference"]),
     }
+
+    def blobs() -> Iterator[bytes]:
+        # One capture's records at a time: only the source list is held, never the file.
+        listed = [
+            (int(r["id"]), r["warc_sha256"], str(r["method"]))
+            for r in sql.sources_of_case(conn, case_id)
+        ]
+        for source_id, warc_sha256, method in listed:
+            if warc_sha256 is not None:
+                content = sql.blob(conn, warc_sha256)
+                if content is not None:
+                    yield content
+            elif method == "rendered":
+                yield _rendered_warc(session, get(session, source_id))[0]
+
     written = files.Written()
     count = files.write_to(
         out,
-        lambda handle: collectors.write_case_warc(
-            sql.warc_blobs_of_case(conn, case_id), handle, warcinfo=warcinfo
-        ),
+        lambda handle: collectors.write_case_warc(blobs(), handle, warcinfo=warcinfo),
         written,
     )
     now = session.now()

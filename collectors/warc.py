@@ -12,6 +12,14 @@ whole record block, ``WARC-Payload-Digest`` over the bytes after the HTTP header
 stored (so, for a chunked response, including the chunk framing). ``warcio check``
 verifies both.
 
+A page captured in the evidence browser was never on the wire as Caseview saw it: what
+was kept are its artefacts (the MHTML Chromium saved, the rendered DOM, the full-page
+screenshot). :func:`resource_records` writes each as a ``resource`` record for the
+page's address, dated by the capture and linked to the first by ``WARC-Concurrent-To``,
+with ``WARC-Caseview-Artefact`` (which artefact) and ``WARC-Caseview-Sha256`` (the
+SHA-256 of its bytes in hex, as Caseview records it), and a ``metadata`` record with the
+capture's log.
+
 Each record is its own gzip member, so the blobs of many captures concatenate into one
 valid ``.warc.gz`` (:func:`write_case_warc`).
 """
@@ -22,7 +30,8 @@ import base64
 import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -109,6 +118,11 @@ def _exchange_records(exchange: Exchange) -> list[ArcWarcRecord]:
     ]
 
 
+def _fields_block(fields: Iterable[tuple[str, str]]) -> bytes:
+    """``application/warc-fields``: one ``name: value`` line each, on one line."""
+    return "".join(f"{k}: {' '.join(v.split())}\r\n" for k, v in fields).encode("utf-8")
+
+
 def _metadata_record(capture: HttpCapture, concurrent_to: str) -> ArcWarcRecord:
     fields = [
         ("software", f"{TOOL_NAME}/{TOOL_VERSION}"),
@@ -121,7 +135,7 @@ def _metadata_record(capture: HttpCapture, concurrent_to: str) -> ArcWarcRecord:
         ("capture-started", warc_date(capture.started_at)),
         ("capture-ended", warc_date(capture.ended_at)),
     ]
-    block = "".join(f"{k}: {' '.join(v.split())}\r\n" for k, v in fields).encode("utf-8")
+    block = _fields_block(fields)
     date = warc_date(capture.started_at)
     return _record(
         "metadata",
@@ -148,6 +162,63 @@ def records_for(capture: HttpCapture) -> bytes:
         for record in records:
             writer.write_record(record)
     writer.write_record(_metadata_record(capture, final_response_id))
+    return out.getvalue()
+
+
+ARTEFACT_HEADER = "WARC-Caseview-Artefact"
+SHA256_HEADER = "WARC-Caseview-Sha256"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One kept form of a rendered page, for a WARC ``resource`` record."""
+
+    kind: str  # e.g. "mhtml", "dom", "screenshot"
+    media_type: str
+    content: bytes = field(repr=False)
+
+
+def resource_records(
+    url: str,
+    captured_at: datetime,
+    resources: Sequence[Resource],
+    log: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """A rendered capture's artefacts as ``resource`` records (the first is the one the
+    others are concurrent to), then a ``metadata`` record of ``log`` (name, value) and
+    the artefacts' hashes; each record its own gzip member, concatenated. The record
+    IDs derive from the content, so the same capture always gives the same bytes."""
+    if not resources:
+        raise ValueError("a rendered capture has at least one artefact")
+    date = warc_date(captured_at)
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+    first_id = ""
+    hashes: list[tuple[str, str]] = []
+    for resource in resources:
+        sha256 = hashlib.sha256(resource.content).hexdigest()
+        record_id = _record_id("resource", resource.kind, url, date, sha256)
+        headers = [
+            ("WARC-Record-ID", record_id),
+            ("WARC-Target-URI", url),
+            ("WARC-Date", date),
+            *([("WARC-Concurrent-To", first_id)] if first_id else []),
+            (ARTEFACT_HEADER, resource.kind),
+            (SHA256_HEADER, sha256),
+        ]
+        writer.write_record(_record("resource", resource.content, 0, resource.media_type, headers))
+        first_id = first_id or record_id
+        hashes.append(
+            ("artefact", f"{resource.kind} {resource.media_type} {sha256} {len(resource.content)}")
+        )
+    block = _fields_block([("software", f"{TOOL_NAME}/{TOOL_VERSION}"), *log, *hashes])
+    metadata = [
+        ("WARC-Record-ID", _record_id("metadata", url, date, _digest(block))),
+        ("WARC-Target-URI", url),
+        ("WARC-Date", date),
+        ("WARC-Concurrent-To", first_id),
+    ]
+    writer.write_record(_record("metadata", block, 0, "application/warc-fields", metadata))
     return out.getvalue()
 
 

@@ -186,9 +186,7 @@ def _int(value: object, key: str, low: int, high: int) -> int:
 
 def _bool(value: object, key: str) -> bool:
     if not isinstance(value, bool):
-        raise PolicyError(
-            f"Policy key '{key}' must be true or false, not {value!r}.", key=key
-        )
+        raise PolicyError(f"Policy key '{key}' must be true or false, not {value!r}.", key=key)
     return value
 
 

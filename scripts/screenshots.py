@@ -19,12 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("CASEVIEW_ALLOW_HOSTS", "social.example,clubs.example,127.0.0.1")
 
 from PySide6.QtCore import QSize  # after the platform is chosen, above
 from PySide6.QtWidgets import QApplication, QWidget
 
 from caseview import demo
 
+# The evidence browser's shots: the demo's made-up sites are all on this machine
+# (Chromium reads its flags from the application's arguments; see main()).
+RESOLVER_RULES = "--host-resolver-rules=MAP social.example 127.0.0.1,MAP clubs.example 127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 SIZE = QSize(1280, 800)
@@ -63,9 +67,13 @@ def supplied_by_grandmother(dialog: QWidget | None) -> None:
 def main() -> int:
     from ui import jobs
     from ui.app import open_main_window
+    from ui.browser import prepare_environment
 
     OUT.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    prepare_environment()
+    app = QApplication.instance() or QApplication(
+        [*sys.argv[:1], "--webEngineArgs", RESOLVER_RULES]
+    )
     assert isinstance(app, QApplication)
     with tempfile.TemporaryDirectory() as folder:
         path = demo.build(Path(folder) / "demo.db")
@@ -195,10 +203,67 @@ def main() -> int:
             raise RuntimeError("file-audit-log: the events did not load")
         shoot(app, file_audit, "file-audit-log")
         file_audit.close()
+        browser_shots(app, worker)
         for window in (worker, manager, auditor):
             window.close()
         pump(app, 0.2)
     return 0
+
+
+def one_more_look(path: Path, case_id: int) -> None:
+    """The demo's requests have used their viewings: one more, approved, for the shots."""
+    from caseview import accounts, cases, justifications
+    from caseview.storage import open_case_file
+
+    with open_case_file(path) as casefile:
+        worker = accounts.login(casefile, "demo-worker", demo.PASSWORD)
+        manager = accounts.login(casefile, "demo-manager", demo.PASSWORD)
+        alex = next(s for s in cases.list_subjects(worker, case_id) if s.name.startswith("Alex"))
+        request = demo._request([alex.id], worker.now().date(), {**demo.LEE, "planned_viewings": 1})
+        record = justifications.create(worker, case_id, request)
+        justifications.submit(worker, record.id)
+        justifications.review(manager, record.id, "approve", "One more look, for the pictures.")
+
+
+def browser_shots(app: QApplication, worker: QWidget) -> None:
+    """The evidence browser on the demo's profile page, and a page out of scope refused.
+
+    The demo's made-up sites are served on 127.0.0.1; Chromium reaches them by name
+    through its host-resolver rules (set at the top of this script)."""
+    from caseview.demo import SITES, _DemoSite
+    from ui.browser.window import EvidenceBrowser
+    from ui.main_window import MainWindow
+
+    assert isinstance(worker, MainWindow)
+    case = worker.current_case()
+    assert case is not None
+    one_more_look(worker.who.path, case.id)
+    with _DemoSite() as site:
+        dialog = worker.open_browse(case.id, site.url(SITES[0], "/alex.example"))
+        pump(app, 1.0)
+        if dialog is None:
+            raise RuntimeError("evidence-browser: the engine cannot start here")
+        if dialog.request.count() == 0:
+            raise RuntimeError("evidence-browser: the demo has no request with a look left")
+        dialog.attest.setChecked(True)
+        dialog.capture_button.click()
+        pump(app, 2.0)
+        if not worker.browser_windows:
+            raise RuntimeError("evidence-browser: the window did not open")
+        browser = worker.browser_windows[-1]
+        assert isinstance(browser, EvidenceBrowser)
+        browser.resize(SIZE)
+        deadline = time.monotonic() + 20
+        while not browser.engine.pages() and time.monotonic() < deadline:
+            pump(app, 0.2)
+        pump(app, 1.0)
+        shoot(app, browser, "evidence-browser")
+        browser.address.setText("https://elsewhere.example/alex")
+        browser.go()
+        pump(app, 1.0)
+        shoot(app, browser, "evidence-browser-refused")
+        browser.close()
+        pump(app, 0.5)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.session import Session
 from caseview.storage import CaseFile, open_case_file
+from ui.browser import prepare_environment
+
+# QtWebEngine (the evidence browser) needs this before any QApplication exists.
+prepare_environment()
 
 PASSWORD = "correct horse"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

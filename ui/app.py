@@ -41,6 +41,9 @@ def application() -> tuple[QApplication, bool]:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing, False
+    from ui.browser import prepare_environment  # the evidence browser's engine needs it first
+
+    prepare_environment()
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Caseview")
     app.setOrganizationName("Caseview")

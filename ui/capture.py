@@ -40,35 +40,41 @@ class CaptureDialog(QDialog):
     captured = Signal(int)
     """The capture is stored: its source id."""
 
+    PREFIX = "capture"
+    """Object names of this dialog's widgets start with it (``captureUrl``, ...)."""
+    TITLE = "Capture a public page"
+    ACTION = "&Capture"
+
     def __init__(self, parent: QWidget | None, who: Identity, case_id: int) -> None:
         super().__init__(parent)
-        self.setObjectName("captureDialog")
-        self.setWindowTitle("Capture a public page")
+        p = self.PREFIX
+        self.setObjectName(f"{p}Dialog")
+        self.setWindowTitle(self.TITLE)
         self.who = who
         self.case_id = case_id
         self.choices: jobs.CaptureChoices | None = None
         self.task: Task | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(widgets.heading("Capture a public page"))
+        layout.addWidget(widgets.heading(self.TITLE))
         self.explain = widgets.note("Loading the requests you may capture under…")
-        self.explain.setObjectName("captureExplain")
+        self.explain.setObjectName(f"{p}Explain")
         self.explain.setAccessibleName("About this capture")
         layout.addWidget(self.explain)
         form = QFormLayout()
         self.url = QLineEdit()
-        self.url.setObjectName("captureUrl")
+        self.url.setObjectName(f"{p}Url")
         self.url.setPlaceholderText("https://…")
         widgets.add_row(form, "Page &address:", self.url)
-        self.request = widgets.request_choice("captureJustification")
+        self.request = widgets.request_choice(f"{p}Justification")
         widgets.add_row(form, "Under &request:", self.request)
         self.subject = QComboBox()
-        self.subject.setObjectName("captureSubject")
+        self.subject.setObjectName(f"{p}Subject")
         widgets.add_row(form, "&About:", self.subject)
         layout.addLayout(form)
-        self.attest, promise_row = widgets.promise(PROMISE, "captureAttest")
+        self.attest, promise_row = widgets.promise(PROMISE, f"{p}Attest")
         layout.addLayout(promise_row)
         self.progress = QProgressBar()
-        self.progress.setObjectName("captureProgress")
+        self.progress.setObjectName(f"{p}Progress")
         self.progress.setAccessibleName("Capture progress")
         self.progress.setRange(0, 0)
         self.progress.hide()
@@ -76,12 +82,12 @@ class CaptureDialog(QDialog):
         layout.addStretch(1)  # a taller window gives the space here, not between rows
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.capture_button = QPushButton("&Capture")
-        self.capture_button.setObjectName("captureStartButton")
-        self.capture_button.setAccessibleName("Capture")
+        self.capture_button = QPushButton(self.ACTION)
+        self.capture_button.setObjectName(f"{p}StartButton")
+        self.capture_button.setAccessibleName(self.ACTION.replace("&", ""))
         self.capture_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("captureCancelButton")
+        self.cancel_button.setObjectName(f"{p}CancelButton")
         self.cancel_button.setAccessibleName("Cancel")
         buttons.addWidget(self.capture_button)
         buttons.addWidget(self.cancel_button)
@@ -198,3 +204,50 @@ class CaptureDialog(QDialog):
                 return
             self.task.cancel()
         super().reject()
+
+
+class BrowseDialog(CaptureDialog):
+    """Open the evidence browser: the same choices and promise as a capture. The gate
+    decides before anything loads, and the whole session is one look."""
+
+    opened = Signal(object)
+    """The session is open: a :class:`caseview.browsing.BrowseSession`."""
+
+    PREFIX = "browse"
+    TITLE = "Look at a public page in the evidence browser"
+    ACTION = "Open the &browser"
+
+    def start_capture(self) -> None:
+        if self.task is not None:
+            return
+        from ui import browse_jobs  # local: the browser is opened rarely
+
+        self.task = run_task(
+            browse_jobs.start,
+            self.who,
+            self.case_id,
+            int(self.request.currentData()),
+            int(self.subject.currentData()),
+            self.url.text().strip(),
+            self.attest.isChecked(),
+            on_returned=self._opened,
+            on_errored=self._failed,
+            on_finished=self._finished,
+            owner=self,
+        )
+        self._update()
+
+    def request_label(self) -> str:
+        """The request as the browser window names it: number, date and question."""
+        chosen = self.request.currentData()
+        for choice in self.choices.requests if self.choices is not None else ():
+            if choice.record.id == chosen:
+                request = choice.record.request
+                question = request.question
+                short = question if len(question) <= 70 else question[:69] + "…"
+                return f"#{chosen}, valid until {request.valid_until.isoformat()}: {short}"
+        return self.request.currentText()
+
+    def _opened(self, session: object) -> None:
+        self.opened.emit(session)
+        self.accept()

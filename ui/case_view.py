@@ -571,6 +571,7 @@ class CaseView(QWidget):
     wizard_requested = Signal(object, object)
     """(case_id, JustificationRecord or None): open the justification wizard."""
     capture_requested = Signal(int)
+    browse_requested = Signal(int)
     import_requested = Signal()
     source_opened = Signal(int)
     busy_changed = Signal(str)
@@ -593,12 +594,14 @@ class CaseView(QWidget):
         self.new_request_button = button("&New request to look…", "newRequestButton")
         # Alt+C is the Case menu; Alt+R reaches the button.
         self.capture_button = button("Captu&re a page…", "captureButton")
+        self.browse_button = button("&Browse…", "browseButton")
         self.import_button = button("I&mport a saved file…", "importButton")
         self.export_pdf_button = button("Export note as &PDF…", "exportPdfButton")
         self.export_warc_button = button("Export &WARC…", "exportWarcButton")
         for widget in (
             self.new_request_button,
             self.capture_button,
+            self.browse_button,
             self.import_button,
             self.export_pdf_button,
             self.export_warc_button,
@@ -630,6 +633,7 @@ class CaseView(QWidget):
         layout.addWidget(self.tabs, 1)
         self.new_request_button.clicked.connect(self.new_request)
         self.capture_button.clicked.connect(self._capture)
+        self.browse_button.clicked.connect(self._browse)
         self.import_button.clicked.connect(self._import)
         self.export_pdf_button.clicked.connect(self.export_pdf)
         self.export_warc_button.clicked.connect(self.export_warc)
@@ -663,6 +667,12 @@ class CaseView(QWidget):
             self.capture_button,
             self.reason("capture"),
             "Capture a public web page under an approved request.",
+        )
+        allow(
+            self.browse_button,
+            self.reason("capture"),
+            "Look at public pages in Caseview's evidence browser under an approved request: "
+            "the session is one look, and every page it shows is logged (Ctrl+B).",
         )
         allow(
             self.import_button,
@@ -763,6 +773,10 @@ class CaseView(QWidget):
     def _capture(self) -> None:
         if self.case is not None and not self.reason("capture"):
             self.capture_requested.emit(self.case.id)
+
+    def _browse(self) -> None:
+        if self.case is not None and not self.reason("capture"):
+            self.browse_requested.emit(self.case.id)
 
     def _import(self) -> None:
         if self.case is not None and not self.reason("import_file"):

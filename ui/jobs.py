@@ -678,3 +678,37 @@ def save_note(
         if latest is not None and latest_version != based_on and not overwrite:
             raise NoteChanged(latest)
         return notes.save(session, case_id, **fields)
+
+
+# --- what was kept: a source's artefacts (issue 12) ------------------------------------
+# Kept apart from the source's detail (load_source): a picture can be megabytes, and
+# the dialog shows the provenance without waiting for it.
+
+if TYPE_CHECKING:
+    from caseview.captures import Artefact  # typing only, as SourceRecord above
+
+
+@dataclass(frozen=True)
+class KeptForms:
+    """Every kept form of a source, and its picture's bytes if it has one."""
+
+    artefacts: tuple[Artefact, ...]
+    picture: bytes | None
+    """A rendered capture's screenshot or an imported image (None: the source has none)."""
+
+
+def load_kept_forms(who: Identity, source_id: int) -> KeptForms:
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        return KeptForms(
+            captures.artefacts(session, source_id), captures.picture_of(session, source_id)
+        )
+
+
+def load_artefact(who: Identity, source_id: int, kind: str) -> bytes:
+    """The stored bytes of one kept form of the source (e.g. its MHTML)."""
+    from caseview import captures  # local: see the module docstring
+
+    with session_for(who.path, who.user.id) as session:
+        return captures.artefact_bytes(session, source_id, kind)

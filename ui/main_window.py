@@ -40,7 +40,7 @@ from caseview.domain import Case, Role
 from caseview.justifications import JustificationRecord
 from ui import jobs, messages, tasks, widgets
 from ui.audit_file_view import FileAuditDialog
-from ui.capture import CaptureDialog
+from ui.capture import BrowseDialog, CaptureDialog
 from ui.case_admin import CaseAdminDialog, NewCaseDialog
 from ui.case_view import LOADING_REASON, NO_CASE_REASON, CaseView
 from ui.identity import Identity
@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.demo_banner = demo_banner
         self.leaving = False
         """Set once the person agreed to sign out: closing then asks nothing more."""
+        self.browser_windows: list[QWidget] = []
+        """Open evidence browser windows; each session ends when its window closes."""
         title = f"Caseview — {who.user.display_name} ({ROLE_WORDS[who.role]}) — {who.path.name}"
         self.setWindowTitle(f"{title} — {DEMO_BANNER}" if demo_banner else title)
 
@@ -153,6 +155,7 @@ class MainWindow(QMainWindow):
         self.case_list.selectionModel().selectionChanged.connect(self._case_chosen)
         self.case_view.wizard_requested.connect(self.open_wizard)
         self.case_view.capture_requested.connect(self.open_capture)
+        self.case_view.browse_requested.connect(self.open_browse)
         self.case_view.import_requested.connect(lambda: self.open_import())
         self.case_view.source_opened.connect(self.open_source)
         self.case_view.busy_changed.connect(self._busy)
@@ -246,6 +249,12 @@ class MainWindow(QMainWindow):
         self.capture_action = self._action(
             "&Capture a page…", self.case_view.capture_button.click, "Ctrl+Shift+C", "captureAction"
         )
+        self.browse_action = self._action(
+            "&Browse in the evidence browser…",
+            self.case_view.browse_button.click,
+            "Ctrl+B",
+            "browseAction",
+        )
         self.review_action = self._action(
             "&Review queue…", self.open_review_queue, "Ctrl+R", "reviewQueueAction"
         )
@@ -266,6 +275,7 @@ class MainWindow(QMainWindow):
         for action in (
             self.new_request_action,
             self.capture_action,
+            self.browse_action,
             self.import_action,
             self.add_observation_action,
         ):
@@ -509,6 +519,37 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def open_browse(self, case_id: int, url: str = "") -> BrowseDialog | None:
+        """Choose the request and person, promise, and open the evidence browser."""
+        from ui.browser import engine_available
+
+        problem = engine_available()
+        if problem is not None:
+            messages.error(self, problem)
+            return None
+        dialog = BrowseDialog(self, self.who, case_id)
+        dialog.opened.connect(lambda opened: self.open_browser_window(opened, dialog))
+        if url:
+            dialog.url.setText(url)
+        dialog.show()
+        return dialog
+
+    def open_browser_window(self, opened: object, dialog: BrowseDialog) -> QWidget:
+        from caseview.browsing import BrowseSession
+        from ui.browser.window import EvidenceBrowser  # local: QtWebEngine loads on first use
+
+        assert isinstance(opened, BrowseSession)
+
+        window = EvidenceBrowser(self.who, opened, request_label=dialog.request_label())
+        window.captured.connect(lambda _id: self.case_view.refresh_all())
+        window.closed.connect(lambda: self.case_view.refresh_all())
+        window.show()
+        self.browser_windows.append(window)
+        window.destroyed.connect(
+            lambda: self.browser_windows.remove(window) if window in self.browser_windows else None
+        )
+        return window
+
     def _refused(self, reason: str) -> None:
         """Say in the status bar why something cannot be done here now."""
         self.statusBar().showMessage(reason, 10_000)
@@ -699,4 +740,6 @@ class MainWindow(QMainWindow):
         # Ask running work to stop at its next step; a write in progress still completes
         # whole (each is one transaction), so closing never leaves half a change.
         tasks.cancel_owned_by(self)
+        for window in list(self.browser_windows):
+            window.close()  # ends its viewing session
         super().closeEvent(event)

@@ -1,9 +1,14 @@
 """One source in full: its provenance, hashes, extracted text, exposure indicators and
-the other people on the page (collateral intrusion).
+the other people on the page (collateral intrusion), and what was kept of it.
 
 The worker confirms or dismisses each exposure indicator and each collateral finding
 here; anyone who may read the case saves the evidence file or the source's WARC records
 (each save is an audit event).
+
+What was kept (issue 12): the picture of the page (a rendered capture's screenshot, or
+an imported image) in a zoomable viewer (``ui.picture_view``); every kept form with its
+media type, size and SHA-256; and, for a page kept as MHTML, "Open the saved page", a
+read-only replay that never reaches the network (``ui.browser.replay``).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,15 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import jobs, messages, widgets
+from ui import browser, jobs, messages, widgets
 from ui.identity import Identity
-from ui.models import ORIGIN_WORDS, ExposureModel, ObservationsModel, utc
+from ui.models import ORIGIN_WORDS, ExposureModel, ObservationsModel, RowTableModel, utc
+from ui.picture_view import PictureView
 from ui.tasks import run_task
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QTableView
 
-    from caseview.captures import ExposureFinding, SourceRecord  # typing only: light start-up
+    # typing only: light start-up
+    from caseview.captures import Artefact, ExposureFinding, SourceRecord
+    from ui.browser.replay import ReplayWindow
 
 # The kinds of collectors.COLLATERAL_KINDS, in words; not imported from collectors, which
 # pulls in the HTTP stack, so that the app starts quickly.
@@ -59,6 +67,56 @@ class CollateralModel(ExposureModel):
         return super().text(row, column)
 
 
+ARTEFACT_WORDS = {
+    "mhtml": "Saved page (MHTML)",
+    "dom": "Page as rendered (HTML)",
+    "screenshot": "Picture",
+    "http_body": "Response body",
+    "warc": "WARC records",
+    "file": "Imported file",
+}
+
+
+class ArtefactModel(RowTableModel["Artefact"]):
+    """The kept forms of a source: what each is, its media type, size and SHA-256."""
+
+    KIND, MEDIA, SIZE, SHA256 = range(4)
+    COLUMNS = ("Kept as", "Media type", "Size", "SHA-256")
+
+    def text(self, row: Artefact, column: int) -> str:
+        values = (
+            ARTEFACT_WORDS.get(row.kind, row.kind),
+            row.media_type,
+            f"{row.size:,} bytes",
+            row.sha256,
+        )
+        return values[column]
+
+    def tooltip(self, row: Artefact, column: int) -> str | None:
+        if column == self.KIND:
+            return f"Kind: {row.kind}"
+        if column == self.SHA256:
+            return row.sha256
+        return None
+
+
+def picture_note(record: SourceRecord, kept: jobs.KeptForms) -> str:
+    """What the picture is, in a sentence or two (and where a long page was cut)."""
+    shot = next((a for a in kept.artefacts if a.kind == "screenshot"), None)
+    if shot is None:
+        return ""
+    if record.method != "rendered":
+        return f"The picture as it was imported ({shot.media_type}, {shot.size:,} bytes)."
+    text = "The whole page as the evidence browser showed it when it was captured."
+    full, height = shot.details.get("full_height"), shot.details.get("height")
+    if shot.details.get("cut") and isinstance(full, int) and isinstance(height, int):
+        text += (
+            f" The page was {full:,} pixels long; the picture keeps the first {height:,}. "
+            "The saved page (MHTML) holds all of it."
+        )
+    return text
+
+
 def provenance(record: SourceRecord, subject: str) -> list[tuple[str, str]]:
     """The provenance fields, labelled, in the order an auditor reads them."""
     origin = ORIGIN_WORDS.get(record.origin, record.origin)
@@ -71,9 +129,11 @@ def provenance(record: SourceRecord, subject: str) -> list[tuple[str, str]]:
         ("Origin", origin),
         (
             "Method",
-            {"http": "Captured over HTTP", "file_import": "Imported file"}.get(
-                record.method, record.method
-            ),
+            {
+                "http": "Captured over HTTP",
+                "file_import": "Imported file",
+                "rendered": "Captured in the evidence browser",
+            }.get(record.method, record.method),
         ),
         ("Address asked for", record.requested_url),
         ("Address reached", record.final_url or ""),
@@ -104,6 +164,9 @@ def provenance(record: SourceRecord, subject: str) -> list[tuple[str, str]]:
 
 
 class SourceDetailDialog(QDialog):
+    replay_opened = Signal()
+    """A window on the saved page (MHTML) was opened (it is the last of ``replays``)."""
+
     def __init__(self, parent: QWidget | None, who: Identity, source_id: int) -> None:
         super().__init__(parent)
         self.setObjectName("sourceDetail")
@@ -125,6 +188,11 @@ class SourceDetailDialog(QDialog):
         self.form = QFormLayout(holder)
         scroll.setWidget(holder)
         self.tabs.addTab(scroll, "&Provenance")
+        self.kept: jobs.KeptForms | None = None
+        self.picture_opened = False
+        self.picture_tab = self._picture_tab()
+        self.tabs.addTab(self.picture_tab, "Pic&ture")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.picture_tab), False)  # until one is found
         self.text = QPlainTextEdit()
         self.text.setObjectName("sourceText")
         self.text.setReadOnly(True)
@@ -142,6 +210,12 @@ class SourceDetailDialog(QDialog):
             ),
             "&Observations",
         )
+        self.artefacts = ArtefactModel(self)
+        self.artefacts_view = widgets.table(
+            self.artefacts, "sourceArtefacts", "What was kept", stretch=ArtefactModel.SHA256
+        )
+        self.tabs.addTab(self.artefacts_view, "&Kept files")
+        self.tabs.currentChanged.connect(self._tab_shown)
         layout.addWidget(self.tabs, 1)
         buttons = QDialogButtonBox()
         self.save_button = QPushButton("&Save the evidence file…")
@@ -152,16 +226,38 @@ class SourceDetailDialog(QDialog):
         self.warc_button.setObjectName("saveSourceWarcButton")
         self.warc_button.setAccessibleName("Save this source's WARC records")
         self.warc_button.setEnabled(False)
+        self.replay_button = QPushButton("Open the saved page (M&HTML)…")
+        self.replay_button.setObjectName("openSavedPageButton")
+        self.replay_button.setAccessibleName("Open the saved page (MHTML), read-only")
+        self.replay_button.setEnabled(False)
+        self.replays: list[ReplayWindow] = []
         # Added in the order they are shown, so Tab goes left to right along them.
         buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.warc_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.replay_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         self.save_button.clicked.connect(self.save_evidence)
         self.warc_button.clicked.connect(self.save_warc)
+        self.replay_button.clicked.connect(self.open_saved_page)
         layout.addWidget(buttons)
         self.resize(widgets.chars(self, 120), widgets.lines(self, 36))
         run_task(jobs.load_source, who, source_id, on_returned=self._loaded, owner=self)
+        run_task(jobs.load_kept_forms, who, source_id, on_returned=self._kept, owner=self)
+
+    def _picture_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.picture_note = widgets.note()
+        self.picture_note.setObjectName("sourcePictureNote")
+        layout.addWidget(self.picture_note)
+        self.picture = PictureView(
+            name="Picture of the source as kept",
+            advice="What was kept is unchanged: its size and SHA-256 are under Kept files.",
+        )
+        self.picture.setObjectName("sourcePicture")
+        layout.addWidget(self.picture, 1)
+        return tab
 
     def _exposure_tab(self) -> QWidget:
         tab = QWidget()
@@ -340,6 +436,7 @@ class SourceDetailDialog(QDialog):
             "the faces in images."
         )
         self._update_review()
+        self._show_picture_note()
         self.observations.set_rows(detail.observations)
         self.save_button.setEnabled(True)
         self.warc_button.setEnabled(record.warc_sha256 is not None)
@@ -348,6 +445,104 @@ class SourceDetailDialog(QDialog):
             if record.warc_sha256 is not None
             else "An imported file has no WARC records. Save the evidence file instead."
         )
+
+    def _kept(self, kept: jobs.KeptForms) -> None:
+        self.kept = kept
+        self.artefacts.set_rows(kept.artefacts)
+        widgets.fit_columns(self.artefacts_view)
+        has_page = any(a.kind == "mhtml" for a in kept.artefacts)
+        self.replay_button.setEnabled(has_page)
+        self.replay_button.setToolTip(
+            "Show the page as it was kept, read-only: nothing is fetched from the internet."
+            if has_page
+            else "Only a page captured in the evidence browser, or an imported MHTML file, "
+            "has a saved page to open."
+        )
+        self.tabs.setTabVisible(self.tabs.indexOf(self.picture_tab), kept.picture is not None)
+        self._show_picture_note()
+        self._tab_shown(self.tabs.currentIndex())
+
+    def _show_picture_note(self) -> None:
+        if self.kept is not None and self.detail is not None:
+            self.picture_note.setText(picture_note(self.detail.record, self.kept))
+
+    def _tab_shown(self, index: int) -> None:
+        """The picture is decoded the first time its tab is shown, not before: a long
+        page's screenshot takes a moment and much memory, and may never be looked at."""
+        if (
+            self.tabs.widget(index) is self.picture_tab
+            and self.kept is not None
+            and self.kept.picture is not None
+            and not self.picture_opened
+        ):
+            self.picture_opened = True
+            self.picture.show_picture(self.kept.picture)
+
+    def show_picture_tab(self) -> None:
+        """Bring the picture to the front (it is decoded then, if it was not yet)."""
+        self.tabs.setCurrentWidget(self.picture_tab)
+
+    def open_saved_page(self) -> None:
+        """Open the page's MHTML, read-only and sealed off from the network."""
+        if self.kept is None or not any(a.kind == "mhtml" for a in self.kept.artefacts):
+            return
+        problem = browser.engine_available()
+        if problem is not None:
+            messages.error(self, problem)
+            return
+        self.replay_button.setEnabled(False)  # one at a time; on again when it is open
+        run_task(
+            jobs.load_artefact,
+            self.who,
+            self.source_id,
+            "mhtml",
+            on_returned=self._show_saved_page,
+            on_finished=lambda: self.replay_button.setEnabled(True),
+            owner=self,
+        )
+
+    def _show_saved_page(self, content: bytes) -> None:
+        # Local: this loads QtWebEngine (Chromium), which only a replay needs.
+        from ui.browser.replay import ReplayWindow
+
+        record = self.detail.record if self.detail is not None else None
+        title = (record.title or record.final_url or record.requested_url) if record else ""
+        mhtml = next(a for a in self.kept.artefacts if a.kind == "mhtml") if self.kept else None
+        about = f"Source #{self.source_id}"
+        if record is not None:
+            about += (
+                f", {record.final_url or record.requested_url}, kept on "
+                f"{record.captured_ended_at:%d %B %Y at %H:%M} UTC"
+            )
+        if mhtml is not None:
+            about += f" (MHTML, SHA-256 {mhtml.sha256[:16]}…)"
+        if not self.isVisible():
+            return  # closed while the page was read
+        try:
+            window = ReplayWindow(
+                self, content, title=title or f"Source #{self.source_id}", about=about + "."
+            )
+        except OSError as exc:
+            messages.error(
+                self,
+                f"The saved page could not be opened: its private copy could not be written "
+                f"({exc.strerror or exc}). Check there is free space in the temporary folder, "
+                "then try again.",
+            )
+            return
+        self.replays.append(window)
+        window.destroyed.connect(lambda _=None, w=window: self._forget_replay(w))
+        window.show()
+        self.replay_opened.emit()
+
+    def _forget_replay(self, window: ReplayWindow) -> None:
+        if window in self.replays:
+            self.replays.remove(window)
+
+    def done(self, result: int) -> None:
+        for window in list(self.replays):  # a saved page goes with its source
+            window.close()
+        super().done(result)
 
     def save_evidence(self) -> None:
         if self.detail is None:

@@ -115,14 +115,16 @@ def _review(finding: ExposureFinding) -> str:
 def capture(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         cid = case_id(session, args.case)
-        record = captures.capture_url(
-            session,
-            cid,
-            args.url,
-            justification_id=args.justification,
-            subject_id=args.subject,
-            attested=args.attest,
-        )
+        look = {
+            "justification_id": args.justification,
+            "subject_id": args.subject,
+            "attested": args.attest,
+        }
+        if getattr(args, "render", False):
+            renderer = captures.headless_renderer()
+            record = captures.capture_rendered(session, cid, args.url, renderer=renderer, **look)
+        else:
+            record = captures.capture_url(session, cid, args.url, **look)
     _created(out, record)
     _after(out, record)
     return 0

@@ -333,6 +333,13 @@ def build() -> argparse.ArgumentParser:
         help="I am viewing logged out, with no personal or fake profile, without "
         "interacting, and nothing limited to friends or followers",
     )
+    cap.add_argument(
+        "--render",
+        action="store_true",
+        help="open the page in the evidence browser with no window (its JavaScript runs), "
+        "wait for it to settle, and keep its MHTML, rendered HTML, full-page screenshot "
+        "and visible text",
+    )
 
     imp = commands.add_parser(
         "import", help="import a saved screenshot, PDF, web page or text file; prints the source id"

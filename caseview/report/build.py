@@ -10,6 +10,7 @@ anyone prove later that the log was not cut short or rewritten.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +31,9 @@ from caseview import authorisations as authorisations_
 from caseview import policy as policies
 from caseview.audit import Checkpoint
 from caseview.clock import FixedClock, from_iso
-from caseview.errors import CaseviewError, PermissionDenied
+from caseview.errors import CaptureError, CaseviewError, PermissionDenied
 from caseview.permissions import case_for_reading
+from caseview.report import thumbnails
 from caseview.report.model import (
     CLASSIFICATION,
     ReportAuthorisation,
@@ -41,6 +43,7 @@ from caseview.report.model import (
     ReportJustification,
     ReportNote,
     ReportObservation,
+    ReportPicture,
     ReportPolicy,
     ReportSource,
 )
@@ -127,6 +130,43 @@ def method_statement(source: captures.SourceRecord) -> str:
     return (
         f"{how}. No promise about how it was viewed was recorded for this look, so the "
         "note does not say it was viewed logged out."
+    )
+
+
+def _picture(session: Session, source: captures.SourceRecord) -> ReportPicture | None:
+    """The source's picture (a rendered capture's screenshot, an imported image), shrunk
+    for the note, or why it could not be; None for a source without one."""
+    kept = next((a for a in captures.artefacts(session, source.id) if a.kind == "screenshot"), None)
+    if kept is None:
+        return None
+    kind = "screenshot" if source.method == "rendered" else "image"
+    full_height = kept.details.get("full_height")
+    page_height = full_height if kept.details.get("cut") and isinstance(full_height, int) else None
+    said = ReportPicture(kind, kept.sha256, None, page_height=page_height)
+    try:
+        content = captures.artefact_bytes(session, source.id, "screenshot")
+    except CaptureError:
+        return dataclasses.replace(
+            said, problem="it is missing from the case file (run 'caseview verify')"
+        )
+    if hashlib.sha256(content).hexdigest() != kept.sha256:
+        return dataclasses.replace(
+            said,
+            problem="its stored bytes no longer match the SHA-256 recorded when it was kept "
+            "(run 'caseview verify')",
+        )
+    try:
+        made = thumbnails.make(content)
+    except thumbnails.NoThumbnail as exc:
+        return dataclasses.replace(said, problem=str(exc))
+    return dataclasses.replace(
+        said,
+        thumbnail=made.jpeg,
+        thumbnail_width=made.width,
+        thumbnail_height=made.height,
+        width=made.source_width,
+        height=made.source_height,
+        top_only=made.top_only,
     )
 
 
@@ -310,6 +350,7 @@ def _build(session: Session, case_id: int) -> ReportData:
             viewed_at=s.viewed_at,
             method_statement=method_statement(s),
             gone_status=s.gone_status,
+            picture=_picture(session, s),
         )
         for s in sources
     )

@@ -85,6 +85,25 @@ class ReportObservation:
 
 
 @dataclass(frozen=True)
+class ReportPicture:
+    """What a source looked like, for the provenance appendix: a small copy, made when
+    the note's data was built (:mod:`caseview.report.thumbnails`), or why there is none."""
+
+    kind: str  # "screenshot" (a rendered capture's, as captured) or "image" (imported)
+    sha256: str  # of the kept picture, as recorded when it was kept
+    thumbnail: bytes | None  # JPEG; None when none could be made (see ``problem``)
+    thumbnail_width: int = 0  # pixels, thumbnails.PX_PER_PT to a point
+    thumbnail_height: int = 0
+    width: int = 0  # the kept picture's own size in pixels (0 when it could not be read)
+    height: int = 0
+    top_only: bool = False  # the thumbnail shows the top of a taller picture
+    page_height: int | None = None
+    """The page's full height when the screenshot itself kept only its top (a page
+    longer than the evidence browser's limit); None when it holds the whole page."""
+    problem: str | None = None  # why there is no thumbnail, as the end of a sentence
+
+
+@dataclass(frozen=True)
 class ReportSource:
     id: int
     url: str
@@ -105,6 +124,8 @@ class ReportSource:
     """How this source was obtained and what was promised for it, said of it alone."""
     gone_status: int | None = None
     """404 or 410 when the source is evidence that the page was gone."""
+    picture: ReportPicture | None = None
+    """A rendered capture's screenshot or an imported image; None for anything else."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ The sections follow DESIGN section 6, in order: the header; purpose, statutory f
 and question; each justification with both of Niven's sides, the balance and the
 manager's decisions; the pictures; "Findings relied upon" and, apart, "Material not
 relied upon" (those two headings are a contract); the worker's analysis and conclusion;
-the evaluation; the provenance appendix; the limitations; the audit checkpoint and the
-command that checks it. Every page carries the classification marking top and bottom,
+the evaluation; the provenance appendix (with a thumbnail of each source's screenshot
+or imported image, made when the data was built); the limitations; the audit checkpoint
+and the command that checks it. Every page carries the classification marking top and bottom,
 the case reference and "Page x of y".
 
 Three rules hold everywhere:
@@ -38,7 +39,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import TimeStamp
+from reportlab.lib.utils import ImageReader, TimeStamp
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -64,6 +65,7 @@ from caseview.report.model import (
     ReportData,
     ReportJustification,
     ReportObservation,
+    ReportPicture,
     ReportSource,
 )
 from caseview.report.text import (
@@ -77,6 +79,7 @@ from caseview.report.text import (
     visible,
     wrap,
 )
+from caseview.report.thumbnails import PX_PER_PT
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 20 * mm
@@ -363,6 +366,45 @@ class _Prose(_Lines):
         return float(self.style.spaceAfter)
 
 
+class _Figure(_Lines):
+    """A source's thumbnail with its caption lines beside it, as one table cell.
+
+    The picture arrives as JPEG bytes made when the note's data was built; reportlab
+    embeds them as they are (no decoding into the PDF, nothing read from a file), so
+    the same data gives the same bytes. A figure is never cut: it is at most
+    :data:`~caseview.report.thumbnails.BOX_PT` tall, well under :data:`TALLEST_ROW`.
+    """
+
+    GAP = 8.0  # between the picture and its caption
+
+    def __init__(self, picture: ReportPicture, caption: Sequence[tuple[_Look, str]]) -> None:
+        super().__init__(caption)
+        assert picture.thumbnail is not None
+        self.jpeg = picture.thumbnail
+        self.shown = (picture.thumbnail_width / PX_PER_PT, picture.thumbnail_height / PX_PER_PT)
+        self.height = max(self.height, self.shown[1])
+
+    def cut(self, height: float) -> tuple[_Lines, _Lines]:
+        return self, _Lines([])
+
+    def draw(self) -> None:
+        canvas = self.canv
+        w, h = self.shown
+        canvas.saveState()
+        canvas.drawImage(ImageReader(io.BytesIO(self.jpeg)), 0, self.height - h, w, h)
+        canvas.setStrokeColor(HAIRLINE)
+        canvas.setLineWidth(0.5)
+        canvas.rect(0, self.height - h, w, h, stroke=1, fill=0)
+        canvas.translate(w + self.GAP, 0)
+        super().draw()  # the caption, from the top, beside the picture
+        canvas.restoreState()
+
+
+def _attached(row: Sequence[_Lines]) -> bool:
+    """A row that belongs to the row above it (a source's picture): never parted from it."""
+    return len(row) > 1 and isinstance(row[1], _Figure)
+
+
 PAD = 3.0  # cell padding, left and right
 
 
@@ -403,15 +445,38 @@ def _table(
     style: Sequence[tuple[Any, ...]],
     *,
     header: list[_Lines] | None = None,
+    rule: tuple[float, Color] | None = None,
 ) -> list[Flowable]:
-    """Tables of ``rows`` in chunks of :data:`CHUNK`, each repeating ``header``."""
+    """Tables of ``rows`` in chunks of :data:`CHUNK`, each repeating ``header``, with a
+    ``rule`` (width, colour) below each row but one that a picture row follows.
+
+    A picture row (:func:`_attached`) spans all but the first column and stays in the
+    same table and on the same page as the row above it.
+    """
     body = [r for row in rows for r in _rows_within(row)]
     tables: list[Flowable] = []
-    for start in range(0, len(body), CHUNK):
-        chunk = body[start : start + CHUNK]
+    start = 0
+    while start < len(body):
+        end = min(start + CHUNK, len(body))
+        while end < len(body) and _attached(body[end]):
+            end += 1
+        chunk = body[start:end]
+        start = end
         data = [header, *chunk] if header else chunk
+        commands: list[tuple[Any, ...]] = [("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR), *style]
+        joined = [i for i, row in enumerate(data) if i and _attached(row)]
+        for i in joined:
+            commands += [("SPAN", (1, i), (-1, i)), ("NOSPLIT", (0, i - 1), (-1, i))]
+        if rule and joined:
+            commands += [
+                ("LINEBELOW", (0, i), (-1, i), *rule)
+                for i in range(len(data))
+                if i + 1 not in joined
+            ]
+        elif rule:
+            commands.append(("LINEBELOW", (0, 0), (-1, -1), *rule))
         table = Table(data, colWidths=list(widths), repeatRows=1 if header else 0, hAlign="LEFT")
-        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR), *style]))
+        table.setStyle(TableStyle(commands))
         tables.append(table)
     return tables
 
@@ -424,13 +489,12 @@ def _grid(
     style = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (-1, 0), HEAD),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
         ("LEFTPADDING", (0, 0), (-1, -1), PAD),
         ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
-    return _table(rows, widths, style, header=head)
+    return _table(rows, widths, style, header=head, rule=(0.3, RULE))
 
 
 LABEL_W = 118.0
@@ -831,6 +895,8 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
         if s.published:
             where.append((PLAIN, f"Published (as stated): {s.published}"))
         where += [(SMALL, "SHA-256"), (HASH, s.sha256)]
+        if s.picture is not None and s.picture.thumbnail is None:
+            where.append((PLAIN, _no_thumbnail(s.picture)))
         captured: list[Block] = [
             (PLAIN, _when(s.captured_at)),
             (PLAIN, f"by {s.captured_by}"),
@@ -851,7 +917,56 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
                 _cell(w[3], (PLAIN, s.grading)),
             ]
         )
+        if s.picture is not None and s.picture.thumbnail is not None:
+            rows.append([_cell(w[0]), _figure(s.picture), _Lines([]), _Lines([])])
     return rows
+
+
+FIGURE_WIDTH = sum(SOURCE_WIDTHS[1:]) - 2 * PAD  # a picture row spans all but the first column
+
+
+def _figure(picture: ReportPicture) -> _Figure:
+    """The thumbnail and a caption that claims no more than was done."""
+    size = f"{picture.width:,} by {picture.height:,} pixels"
+    if picture.kind == "screenshot":
+        what, kept = "The screenshot as captured", "the full screenshot"
+    else:
+        what, kept = "The imported image", "the whole image"
+    if picture.top_only:
+        what = (
+            f"{what}: the top of the page" if picture.kind == "screenshot" else f"{what}: its top"
+        )
+        said = (
+            f"Only the top is shown here, reduced; {kept} ({size}) is kept unchanged "
+            "with the SHA-256 below."
+        )
+    else:
+        said = f"Shown reduced; {kept} ({size}) is kept unchanged with the SHA-256 below."
+    blocks: list[Block] = [(STRONG, what), (PLAIN, said)]
+    if picture.page_height is not None:
+        blocks.append(
+            (
+                PLAIN,
+                f"The page was {picture.page_height:,} pixels long; the screenshot itself "
+                f"keeps only its first {picture.height:,} (the evidence browser's limit). "
+                "The MHTML and DOM kept with it hold the whole page.",
+            )
+        )
+    noun = "screenshot" if picture.kind == "screenshot" else "image"
+    blocks += [(SMALL, f"SHA-256 of the {noun} as kept"), (HASH, picture.sha256)]
+    room = FIGURE_WIDTH - picture.thumbnail_width / PX_PER_PT - _Figure.GAP
+    lines = [
+        (look, line) for look, text in blocks for line in wrap(text, look.face, look.size, room)
+    ]
+    return _Figure(picture, lines)
+
+
+def _no_thumbnail(picture: ReportPicture) -> str:
+    what = "screenshot" if picture.kind == "screenshot" else "imported image"
+    return (
+        f"No thumbnail of the {what} (SHA-256 {picture.sha256[:16]}…) is shown: "
+        f"{picture.problem or 'it could not be made'}."
+    )
 
 
 def _provenance(data: ReportData) -> list[Flowable]:

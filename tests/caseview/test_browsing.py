@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from browse_support import TINY_PNG as SHOT
+from browse_support import rendered_page
 from gate_support import URL, approved, count_events, count_viewings, event_data, make_request
 
 from caseview import audit, browsing, captures, viewings
@@ -15,12 +17,6 @@ from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied
 from caseview.session import Session
-
-SHOT = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7"
-    b"5\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 
 def _request(worker: Session, manager: Session, case: Case, subject: Subject, **kw: object) -> int:
@@ -31,24 +27,7 @@ def _request(worker: Session, manager: Session, case: Case, subject: Subject, **
 def _page(
     worker: Session, url: str = URL, text: str = "Kerry posted a photo today."
 ) -> RenderedPage:
-    dom = (f"<html><head><title>Kerry</title></head><body><p>{text}</p></body></html>").encode()
-    return RenderedPage(
-        requested_url=url,
-        url=url,
-        title="Kerry",
-        text=text,
-        dom=dom,
-        mhtml=b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n\r\n" + dom,
-        screenshot_png=SHOT,
-        shot_width=1,
-        shot_height=1,
-        full_height=1,
-        screenshot_cut=False,
-        http_status=200,
-        headers=(("content-type", "text/html"),),
-        started_at=worker.now(),
-        ended_at=worker.now(),
-    )
+    return rendered_page(worker.now(), url, text=text, screenshot=SHOT)
 
 
 @pytest.fixture
@@ -187,7 +166,7 @@ def test_only_the_worker_who_opened_a_session_uses_it(
     cases.allocate(manager, case.id, other_worker.user.username)
     with pytest.raises(PermissionDenied):
         browsing.log_page(
-            other_worker, opened.id, browsing.PageView(URL, "x", worker.now(), 200, (), None)
+            other_worker, opened.id, browsing.PageView(URL, "x", worker.now(), 200, (), "0" * 64)
         )
     with pytest.raises(PermissionDenied):
         browsing.capture(other_worker, opened.id, _page(worker))

@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 import pytest
 from analysis_support import approved_request, import_page
+from browse_support import rendered_page
 from gate_support import EXAMPLE_TOML, PASSWORD, make_request, set_key
 
 import caseview
@@ -323,7 +324,7 @@ TABLE: dict[str, Entry] = {
         lambda w: browsing.log_page(
             w.outsider,
             w.browse_session,
-            browsing.PageView(URL, "t", w.outsider.now(), 200, (), None),
+            browsing.PageView(URL, "t", w.outsider.now(), 200, (), "0" * 64),
         )
     ),
     "browsing.log_requests": _refused(
@@ -653,24 +654,7 @@ def _stored(w: World, justification_id: int) -> sqlite3.Row:
 
 
 def _rendered(w: World) -> captures.RenderedPage:
-    dom = b"<html><body><p>a page</p></body></html>"
-    return captures.RenderedPage(
-        requested_url=URL,
-        url=URL,
-        title="t",
-        text="a page",
-        dom=dom,
-        mhtml=dom,
-        screenshot_png=b"\x89PNG",
-        shot_width=1,
-        shot_height=1,
-        full_height=1,
-        screenshot_cut=False,
-        http_status=200,
-        headers=(),
-        started_at=w.outsider.now(),
-        ended_at=w.outsider.now(),
-    )
+    return rendered_page(w.outsider.now(), URL, text="a page")
 
 
 def _never_fetch(*_args: object, **_kwargs: object) -> NoReturn:

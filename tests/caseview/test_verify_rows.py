@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browse_support import rendered_page
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,9 @@ from caseview import (
     accounts,
     audit,
     authorisations,
+    browsing,
     cases,
+    demo,
     justifications,
     notes,
     observations,
@@ -35,6 +38,7 @@ from caseview import (
 )
 from caseview.cli import main
 from caseview.errors import LoginFailed
+from caseview.session import Session
 from caseview.storage import open_case_file, rowcheck
 from caseview.storage.rowcheck import RULES, UNVOUCHED_TABLES
 
@@ -90,8 +94,22 @@ def rich(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [seen, *_] = observations.list_for_case(worker, case.id)
         observations.revise(worker, seen.id, text="A revised reading of the post.")
         notes.save(worker, case.id, conclusion="A second version of the conclusion.")
+        _rendered_capture(worker, manager, case.id, subject)
         assert first != child
     return path
+
+
+def _rendered_capture(worker: Session, manager: Session, case_id: int, subject: int) -> None:
+    """A page kept in the evidence browser: a source with its artefacts."""
+    request = demo._request([subject], worker.now().date(), {**demo.LEE, "planned_viewings": 1})
+    made = justifications.create(worker, case_id, request)
+    justifications.submit(worker, made.id)
+    justifications.review(manager, made.id, "approve", "One session in the evidence browser.")
+    url = "https://social.example/alex.example"
+    opened = browsing.start(worker, case_id, made.id, subject, url, attested=True)
+    page = rendered_page(worker.now(), url, title="Alex", text="New chapter", width=1280)
+    browsing.capture(worker, opened.id, page)
+    browsing.end(worker, opened.id)
 
 
 @pytest.fixture
@@ -362,6 +380,8 @@ ADDED = {
     "notes": "INSERT INTO notes (id, case_id, version, author_id, analysis, created_at)"
     " VALUES (900, 1, 99, 2, 'forged', 'z')",
     "blobs": "INSERT INTO blobs VALUES ('" + "a" * 64 + "', 1, NULL, x'00', 'z')",
+    "source_artefacts": "CREATE TEMP TABLE a AS SELECT * FROM source_artefacts LIMIT 1;"
+    " UPDATE a SET source_id = 1; INSERT INTO source_artefacts SELECT * FROM a",
 }
 
 
@@ -381,6 +401,8 @@ def test_adding_a_row_is_a_break_naming_the_row(
         if rule.table == "blobs"
         else "case_id 1, user_id 3"
         if rule.table == "case_members"
+        else "source_id 1, kind mhtml"
+        if rule.table == "source_artefacts"
         else "900"
     )
     assert found.row == row

@@ -11,7 +11,7 @@ import platformdirs
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from pytestqt.qtbot import QtBot
-from ui_support import PASSWORD, Boxes, Team, build_team
+from ui_support import PASSWORD, Boxes, Team, approved_request, build_team, local_site
 
 from ui import app as ui_app
 from ui import crash, messages, tasks
@@ -72,3 +72,17 @@ def team(db_path: Path) -> Team:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The local test site, which the app may reach (``CASEVIEW_ALLOW_HOSTS``)."""
+    monkeypatch.setenv("CASEVIEW_ALLOW_HOSTS", "127.0.0.1")
+    with local_site() as base:
+        yield base
+
+
+@pytest.fixture
+def approved(team: Team) -> int:
+    """An approved request about Kerry whose scope is the local site; two viewings."""
+    return approved_request(team, scope_hosts=("127.0.0.1",), planned_viewings=2).id

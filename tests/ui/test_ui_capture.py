@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, approved_request, local_site
+from ui_support import Boxes, Team
 
 from caseview import captures
 from ui import tasks
@@ -15,18 +12,6 @@ from ui.capture import CaptureDialog
 from ui.source_view import SourceDetailDialog
 
 WAIT = 15_000
-
-
-@pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CASEVIEW_ALLOW_HOSTS", "127.0.0.1")
-    with local_site() as base:
-        yield base
-
-
-@pytest.fixture
-def approved(team: Team) -> int:
-    return approved_request(team, scope_hosts=("127.0.0.1",), planned_viewings=2).id
 
 
 def open_dialog(qtbot: QtBot, team: Team, name: str = "wren") -> CaptureDialog:

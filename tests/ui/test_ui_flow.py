@@ -4,13 +4,12 @@ the note, export, verify; then the auditor reads it all and can change none of i
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team, complete_request, local_site
+from ui_support import Boxes, Team, complete_request
 
 from caseview import notes, observations
 from caseview.errors import PermissionDenied
@@ -26,13 +25,6 @@ AUDITOR_OBSERVATIONS = (
     "Only a worker or a manager can record observations; you are signed in as an auditor."
 )
 AUDITOR_NOTE = "Only a worker or a manager can write the note; you are signed in as an auditor."
-
-
-@pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("CASEVIEW_ALLOW_HOSTS", "127.0.0.1")
-    with local_site() as base:
-        yield base
 
 
 @pytest.fixture
