@@ -68,6 +68,18 @@ SUPPLIED_PAGE = "alex-lee-staying-saved.html"
 SUPPLIED_URL = "https://social.example/alex.example/posts/lee-staying-with-us"
 
 
+BROWSE_START = "http://social.example/alex.example"
+"""Where the evidence browser opens on the demo: Alex's profile, served on this machine."""
+
+
+def serve_for_browsing() -> _DemoSite:
+    """Serve the demo's pages for as long as this process runs (the app's evidence
+    browser reaches them by name through :meth:`_DemoSite.resolver_rules`)."""
+    site = _DemoSite()
+    site.__enter__()
+    return site
+
+
 def default_path() -> Path:
     return Path(platformdirs.user_data_dir("caseview", appauthor=False)) / "caseview-demo.db"
 
@@ -169,6 +181,8 @@ def describe(path: Path) -> str:
         f"Accounts: {', '.join(USERS)}; password for each: {PASSWORD}\n"
         f"Case {CASE_REFERENCE}: two people; requests approved, waiting for review and an\n"
         "overdue emergency; captured pages, observations and a reasoned note.\n"
+        "In the app, Browse… (Ctrl+B) opens the evidence browser on Alex's public profile,\n"
+        "served on this machine while the app runs; one look is left under request 1.\n"
         f"Try: caseview --db {path} --user demo-worker case list\n"
     )
 
@@ -231,6 +245,12 @@ class _DemoSite:
 
     def url(self, host: str, path: str) -> str:
         return f"http://{host}:{self.port}{path}"
+
+    def resolver_rules(self) -> str:
+        """Chromium's flag that sends the demo's made-up sites to this server, so the
+        evidence browser can open ``http://social.example/alex.example``."""
+        rules = ",".join(f"MAP {host} {LOOPBACK}:{self.port}" for host in SITES)
+        return f"--host-resolver-rules={rules}"
 
     @staticmethod
     def resolve(host: str) -> list[str]:
@@ -301,9 +321,13 @@ LEE = {
         "Looking at posts Alex has made public, limited to contact with one named man, is "
         "proportionate to the risk to a child; nothing else will be recorded."
     ),
-    "proportionality": "Two viewings of a public profile, recording only posts that show the man.",
+    "proportionality": (
+        "Up to three viewings of a public profile, recording only posts that show the man."
+    ),
     "scope_hosts": ["social.example"],
-    "planned_viewings": 2,
+    # Two are used by the story's captures; the third is left for trying the evidence
+    # browser on the demo (``serve_for_browsing``).
+    "planned_viewings": 3,
 }
 CLUB = {
     "statutory_function": "s17",

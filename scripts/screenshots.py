@@ -19,16 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("CASEVIEW_ALLOW_HOSTS", "social.example,clubs.example,127.0.0.1")
 
 from PySide6.QtCore import QSize  # after the platform is chosen, above
 from PySide6.QtWidgets import QApplication, QWidget
 
 from caseview import demo
 
-# The evidence browser's shots: the demo's made-up sites are all on this machine
-# (Chromium reads its flags from the application's arguments; see main()).
-RESOLVER_RULES = "--host-resolver-rules=MAP social.example 127.0.0.1,MAP clubs.example 127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 SIZE = QSize(1280, 800)
@@ -71,9 +67,9 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     prepare_environment()
-    app = QApplication.instance() or QApplication(
-        [*sys.argv[:1], "--webEngineArgs", RESOLVER_RULES]
-    )
+    # The demo's pages, served here for the evidence browser (as `caseview demo` does).
+    chromium = ["--webEngineArgs", demo.serve_for_browsing().resolver_rules()]
+    app = QApplication.instance() or QApplication([*sys.argv[:1], *chromium])
     assert isinstance(app, QApplication)
     with tempfile.TemporaryDirectory() as folder:
         path = demo.build(Path(folder) / "demo.db")
@@ -210,60 +206,40 @@ def main() -> int:
     return 0
 
 
-def one_more_look(path: Path, case_id: int) -> None:
-    """The demo's requests have used their viewings: one more, approved, for the shots."""
-    from caseview import accounts, cases, justifications
-    from caseview.storage import open_case_file
-
-    with open_case_file(path) as casefile:
-        worker = accounts.login(casefile, "demo-worker", demo.PASSWORD)
-        manager = accounts.login(casefile, "demo-manager", demo.PASSWORD)
-        alex = next(s for s in cases.list_subjects(worker, case_id) if s.name.startswith("Alex"))
-        request = demo._request([alex.id], worker.now().date(), {**demo.LEE, "planned_viewings": 1})
-        record = justifications.create(worker, case_id, request)
-        justifications.submit(worker, record.id)
-        justifications.review(manager, record.id, "approve", "One more look, for the pictures.")
-
-
 def browser_shots(app: QApplication, worker: QWidget) -> None:
-    """The evidence browser on the demo's profile page, and a page out of scope refused.
-
-    The demo's made-up sites are served on 127.0.0.1; Chromium reaches them by name
-    through its host-resolver rules (set at the top of this script)."""
-    from caseview.demo import SITES, _DemoSite
+    """The evidence browser on the demo's profile page, and a page out of scope refused
+    (the demo leaves one look for it)."""
     from ui.browser.window import EvidenceBrowser
     from ui.main_window import MainWindow
 
     assert isinstance(worker, MainWindow)
     case = worker.current_case()
     assert case is not None
-    one_more_look(worker.who.path, case.id)
-    with _DemoSite() as site:
-        dialog = worker.open_browse(case.id, site.url(SITES[0], "/alex.example"))
-        pump(app, 1.0)
-        if dialog is None:
-            raise RuntimeError("evidence-browser: the engine cannot start here")
-        if dialog.request.count() == 0:
-            raise RuntimeError("evidence-browser: the demo has no request with a look left")
-        dialog.attest.setChecked(True)
-        dialog.capture_button.click()
-        pump(app, 2.0)
-        if not worker.browser_windows:
-            raise RuntimeError("evidence-browser: the window did not open")
-        browser = worker.browser_windows[-1]
-        assert isinstance(browser, EvidenceBrowser)
-        browser.resize(SIZE)
-        deadline = time.monotonic() + 20
-        while not browser.engine.pages() and time.monotonic() < deadline:
-            pump(app, 0.2)
-        pump(app, 1.0)
-        shoot(app, browser, "evidence-browser")
-        browser.address.setText("https://elsewhere.example/alex")
-        browser.go()
-        pump(app, 1.0)
-        shoot(app, browser, "evidence-browser-refused")
-        browser.close()
-        pump(app, 0.5)
+    dialog = worker.open_browse(case.id)
+    pump(app, 1.0)
+    if dialog is None:
+        raise RuntimeError("evidence-browser: the engine cannot start here")
+    if dialog.request.count() == 0:
+        raise RuntimeError("evidence-browser: the demo has no request with a look left")
+    dialog.attest.setChecked(True)
+    dialog.capture_button.click()
+    pump(app, 2.0)
+    if not worker.browser_windows:
+        raise RuntimeError("evidence-browser: the window did not open")
+    browser = worker.browser_windows[-1]
+    assert isinstance(browser, EvidenceBrowser)
+    browser.resize(SIZE)
+    deadline = time.monotonic() + 20
+    while not browser.engine.pages() and time.monotonic() < deadline:
+        pump(app, 0.2)
+    pump(app, 1.0)
+    shoot(app, browser, "evidence-browser")
+    browser.address.setText("https://elsewhere.example/alex")
+    browser.go()
+    pump(app, 1.0)
+    shoot(app, browser, "evidence-browser-refused")
+    browser.close()
+    pump(app, 0.5)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -36,15 +37,19 @@ logger = logging.getLogger(__name__)
 open_windows: list[MainWindow] = []
 
 
-def application() -> tuple[QApplication, bool]:
-    """The running QApplication, or a new one; True if we created it."""
+def application(engine_args: Sequence[str] = ()) -> tuple[QApplication, bool]:
+    """The running QApplication, or a new one; True if we created it.
+
+    ``engine_args``: flags for the evidence browser's Chromium (Qt passes on what follows
+    ``--webEngineArgs``); only a new application can take them.
+    """
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing, False
     from ui.browser import prepare_environment  # the evidence browser's engine needs it first
 
     prepare_environment()
-    app = QApplication(sys.argv[:1])
+    app = QApplication([*sys.argv[:1], *(["--webEngineArgs", *engine_args] if engine_args else [])])
     app.setApplicationName("Caseview")
     app.setOrganizationName("Caseview")
     app.setApplicationDisplayName("Caseview")
@@ -122,9 +127,15 @@ def sign_out(current: MainWindow, *, switching: bool) -> MainWindow | None:
     return window
 
 
-def run_gui(db_path: Path, *, demo_banner: bool = False, username: str = "") -> int:
+def run_gui(
+    db_path: Path,
+    *,
+    demo_banner: bool = False,
+    username: str = "",
+    engine_args: Sequence[str] = (),
+) -> int:
     """Open the app on ``db_path``; see the module docstring for when it blocks."""
-    app, created = application()
+    app, created = application(engine_args)
     if created:
         # Our own app: a bug in a slot reaches the crash dialog instead of stderr.
         # (In a test the harness's hook stays in charge.)

@@ -527,6 +527,10 @@ class MainWindow(QMainWindow):
         if problem is not None:
             messages.error(self, problem)
             return None
+        if not url and self.demo_banner:
+            from caseview import demo  # local: only the demo has a page to suggest
+
+            url = demo.BROWSE_START  # served on this machine while the demo app runs
         dialog = BrowseDialog(self, self.who, case_id)
         dialog.opened.connect(lambda opened: self.open_browser_window(opened, dialog))
         if url:

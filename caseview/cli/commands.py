@@ -385,10 +385,18 @@ def _gui(args: argparse.Namespace, out: Output) -> int:
     import importlib  # local: only the desktop app is loaded this way
 
     app = importlib.import_module("ui.app")
+    engine_args: list[str] = []
+    if args.command == "demo":
+        from caseview import demo  # local: only the demo needs it
+
+        # The demo's pages stay served while the app runs, so the evidence browser can
+        # open them (a daemon thread: it ends with the process).
+        engine_args = [demo.serve_for_browsing().resolver_rules()]
     code: int = app.run_gui(
         case_file_path(args),
         demo_banner=args.command == "demo",
         username=args.user or "",
+        engine_args=engine_args,
     )
     return code
 

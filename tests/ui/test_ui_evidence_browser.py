@@ -121,3 +121,45 @@ def test_without_the_engine_the_browse_action_says_what_to_do(
     assert window.open_browse(team.case.id) is None
     assert boxes.errors == [advice]
     assert not window.browser_windows
+
+
+def test_with_the_policy_on_every_page_shown_is_kept(
+    qtbot: QtBot, team: Team, approved: int, site: str, boxes: Boxes
+) -> None:
+    from caseview import policy
+
+    with team.session("mona") as mona:
+        proposed = policy.set_policy(mona, "browse_capture_every_page = true\n")
+    assert proposed.id is not None
+    with team.session("max") as max_:
+        policy.confirm_policy(max_, proposed.id)  # keeping more is a loosening: two managers
+    _window, browser = open_browser(qtbot, team, f"{site}/kerry", boxes)
+    assert browser.opened.capture_every_page
+    qtbot.waitUntil(lambda: "Captured as source" in browser.message.text(), timeout=WAIT)
+    browser.close()  # the first page shown was captured without a click
+    qtbot.waitUntil(_drained, timeout=WAIT)
+    with team.session("wren") as wren:
+        kept = captures.list_for_case(wren, team.case.id)
+    assert [s.method for s in kept] == ["rendered"]
+    assert kept[0].requested_url.endswith("/kerry")
+
+
+def test_the_session_ends_at_its_maximum_length(
+    qtbot: QtBot, team: Team, approved: int, site: str, boxes: Boxes
+) -> None:
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    _window, browser = open_browser(qtbot, team, f"{site}/kerry", boxes)
+    qtbot.waitUntil(lambda: len(browser.engine.pages()) >= 1, timeout=WAIT)
+    browser.opened = dataclasses.replace(
+        browser.opened, ends_by=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    browser._tick()
+    assert browser.ended and not browser.capture_button.isEnabled()
+    assert "maximum" in browser.message.text()
+    qtbot.waitUntil(_drained, timeout=WAIT)
+    assert [e["reason"] for e in _events(team, "browse.ended")] == ["time_limit"]
+    browser.close()
+    qtbot.waitUntil(_drained, timeout=WAIT)
+    assert len(_events(team, "browse.ended")) == 1
