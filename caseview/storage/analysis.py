@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 # Latin letters SQLite's unicode61 tokenizer cannot fold. remove_diacritics works from
 # canonical Unicode decompositions, and these have none (ł, ø, đ, ħ, ɗ…), decompose to
 # more than a letter and accents (ŀ is "l·"), or decompose only for compatibility (ĳ,
@@ -73,8 +75,7 @@ _CURRENT = (
 def insert_observation(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     columns = ", ".join(row)
     marks = ", ".join(f":{name}" for name in row)
-    cursor = conn.execute(f"INSERT INTO observations ({columns}) VALUES ({marks})", row)
-    new_id = int(cursor.lastrowid or 0)
+    new_id = inserted_id(conn, f"INSERT INTO observations ({columns}) VALUES ({marks})", row)
     if row.get("root_id") is None:
         # root_id is filled once, on the first version (the trigger allows only this).
         conn.execute("UPDATE observations SET root_id = id WHERE id = ?", (new_id,))
@@ -130,8 +131,7 @@ def history(conn: sqlite3.Connection, root_id: int) -> list[sqlite3.Row]:
 def insert_note(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     columns = ", ".join(row)
     marks = ", ".join(f":{name}" for name in row)
-    cursor = conn.execute(f"INSERT INTO notes ({columns}) VALUES ({marks})", row)
-    return int(cursor.lastrowid or 0)
+    return inserted_id(conn, f"INSERT INTO notes ({columns}) VALUES ({marks})", row)
 
 
 def current_note(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 _AUTHORISATION = (
     "SELECT a.*, j.case_id AS case_id, s.name AS subject_name,"
     " r.username AS recorded_by_name, c.username AS confirmed_by_name"
@@ -20,14 +22,14 @@ _AUTHORISATION = (
 
 
 def insert_authorisation(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO authorisations (justification_id, subject_id, reference,"
         " authorising_officer, magistrate_approved_on, expires_on, recorded_by, recorded_at)"
         " VALUES (:justification_id, :subject_id, :reference, :authorising_officer,"
         " :magistrate_approved_on, :expires_on, :recorded_by, :recorded_at)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def confirm_authorisation(
@@ -87,11 +89,11 @@ _POLICY = (
 def insert_policy(
     conn: sqlite3.Connection, toml: str, set_by: int, set_at: str, *, status: str
 ) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO policies (toml, set_by, set_at, status) VALUES (?, ?, ?, ?)",
         (toml, set_by, set_at, status),
     )
-    return int(cursor.lastrowid or 0)
 
 
 def confirm_policy(

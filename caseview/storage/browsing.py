@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 
 def insert_session(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
@@ -37,13 +39,13 @@ def end_session(conn: sqlite3.Connection, viewing_id: int, at: str, reason: str)
 
 
 def insert_page(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO browse_pages (viewing_id, at, url, title, http_status, response_headers,"
         " document_sha256, how) VALUES (:viewing_id, :at, :url, :title, :http_status,"
         " :response_headers, :document_sha256, :how)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def pages(conn: sqlite3.Connection, viewing_id: int) -> list[sqlite3.Row]:

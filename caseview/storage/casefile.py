@@ -157,7 +157,16 @@ def _check_regular(path: Path) -> None:
         )
 
 
+MIN_SQLITE = (3, 35, 0)
+"""INSERT ... RETURNING (storage/inserts.py) and the trigram search index need it."""
+
+
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise CaseFileError(
+            f"Caseview needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer; this Python "
+            f"has {sqlite3.sqlite_version}. Install Caseview with a newer Python (uv does so)."
+        )
     if read_only:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         if _unchangeable(path):

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 
 def latest_policy(conn: sqlite3.Connection) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
@@ -15,10 +17,9 @@ def latest_policy(conn: sqlite3.Connection) -> sqlite3.Row | None:
 
 
 def insert_policy(conn: sqlite3.Connection, toml: str, set_by: int, set_at: str) -> int:
-    cursor = conn.execute(
-        "INSERT INTO policies (toml, set_by, set_at) VALUES (?, ?, ?)", (toml, set_by, set_at)
+    return inserted_id(
+        conn, "INSERT INTO policies (toml, set_by, set_at) VALUES (?, ?, ?)", (toml, set_by, set_at)
     )
-    return int(cursor.lastrowid or 0)
 
 
 _JUSTIFICATION = (
@@ -53,18 +54,19 @@ def justifications_with_status(
 
 
 def insert_justification(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO justifications (case_id, author_id, version, supersedes, emergency,"
         " content, valid_until, created_at, updated_at) VALUES (:case_id, :author_id,"
         " :version, :supersedes, :emergency, :content, :valid_until, :created_at, :updated_at)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def add_editor(conn: sqlite3.Connection, justification_id: int, user_id: int) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO justification_editors (justification_id, user_id) VALUES (?, ?)",
+        "INSERT INTO justification_editors (justification_id, user_id) VALUES (?, ?)"
+        " ON CONFLICT (justification_id, user_id) DO NOTHING",
         (justification_id, user_id),
     )
 
@@ -116,13 +118,13 @@ def set_status(conn: sqlite3.Connection, justification_id: int, **fields: Any) -
 
 
 def insert_review(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO reviews (justification_id, author_id, reviewer_id, decision, reasons,"
         " content_hash, at) VALUES (:justification_id, :author_id, :reviewer_id, :decision,"
         " :reasons, :content_hash, :at)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def reviews_of(conn: sqlite3.Connection, justification_id: int) -> list[sqlite3.Row]:
@@ -145,14 +147,14 @@ def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
         "source_id": None,
         **row,
     }
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO viewings (case_id, subject_id, justification_id, user_id, at, url, kind,"
         " outcome, rule, message, source_id) VALUES (:case_id, :subject_id,"
         " :justification_id, :user_id, :at, :url, :kind, :outcome, :rule, :message,"
         " :source_id)",
         values,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def completed_looks(conn: sqlite3.Connection, since: str) -> list[sqlite3.Row]:

@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 
 def user_by_name(conn: sqlite3.Connection, username: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
@@ -31,12 +33,12 @@ def list_users(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 
 
 def insert_user(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO users (username, display_name, role, password_hash, created_at, created_by)"
         " VALUES (:username, :display_name, :role, :password_hash, :created_at, :created_by)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def set_login_state(
@@ -90,12 +92,12 @@ def list_cases(conn: sqlite3.Connection, member_id: int | None) -> list[sqlite3.
 
 
 def insert_case(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO cases (reference, title, created_by, created_at)"
         " VALUES (:reference, :title, :created_by, :created_at)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def set_case_status(
@@ -136,13 +138,13 @@ def members(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
 
 
 def insert_subject(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO subjects (case_id, name, role, date_of_birth, handles, created_by,"
         " created_at) VALUES (:case_id, :name, :role, :date_of_birth, :handles,"
         " :created_by, :created_at)",
         {**row, "handles": json.dumps(list(row["handles"]), ensure_ascii=False)},
     )
-    return int(cursor.lastrowid or 0)
 
 
 def subject_by_id(conn: sqlite3.Connection, subject_id: int) -> sqlite3.Row | None:
@@ -174,12 +176,12 @@ def person_links(conn: sqlite3.Connection) -> list[tuple[int, int]]:
 
 
 def insert_person_link(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO person_links (subject_a, subject_b, reason, linked_by, linked_at)"
         " VALUES (:subject_a, :subject_b, :reason, :linked_by, :linked_at)",
         row,
     )
-    return int(cursor.lastrowid or 0)
 
 
 def person_link(conn: sqlite3.Connection, subject_a: int, subject_b: int) -> sqlite3.Row | None:

@@ -6,14 +6,16 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from caseview.storage.inserts import inserted_id
+
 
 def put_blob(
     conn: sqlite3.Connection, sha256: str, content: bytes, media_type: str | None, at: str
 ) -> bool:
     """Store bytes under their sha256 unless already there; True when newly stored."""
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO blobs (sha256, size, media_type, content, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO blobs (sha256, size, media_type, content, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
         (sha256, len(content), media_type, content, at),
     )
     return cursor.rowcount == 1
@@ -32,8 +34,7 @@ def blob_size(conn: sqlite3.Connection, sha256: str) -> int | None:
 def insert_source(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     columns = ", ".join(row)
     marks = ", ".join(f":{name}" for name in row)
-    cursor = conn.execute(f"INSERT INTO sources ({columns}) VALUES ({marks})", row)
-    return int(cursor.lastrowid or 0)
+    return inserted_id(conn, f"INSERT INTO sources ({columns}) VALUES ({marks})", row)
 
 
 _SOURCE = (
@@ -73,11 +74,11 @@ def warc_blobs_of_case(conn: sqlite3.Connection, case_id: int) -> Iterator[bytes
 def insert_exposure(
     conn: sqlite3.Connection, source_id: int, kind: str, value: str, context: str
 ) -> int:
-    cursor = conn.execute(
+    return inserted_id(
+        conn,
         "INSERT INTO exposure_findings (source_id, kind, value, context) VALUES (?, ?, ?, ?)",
         (source_id, kind, value, context),
     )
-    return int(cursor.lastrowid or 0)
 
 
 def exposure_of(conn: sqlite3.Connection, source_id: int) -> list[sqlite3.Row]:
