@@ -43,6 +43,10 @@ PAGE_HOWS = ("load", "same_document")
 MAX_LOGGED_URL = 8192
 """Longer addresses are kept cut, with the cut marked (a page can make any address)."""
 MAX_REQUESTS_PER_EVENT = 500
+MAX_TITLE = 2000
+MAX_HEADERS = 200
+MAX_HEADER_VALUE = 8192
+"""A page chooses its own title and a server its headers: what is logged is bounded."""
 
 
 @dataclass(frozen=True)
@@ -238,13 +242,17 @@ def log_page(session: Session, viewing_id: int, page: PageView) -> int:
         )
     found, _ = _own_open_session(session, viewing_id)  # logged even once it ran out
     now = session.now()
+    headers = [
+        [str(name)[:MAX_HEADER_VALUE], str(value)[:MAX_HEADER_VALUE]]
+        for name, value in page.headers[:MAX_HEADERS]
+    ]
     row = {
         "viewing_id": viewing_id,
         "at": to_iso(page.at),
         "url": _clip(page.url),
-        "title": page.title,
+        "title": None if page.title is None else page.title[:MAX_TITLE],
         "http_status": page.http_status,
-        "response_headers": json.dumps([list(pair) for pair in page.headers]),
+        "response_headers": json.dumps(headers),
         "document_sha256": page.document_sha256,
         "how": page.how,
     }
@@ -258,7 +266,7 @@ def log_page(session: Session, viewing_id: int, page: PageView) -> int:
             entity="viewing",
             entity_id=viewing_id,
             case_id=found.case_id,
-            data={**row, "page_id": page_id, "response_headers": [list(p) for p in page.headers]},
+            data={**row, "page_id": page_id, "response_headers": headers},
         )
     return page_id
 

@@ -195,3 +195,17 @@ def test_requests_and_blocked_actions_are_logged(
     browsing.end(worker, opened.id, "closed")
     assert count_events(worker.casefile, "browse.ended") == 1
     assert audit.verify(worker, worker.casefile.path).intact
+
+
+def test_what_a_page_chooses_is_logged_within_bounds(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    headers = tuple((f"x-h{i}", "v" * 20_000) for i in range(1000))
+    page = browsing.PageView(URL, "T" * 1_000_000, worker.now(), 200, headers, "ab" * 32)
+    browsing.log_page(worker, opened.id, page)
+    [logged] = browsing.pages(worker, opened.id)
+    assert logged.title is not None and len(logged.title) == browsing.MAX_TITLE
+    assert len(logged.headers) == browsing.MAX_HEADERS
+    assert all(len(value) == browsing.MAX_HEADER_VALUE for _, value in logged.headers)
+    assert audit.verify(worker, worker.casefile.path).intact
