@@ -43,6 +43,8 @@ PAGE_HOWS = ("load", "same_document")
 MAX_LOGGED_URL = 8192
 """Longer addresses are kept cut, with the cut marked (a page can make any address)."""
 MAX_REQUESTS_PER_EVENT = 500
+MAX_REQUESTS_PER_SESSION = 20_000
+"""Beyond this a session's further requests are counted, not listed one by one."""
 MAX_TITLE = 2000
 MAX_HEADERS = 200
 MAX_HEADER_VALUE = 8192
@@ -292,7 +294,20 @@ def log_requests(session: Session, viewing_id: int, entries: Sequence[RequestEnt
         for e in entries
     ]
     with session.casefile.write() as conn:
+        room = max(0, MAX_REQUESTS_PER_SESSION - sql.request_count(conn, viewing_id))
+        rows, beyond = rows[:room], len(rows) - min(room, len(rows))
         sql.insert_requests(conn, rows)
+        if beyond:
+            audit.record(
+                conn,
+                at=now,
+                actor=session.actor,
+                action="browse.requests",
+                entity="viewing",
+                entity_id=viewing_id,
+                case_id=found.case_id,
+                data={"requests": [], "not_listed": beyond},
+            )
         for start_at in range(0, len(rows), MAX_REQUESTS_PER_EVENT):
             batch = rows[start_at : start_at + MAX_REQUESTS_PER_EVENT]
             audit.record(

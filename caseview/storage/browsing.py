@@ -63,6 +63,13 @@ def insert_requests(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) ->
     )
 
 
+def request_count(conn: sqlite3.Connection, viewing_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM browse_requests WHERE viewing_id = ?", (viewing_id,)
+    ).fetchone()
+    return int(row[0])
+
+
 def requests(conn: sqlite3.Connection, viewing_id: int) -> list[sqlite3.Row]:
     return list(
         conn.execute(

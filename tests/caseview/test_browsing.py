@@ -209,3 +209,19 @@ def test_what_a_page_chooses_is_logged_within_bounds(
     assert len(logged.headers) == browsing.MAX_HEADERS
     assert all(len(value) == browsing.MAX_HEADER_VALUE for _, value in logged.headers)
     assert audit.verify(worker, worker.casefile.path).intact
+
+
+def test_a_flood_of_requests_is_counted_not_listed_beyond_the_cap(
+    worker: Session, case: Case, subject: Subject, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(browsing, "MAX_REQUESTS_PER_SESSION", 30)
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    flood = [browsing.RequestEntry(f"{URL}/i/{i}", "GET", "image", worker.now()) for i in range(25)]
+    browsing.log_requests(worker, opened.id, flood)
+    browsing.log_requests(worker, opened.id, flood)
+    assert len(browsing.requests(worker, opened.id)) == 30
+    assert [e.get("not_listed") for e in event_data(worker.casefile, "browse.requests")] == [
+        None,
+        20,
+        None,
+    ]
