@@ -12,10 +12,13 @@ from caseview.storage.inserts import inserted_id
 def put_blob(
     conn: sqlite3.Connection, sha256: str, content: bytes, media_type: str | None, at: str
 ) -> bool:
-    """Store bytes under their sha256 unless already there; True when newly stored."""
+    """Store bytes under their sha256 unless already there; True when newly stored.
+
+    ``ON CONFLICT`` names no target: on PostgreSQL a named target would check the new
+    row against the reading policy, which a blob no source names yet cannot pass."""
     cursor = conn.execute(
         "INSERT INTO blobs (sha256, size, media_type, content, created_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (sha256, len(content), media_type, content, at),
     )
     return cursor.rowcount == 1
