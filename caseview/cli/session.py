@@ -14,9 +14,19 @@ from caseview.session import Session
 from caseview.storage import default_case_file_path, open_case_file
 from caseview.storage import people as people_sql
 
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+
 
 def case_file_path(args: argparse.Namespace) -> Path:
     given = args.db or os.environ.get("CASEVIEW_DB")
+    if given and given.lower().startswith(SERVER_SCHEMES):
+        # Issue 14 is building the team server; until it lands, say so rather than
+        # look for a file of that name.
+        raise UsageError(
+            f"{given} is a PostgreSQL server address. This version of Caseview works on "
+            "a case file only (the team server mode is being built; see docs/server.md): "
+            "give --db the path of a case file."
+        )
     return Path(given).expanduser() if given else default_case_file_path()
 
 

@@ -543,3 +543,20 @@ def test_a_bug_as_a_child_goes_to_the_log_not_the_terminal(team: Team) -> None:
     assert "Traceback" in log.read_text()
     debug = child("--db", str(broken), "case", "list", env={"CASEVIEW_DEBUG": "1"})
     assert debug.code == 1 and "Traceback" in debug.err
+
+
+@pytest.mark.parametrize(
+    "address", ["postgresql://db.council.example:5432/caseview", "postgres://h/db"]
+)
+def test_a_server_address_is_named_as_such_not_looked_for_as_a_file(
+    address: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caseview.cli import main
+
+    monkeypatch.delenv("CASEVIEW_DB", raising=False)
+    assert main(["--db", address, "--user", "wren", "case", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL server address" in err and "give --db the path of a case file" in err
+    monkeypatch.setenv("CASEVIEW_DB", address)
+    assert main(["verify"]) == 2
+    assert "PostgreSQL server address" in capsys.readouterr().err
