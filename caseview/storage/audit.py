@@ -17,8 +17,18 @@ from caseview.storage.schema import AUDIT_LOG_TABLE, GENESIS_HASH
 
 
 def head(conn: sqlite3.Connection) -> tuple[int, str]:
-    """The last event's (seq, hash); (0, genesis) for an empty log."""
-    row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    """The last event's (seq, hash); (0, genesis) for an empty log.
+
+    On a server a worker sees only their cases' events, so the head comes from the
+    database's own function, which also takes the log's lock (a write holds it already).
+    """
+    on_server = type(conn).__name__ == "PgConnection"  # no import: keeps psycopg optional
+    query = (
+        "SELECT seq, hash FROM caseview_audit_head() WHERE seq IS NOT NULL"
+        if on_server
+        else "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+    )
+    row = conn.execute(query).fetchone()
     if row is None:
         return 0, GENESIS_HASH
     value = row[1]
