@@ -249,6 +249,37 @@ RULES: tuple[TableRule, ...] = (
         events="note.saved (each version is a new row)",
     ),
     TableRule(
+        "browse_sessions",
+        ("viewing_id",),
+        (
+            "case_id",
+            "justification_id",
+            "subject_id",
+            "user_id",
+            "start_url",
+            "started_at",
+            "ends_by",
+            "ended_at",
+            "end_reason",
+        ),
+        events="viewing.browse (the session is a look; its end, browse.ended)",
+    ),
+    TableRule(
+        "browse_pages",
+        ("id",),
+        (
+            "viewing_id",
+            "at",
+            "url",
+            "title",
+            "http_status",
+            "response_headers",
+            "document_sha256",
+            "how",
+        ),
+        events="browse.page (one per page shown)",
+    ),
+    TableRule(
         "source_artefacts",
         ("source_id", "kind"),
         ("sha256", "size", "media_type", "details"),
@@ -276,9 +307,6 @@ UNVOUCHED_TABLES: Mapping[str, str] = {
     "justification_editors": "who edited a draft: the justification.created/edited "
     "events' actors (not yet compared)",
     "return_answers": "answers are in justification.return_answered (not yet compared)",
-    "browse_sessions": "each session is a viewing.browse event (its end browse.ended); "
-    "not yet compared row by row",
-    "browse_pages": "each row is a browse.page event's data (not yet compared row by row)",
     "browse_requests": "each row is in a browse.requests event's data (not yet compared "
     "row by row)",
     "search_index": "derived from the rows for searching; rebuilt, not evidence",
@@ -621,11 +649,20 @@ class _Replay:
                 "authorisations",
                 "blobs",
                 "source_artefacts",
+                "browse_sessions",
             )
         }
         self.merged = {
             name: _Merged(conn, _RULE[name])
-            for name in ("subjects", "person_links", "reviews", "sources", "observations", "notes")
+            for name in (
+                "subjects",
+                "person_links",
+                "reviews",
+                "sources",
+                "observations",
+                "notes",
+                "browse_pages",
+            )
         }
         self.reviews = 0
         self.roots: dict[int, int] = {}
@@ -1029,6 +1066,53 @@ def _observation(r: _Replay, seq: int, e: dict[str, Any]) -> None:
 
 
 _NOTE_FIELDS = _RULE["notes"].compared[3:-1]
+
+
+@_on("viewing.browse")
+def _browse_session(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    session = d.get("session")
+    if not isinstance(session, dict):
+        return
+    r.held["browse_sessions"].create(
+        (e["entity_id"],),
+        {
+            "case_id": e["case_id"],
+            "justification_id": d.get("justification_id", ANY),
+            "subject_id": d.get("subject_id", ANY),
+            "user_id": r.user(e["actor"]),
+            "start_url": d.get("url", ANY),
+            "started_at": e["at"],
+            "ends_by": session.get("ends_by", ANY),
+            "ended_at": None,
+            "end_reason": None,
+        },
+        seq,
+        e["action"],
+    )
+
+
+@_on("browse.ended")
+def _browse_ended(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {"ended_at": d.get("ended_at", ANY), "end_reason": d.get("reason", ANY)}
+    r.held["browse_sessions"].set((e["entity_id"],), values, seq, e["action"])
+
+
+@_on("browse.page")
+def _browse_page(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    d = _data(e)
+    values = {
+        "viewing_id": e["entity_id"],
+        "at": d.get("at", ANY),
+        "url": d.get("url", ANY),
+        "title": d.get("title", ANY),
+        "http_status": d.get("http_status", ANY),
+        "response_headers": _json(d.get("response_headers", _ABSENT)),
+        "document_sha256": d.get("document_sha256", ANY),
+        "how": d.get("how", ANY),
+    }
+    r.merged["browse_pages"].expect(d.get("page_id", 0), values, seq, e["action"])
 
 
 @_on("note.saved")
