@@ -25,6 +25,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ethics
 from caseview import audit, captures, justifications, policy, viewings
@@ -83,6 +84,27 @@ PageView = rendered.PageShown
 """One top-level page the browser showed, or an in-page address change."""
 RequestEntry = rendered.RequestSeen
 """One request the page made (sub-resources too), or one the browser blocked."""
+
+
+def _log(
+    conn: Any,
+    session: Session,
+    found: BrowseSession,
+    action: str,
+    now: datetime,
+    data: dict[str, object],
+) -> None:
+    """One audit event about the session, inside the caller's write transaction."""
+    audit.record(
+        conn,
+        at=now,
+        actor=session.actor,
+        action=action,
+        entity="viewing",
+        entity_id=found.id,
+        case_id=found.case_id,
+        data=data,
+    )
 
 
 def _clip(url: str) -> str:
@@ -260,15 +282,13 @@ def log_page(session: Session, viewing_id: int, page: PageView) -> int:
     }
     with session.casefile.write() as conn:
         page_id = sql.insert_page(conn, row)
-        audit.record(
+        _log(
             conn,
-            at=now,
-            actor=session.actor,
-            action="browse.page",
-            entity="viewing",
-            entity_id=viewing_id,
-            case_id=found.case_id,
-            data={**row, "page_id": page_id, "response_headers": headers},
+            session,
+            found,
+            "browse.page",
+            now,
+            {**row, "page_id": page_id, "response_headers": headers},
         )
     return page_id
 
@@ -298,27 +318,23 @@ def log_requests(session: Session, viewing_id: int, entries: Sequence[RequestEnt
         rows, beyond = rows[:room], len(rows) - min(room, len(rows))
         sql.insert_requests(conn, rows)
         if beyond:
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="browse.requests",
-                entity="viewing",
-                entity_id=viewing_id,
-                case_id=found.case_id,
-                data={"requests": [], "not_listed": beyond},
+                session,
+                found,
+                "browse.requests",
+                now,
+                {"requests": [], "not_listed": beyond},
             )
         for start_at in range(0, len(rows), MAX_REQUESTS_PER_EVENT):
             batch = rows[start_at : start_at + MAX_REQUESTS_PER_EVENT]
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="browse.requests",
-                entity="viewing",
-                entity_id=viewing_id,
-                case_id=found.case_id,
-                data={
+                session,
+                found,
+                "browse.requests",
+                now,
+                {
                     "requests": [
                         [
                             r["at"],
@@ -341,15 +357,13 @@ def log_blocked(session: Session, viewing_id: int, what: str, url: str, detail: 
     found, _ = _own_open_session(session, viewing_id)
     now = session.now()
     with session.casefile.write() as conn:
-        audit.record(
+        _log(
             conn,
-            at=now,
-            actor=session.actor,
-            action="browse.blocked",
-            entity="viewing",
-            entity_id=viewing_id,
-            case_id=found.case_id,
-            data={"what": what[:64], "url": _clip(url), "detail": detail[:2000]},
+            session,
+            found,
+            "browse.blocked",
+            now,
+            {"what": what[:64], "url": _clip(url), "detail": detail[:2000]},
         )
 
 
@@ -365,15 +379,13 @@ def end(session: Session, viewing_id: int, reason: str = "closed") -> BrowseSess
     now = session.now()
     with session.casefile.write() as conn:
         if sql.end_session(conn, viewing_id, to_iso(now), reason[:64]):
-            audit.record(
+            _log(
                 conn,
-                at=now,
-                actor=session.actor,
-                action="browse.ended",
-                entity="viewing",
-                entity_id=viewing_id,
-                case_id=found.case_id,
-                data={"reason": reason[:64], "ended_at": to_iso(now)},
+                session,
+                found,
+                "browse.ended",
+                now,
+                {"reason": reason[:64], "ended_at": to_iso(now)},
             )
     return _session(session, viewing_id)
 

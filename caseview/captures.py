@@ -276,22 +276,26 @@ def artefact_bytes(session: Session, source_id: int, kind: str) -> bytes:
     """The stored bytes of one artefact of the source (access checked)."""
     for artefact in artefacts(session, source_id):
         if artefact.kind == kind:
-            content = sql.blob(session.casefile.conn, artefact.sha256)
-            if content is None:
-                raise CaptureError(
-                    f"The {kind} of source {source_id} is missing from the case file. "
-                    "Run 'caseview verify' and tell your information governance team."
-                )
-            return content
+            return _artefact_content(session, source_id, artefact)
     raise NotFound(f"Source {source_id} has no {kind} artefact.")
+
+
+def _artefact_content(session: Session, source_id: int, artefact: Artefact) -> bytes:
+    content = sql.blob(session.casefile.conn, artefact.sha256)
+    if content is None:
+        raise CaptureError(
+            f"The {artefact.kind} of source {source_id} is missing from the case file. "
+            "Run 'caseview verify' and tell your information governance team."
+        )
+    return content
 
 
 def picture_of(session: Session, source_id: int) -> bytes | None:
     """What the source looked like: a rendered capture's screenshot or an imported
     image's bytes; None for anything else."""
-    for artefact in artefacts(session, source_id):
+    for artefact in artefacts(session, source_id):  # access checked here, once
         if artefact.kind == "screenshot":
-            return artefact_bytes(session, source_id, "screenshot")
+            return _artefact_content(session, source_id, artefact)
     return None
 
 
