@@ -901,6 +901,20 @@ def store_rendered(
     browser showed. ``requested_url``: the address the look began at (default: the
     headless capture's own, else the page's)."""
     case_for_looking(session, case_id)  # before anything of the case is read
+    sizes = {
+        "mhtml": len(page.mhtml),
+        "dom": len(page.dom),
+        "screenshot": len(page.screenshot_png),
+        "text": len(page.text),
+    }
+    for kind, size in sizes.items():
+        limit = rendered.ARTEFACT_LIMITS[kind]
+        if size > limit:
+            raise CaptureError(
+                f"This page is too large to keep: its {kind} is {size // 2**20:,} MB and "
+                f"the limit is {limit // 2**20:,} MB. Nothing was stored. Capture a smaller "
+                "part of the site (a single post), or import a screenshot instead."
+            )
     asked = requested_url or getattr(page, "requested_url", "") or page.url
     parsed = collectors.parse_html(page.dom, charset="utf-8", base_url=page.url)
     text = page.text

@@ -15,7 +15,7 @@ from caseview import audit, browsing, captures, viewings
 from caseview.captures import RenderedPage
 from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
-from caseview.errors import GateRefused, PermissionDenied
+from caseview.errors import CaptureError, GateRefused, PermissionDenied
 from caseview.session import Session
 
 
@@ -225,3 +225,23 @@ def test_a_flood_of_requests_is_counted_not_listed_beyond_the_cap(
         20,
         None,
     ]
+
+
+def test_a_page_too_large_to_keep_is_refused_and_nothing_is_stored(
+    worker: Session, case: Case, subject: Subject, request_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectors import rendered
+
+    monkeypatch.setitem(rendered.ARTEFACT_LIMITS, "mhtml", 64)
+    opened = browsing.start(worker, case.id, request_id, subject.id, URL, attested=True)
+    with pytest.raises(CaptureError, match="too large to keep"):
+        browsing.capture(worker, opened.id, _page(worker))
+    assert captures.list_for_case(worker, case.id) == []
+
+
+def test_an_auditor_cannot_open_a_viewing_session(
+    auditor: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        browsing.start(auditor, case.id, request_id, subject.id, URL, attested=True)
+    assert refused.value.rule == "role"
