@@ -907,11 +907,11 @@ def store_rendered(
         "screenshot": len(page.screenshot_png),
         "text": len(page.text),
     }
-    for kind, size in sizes.items():
-        limit = rendered.ARTEFACT_LIMITS[kind]
+    for part, size in sizes.items():
+        limit = rendered.ARTEFACT_LIMITS[part]
         if size > limit:
             raise CaptureError(
-                f"This page is too large to keep: its {kind} is {size // 2**20:,} MB and "
+                f"This page is too large to keep: its {part} is {size // 2**20:,} MB and "
                 f"the limit is {limit // 2**20:,} MB. Nothing was stored. Capture a smaller "
                 "part of the site (a single post), or import a screenshot instead."
             )

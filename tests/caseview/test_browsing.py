@@ -245,3 +245,16 @@ def test_an_auditor_cannot_open_a_viewing_session(
     with pytest.raises(PermissionDenied) as refused:
         browsing.start(auditor, case.id, request_id, subject.id, URL, attested=True)
     assert refused.value.rule == "role"
+
+
+def test_a_rendered_capture_outside_a_session_is_a_capture_look(
+    worker: Session, case: Case, subject: Subject, request_id: int
+) -> None:
+    source = captures.store_rendered(
+        worker, case.id, request_id, subject.id, _page(worker), attested=True, kind="capture"
+    )
+    assert source.method == "rendered"
+    kinds = worker.casefile.conn.execute(
+        "SELECT kind FROM viewings WHERE outcome = 'completed'"
+    ).fetchall()
+    assert [k[0] for k in kinds] == ["capture"]
