@@ -13,6 +13,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import argon2
 
@@ -22,7 +23,11 @@ from caseview.domain import Role, User
 from caseview.errors import LoginFailed, NotFound, PermissionDenied, ValidationError
 from caseview.permissions import require_account_manager, require_account_reader
 from caseview.session import Session
-from caseview.storage import CaseFile
+from caseview.storage import CaseFile, Store, logins
+from caseview.storage.store import Entrance
+
+if TYPE_CHECKING:
+    from caseview.storage.server import ServerFile
 from caseview.storage import people as sql
 
 logger = logging.getLogger(__name__)
@@ -90,11 +95,12 @@ def _insert(
             "username": username,
             "display_name": display_name or username,
             "role": role.value,
-            "password_hash": hasher.hash(password),
+            "password_hash": _password_record(conn, password),
             "created_at": to_iso(now),
             "created_by": created_by.id if created_by else None,
         },
     )
+    logins.create(conn, username, password, role.value)
     audit.record(
         conn,
         at=now,
@@ -107,8 +113,16 @@ def _insert(
     return User(user_id, username, display_name or username, role, True)
 
 
+def _password_record(conn: sqlite3.Connection, password: str) -> str:
+    """What ``users.password_hash`` holds: an argon2 hash, or on a server (which checks
+    passwords itself, against the person's login role) a marker and nothing of the password."""
+    if logins.server_checks_passwords(conn):
+        return logins.SERVER_PASSWORD_RECORD
+    return hasher.hash(password)
+
+
 def create_first_manager(
-    casefile: CaseFile,
+    casefile: Store,
     username: str,
     password: str,
     *,
@@ -133,6 +147,22 @@ def create_first_manager(
             created_by=None,
             clock=clock,
         )
+
+
+def set_up_server(
+    owner: ServerFile,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    clock: Clock = system_clock,
+) -> User:
+    """Set up an empty database on a team server, as its owner: Caseview's schema, its
+    roles and the first manager with their own login, in one transaction."""
+    name = _check_username(username)
+    _check_password(password)
+    with owner.setting_up():
+        return create_first_manager(owner, name, password, display_name=display_name, clock=clock)
 
 
 def add_user(
@@ -209,8 +239,11 @@ def reset_password(session: Session, username: str, password: str) -> None:
     row = _other_account(session, username, "reset passwords")
     _check_password(password)
     with session.casefile.write() as conn:
-        sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
-        sql.set_login_state(conn, int(row["id"]), 0, None)
+        if logins.server_checks_passwords(conn):
+            logins.set_password(conn, str(row["username"]), password)
+        else:
+            sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
+            sql.set_login_state(conn, int(row["id"]), 0, None)
         audit.record(
             conn,
             at=session.now(),
@@ -225,6 +258,12 @@ def reset_password(session: Session, username: str, password: str) -> None:
 def unlock(session: Session, username: str) -> None:
     """A manager lifts a lockout after failed logins (the password is unchanged)."""
     row = _other_account(session, username, "unlock accounts")
+    if logins.server_checks_passwords(session.casefile.conn):
+        raise ValidationError(
+            "On a team server, sign-in lockouts are kept by the server's own sign-in (the "
+            "council's directory, or PostgreSQL's settings), not by Caseview: ask IT to "
+            f"unlock '{row['username']}'."
+        )
     with session.casefile.write() as conn:
         sql.set_login_state(conn, int(row["id"]), 0, None)
         audit.record(
@@ -249,6 +288,7 @@ def set_active(session: Session, username: str, active: bool) -> None:
         return
     with session.casefile.write() as conn:
         sql.set_active(conn, int(row["id"]), active)
+        logins.set_enabled(conn, str(row["username"]), active)
         audit.record(
             conn,
             at=session.now(),
@@ -260,12 +300,12 @@ def set_active(session: Session, username: str, active: bool) -> None:
         )
 
 
-def needs_first_manager(casefile: CaseFile) -> bool:
+def needs_first_manager(casefile: Store) -> bool:
     return sql.count_users(casefile.conn) == 0
 
 
 def login(
-    casefile: CaseFile, username: str, password: str, *, clock: Clock = system_clock
+    casefile: Store | Entrance, username: str, password: str, *, clock: Clock = system_clock
 ) -> Session:
     """Check a password and open a session; count, audit and lock on failure.
 
@@ -273,6 +313,9 @@ def login(
     purpose and must not hold up everyone else's writes); the outcome is then recorded
     against a fresh read of the account, so concurrent failures all count.
     """
+    if casefile.authenticates:
+        return _login_on_server(casefile, username, password, clock)
+    assert isinstance(casefile, CaseFile)
     name = username.strip().lower()
     row = sql.user_by_name(casefile.conn, name) if USERNAME.match(name) else None
     verdict = _password_verdict(row, password) if row is not None else "unknown"
@@ -308,6 +351,40 @@ def login(
                 )
                 return Session(casefile, user, clock)
     raise LoginFailed(failure)
+
+
+def _login_on_server(store: Entrance, username: str, password: str, clock: Clock) -> Session:
+    """Sign in on a team server: the server checks the password (and keeps any lockout),
+    the person's own connection records the sign-in."""
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise LoginFailed("The user name or password is wrong. Check both and try again.")
+    person = store.connect_as(name, password)
+    try:
+        row = sql.user_by_name(person.conn, name)
+        if row is None:
+            raise LoginFailed(
+                f"'{name}' may sign in to the server but has no Caseview account in this "
+                "database. Ask a manager."
+            )
+        user = user_from_row(row)
+        if not user.active:
+            raise LoginFailed(
+                f"The account '{name}' is switched off. Ask a manager to switch it on."
+            )
+        with person.write() as conn:
+            audit.record(
+                conn,
+                at=clock(),
+                actor=user.username,
+                action="login",
+                entity="user",
+                entity_id=user.id,
+            )
+    except BaseException:
+        person.close()
+        raise
+    return Session(person, user, clock)
 
 
 def _password_verdict(row: sqlite3.Row, password: str) -> str:
@@ -373,15 +450,29 @@ def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now:
 
 def change_password(session: Session, old: str, new: str) -> None:
     """A user changes their own password, proving the old one first."""
-    row = sql.user_by_id(session.casefile.conn, session.user.id)
-    assert row is not None
-    try:
-        hasher.verify(row["password_hash"], old)
-    except argon2.exceptions.VerificationError:
-        raise LoginFailed("The current password is wrong; the password was not changed.") from None
+    store = session.casefile
+    if store.authenticates:
+        try:  # the server checks the old password: sign in with it once more
+            store.connect_as(session.actor, old).close()
+        except LoginFailed:
+            raise LoginFailed(
+                "The current password is wrong; the password was not changed."
+            ) from None
+    else:
+        row = sql.user_by_id(store.conn, session.user.id)
+        assert row is not None
+        try:
+            hasher.verify(row["password_hash"], old)
+        except argon2.exceptions.VerificationError:
+            raise LoginFailed(
+                "The current password is wrong; the password was not changed."
+            ) from None
     _check_password(new)
-    with session.casefile.write() as conn:
-        sql.set_password_hash(conn, session.user.id, hasher.hash(new))
+    with store.write() as conn:
+        if store.authenticates:
+            logins.set_password(conn, session.actor, new)
+        else:
+            sql.set_password_hash(conn, session.user.id, hasher.hash(new))
         audit.record(
             conn,
             at=session.now(),

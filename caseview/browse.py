@@ -17,7 +17,7 @@ from caseview.domain import User
 from caseview.errors import LoginFailed, ValidationError
 from caseview.permissions import case_for_reading
 from caseview.session import Session
-from caseview.storage import CaseFile
+from caseview.storage import Store
 from caseview.storage import browse as sql
 from caseview.storage import people as people_sql
 
@@ -100,7 +100,7 @@ def source_page(
     return SourcePage(tuple(_row(row) for row in rows), total, offset)
 
 
-def signed_in_user(casefile: CaseFile, user_id: int) -> User:
+def signed_in_user(casefile: Store, user_id: int) -> User:
     """The account of someone this process has already authenticated, read afresh.
 
     For the desktop app's background threads, which each open their own connection

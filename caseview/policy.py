@@ -26,7 +26,7 @@ from caseview.domain import Role
 from caseview.errors import NotFound, PermissionDenied, ValidationError
 from caseview.permissions import require_role
 from caseview.session import Session
-from caseview.storage import CaseFile
+from caseview.storage import Store
 from caseview.storage import authorisations as sql
 from ethics.policy import differences_from_defaults, loosened
 
@@ -102,21 +102,21 @@ def _record(row: sqlite3.Row, against: ethics.Policy | None = None) -> PolicyRec
     )
 
 
-def in_force(casefile: CaseFile, at: datetime | None = None) -> PolicyRecord:
+def in_force(casefile: Store, at: datetime | None = None) -> PolicyRecord:
     """The policy in force now, or at the moment ``at`` (the note asks for its date)."""
     row = sql.policy_in_force(casefile.conn, to_iso(at) if at is not None else None)
     return _DEFAULTS if row is None else _record(row)
 
 
-def current(casefile: CaseFile) -> ethics.Policy:
+def current(casefile: Store) -> ethics.Policy:
     return in_force(casefile).policy
 
 
-def current_text(casefile: CaseFile) -> str:
+def current_text(casefile: Store) -> str:
     return in_force(casefile).toml
 
 
-def pending(casefile: CaseFile) -> list[PolicyRecord]:
+def pending(casefile: Store) -> list[PolicyRecord]:
     """Proposals waiting for a second manager, each with what it would loosen now."""
     now_in_force = current(casefile)
     return [_record(row, now_in_force) for row in sql.pending_policies(casefile.conn)]

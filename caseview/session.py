@@ -7,12 +7,13 @@ from datetime import datetime
 
 from caseview.clock import Clock, system_clock
 from caseview.domain import Role, User
-from caseview.storage import CaseFile
+from caseview.storage import Store
 
 
 @dataclass
 class Session:
-    casefile: CaseFile
+    casefile: Store
+    """A case file, or a team server signed in as this person (the name is historic)."""
     user: User
     clock: Clock = field(default=system_clock)
 

@@ -51,6 +51,21 @@ def no_unexpected_logs(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_logs: the test expects warnings or errors logged")
+    config.addinivalue_line(
+        "markers", "both_engines: run on a case file and on a PostgreSQL server (tests/engines.py)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of a ``both_engines`` module that uses a case file runs once per engine."""
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: where this test's ``casefile`` lives."""
+    return str(getattr(request, "param", os.environ.get("CASEVIEW_TEST_ENGINE", "sqlite")))
 
 
 @pytest.fixture
@@ -64,7 +79,16 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def casefile(db_path: Path) -> Iterator[CaseFile]:
+def casefile(
+    engine: str, db_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CaseFile]:
+    """A new case file; on ``postgresql``, the owner's connection to a new team database."""
+    if engine == "postgresql":
+        from engines import server_store
+
+        with server_store(request, monkeypatch) as store:
+            yield store  # type: ignore[misc]
+        return
     with open_case_file(db_path, create=True) as cf:
         yield cf
 

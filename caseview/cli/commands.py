@@ -13,7 +13,13 @@ from datetime import date
 from caseview import abilities, accounts, audit, cases, persons
 from caseview.cli.display import require_display
 from caseview.cli.io import Output, read_secret, table
-from caseview.cli.session import case_file_path, case_id, open_session
+from caseview.cli.session import (
+    case_file_path,
+    case_id,
+    is_server,
+    open_session,
+    server_address,
+)
 from caseview.errors import UsageError
 from caseview.storage import open_case_file
 
@@ -21,6 +27,8 @@ Handler = Callable[[argparse.Namespace, Output], int]
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
+    if is_server(args):
+        return _init_server(args, out)
     path = case_file_path(args)
     password = read_secret(
         f"Choose a password for {args.admin}: ", env="CASEVIEW_PASSWORD", confirm=True
@@ -34,6 +42,40 @@ def _init(args: argparse.Namespace, out: Output) -> int:
         )
     out.result({"id": user.id, "path": str(path), "admin": user.username}, str(path))
     out.note(f"Created {path} with manager '{user.username}'.")
+    return 0
+
+
+def _init_server(args: argparse.Namespace, out: Output) -> int:
+    """Set up an empty database for a team, as its owner: schema, roles, first manager."""
+    from caseview.storage.server import OwnerPasswordNeeded  # psycopg only for a server
+
+    address = server_address(args)
+    password = read_secret(
+        f"Choose a password for {args.admin}: ", env="CASEVIEW_PASSWORD", confirm=True
+    )
+    name = accounts._check_username(args.admin)
+    accounts._check_password(password)
+    address.login_role(name)  # fits this server's role names, before anything changes
+    try:
+        owner = address.connect_owner()
+    except OwnerPasswordNeeded:
+        owner = address.connect_owner(
+            read_secret(
+                f"Password for the database owner {address.given_user}: ",
+                env="CASEVIEW_OWNER_PASSWORD",
+            )
+        )
+    with owner:
+        user = accounts.set_up_server(owner, name, password, display_name=args.display)
+    out.result(
+        {"id": user.id, "path": address.path, "admin": user.username, "prefix": address.prefix},
+        address.path,
+    )
+    out.note(
+        f"Set up {address.label} for Caseview with manager '{user.username}' (login role "
+        f"{address.login_role(user.username)}). People now sign in with --db "
+        f"{address.for_people} --user NAME."
+    )
     return 0
 
 

@@ -5,51 +5,79 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caseview import accounts, justifications
 from caseview.cli.io import read_secret
 from caseview.cli.parser import LARGEST_ID
 from caseview.errors import CaseFileError, NotFound, UsageError
 from caseview.session import Session
-from caseview.storage import default_case_file_path, open_case_file
+from caseview.storage import Store, default_case_file_path, open_case_file
 from caseview.storage import people as people_sql
+from caseview.storage.store import is_server_address, without_password
 
-SERVER_SCHEMES = ("postgresql://", "postgres://")
+if TYPE_CHECKING:
+    from caseview.storage.server import ServerAddress
+
+
+def store_address(args: argparse.Namespace) -> str | None:
+    """What --db or CASEVIEW_DB names, as given (None: the default case file)."""
+    given = args.db or os.environ.get("CASEVIEW_DB")
+    return given or None
+
+
+def is_server(args: argparse.Namespace) -> bool:
+    given = store_address(args)
+    return given is not None and is_server_address(given)
 
 
 def case_file_path(args: argparse.Namespace) -> Path:
-    given = args.db or os.environ.get("CASEVIEW_DB")
-    if given and given.lower().startswith(SERVER_SCHEMES):
-        # Issue 14 is building the team server; until it lands, say so rather than
-        # look for a file of that name.
+    """The case file a command works on; a command that works on a case file only
+    (the demo, verifying without signing in) says so for a server address."""
+    given = store_address(args)
+    if given and is_server_address(given):
         raise UsageError(
-            f"{given} is a PostgreSQL server address. This version of Caseview works on "
-            "a case file only (the team server mode is being built; see docs/server.md): "
-            "give --db the path of a case file."
+            f"'{args.command}' works on a case file, and {without_password(given)} is a "
+            "PostgreSQL server. Give --db the path of a case file."
         )
     return Path(given).expanduser() if given else default_case_file_path()
 
 
+def server_address(args: argparse.Namespace) -> ServerAddress:
+    given = store_address(args)
+    assert given is not None and is_server_address(given)
+    from caseview.storage.server import ServerAddress  # psycopg loads only for a server
+
+    return ServerAddress(given)
+
+
+def open_store(args: argparse.Namespace) -> Store | ServerAddress:
+    """The case file, opened; or the server, not yet signed in to."""
+    if is_server(args):
+        return server_address(args)
+    return open_case_file(case_file_path(args))
+
+
 def open_session(args: argparse.Namespace) -> Session:
-    casefile = open_case_file(case_file_path(args))
-    if accounts.needs_first_manager(casefile):
-        casefile.close()
+    store = open_store(args)
+    if not store.authenticates and accounts.needs_first_manager(store):  # type: ignore[arg-type]
+        store.close()
         raise CaseFileError(
-            f"The case file {casefile.path} has no accounts yet. "
+            f"The case file {store.path} has no accounts yet. "
             "Create the first manager with 'caseview init --admin NAME'."
         )
     username = args.user or os.environ.get("CASEVIEW_USER")
     if not username:
-        casefile.close()
+        store.close()
         raise UsageError("Say who you are: --user NAME before the command, or set CASEVIEW_USER.")
     password = read_secret(f"Password for {username}: ", env="CASEVIEW_PASSWORD")
     try:
-        session = accounts.login(casefile, username, password)
+        session = accounts.login(store, username, password)
         # Signing in is one of the moments a lapsed emergency review is noticed (reads
         # never notice it); cheap when there is none.
         justifications.notice_overdue(session)
     except BaseException:
-        casefile.close()
+        store.close()
         raise
     return session
 

@@ -390,7 +390,7 @@ def _build(session: Session, case_id: int) -> ReportData:
         dated=from_iso(at),
         checkpoint_seq=checkpoint.seq,
         checkpoint_hash=checkpoint.hash,
-        case_file_name=session.casefile.path.name,
+        case_file_name=session.casefile.label,
         tool=f"caseview {__version__}",
         justifications=report_justifications,
         observations=report_observations,

@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from caseview.storage.casefile import CaseFile, default_case_file_path, open_case_file
+    from caseview.storage.store import Store
 
-__all__ = ["CaseFile", "default_case_file_path", "open_case_file"]
+__all__ = ["CaseFile", "Store", "default_case_file_path", "open_case_file"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Store":
+        from caseview.storage import store
+
+        return store.Store
     if name in __all__:
         from caseview.storage import casefile
 

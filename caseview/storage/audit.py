@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from caseview.storage import dialect
 from caseview.storage.chain import RangeWalk as RangeWalk
 from caseview.storage.chain import walk_range as walk_range
 from caseview.storage.schema import AUDIT_LOG_TABLE, GENESIS_HASH
@@ -22,12 +23,7 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     On a server a worker sees only their cases' events, so the head comes from the
     database's own function, which also takes the log's lock (a write holds it already).
     """
-    on_server = type(conn).__name__ == "PgConnection"  # no import: keeps psycopg optional
-    query = (
-        "SELECT seq, hash FROM caseview_audit_head() WHERE seq IS NOT NULL"
-        if on_server
-        else "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-    )
+    query = dialect.audit_head_query(conn)
     row = conn.execute(query).fetchone()
     if row is None:
         return 0, GENESIS_HASH
@@ -37,11 +33,7 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     # Only the stored columns: the copies beside the payload are generated from it.
-    conn.execute(
-        "INSERT INTO audit_log (seq, payload, prev_hash, hash)"
-        " VALUES (:seq, :payload, :prev_hash, :hash)",
-        row,
-    )
+    conn.execute(dialect.audit_insert_query(conn), row)
 
 
 def definition_intact(conn: sqlite3.Connection) -> str | None:

@@ -39,10 +39,23 @@ def default_case_file_path() -> Path:
 class CaseFile:
     """An open case file. One per thread: SQLite connections are not shared."""
 
+    engine = "sqlite"
+    authenticates = False
+    """Caseview checks passwords itself (argon2 hashes in ``users``); a server does not."""
+
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    def connect_as(self, username: str, password: str) -> CaseFile:
+        raise CaseFileError(
+            "A case file checks passwords itself: sign in with caseview.accounts.login."
+        )
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

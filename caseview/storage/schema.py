@@ -31,6 +31,11 @@ def _step(name: str) -> Callable[[MigrationFn], MigrationFn]:
     return migrations(name=name)
 
 
+def known_steps() -> tuple[str, ...]:
+    """Every schema step this version of Caseview knows (the server records them too)."""
+    return tuple(_KNOWN_STEPS)
+
+
 def _script(db: sqlite_utils.Database, sql: str) -> None:
     # executescript() would COMMIT the surrounding transaction; run statement by
     # statement, using SQLite's own notion of where one ends (triggers contain ';').

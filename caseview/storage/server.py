@@ -11,19 +11,25 @@ services run unchanged:
   between the lock and the rows they touch); a nested ``write()`` is a savepoint;
 - ``read()`` is one REPEATABLE READ snapshot for several reads.
 
-Issue 14 in progress: opening a server from ``--db`` is not wired yet.
+:class:`ServerAddress` is the store before anyone has signed in: only where it is. The
+server checks passwords (``authenticates``), so signing in is connecting as the
+person's login role (:meth:`ServerAddress.connect_as`); a case file instead checks
+them itself (``CaseFile.authenticates`` is False).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import sqlite3
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from caseview.errors import CaseFileError, LoginFailed, UsageError, ValidationError
 from caseview.storage.pg import PgConnection
 
 _savepoints = itertools.count(1)
@@ -33,57 +39,104 @@ class ServerFile:
     """An open connection to a team's Caseview database, as one person."""
 
     engine = "postgresql"
+    authenticates = True
 
-    def __init__(self, conn: psycopg.Connection[Any], display: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], display: str, *, address: ServerAddress | None = None
+    ) -> None:
         conn.autocommit = True  # transactions are begun and ended here, explicitly
-        self.conn = PgConnection(conn)
+        self.pg = PgConnection(conn)
+        # The services' SQL is written for sqlite3's interface, which PgConnection speaks.
+        self.conn: sqlite3.Connection = cast(sqlite3.Connection, self.pg)
         self.path = display
         """Where the store is, for messages (the address without any password)."""
+        self.address = address
+        self._opened: list[ServerFile] = []
+        """Sign-ins opened through this one, closed with it."""
+
+    @property
+    def label(self) -> str:
+        return self.address.label if self.address is not None else self.path
+
+    def connect_as(self, username: str, password: str) -> ServerFile:
+        """Another connection to the same database, signed in as ``username``."""
+        if self.address is None:
+            raise CaseFileError("This connection does not know its address; sign in again.")
+        other = self.address.connect_as(username, password)
+        self._opened.append(other)
+        return other
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[PgConnection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
-        if self.conn.in_transaction:
+        if self.pg.in_transaction:
             name = f"caseview_{next(_savepoints)}"
-            self.conn.execute(f"SAVEPOINT {name}")
+            self.pg.execute(f"SAVEPOINT {name}")
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.pg.execute(f"ROLLBACK TO SAVEPOINT {name}")
                 raise
-            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            self.pg.execute(f"RELEASE SAVEPOINT {name}")
             return
-        self.conn.execute("BEGIN")
+        self.pg.execute("BEGIN")
         try:
-            self.conn.execute("SELECT pg_advisory_xact_lock(caseview_audit_lock_key())")
+            self.pg.execute("SELECT pg_advisory_xact_lock(caseview_audit_lock_key())")
             yield self.conn
-            self.conn.execute("COMMIT")
+            self.pg.execute("COMMIT")
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            if self.pg.in_transaction:
+                self.pg.execute("ROLLBACK")
             raise
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[PgConnection]:
+    def setting_up(self) -> Iterator[sqlite3.Connection]:
+        """As the database's owner: install Caseview's schema and roles, then whatever
+        runs inside (the first manager), all in one transaction, or nothing at all."""
+        from caseview.storage.postgres import install
+
+        if self.address is None:
+            raise CaseFileError("This connection does not know its address; connect again.")
+        self.pg.execute("BEGIN")
+        try:
+            install.install(self.pg.raw, prefix=self.address.prefix)
+            yield self.conn
+            self.pg.execute("COMMIT")
+        except BaseException:
+            if self.pg.in_transaction:
+                self.pg.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads."""
-        if self.conn.in_transaction:
+        if self.pg.in_transaction:
             yield self.conn
             return
-        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             yield self.conn
         finally:
-            if self.conn.in_transaction:
-                self.conn.execute("COMMIT")
+            if self.pg.in_transaction:
+                self.pg.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection, and those of the sign-ins opened through it."""
+        for other in self._opened:
+            other.close()
+        self._opened.clear()
+        self.pg.close()
 
     def __enter__(self) -> ServerFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+CONNECT_TIMEOUT_S = 15
+ROLE_PREFIX_ENV = "CASEVIEW_ROLE_PREFIX"
+"""Set when IT installed the database with a role prefix other than the default."""
 
 
 def display_address(url: str) -> str:
@@ -93,8 +146,178 @@ def display_address(url: str) -> str:
     return make_conninfo(**{k: str(v) for k, v in params.items()})
 
 
+class ServerAddress:
+    """Where a team's Caseview database is, before anyone has signed in."""
+
+    engine = "postgresql"
+    authenticates = True
+    """The server checks passwords: signing in is connecting as the person."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
+        except psycopg.ProgrammingError as exc:
+            raise UsageError(
+                f"'{url}' is not a server address Caseview can read ({_first_line(exc)}). "
+                "Write it as postgresql://HOST:PORT/DATABASE."
+            ) from None
+        if not params.get("dbname"):
+            raise UsageError(
+                "Name the database in the server address: postgresql://HOST:PORT/DATABASE."
+            )
+        params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+        params.setdefault("application_name", "caseview")
+        self._params = params
+        self.path = self.for_people
+        """Where the store is, for messages (the address without any password)."""
+
+    @property
+    def label(self) -> str:
+        host = self._params.get("host") or "localhost"
+        return f"{self.dbname} on {host}"
+
+    @property
+    def dbname(self) -> str:
+        return self._params["dbname"]
+
+    @property
+    def for_people(self) -> str:
+        """The address as people sign in with it: no owner's name, no password."""
+        params = {k: v for k, v in self._params.items() if k not in ("user", "password")}
+        params.pop("connect_timeout", None)
+        params.pop("application_name", None)
+        host, port = params.pop("host", ""), params.pop("port", "")
+        dbname = params.pop("dbname")
+        where = f"{host}:{port}" if port else host
+        extra = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return f"postgresql://{where}/{dbname}" + (f"?{extra}" if extra else "")
+
+    @property
+    def given_user(self) -> str | None:
+        """The role named in the address itself (the owner's, for ``init``)."""
+        return self._params.get("user")
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of this database's role names (see ``postgres.install``)."""
+        from caseview.storage.postgres import install
+
+        return os.environ.get(ROLE_PREFIX_ENV) or install.default_prefix(self.dbname)
+
+    def login_role(self, username: str) -> str:
+        from caseview.storage.postgres import install
+
+        return install.role_names(self.prefix).login(username)
+
+    def connect_as(self, username: str, password: str) -> ServerFile:
+        """Sign in as the Caseview user ``username``: the server checks the password."""
+        try:
+            login = self.login_role(username)
+        except ValidationError:
+            raise LoginFailed(WRONG_LOGIN) from None
+        return self._connect(login, password, who=username)
+
+    def connect_owner(self, password: str | None = None) -> ServerFile:
+        """Connect as the role the address names (the database owner, for ``init``)."""
+        if not self.given_user:
+            raise UsageError(
+                "Name the database owner in the address to set up the database: "
+                "postgresql://OWNER@HOST:PORT/DATABASE."
+            )
+        return self._connect(self.given_user, password, who=None)
+
+    def _connect(self, login: str, password: str | None, *, who: str | None) -> ServerFile:
+        params = dict(self._params, user=login)
+        if password is not None:
+            params["password"] = password
+        try:
+            raw = psycopg.connect(make_conninfo(**params))
+        except psycopg.OperationalError as exc:
+            raise self._explain(exc, login, who) from None
+        server = ServerFile(raw, self.path, address=self)
+        try:
+            _check_installed(server, owner=who is None)
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    def _explain(self, exc: psycopg.OperationalError, login: str, who: str | None) -> Exception:
+        text = str(exc)
+        lower = text.lower()
+        if who is None and "no password supplied" in lower:
+            return OwnerPasswordNeeded(
+                f"The server at {self.path} asks for the password of '{login}'. Give it in "
+                "PGPASSWORD or a .pgpass file, or run the command in a terminal to be asked."
+            )
+        if "password authentication failed" in lower or "no password supplied" in lower:
+            if who is None:
+                return CaseFileError(
+                    f"The server at {self.path} refused the password of '{login}'. "
+                    "Give the owner's password (PGPASSWORD or a .pgpass file) and try again."
+                )
+            return LoginFailed(WRONG_LOGIN)
+        if "not permitted to log in" in lower:
+            return LoginFailed(
+                f"The account '{who or login}' is switched off. Ask a manager to switch it on."
+            )
+        if "does not exist" in lower and "database" in lower:
+            return CaseFileError(
+                f"There is no database '{self.dbname}' on the server at {self.path}. "
+                "Check the address, or ask IT to create it."
+            )
+        return CaseFileError(
+            f"Cannot reach the Caseview server at {self.path} ({_first_line(exc)}). Check "
+            "the address and your network connection; if it goes on, ask IT."
+        )
+
+    def close(self) -> None:
+        """Nothing is open until someone signs in."""
+
+    def __enter__(self) -> ServerAddress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class OwnerPasswordNeeded(CaseFileError):
+    """The owner's connection needs a password that libpq did not find."""
+
+
+WRONG_LOGIN = (
+    "The user name or password is wrong. Check both and try again. (The server may lock "
+    "an account after repeated failures: if it does, ask IT.)"
+)
+
+
+def _check_installed(server: ServerFile, *, owner: bool) -> None:
+    installed = server.pg.execute("SELECT to_regclass('public.schema_version')").fetchone()
+    if installed is None or installed[0] is None:
+        if owner:
+            return  # init sets it up
+        raise CaseFileError(
+            f"The database at {server.path} is not set up for Caseview. Set it up with "
+            "'caseview --db postgresql://OWNER@HOST:PORT/DATABASE init --admin NAME'."
+        )
+    from caseview.storage import schema
+
+    steps = {str(r[0]) for r in server.pg.execute("SELECT step FROM schema_version")}
+    unknown = sorted(steps - set(schema.known_steps()))
+    if unknown:
+        raise CaseFileError(
+            f"The database at {server.path} was set up by a newer version of Caseview (schema "
+            f"step {unknown[-1]}). Update Caseview to use it."
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def open_server(url: str, *, login: str, password: str) -> ServerFile:
     """Connect to the Caseview database at ``url`` as the login role ``login``."""
     params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
     params.update(user=login, password=password)
-    return ServerFile(psycopg.connect(make_conninfo(**params)), display_address(url))
+    address = ServerAddress(url)
+    return ServerFile(psycopg.connect(make_conninfo(**params)), address.path, address=address)

@@ -546,17 +546,20 @@ def test_a_bug_as_a_child_goes_to_the_log_not_the_terminal(team: Team) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["postgresql://db.council.example:5432/caseview", "postgres://h/db"]
+    "address", ["postgresql://127.0.0.1:1/caseview", "postgres://127.0.0.1:1/db"]
 )
-def test_a_server_address_is_named_as_such_not_looked_for_as_a_file(
+def test_an_unreachable_server_is_named_as_such_not_looked_for_as_a_file(
     address: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from caseview.cli import main
 
     monkeypatch.delenv("CASEVIEW_DB", raising=False)
-    assert main(["--db", address, "--user", "wren", "case", "list"]) == 2
+    monkeypatch.setenv("CASEVIEW_PASSWORD", "not sent anywhere")
+    assert main(["--db", address, "--user", "wren", "case", "list"]) == 1
     err = capsys.readouterr().err
-    assert "PostgreSQL server address" in err and "give --db the path of a case file" in err
+    assert "Cannot reach the Caseview server at postgres" in err and "Traceback" not in err
+    assert "not sent anywhere" not in err
+    # The demo is a case file of its own: a server address is refused, not connected to.
     monkeypatch.setenv("CASEVIEW_DB", address)
-    assert main(["verify"]) == 2
-    assert "PostgreSQL server address" in capsys.readouterr().err
+    assert main(["demo", "--no-gui"]) == 2
+    assert "is a PostgreSQL server. Give --db the path of a case file" in capsys.readouterr().err

@@ -342,10 +342,6 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF caseview_username() IS NULL THEN
-        PERFORM caseview_refuse_identity(
-            'caseview_append_audit is for Caseview users; the owner inserts directly');
-    END IF;
     IF caseview_group() = 'auditor' AND caseview_payload_text(event_payload, 'action')
             !~ '^(login|integrity\.verified|export\.[a-z_]+)$' THEN
         PERFORM caseview_refuse_identity(

@@ -1,0 +1,123 @@
+"""The storage, service and CLI tests on both engines: a case file, or a team server.
+
+A test module opts in with ``pytestmark = pytest.mark.both_engines``: every test of it
+that uses the ``casefile`` fixture (directly, or through ``manager``, ``worker``, ``case``
+...) then runs twice, ``[sqlite]`` and ``[postgresql]``. ``CASEVIEW_TEST_ENGINE=postgresql``
+runs every test that can on the server instead (to find out which can).
+
+On PostgreSQL, ``casefile`` is the database owner's :class:`ServerFile` on a fresh
+database with Caseview's schema and roles installed, exactly as ``caseview init`` leaves
+it before the first manager exists; ``accounts.create_first_manager`` and
+``accounts.login`` then work on it as on a case file (signing in opens the person's own
+connection, as their own login role).
+
+Installing takes a second, so it happens once per test session, into a template
+database; each test gets a copy (``CREATE DATABASE ... TEMPLATE``), with the group roles
+of the template (roles are cluster-wide) and login roles of its own, dropped after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from pg_server import PgServer, shared_pg_server
+from psycopg import sql
+
+from caseview.storage.postgres import install
+from caseview.storage.server import ROLE_PREFIX_ENV, ServerAddress, ServerFile
+
+ENGINES = ("sqlite", "postgresql")
+PREFIX = "cvt"
+TEMPLATE = "caseview_template"
+OWNER = "cvt_owner"
+
+
+@dataclass
+class _Template:
+    server: PgServer
+    owner_password: str
+
+
+_template: _Template | None = None
+
+
+def _ensure_template(session: pytest.Session) -> _Template:
+    global _template
+    if _template is not None:
+        return _template
+    server = shared_pg_server(session)
+    password = secrets.token_urlsafe(18)
+    with server.connect() as su:
+        su.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+                sql.Identifier(OWNER), sql.Literal(password)
+            )
+        )
+        su.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                sql.Identifier(TEMPLATE), sql.Identifier(OWNER)
+            )
+        )
+    address = ServerAddress(server.url(TEMPLATE, OWNER, password))
+    with address.connect_owner() as owner:
+        install.install(owner.pg.raw, prefix=PREFIX)
+    _template = _Template(server, password)
+    session.addfinalizer(_forget_template)
+    return _template
+
+
+def _forget_template() -> None:
+    global _template
+    _template = None  # the server, with everything in it, stops with the session
+
+
+@contextlib.contextmanager
+def server_store(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServerFile]:
+    """The owner's connection to a fresh copy of the installed template database."""
+    template = _ensure_template(request.session)
+    server = template.server
+    name = f"t_{secrets.token_hex(6)}"
+    names = install.role_names(PREFIX)
+    with server.connect() as su:
+        su.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE), sql.Identifier(OWNER)
+            )
+        )
+        su.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        su.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}, {}").format(
+                sql.Identifier(name),
+                sql.Identifier(names.worker),
+                sql.Identifier(names.manager),
+                sql.Identifier(names.auditor),
+            )
+        )
+    monkeypatch.setenv(ROLE_PREFIX_ENV, PREFIX)
+    owner = ServerAddress(server.url(name, OWNER, template.owner_password)).connect_owner()
+    try:
+        yield owner
+    finally:
+        owner.close()
+        with server.connect() as su:
+            su.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            logins = [
+                str(row[0])
+                for row in su.execute(
+                    "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)",
+                    [names.login_prefix],
+                )
+            ]
+        server.drop_roles(logins)
+
+
+def people_address(store: ServerFile) -> str:
+    """The address people sign in with (``--db`` of the CLI) for a test's database."""
+    assert store.address is not None
+    return store.address.for_people
