@@ -97,11 +97,17 @@ def rate(
     return median
 
 
-def ratio(name: str, numerator: float, denominator: float) -> float:
-    """Print and return ``numerator / denominator`` (of two medians)."""
+def ratio(name: str, numerator: float, denominator: float, *, target: float | None = None) -> float:
+    """Print and return ``numerator / denominator`` (of two medians); with a target, the
+    ratio to it, as :func:`rate` does."""
     value = numerator / denominator
     print(f"  {name:<{WIDTH}} {value:>12.2f}x")
-    _collect({"figure": name, "median": value, "unit": "x", "target": None})
+    if target is not None:
+        print(
+            f"  {'':<{WIDTH}} target >= {target:.2f}x: {value / target:.2f}x the target: "
+            f"{'MET' if value >= target else 'NOT MET'}"
+        )
+    _collect({"figure": name, "median": value, "unit": "x", "target": target})
     return value
 
 

@@ -13,7 +13,6 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import argon2
 
@@ -24,11 +23,8 @@ from caseview.errors import LoginFailed, NotFound, PermissionDenied, ValidationE
 from caseview.permissions import require_account_manager, require_account_reader
 from caseview.session import Session
 from caseview.storage import CaseFile, Store, logins
-from caseview.storage.store import Entrance
-
-if TYPE_CHECKING:
-    from caseview.storage.server import ServerFile
 from caseview.storage import people as sql
+from caseview.storage.store import Entrance, Owner
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +146,7 @@ def create_first_manager(
 
 
 def set_up_server(
-    owner: ServerFile,
+    owner: Owner,
     username: str,
     password: str,
     *,

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from caseview.clock import from_iso, to_iso
 from caseview.domain import AuditEvent, Role
-from caseview.errors import UsageError
+from caseview.errors import PermissionDenied, UsageError
 from caseview.permissions import case_for_reading, require_role
 from caseview.session import Session
+from caseview.storage import Store, dialect, integrity, rowcheck
 from caseview.storage import audit as sql
-from caseview.storage import integrity, rowcheck
 from caseview.storage import people as people_sql
 from caseview.storage.schema import GENESIS_HASH
 
@@ -141,31 +141,69 @@ class VerifyResult:
 
 
 def verify_chain(
-    path: Path, expect: Checkpoint | None = None, *, workers: int | None = None
+    store: Path | Store, expect: Checkpoint | None = None, *, workers: int | None = None
 ) -> VerifyResult:
-    """Recompute the whole chain of the case file at ``path``; report the earliest break.
+    """Recompute the whole chain; report the earliest break.
+
+    ``store`` is a case file's path, or an open store. A case file is read by path: big
+    logs are split into seq ranges walked by worker processes (every event carries its
+    predecessor's hash, so ranges check on their own and are then linked end to start).
+    A team server is read over the store's own connection, in one snapshot (its
+    ``read()``), through a server-side cursor; ``workers`` does not apply there.
 
     Events appended while this runs are not part of this check: it verifies up to the
-    head it saw when it started. Big logs are split into seq ranges walked by worker
-    processes (every event carries its predecessor's hash, so ranges check on their
-    own and are then linked end to start).
+    head it saw when it started.
     """
+    if isinstance(store, str | os.PathLike):
+        return _verify_file(Path(store), expect, workers)
+    if not dialect.is_server(store.conn):
+        return _verify_file(Path(store.path), expect, workers)
+    with store.read() as conn:
+        return _verify_server(conn, expect)
+
+
+def _verify_file(path: Path, expect: Checkpoint | None, workers: int | None) -> VerifyResult:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     conn.text_factory = bytes  # a tampered value may not even be valid UTF-8
     try:
-        tip = head(conn)
-        expect_hash = (
-            None
-            if expect is None
-            else GENESIS_HASH
-            if expect.seq == 0  # the head of an empty log
-            else sql.hash_at(conn, expect.seq)
-        )
-        stray = sql.stray_seq(conn)
+        tip, expect_hash, stray = _chain_ends(conn, expect)
     finally:
         conn.close()
     walks = _walk_all(str(path), max(tip.seq, 0), workers)
+    return _chain_result(walks, tip, expect, expect_hash, stray)
 
+
+def _verify_server(conn: sqlite3.Connection, expect: Checkpoint | None) -> VerifyResult:
+    """The chain of a server, over ``conn`` inside the caller's snapshot."""
+    tip, expect_hash, stray = _chain_ends(conn, expect)
+    walks = [sql.walk_server(conn, 1, tip.seq)] if tip.seq > 0 else []
+    return _chain_result(walks, tip, expect, expect_hash, stray)
+
+
+def _chain_ends(
+    conn: sqlite3.Connection, expect: Checkpoint | None
+) -> tuple[Checkpoint, str | None, int | None]:
+    """The head as seen now, the hash of the event ``expect`` names, and a stray seq."""
+    tip = Checkpoint(*sql.last_event(conn))
+    expect_hash = (
+        None
+        if expect is None
+        else GENESIS_HASH
+        if expect.seq == 0  # the head of an empty log
+        else sql.hash_at(conn, expect.seq)
+    )
+    return tip, expect_hash, sql.stray_seq(conn)
+
+
+def _chain_result(
+    walks: list[sql.RangeWalk],
+    tip: Checkpoint,
+    expect: Checkpoint | None,
+    expect_hash: str | None,
+    stray: int | None,
+) -> VerifyResult:
+    """The first break of the walked ranges, linked end to start, then the checks on the
+    whole log: no event numbered out of the sequence, and the checkpoint still in it."""
     first_break: int | None = None
     problem = ""
     previous_end = GENESIS_HASH
@@ -264,40 +302,82 @@ def _event(row: sqlite3.Row) -> AuditEvent:
     )
 
 
-def verify(session: Session | None, path: Path, expect: Checkpoint | None = None) -> VerifyResult:
+def verify(
+    session: Session | None, path: Path | None = None, expect: Checkpoint | None = None
+) -> VerifyResult:
     """Verify the audit chain, the evidence, and every row the log vouches for
-    (:mod:`caseview.storage.rowcheck`). With a session, the check is itself logged.
+    (:mod:`caseview.storage.rowcheck`); with ``expect``, that the log still holds that
+    checkpoint.
 
-    With a session, it is the session's own case file that is verified (and logged).
+    With a session it is the session's own store that is verified (``path`` is then
+    not used), and the check is itself logged as an ``integrity.verified`` event. On a
+    case file anyone holding it may check it. On a team server the database shows a
+    worker only their own cases, so only a manager or an auditor can verify it
+    (:func:`_require_verifier`); there everything is read in one snapshot over the
+    session's own connection, while others go on working.
+
+    Without a session, ``path`` is a case file, checked read-only and not logged: an
+    independent third party must be able to repeat the check.
     """
-    if session is not None:
-        path = session.casefile.path
-    chain = verify_chain(path, expect)
-    where = str(path.resolve())
+    if session is None:
+        if path is None:
+            raise UsageError("Say which case file to verify.")
+        return _verify_all_of_file(path, expect)
+    _require_verifier(session)
+    store = session.casefile
+    if dialect.is_server(store.conn):
+        with store.read() as conn:
+            result = _with_evidence(_verify_server(conn, expect), conn)
+    else:
+        result = _verify_all_of_file(Path(store.path), expect)
+    with store.write() as conn:
+        record(
+            conn,
+            at=session.now(),
+            actor=session.actor,
+            action="integrity.verified",
+            entity="case_file",
+            data={
+                "intact": result.intact,
+                "events": result.events,
+                "head": str(result.head),
+                "first_break": result.first_break,
+                "evidence_problems": list(result.evidence_problems),
+                "expected_head": str(expect) if expect else None,
+            },
+        )
+    return result
+
+
+def _require_verifier(session: Session) -> None:
+    """Whether ``session`` may verify its store: anyone holding a case file; on a team
+    server a manager or an auditor, as the database hides other cases from a worker
+    (whose check would find breaks that are only rows they cannot see)."""
+    if session.role is Role.WORKER and dialect.shows_workers_only_their_cases(
+        session.casefile.conn
+    ):
+        raise PermissionDenied(
+            "Verifying the whole store on the server needs a manager or an auditor: the "
+            "server shows a worker only the cases allocated to them. Ask a manager or an "
+            "auditor to run the check.",
+            rule="role",
+        )
+
+
+def _verify_all_of_file(path: Path, expect: Checkpoint | None) -> VerifyResult:
+    return _with_evidence(verify_chain(path, expect), str(path.resolve()))
+
+
+def _with_evidence(chain: VerifyResult, store: str | sqlite3.Connection) -> VerifyResult:
+    """``chain`` with the row check (on an intact chain only: a broken one vouches for
+    nothing after its break) and the evidence checks, of the case file at ``store`` or
+    over a server's connection, in the same snapshot as the chain."""
     # Local import: captures records its events through this module.
     from caseview.captures import ATTESTATIONS
 
-    row_break = rowcheck.check_rows(where, ATTESTATIONS) if chain.first_break is None else None
-    problems = ([str(row_break)] if row_break is not None else []) + integrity.run_checks(where)
-    result = dataclasses.replace(chain, evidence_problems=tuple(problems), row_break=row_break)
-    if session is not None:
-        with session.casefile.write() as conn:
-            record(
-                conn,
-                at=session.now(),
-                actor=session.actor,
-                action="integrity.verified",
-                entity="case_file",
-                data={
-                    "intact": result.intact,
-                    "events": result.events,
-                    "head": str(result.head),
-                    "first_break": result.first_break,
-                    "evidence_problems": list(result.evidence_problems),
-                    "expected_head": str(expect) if expect else None,
-                },
-            )
-    return result
+    row_break = rowcheck.check_rows(store, ATTESTATIONS) if chain.first_break is None else None
+    problems = ([str(row_break)] if row_break is not None else []) + integrity.run_checks(store)
+    return dataclasses.replace(chain, evidence_problems=tuple(problems), row_break=row_break)
 
 
 # --- the file-wide view -------------------------------------------------------------------

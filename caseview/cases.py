@@ -16,6 +16,7 @@ from caseview.permissions import (
     case_for_managing,
     case_for_reading,
     require_case_creator,
+    subject_for_reading,
 )
 from caseview.session import Session
 from caseview.storage import people as sql
@@ -248,8 +249,5 @@ def list_subjects(session: Session, case_id: int) -> list[Subject]:
 
 
 def get_subject(session: Session, subject_id: int) -> Subject:
-    row = sql.subject_by_id(session.casefile.conn, subject_id)
-    if row is None:
-        raise NotFound(f"There is no subject {subject_id}.")
-    case_for_reading(session, int(row["case_id"]))
+    row = subject_for_reading(session, subject_id)
     return subject_from_row(row)

@@ -716,25 +716,6 @@ def parse_query(text: str) -> SearchQuery:
     return replace(query, notes=tuple(notes))
 
 
-def _fts5_string(word: str) -> str:
-    # A quoted FTS5 string, so no query can use FTS5's own syntax.
-    return '"' + word.replace('"', '""') + '"'
-
-
-def _match_word(word: str) -> str:
-    """One query word as an FTS5 expression that finds it in the folded column.
-
-    The expression is not limited to that column, so snippet() still marks the hits in
-    the body as written; any hit in the title or body is also a hit in ``folded``, so the
-    rows found are the same. A word that folding changes (Łódź) is also tried as typed,
-    so the body's own spelling is marked.
-    """
-    folded = sql.fold(word)
-    if folded == word:
-        return _fts5_string(word)
-    return f"({_fts5_string(word)} OR {_fts5_string(folded)})"
-
-
 @dataclass(frozen=True)
 class SearchResult:
     hits: tuple[SearchHit, ...]
@@ -760,21 +741,16 @@ def find(
     asked = parse_query(query)
     if asked.empty:
         return SearchResult((), asked.notes)
-    rows = sql.search(
-        session.casefile.conn,
-        case_ids,
-        # Explicit AND: FTS5 refuses a bracketed OR followed by an implicit AND.
-        words=" AND ".join(_match_word(w) for w in asked.words),
-        phrases=" AND ".join(_fts5_string(p) for p in asked.phrases),
-        fragments=asked.fragments,
-        limit=max(1, min(limit, 500)),
-    )
-    hits = tuple(
-        SearchHit(
-            str(r["kind"]), int(r["ref_id"]), int(r["case_id"]), str(r["title"]), str(r["snippet"])
+    with session.casefile.read() as conn:  # one snapshot: a server asks in several steps
+        found = sql.search(
+            conn,
+            case_ids,
+            words=asked.words,
+            phrases=asked.phrases,
+            fragments=asked.fragments,
+            limit=max(1, min(limit, 500)),
         )
-        for r in rows
-    )
+    hits = tuple(SearchHit(f.kind, f.ref_id, f.case_id, f.title, f.snippet) for f in found)
     return SearchResult(hits, asked.notes)
 
 

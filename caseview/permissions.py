@@ -38,14 +38,28 @@ def can_see_case(session: Session, case_id: int) -> bool:
 def case_for_reading(session: Session, case_id: int) -> sqlite3.Row:
     """The case row, if this user may see it. An unallocated worker is told plainly."""
     row = sql.case_by_id(session.casefile.conn, case_id)
-    if row is None:
+    if row is None and not sql.case_exists(session.casefile.conn, case_id):
         raise NotFound(f"There is no case {case_id}. Run 'caseview case list' to see yours.")
-    if not can_see_case(session, case_id):
+    # On a server the database itself hides a case not allocated to the reader.
+    if row is None or not can_see_case(session, case_id):
         raise PermissionDenied(
             f"Case {case_id} is not allocated to you. Ask a manager to allocate it "
             "if you need to work on it.",
             rule="allocation",
         )
+    return row
+
+
+def subject_for_reading(session: Session, subject_id: int) -> sqlite3.Row:
+    """The subject's row, if this user may see its case; an unallocated worker is told
+    so (on a server the database hides the row itself)."""
+    row = sql.subject_by_id(session.casefile.conn, subject_id)
+    if row is None:
+        hidden_in = sql.case_of_subject(session.casefile.conn, subject_id)
+        if hidden_in is not None:
+            case_for_reading(session, hidden_in)
+        raise NotFound(f"There is no subject {subject_id}.")
+    case_for_reading(session, int(row["case_id"]))
     return row
 
 

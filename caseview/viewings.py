@@ -18,7 +18,7 @@ import ethics
 from caseview import audit, justifications, persons, policy
 from caseview.clock import from_iso, to_iso
 from caseview.errors import GateRefused, NotFound, PermissionDenied
-from caseview.permissions import case_for_looking, case_for_reading
+from caseview.permissions import case_for_looking, case_for_reading, subject_for_reading
 from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
@@ -74,10 +74,7 @@ def _refused(
 def meter_for(session: Session, subject_id: int) -> ethics.MeterReading:
     """The repeat-viewing meter now for the person this subject is (every look at that
     person, by everyone, in any case and under any label)."""
-    row = people_sql.subject_by_id(session.casefile.conn, subject_id)
-    if row is None:
-        raise NotFound(f"There is no subject {subject_id}.")
-    case_for_reading(session, int(row["case_id"]))
+    subject_for_reading(session, subject_id)
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     people = persons.known_people(conn)
@@ -460,10 +457,7 @@ def record_view(
 
 
 def list_for_subject(session: Session, subject_id: int, limit: int = 500) -> list[ViewingRecord]:
-    row = people_sql.subject_by_id(session.casefile.conn, subject_id)
-    if row is None:
-        raise NotFound(f"There is no subject {subject_id}.")
-    case_for_reading(session, int(row["case_id"]))
+    subject_for_reading(session, subject_id)
     return [
         ViewingRecord(
             int(r["id"]),

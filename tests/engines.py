@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 import pytest
 from pg_server import PgServer, shared_pg_server
 from psycopg import sql
 
+from caseview.session import Session
+from caseview.storage import dialect
 from caseview.storage.postgres import install
 from caseview.storage.server import ROLE_PREFIX_ENV, ServerAddress, ServerFile
 
@@ -121,3 +126,65 @@ def people_address(store: ServerFile) -> str:
     """The address people sign in with (``--db`` of the CLI) for a test's database."""
     assert store.address is not None
     return store.address.for_people
+
+
+def snapshot(store: Any) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in a stable order: to show that nothing changed.
+
+    On a case file, SQLite's full-text shadow tables are left to their virtual table.
+    """
+    conn = store.conn
+    if dialect.is_server(conn):
+        tables = sorted(dialect.table_names(conn) - {"schema_version", "caseview_roles"})
+        return {
+            t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY 1')]
+            for t in tables
+        }
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND coalesce(sql, '') NOT LIKE '%WITHOUT ROWID%'"
+        )
+    ]
+    return {
+        t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')]
+        for t in tables
+    }
+
+
+def second_connection(session: Session, password: str) -> Any:
+    """The same person's store opened again, as another process of theirs would."""
+    store = session.casefile
+    if store.authenticates:
+        return store.connect_as(session.actor, password)
+    from caseview.storage import open_case_file
+
+    return open_case_file(store.path)
+
+
+def no_waiting(store: Any) -> None:
+    """Make ``store``'s writes fail at once, rather than wait, when another holds the lock."""
+    if dialect.is_server(store.conn):
+        store.conn.execute("SET lock_timeout = '50ms'")
+    else:
+        store.conn.execute("PRAGMA busy_timeout = 0")
+
+
+LOCKED = (sqlite3.OperationalError, psycopg.errors.LockNotAvailable)
+"""What a write that could not wait for the lock raises, on either engine."""
+
+REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)
+"""What a change the database's own rules refuse raises, on either engine."""
+
+
+def database_refuses(store: Any, match: str | None = None) -> Any:
+    """``pytest.raises`` for a change the database itself refuses.
+
+    A case file refuses with its triggers and checks (``match`` the message); a server
+    refuses the same change earlier still when the role has no grant for it at all
+    (permission denied), or with its own triggers and constraints.
+    """
+    if dialect.is_server(store.conn):
+        return pytest.raises((psycopg.IntegrityError, psycopg.errors.InsufficientPrivilege))
+    return pytest.raises(sqlite3.IntegrityError, match=match)

@@ -57,7 +57,7 @@ def import_check(
     """
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         permission = captures.check_import(
             session,
             case_id,
@@ -88,7 +88,7 @@ def import_file(
     """Import a saved screenshot, PDF, web page or text file through the gate."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return captures.import_file(
             session,
             case_id,
@@ -116,7 +116,7 @@ class CaseAdmin:
 
 
 def load_case_admin(who: Identity, case_id: int) -> CaseAdmin:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         case = cases.get_case(session, case_id)
         members = tuple(cases.members(session, case_id))
         subjects = tuple(cases.list_subjects(session, case_id))
@@ -134,18 +134,18 @@ def load_case_admin(who: Identity, case_id: int) -> CaseAdmin:
 
 
 def create_case(who: Identity, reference: str, title: str) -> Case:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return cases.create_case(session, reference, title)
 
 
 def allocate(who: Identity, case_id: int, username: str) -> CaseAdmin:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         cases.allocate(session, case_id, username)
     return load_case_admin(who, case_id)
 
 
 def deallocate(who: Identity, case_id: int, username: str) -> CaseAdmin:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         cases.deallocate(session, case_id, username)
     return load_case_admin(who, case_id)
 
@@ -158,7 +158,7 @@ def add_subject(
     date_of_birth: date | None,
     handles: Sequence[str],
 ) -> CaseAdmin:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         cases.add_subject(
             session, case_id, name, role, date_of_birth=date_of_birth, handles=handles
         )
@@ -166,7 +166,7 @@ def add_subject(
 
 
 def set_case_status(who: Identity, case_id: int, status: str) -> CaseAdmin:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         cases.set_status(session, case_id, status)
     return load_case_admin(who, case_id)
 
@@ -175,7 +175,7 @@ def set_case_status(who: Identity, case_id: int, status: str) -> CaseAdmin:
 
 
 def load_accounts(who: Identity) -> list[Account]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return accounts.list_accounts(session)
 
 
@@ -183,30 +183,32 @@ def add_user(
     who: Identity, username: str, role: str, password: str, display_name: str
 ) -> list[Account]:
     """Add an account (argon2 hashing is slow on purpose, hence off the GUI thread)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         accounts.add_user(session, username, role, password, display_name=display_name)
         return accounts.list_accounts(session)
 
 
 def reset_password(who: Identity, username: str, password: str) -> list[Account]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         accounts.reset_password(session, username, password)
         return accounts.list_accounts(session)
 
 
 def unlock(who: Identity, username: str) -> list[Account]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         accounts.unlock(session, username)
         return accounts.list_accounts(session)
 
 
 def set_active(who: Identity, username: str, active: bool) -> list[Account]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         accounts.set_active(session, username, active)
         return accounts.list_accounts(session)
 
 
 def change_own_password(who: Identity, current: str, new: str) -> None:
     """The signed-in user changes their own password, proving the current one first."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         accounts.change_password(session, current, new)
+    if who.link is not None:
+        who.link.password_changed(new)  # the window's next connections sign in with it

@@ -21,7 +21,7 @@ def start(
     who: Identity, case_id: int, justification_id: int, subject_id: int, url: str, attested: bool
 ) -> BrowseSession:
     """Open a viewing session through the gate (one look); raises GateRefused."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.start(
             session, case_id, justification_id, subject_id, url, attested=attested
         )
@@ -29,35 +29,35 @@ def start(
 
 def navigate(who: Identity, session_id: int, url: str, kind: str) -> str | None:
     """None if the browser may go to ``url``; else the refusal (already recorded)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.navigate(session, session_id, url, kind)
 
 
 def log_page(who: Identity, session_id: int, page: PageView) -> int:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.log_page(session, session_id, page)
 
 
 def log_requests(who: Identity, session_id: int, entries: Sequence[RequestEntry]) -> None:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         browsing.log_requests(session, session_id, entries)
 
 
 def log_blocked(who: Identity, session_id: int, what: str, url: str, detail: str) -> None:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         browsing.log_blocked(session, session_id, what, url, detail)
 
 
 def capture(who: Identity, session_id: int, page: RenderedPage) -> SourceRecord:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.capture(session, session_id, page)
 
 
 def end(who: Identity, session_id: int, reason: str) -> BrowseSession:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.end(session, session_id, reason)
 
 
 def describe(who: Identity, session_id: int) -> BrowseSession:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browsing.get(session, session_id)

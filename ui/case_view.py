@@ -215,7 +215,11 @@ class SourcesTab(QWidget):
     def _loaded(self, generation: int, page: SourcePage) -> None:
         if generation != self._generation:
             return  # an answer for an older search or order
+        chosen = self._chosen_id() if page.offset == 0 else None
         self.model.set_page(page)
+        ids = [row.id for row in page.rows]
+        if chosen in ids:
+            self.view.selectRow(ids.index(chosen))  # a reload keeps the person's place
         shown = "source" if page.total == 1 else "sources"
         self.count.setText(
             f"{page.total:,} {shown}" + (" match" if self.search.text().strip() else "")
@@ -223,6 +227,11 @@ class SourcesTab(QWidget):
         if not self._sized and page.rows:
             widgets.fit_columns(self.view)
             self._sized = True
+
+    def _chosen_id(self) -> int | None:
+        indexes = self.view.selectionModel().selectedRows()
+        row = self.model.data(indexes[0], ROW_ROLE) if indexes else None
+        return row.id if isinstance(row, SourceRow) else None
 
     def _failed(self, generation: int, exc: BaseException) -> None:
         self.model.page_failed()

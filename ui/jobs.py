@@ -44,23 +44,31 @@ from ui.identity import Identity, session_for
 
 if TYPE_CHECKING:
     from caseview.captures import SourceRecord
+    from caseview.storage.notify import Seen
+    from ui.server_link import ServerLink
 
 _T = TypeVar("_T")
 
 # --- signing in ----------------------------------------------------------------------
 
 
-def needs_first_manager(path: Path) -> bool:
-    """True when the case file does not exist yet or has no accounts."""
-    if not path.exists():
+def needs_first_manager(place: Path | ServerLink) -> bool:
+    """True when the case file does not exist yet or has no accounts. Never on a team
+    server: ``caseview init`` there creates the first manager with the database."""
+    if not isinstance(place, Path):
+        return False
+    if not place.exists():
         return True
-    with open_case_file(path) as casefile:
+    with open_case_file(place) as casefile:
         return accounts.needs_first_manager(casefile)
 
 
-def sign_in(path: Path, username: str, password: str) -> User:
-    """Check the password (argon2: slow on purpose, hence off the GUI thread)."""
-    with open_case_file(path) as casefile:
+def sign_in(place: Path | ServerLink, username: str, password: str) -> User:
+    """Check the password (argon2, or the server's own check: slow, so off the GUI
+    thread). On a team server the link keeps what it needs for the window's next jobs."""
+    if not isinstance(place, Path):
+        return place.sign_in(username, password)
+    with open_case_file(place) as casefile:
         session = accounts.login(casefile, username, password)
         # A moment to notice lapsed emergency reviews (reads never do); cheap when none.
         justifications.notice_overdue(session)
@@ -85,13 +93,13 @@ def create_first_manager(path: Path, username: str, password: str, display_name:
 
 
 def load_cases(who: Identity) -> list[Case]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return cases.list_cases(session)
 
 
 def load_abilities(who: Identity, case_id: int | None) -> Abilities:
     """What the user may do on the case (``None``: no case; only the general actions)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return abilities.abilities(session, case_id)
 
 
@@ -126,7 +134,7 @@ class Overview:
 
 
 def load_overview(who: Identity, case_id: int) -> Overview:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         case = cases.get_case(session, case_id)
         rules = policy.current(session.casefile)
         meters = tuple(
@@ -157,7 +165,7 @@ def load_sources(
     offset: int,
     limit: int,
 ) -> browse.SourcePage:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return browse.source_page(
             session,
             case_id,
@@ -170,17 +178,17 @@ def load_sources(
 
 
 def load_observations(who: Identity, case_id: int) -> list[Observation]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return observations.list_for_case(session, case_id)
 
 
 def load_note(who: Identity, case_id: int) -> Note | None:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return notes.current(session, case_id)
 
 
 def load_audit(who: Identity, case_id: int, limit: int = 5000) -> list[AuditEvent]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return audit.list_events(session, case_id, limit=limit)
 
 
@@ -206,7 +214,7 @@ class FileAuditFilter:
 
 def load_file_audit(who: Identity, wanted: FileAuditFilter) -> tuple[FileEvent, ...]:
     """The file's audit events, newest first, as ``wanted`` filters them."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         events = audit.list_file_events(
             session,
             kind=wanted.kind,
@@ -235,7 +243,7 @@ class SourceDetail:
 def load_source(who: Identity, source_id: int) -> SourceDetail:
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         record = captures.get(session, source_id)
         return SourceDetail(
             record,
@@ -249,7 +257,7 @@ def review_exposure(who: Identity, finding_id: int, confirmed: bool) -> None:
     """Confirm (``True``) or dismiss (``False``) an exposure finding on a child's page."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         captures.review_exposure(session, finding_id, confirmed)
 
 
@@ -258,14 +266,15 @@ def review_exposure(who: Identity, finding_id: int, confirmed: bool) -> None:
 
 def verify_case_file(who: Identity) -> VerifyResult:
     """Recompute the audit chain and the evidence hashes; the check itself is logged."""
-    with session_for(who.path, who.user.id) as session:
-        return audit.verify(session, who.path)
+    with session_for(who) as session:
+        # With a session, verify checks the session's own store (its path is not used).
+        return audit.verify(session, Path(who.path))
 
 
 def export_pdf(who: Identity, case_id: int, target: Path) -> Checkpoint:
     from caseview.report import build as report  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return report.export_pdf(session, case_id, target)
 
 
@@ -273,7 +282,7 @@ def export_warc(who: Identity, case_id: int, target: Path) -> int:
     """Write the case's captures to ``target``, whole or not at all (atomic_write)."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return captures.export_warc(session, case_id, target)
 
 
@@ -303,7 +312,7 @@ class WizardContext:
 
 
 def wizard_context(who: Identity, case_id: int) -> WizardContext:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         rules = policy.current(session.casefile)
         return WizardContext(
             cases.get_case(session, case_id),
@@ -318,7 +327,7 @@ def gate_findings(
     who: Identity, case_id: int, fields: Mapping[str, object]
 ) -> list[ethics.Finding]:
     """What the gate says about the form as it stands (called as the worker types)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return justifications.findings(session, case_id, _request(session, fields))
 
 
@@ -333,7 +342,7 @@ def save_draft(
 
     ``answers`` answer, in order, the reasons a manager gave for returning the request.
     """
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         request = _request(session, fields)
         if justification_id is None:
             return justifications.create(session, case_id, request)
@@ -357,7 +366,7 @@ def submit_request(
     answers: Sequence[str] | None = None,
 ) -> JustificationRecord:
     """Save the form as a draft, then submit it through the gate (GateRefused if blocked)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         request = _request(session, fields)
         if justification_id is None:
             record = justifications.create(session, case_id, request)
@@ -385,7 +394,7 @@ class QueueEntry:
 
 
 def load_queue(who: Identity) -> list[QueueEntry]:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         justifications.notice_overdue(session)  # opening the queue is when a lapse matters
         queue = justifications.review_queue(session)
         references = {case.id: case.reference for case in cases.list_cases(session)}
@@ -416,9 +425,18 @@ class QueueCount:
 
 def count_queue(who: Identity) -> QueueCount:
     """How many requests wait for this manager, for the notice at sign-in (reads only)."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         queue = [r for r in justifications.review_queue(session) if r.author != session.actor]
         return QueueCount(len(queue), sum(1 for r in queue if r.overdue))
+
+
+def what_is_seen(who: Identity) -> Seen:
+    """On a team server: what the person may see, in brief, to tell whether news of a
+    change elsewhere touches this window (``caseview.storage.notify``)."""
+    from caseview.storage import notify  # local: it needs psycopg, loaded only for a server
+
+    with session_for(who) as session:
+        return notify.what_is_seen(session.casefile)
 
 
 @dataclass(frozen=True)
@@ -431,7 +449,7 @@ class ReviewContext:
 
 
 def load_review_context(who: Identity, justification_id: int) -> ReviewContext:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         record = justifications.get(session, justification_id)
         found = justifications.findings(session, record.case_id, record.request, record.id)
         history = tuple(
@@ -451,7 +469,7 @@ def decide(
     decision: str,
     reasons: str,
 ) -> JustificationRecord:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return justifications.review(session, justification_id, decision, reasons)
 
 
@@ -496,7 +514,7 @@ class CaptureChoices:
 
 
 def capture_choices(who: Identity, case_id: int) -> CaptureChoices:
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         people = {s.id: s for s in cases.list_subjects(session, case_id)}
         open_now = tuple(
             RequestChoice(
@@ -523,7 +541,7 @@ def capture(
     """Capture a public page through the gate; ``cancel()`` stops it between chunks."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return captures.capture_url(
             session,
             case_id,
@@ -539,7 +557,7 @@ def save_evidence(who: Identity, source_id: int, target: Path) -> Path:
     """Write a source's stored bytes, exactly as captured, to ``target`` (logged)."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return captures.export_evidence(session, source_id, target)
 
 
@@ -547,7 +565,7 @@ def save_source_warc(who: Identity, source_id: int, target: Path) -> Path:
     """Write one source's WARC records as a ``.warc.gz`` (logged), whole or not at all."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         captures.export_source_warc(session, source_id, target)
     return target
 
@@ -577,7 +595,7 @@ def observation_context(
 ) -> ObservationContext:
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         page = browse.source_page(
             session, case_id, query=query, sort="captured_at", descending=True, limit=limit
         )
@@ -612,7 +630,7 @@ def save_observation(
     who: Identity, source_id: int, observation_id: int | None, form: ObservationForm
 ) -> Observation:
     """A new observation on ``source_id``, or a new version of ``observation_id``."""
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         if observation_id is None:
             return observations.add(
                 session,
@@ -672,7 +690,7 @@ def save_note(
     history either way). The check is advisory, not a lock: two saves in the same
     instant both land as versions, which the history shows.
     """
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         latest = notes.current(session, case_id)
         latest_version = latest.version if latest is not None else None
         if latest is not None and latest_version != based_on and not overwrite:
@@ -700,7 +718,7 @@ class KeptForms:
 def load_kept_forms(who: Identity, source_id: int) -> KeptForms:
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return KeptForms(
             captures.artefacts(session, source_id), captures.picture_of(session, source_id)
         )
@@ -710,5 +728,5 @@ def load_artefact(who: Identity, source_id: int, kind: str) -> bytes:
     """The stored bytes of one kept form of the source (e.g. its MHTML)."""
     from caseview import captures  # local: see the module docstring
 
-    with session_for(who.path, who.user.id) as session:
+    with session_for(who) as session:
         return captures.artefact_bytes(session, source_id, kind)

@@ -1,13 +1,20 @@
-"""Signing in, and creating the first manager of a new case file.
+"""Signing in, creating the first manager of a new case file, and a team server's address.
 
-Both dialogs check the password in the background (argon2 is slow on purpose) and
-show the service's own message when it refuses, lockout wording included. Each has
-``ask(parent, path) -> User | None``; tests drive them with ``show()`` instead.
+The sign-in dialogs check the password in the background (argon2 is slow on purpose;
+a server checks it itself) and show the service's own message when it refuses,
+lockout wording included. Each has ``ask(parent, ...) -> value | None``; tests drive
+them with ``show()`` instead.
+
+Signing in to a team server is the same dialog on a :class:`~ui.server_link.ServerLink`
+(a server has no first-manager dialog: ``caseview init`` on the server creates the
+first manager). On success the link keeps what the window needs to open more
+connections; the dialog itself keeps nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,14 +27,20 @@ from PySide6.QtWidgets import (
 
 from caseview.domain import User
 from caseview.errors import CaseviewError
+from caseview.storage.store import is_server_address, without_password
 from ui import crash, jobs, messages, widgets
 from ui.tasks import run_task
+
+if TYPE_CHECKING:
+    from ui.server_link import ServerLink
+
+SERVER_HINT = "postgresql://HOST:PORT/DATABASE"
 
 
 class _AccountDialog(QDialog):
     """Shared shape: a form, OK/Cancel, and a background call while the form is locked."""
 
-    def __init__(self, parent: QWidget | None, path: Path, ok_text: str) -> None:
+    def __init__(self, parent: QWidget | None, path: Path | ServerLink, ok_text: str) -> None:
         super().__init__(parent)
         self.path = path
         self.user: User | None = None
@@ -74,12 +87,21 @@ class _AccountDialog(QDialog):
 
 
 class LoginDialog(_AccountDialog):
-    def __init__(self, parent: QWidget | None, path: Path, username: str = "") -> None:
+    """Who is signing in, to a case file (a Path) or a team server (a ServerLink)."""
+
+    def __init__(self, parent: QWidget | None, path: Path | ServerLink, username: str = "") -> None:
         super().__init__(parent, path, "&Sign in")
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in to Caseview")
         self.layout_.addWidget(widgets.heading("Sign in"))
-        self.layout_.addWidget(widgets.note(f"Case file: {path}"))
+        where = widgets.note(
+            f"Case file: {path}"
+            if isinstance(path, Path)
+            else f"Team server: {path.label}\n{path.path}\n\nSign in with your own user name "
+            "and password: the server checks them."
+        )
+        where.setObjectName("loginWhere")
+        self.layout_.addWidget(where)
         self.username = QLineEdit(username)
         self.username.setObjectName("loginUser")
         self.password = QLineEdit()
@@ -112,7 +134,9 @@ class LoginDialog(_AccountDialog):
         self.password.setFocus()
 
     @classmethod
-    def ask(cls, parent: QWidget | None, path: Path, username: str = "") -> User | None:
+    def ask(
+        cls, parent: QWidget | None, path: Path | ServerLink, username: str = ""
+    ) -> User | None:
         dialog = cls(parent, path, username)
         return dialog.user if dialog.exec() == QDialog.DialogCode.Accepted else None
 
@@ -178,3 +202,69 @@ class FirstManagerDialog(_AccountDialog):
     def ask(cls, parent: QWidget | None, path: Path) -> User | None:
         dialog = cls(parent, path)
         return dialog.user if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def server_address_problem(text: str) -> str:
+    """Why ``text`` cannot be a team server's address, or "" (checked before connecting)."""
+    address = text.strip()
+    if not address:
+        return f"Type the server's address, as IT gave it: {SERVER_HINT}."
+    if not is_server_address(address):
+        return f"A team server's address starts with postgresql://, as in {SERVER_HINT}."
+    if without_password(address) != address:
+        # Typed into a field that is shown, and kept: the password belongs in the sign-in.
+        return (
+            "Leave the password out of the address: you type it when you sign in. "
+            f"Write it as {SERVER_HINT}."
+        )
+    return ""
+
+
+class ServerAddressDialog(QDialog):
+    """File > Connect to a team server: its address (then the sign-in dialog)."""
+
+    def __init__(self, parent: QWidget | None, suggested: str = "") -> None:
+        super().__init__(parent)
+        self.setObjectName("serverAddressDialog")
+        self.setWindowTitle("Connect to a team server")
+        self.value: str | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(widgets.heading("Connect to a team server"))
+        layout.addWidget(
+            widgets.note(
+                "Your team's Caseview server, as IT gave you its address. You sign in "
+                "with your own user name and password next."
+            )
+        )
+        form = QFormLayout()
+        self.address = QLineEdit(suggested)
+        self.address.setObjectName("serverAddress")
+        self.address.setPlaceholderText(SERVER_HINT)
+        widgets.add_row(form, "Server &address:", self.address)
+        layout.addLayout(form)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("&Connect")
+        ok.setAccessibleName("Connect")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(widgets.chars(self, 60))
+        self.address.setFocus()
+
+    def submit(self) -> None:
+        problem = server_address_problem(self.address.text())
+        if problem:
+            messages.error(self, problem)
+            self.address.setFocus()
+            return
+        self.value = self.address.text().strip()
+        self.accept()
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, suggested: str = "") -> str | None:
+        dialog = cls(parent, suggested)
+        return dialog.value if dialog.exec() == QDialog.DialogCode.Accepted else None

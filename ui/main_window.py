@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -37,14 +38,17 @@ from PySide6.QtWidgets import (
 from caseview import __version__
 from caseview.abilities import Abilities
 from caseview.domain import Case, Role
+from caseview.errors import CaseviewError
 from caseview.justifications import JustificationRecord
-from ui import jobs, messages, tasks, widgets
+from ui import crash, jobs, messages, tasks, widgets
 from ui.audit_file_view import FileAuditDialog
 from ui.capture import BrowseDialog, CaptureDialog
 from ui.case_admin import CaseAdminDialog, NewCaseDialog
 from ui.case_view import LOADING_REASON, NO_CASE_REASON, CaseView
 from ui.identity import Identity
 from ui.import_dialog import ImportDialog, local_files
+from ui.live import ServerNews
+from ui.login import ServerAddressDialog
 from ui.models import ROW_ROLE, CasesModel
 from ui.review import ReviewQueueDialog
 from ui.source_view import SourceDetailDialog
@@ -52,9 +56,15 @@ from ui.tasks import run_task
 from ui.users_dialog import ChangePasswordDialog, UsersDialog
 from ui.wizard import JustificationWizard
 
+if TYPE_CHECKING:
+    from caseview.storage.notify import Seen  # psycopg: loaded only for a server
+
 DEMO_BANNER = "DEMO — fictional data; password demo"
 ROLE_WORDS = {Role.WORKER: "worker", Role.MANAGER: "manager", Role.AUDITOR: "auditor (read-only)"}
 DROP_ONE = "Drop one file at a time: each import records the address that file shows."
+NEWS_DEBOUNCE_MS = 300
+"""A burst of changes elsewhere (a capture writes several events) is one look, this late."""
+NOT_HEARING = "Not hearing of others' changes: reconnecting… (F5 reloads)"
 
 
 def web_links(urls: list[QUrl]) -> list[str]:
@@ -88,6 +98,8 @@ def set_reason(action: QAction, reason: str, tip: str) -> None:
 class MainWindow(QMainWindow):
     open_requested = Signal(object)
     """File > Open: the person chose another case file (a Path) to sign in to."""
+    connect_requested = Signal(str)
+    """File > Connect to server: the address of a team server to sign in to."""
     sign_out_requested = Signal(bool)
     """File > Sign out (False) or Switch user (True), unsaved work already agreed to lose."""
 
@@ -100,7 +112,7 @@ class MainWindow(QMainWindow):
         """Set once the person agreed to sign out: closing then asks nothing more."""
         self.browser_windows: list[QWidget] = []
         """Open evidence browser windows; each session ends when its window closes."""
-        title = f"Caseview — {who.user.display_name} ({ROLE_WORDS[who.role]}) — {who.path.name}"
+        title = f"Caseview — {who.user.display_name} ({ROLE_WORDS[who.role]}) — {who.label}"
         self.setWindowTitle(f"{title} — {DEMO_BANNER}" if demo_banner else title)
 
         self.cases = CasesModel(self)
@@ -149,6 +161,11 @@ class MainWindow(QMainWindow):
             f"Signed in as {who.user.display_name} ({who.user.username}), {ROLE_WORDS[who.role]}"
         )
         self.signed_in.setAccessibleName("Signed in as")
+        self.live_status = QLabel()
+        self.live_status.setObjectName("liveStatus")
+        self.live_status.setAccessibleName("Live updates")
+        self.live_status.hide()
+        self.statusBar().addPermanentWidget(self.live_status)
         self.statusBar().addPermanentWidget(self.signed_in)
         self._build_menus()
 
@@ -176,6 +193,23 @@ class MainWindow(QMainWindow):
         self.refresh_cases()
         self.count_queue()
 
+        # On a team server: others' changes, heard as they commit (ui.live).
+        self.news: ServerNews | None = None
+        self.seen: Seen | None = None
+        """What the person could see when last looked (``caseview.storage.notify``)."""
+        self._looking = False
+        self._heard_more = False
+        self._heard = QTimer(self)
+        self._heard.setSingleShot(True)
+        self._heard.setInterval(NEWS_DEBOUNCE_MS)
+        self._heard.timeout.connect(self._look_again)
+        if who.link is not None:
+            self.news = ServerNews(who.link, self)
+            self.news.changed.connect(self.heard_of_change)
+            self.news.listening_changed.connect(self._listening)
+            self.news.start()
+            self._look_again()  # what is seen now, to compare the next news with
+
     # --- menus --------------------------------------------------------------------------
 
     def _action(
@@ -202,6 +236,14 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(
             self._action("&Open case file…", self.choose_case_file, QKeySequence.StandardKey.Open)
+        )
+        file_menu.addAction(
+            self._action(
+                "&Connect to a team server…",
+                self.choose_server,
+                name="connectServerAction",
+                tip="Sign in to your team's Caseview server (its address is from IT).",
+            )
         )
         file_menu.addSeparator()
         self.import_action = self._action(
@@ -491,6 +533,56 @@ class MainWindow(QMainWindow):
         self.case_view.refresh_all()
         self.count_queue()
 
+    # --- others' changes (team server) --------------------------------------------------
+
+    def heard_of_change(self) -> None:
+        """Someone else changed something: look, once the burst is over, whether it is
+        anything this window shows."""
+        if not self._heard.isActive():
+            self._heard.start()
+
+    def _look_again(self) -> None:
+        if self._looking:
+            self._heard_more = True  # look once more when this look is done
+            return
+        self._looking = True
+        run_task(
+            jobs.what_is_seen,
+            self.who,
+            on_returned=self._seen_now,
+            on_errored=self._look_failed,
+            on_finished=self._looked,
+            owner=self,
+        )
+
+    def _seen_now(self, seen: Seen) -> None:
+        before, self.seen = self.seen, seen
+        if before is None or before == seen:
+            return  # the first look is what the window just loaded; or nothing shown changed
+        self.refresh_cases()
+        self.count_queue()
+        self.review_queue.refresh_when_free()
+        case = self.current_case()
+        latest = seen.latest(case.id) if case is not None else None
+        # A case no longer seen (taken off it) goes with the case list's reload.
+        if case is not None and latest is not None and latest != before.latest(case.id):
+            self.case_view.refresh_all()
+
+    def _look_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, CaseviewError):
+            crash.report(self, exc)
+        # Otherwise the server is out of reach for now: the next news, or F5, looks again.
+
+    def _looked(self) -> None:
+        self._looking = False
+        if self._heard_more:
+            self._heard_more = False
+            self.heard_of_change()
+
+    def _listening(self, listening: bool) -> None:
+        self.live_status.setText("" if listening else NOT_HEARING)
+        self.live_status.setVisible(not listening)
+
     def find_sources(self) -> None:
         self.case_view.show_tab(1)
         self.case_view.sources.search.setFocus()
@@ -693,10 +785,16 @@ class MainWindow(QMainWindow):
 
     def choose_case_file(self) -> None:
         path = messages.open_path(
-            self, "Open a case file", self.who.path.parent, "Case files (*.db);;All files (*)"
+            self, "Open a case file", self.who.folder, "Case files (*.db);;All files (*)"
         )
         if path is not None:
             self.open_requested.emit(Path(path))
+
+    def choose_server(self) -> None:
+        suggested = self.who.path if self.who.link is not None else ""
+        address = ServerAddressDialog.ask(self, str(suggested))
+        if address is not None:
+            self.connect_requested.emit(address)
 
     def about(self) -> None:
         messages.about(
@@ -746,4 +844,9 @@ class MainWindow(QMainWindow):
         tasks.cancel_owned_by(self)
         for window in list(self.browser_windows):
             window.close()  # ends its viewing session
+        if self.news is not None:
+            self.news.stop()
+        if self.who.link is not None:
+            # Its idle connections close now, those still lent as they come back.
+            self.who.link.close()
         super().closeEvent(event)

@@ -145,6 +145,8 @@ class ReviewQueueDialog(QDialog):
         self._why_not = "Choose a request in the queue."
         self._next_row = 0
         """The queue row to choose after a decision: where the decided one was."""
+        self._stale = False
+        """Someone changed the queue while reasons were being written (reload after)."""
 
         outer = QVBoxLayout(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -204,6 +206,7 @@ class ReviewQueueDialog(QDialog):
             description="Recorded and shown to the worker; every decision needs them.",
         )
         self.reasons.textChanged.connect(self._update_buttons)
+        self.reasons.textChanged.connect(self._reload_if_stale)
         right_layout.addLayout(decision)
         buttons = QHBoxLayout()
         self.approve_button = QPushButton("A&pprove")
@@ -255,7 +258,27 @@ class ReviewQueueDialog(QDialog):
         self.load_queue()
 
     def load_queue(self) -> None:
+        self._stale = False
         run_task(jobs.load_queue, self.who, on_returned=self._queue_loaded, owner=self)
+
+    def refresh_when_free(self) -> None:
+        """Someone else changed something: reload the queue if it is open, but not under
+        a manager writing reasons (the request they are about could move or change);
+        then it reloads once they decide or clear the reasons."""
+        if not self.isVisible():
+            return  # opening it loads it
+        if self.reasons.toPlainText().strip():
+            self._stale = True
+            self.queue_summary.setText(
+                "The queue has changed since it was loaded; it will reload once you decide "
+                "or clear your reasons."
+            )
+            return
+        self.load_queue()
+
+    def _reload_if_stale(self) -> None:
+        if self._stale and not self.reasons.toPlainText().strip():
+            self.load_queue()
 
     def _queue_loaded(self, entries: list[jobs.QueueEntry]) -> None:
         chosen = self.entry.record.id if self.entry is not None else None
@@ -284,6 +307,8 @@ class ReviewQueueDialog(QDialog):
     def _chosen(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
         entry = self.queue.data(indexes[0], ROW_ROLE) if indexes else None
+        if entry is not None and entry == self.entry:
+            return  # the same request, reloaded unchanged: the manager keeps their place
         self._show_entry(entry if isinstance(entry, jobs.QueueEntry) else None)
 
     def _show_entry(self, entry: jobs.QueueEntry | None) -> None:

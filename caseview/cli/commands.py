@@ -344,11 +344,21 @@ def _subject_link(args: argparse.Namespace, out: Output) -> int:
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
     expect = audit.parse_checkpoint(args.expect_head) if args.expect_head else None
-    path = case_file_path(args)
-    if args.user or os.environ.get("CASEVIEW_USER"):
+    if is_server(args):
+        # A server shows each person only what they may see: sign in (a manager or an
+        # auditor reads everything).
+        if not (args.user or os.environ.get("CASEVIEW_USER")):
+            raise UsageError(
+                "To verify a team server, sign in as a manager or an auditor: --user NAME."
+            )
+        with open_session(args) as session:
+            result = audit.verify(session, None, expect)
+    elif args.user or os.environ.get("CASEVIEW_USER"):
+        path = case_file_path(args)
         with open_session(args) as session:
             result = audit.verify(session, path, expect)
     else:
+        path = case_file_path(args)
         # Anyone holding the file can check it, read-only and without an account:
         # an independent third party must be able to repeat the check.
         open_case_file(path, read_only=True).close()
@@ -435,7 +445,8 @@ def _gui(args: argparse.Namespace, out: Output) -> int:
         # open them (a daemon thread: it ends with the process).
         engine_args = [demo.serve_for_browsing().resolver_rules()]
     code: int = app.run_gui(
-        case_file_path(args),
+        # A team server: the app signs the person in there (the demo is a case file).
+        server_address(args) if is_server(args) else case_file_path(args),
         demo_banner=args.command == "demo",
         username=args.user or "",
         engine_args=engine_args,
@@ -513,6 +524,7 @@ LAZY = {
     "observation": "analysis_commands",
     "note": "analysis_commands",
     "search": "analysis_commands",
+    "migrate": "server_commands",
 }
 
 

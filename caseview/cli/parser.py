@@ -472,6 +472,29 @@ def build() -> argparse.ArgumentParser:
     ewarc.add_argument("case", metavar="CASE")
     ewarc.add_argument("-o", "--output", required=True, metavar="FILE")
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="copy a case file, its audit chain intact, into an empty database on a team "
+        "server (as the database's owner)",
+    )
+    migrate.add_argument(
+        "--from", dest="source", required=True, metavar="FILE", help="the case file to copy"
+    )
+    migrate.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="the empty database, as its owner: postgresql://OWNER@HOST:PORT/DATABASE",
+    )
+    migrate.add_argument(
+        "--admin",
+        required=True,
+        metavar="NAME",
+        help="a manager of the case file, who gets a password on the server (from "
+        "CASEVIEW_PASSWORD, or asked for); everyone else gets one from a manager",
+    )
+
     verify = commands.add_parser("verify", help="check the audit chain; exit 4 if broken")
     verify.add_argument(
         "--expect-head",

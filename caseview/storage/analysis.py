@@ -6,8 +6,10 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from caseview.storage import dialect, fts
 from caseview.storage.inserts import inserted_id
 
 # Latin letters SQLite's unicode61 tokenizer cannot fold. remove_diacritics works from
@@ -169,17 +171,23 @@ def index(
     changes them (a page naming Łódź): otherwise it would index the same words twice,
     which for a 1 MB page costs a fifth of the capture's time. Queries are not limited
     to one column, so a word is found wherever it is indexed. Text with any
-    :data:`UNSPACED` character is also indexed in ``search_trigram``.
+    :data:`UNSPACED` character is also indexed in ``search_trigram`` (on a server, in
+    search_index's trigram columns: :mod:`caseview.storage.fts`).
     """
     unindex(conn, kind, ref_id)
     written = title + "\n" + body
     folded = fold(written)
+    columns = (title, body, "" if folded == written else folded)
+    unspaced = bool(UNSPACED.search(written))
+    if dialect.full_text(conn) == "tsvector":
+        fts.server_index(conn, kind, ref_id, case_id, columns, unspaced)
+        return
     conn.execute(
         "INSERT INTO search_index (kind, ref_id, case_id, title, body, folded)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (kind, ref_id, case_id, title, body, "" if folded == written else folded),
+        (kind, ref_id, case_id, *columns),
     )
-    if UNSPACED.search(written):
+    if unspaced:
         conn.execute(
             "INSERT INTO search_trigram (kind, ref_id, case_id, title, body)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -189,7 +197,28 @@ def index(
 
 def unindex(conn: sqlite3.Connection, kind: str, ref_id: int) -> None:
     conn.execute("DELETE FROM search_index WHERE kind = ? AND ref_id = ?", (kind, ref_id))
-    conn.execute("DELETE FROM search_trigram WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+    if dialect.full_text(conn) == "fts5":
+        conn.execute("DELETE FROM search_trigram WHERE kind = ? AND ref_id = ?", (kind, ref_id))
+
+
+@dataclass(frozen=True)
+class Found:
+    """One item a search found, with its snippet (the hit marked ``[like this]``)."""
+
+    kind: str
+    ref_id: int
+    case_id: int
+    title: str
+    snippet: str
+
+
+def spellings(word: str) -> tuple[str, ...]:
+    """The spellings a query word is looked for in: as typed, and folded when folding
+    changes it (Łódź, Lodz). Every hit in the title or body is a hit in ``folded`` too,
+    so a word is found wherever it is written, and typed as written it is also marked in
+    the snippet of the body."""
+    folded = fold(word)
+    return (word,) if folded == word else (word, folded)
 
 
 def _in_cases(case_ids: list[int] | None) -> tuple[str, list[Any]]:
@@ -204,30 +233,46 @@ def _contains(fragments: Sequence[str]) -> tuple[str, list[Any]]:
     return sql, [p for f in fragments for p in (f, f)]
 
 
+_SNIPPET = f"'{fts.OPEN}', '{fts.CLOSE}', '{fts.ELLIPSIS}'"
+
+
 def search(
     conn: sqlite3.Connection,
     case_ids: list[int] | None,
     *,
-    words: str,
-    phrases: str,
+    words: Sequence[str],
+    phrases: Sequence[str],
     fragments: Sequence[str],
     limit: int,
-) -> list[sqlite3.Row]:
-    """Items matching everything asked, best first, at most ``limit``.
+) -> list[Found]:
+    """Items holding everything asked, best first (bm25), at most ``limit``.
 
-    ``words`` is an FTS5 query for ``search_index``, ``phrases`` one for
-    ``search_trigram`` (either may be empty), ``fragments`` short strings that must each
-    appear in an item of ``search_trigram``. At least one of them must be given.
+    ``words`` are looked for in the word index (each in its :func:`spellings`),
+    ``phrases`` (3 or more characters of an unspaced script) anywhere by trigram,
+    ``fragments`` (shorter ones) as written in the text of items in those scripts. At
+    least one of them must be given. Every term is literal, never FTS5 syntax. Equal
+    ranks come in the order the items were indexed.
     """
+    if dialect.full_text(conn) == "tsvector":
+        found = fts.server_search(
+            conn,
+            case_ids,
+            words=[spellings(w) for w in words],
+            phrases=phrases,
+            fragments=fragments,
+            limit=limit,
+        )
+        return [Found(*hit) for hit in found]
     cases_sql, cases_params = _in_cases(case_ids)
     contains_sql, contains_params = _contains(fragments)
+    matching_phrases = " AND ".join(fts.quoted(p) for p in phrases)
     if words:
         sql = (
             "SELECT kind, ref_id, case_id, title,"
-            " snippet(search_index, 4, '[', ']', ' … ', 12) AS snippet"
+            f" snippet(search_index, 4, {_SNIPPET}, {fts.SNIPPET_WORDS}) AS snippet"
             " FROM search_index WHERE search_index MATCH ?" + cases_sql
         )
-        params: list[Any] = [words, *cases_params]
+        params: list[Any] = [fts.all_of([spellings(w) for w in words]), *cases_params]
         if phrases or fragments:
             # Only text in unspaced scripts is in search_trigram; narrow to it first.
             sql += (
@@ -237,15 +282,15 @@ def search(
                 + contains_sql
                 + ")"
             )
-            params += [phrases] if phrases else []
+            params += [matching_phrases] if phrases else []
             params += cases_params + contains_params
     elif phrases:
         sql = (
             "SELECT kind, ref_id, case_id, title,"
-            " snippet(search_trigram, 4, '[', ']', ' … ', 24) AS snippet"
+            f" snippet(search_trigram, 4, {_SNIPPET}, {fts.SNIPPET_TRIGRAMS}) AS snippet"
             " FROM search_trigram WHERE search_trigram MATCH ?" + cases_sql + contains_sql
         )
-        params = [phrases, *cases_params, *contains_params]
+        params = [matching_phrases, *cases_params, *contains_params]
     else:
         # Too short for the trigram index: a scan of its rows, bounded by LIMIT. The
         # snippet shows the body around the first fragment, marked like snippet() does.
@@ -256,9 +301,15 @@ def search(
             " AS snippet FROM search_trigram WHERE 1" + cases_sql + contains_sql
         )
         params = [first, first, first, *cases_params, *contains_params]
-    sql += " ORDER BY rank LIMIT ?" if words or phrases else " ORDER BY rowid LIMIT ?"
+    # rowid: the order of indexing, for equal ranks (bm25 ties on equal texts).
+    sql += " ORDER BY rank, rowid LIMIT ?" if words or phrases else " ORDER BY rowid LIMIT ?"
     params.append(limit)
-    return list(conn.execute(sql, params))
+    return [
+        Found(
+            str(r["kind"]), int(r["ref_id"]), int(r["case_id"]), str(r["title"]), str(r["snippet"])
+        )
+        for r in conn.execute(sql, params)
+    ]
 
 
 def last_case_event(

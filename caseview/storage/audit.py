@@ -8,12 +8,14 @@ with it; verifying an event is then one sha256 and two comparisons.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
 from caseview.storage import dialect
 from caseview.storage.chain import RangeWalk as RangeWalk
 from caseview.storage.chain import walk_range as walk_range
+from caseview.storage.chain import walk_server as walk_server
 from caseview.storage.schema import AUDIT_LOG_TABLE, GENESIS_HASH
 
 
@@ -31,23 +33,103 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return int(row[0]), value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def last_event(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The last event's (seq, hash) as this connection sees it; (0, genesis) for an
+    empty log. For ``verify``: unlike :func:`head` it takes no lock, so appends go on
+    while a snapshot is checked (it sees every event only as a manager or an auditor)."""
+    row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return 0, GENESIS_HASH
+    value = row[1]
+    return int(row[0]), value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     # Only the stored columns: the copies beside the payload are generated from it.
     conn.execute(dialect.audit_insert_query(conn), row)
 
 
+_REDEFINED = (
+    "audit_log's definition was changed: its columns may no longer be the payload's own values"
+)
+
+
 def definition_intact(conn: sqlite3.Connection) -> str | None:
-    """None when audit_log is still defined as Caseview made it, else the problem."""
-    row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_log'").fetchone()
+    """None when audit_log is still defined as Caseview made it, else the problem.
+
+    On a case file, its CREATE TABLE whole: the copy columns are still generated from
+    the payload. On a server, also what keeps the log append-only there (see
+    :func:`_server_definition_problem`).
+    """
+    if dialect.is_server(conn):
+        return _server_definition_problem(conn)
+    row = conn.execute(dialect.SQLITE_AUDIT_DEFINITION).fetchone()
     found = (
         row[0].decode()
         if row is not None and isinstance(row[0], bytes)
         else (row[0] if row is not None else None)
     )
-    if found != AUDIT_LOG_TABLE:
+    return _REDEFINED if found != AUDIT_LOG_TABLE else None
+
+
+# On a server: the copies of the payload's fields, each generated from it by this function.
+_SERVER_COPIES = {
+    "at": "caseview_payload_text",
+    "actor": "caseview_payload_text",
+    "action": "caseview_payload_text",
+    "entity": "caseview_payload_text",
+    "entity_id": "caseview_payload_bigint",
+    "case_id": "caseview_payload_bigint",
+}
+_SERVER_STORED = {"seq": "bigint", "payload": "text", "prev_hash": "text", "hash": "text"}
+# The triggers of schema.sql and security.sql: append-only, chained, by the signed-in user.
+_GUARD_TRIGGERS = (
+    "audit_log_append_only_update",
+    "audit_log_append_only_delete",
+    "audit_log_append_only_truncate",
+    "audit_log_chain_on_insert",
+    "audit_log_actor_is_the_caller",
+)
+
+
+def _server_definition_problem(conn: sqlite3.Connection) -> str | None:
+    """What keeps a server's audit log as Caseview installed it, checked in the catalogue:
+
+    - its columns: the stored four, and the copies still generated from the payload;
+    - its triggers, all present and in force (not switched off, not for replication only);
+    - no role but the owner granted UPDATE, DELETE or TRUNCATE on it.
+
+    Not checked: the bodies of the functions those triggers and columns call, nor who
+    holds the owner's or a superuser's rights. Whoever holds those can change anything,
+    this check included; the chain and the row check still show what they changed.
+    """
+    columns = {
+        str(r[0]): (str(r[1]), str(r[2]), r[3]) for r in conn.execute(dialect.SERVER_AUDIT_COLUMNS)
+    }
+    expected = set(_SERVER_STORED) | set(_SERVER_COPIES)
+    if set(columns) != expected:
+        return _REDEFINED
+    for name, kind in _SERVER_STORED.items():
+        if columns[name][:2] != (kind, ""):
+            return _REDEFINED
+    for name, function in _SERVER_COPIES.items():
+        generated, expression = columns[name][1], str(columns[name][2] or "")
+        if generated != "s" or not re.fullmatch(
+            rf"{function}\(payload, '{name}'(::text)?\)", expression
+        ):
+            return _REDEFINED
+    triggers = {str(r[0]): str(r[1]) for r in conn.execute(dialect.SERVER_AUDIT_TRIGGERS)}
+    off = [name for name in _GUARD_TRIGGERS if triggers.get(name) not in ("O", "A")]
+    if off:
         return (
-            "audit_log's definition was changed: its columns may no longer be the "
-            "payload's own values"
+            f"audit_log's guard triggers are not all in force ({', '.join(off)} switched off "
+            "or dropped): the database no longer refuses changes to the log"
+        )
+    changers = [f"{r[0]} ({r[1]})" for r in conn.execute(dialect.SERVER_AUDIT_CHANGERS)]
+    if changers:
+        return (
+            f"audit_log can be changed by {', '.join(changers)}: Caseview grants nobody but "
+            "the database's owner more than SELECT and INSERT on the log"
         )
     return None
 

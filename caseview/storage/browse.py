@@ -13,14 +13,16 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Final
 
+from caseview.storage import dialect
 from caseview.storage.analysis import fold
 
 # The grades of the source's current observations, e.g. "B2 C3" (None when ungraded).
+# {grades} is the engine's aggregate (see _sql).
 _GRADING: Final = (
-    "(SELECT group_concat(g, ' ') FROM (SELECT DISTINCT o.reliability || o.credibility AS g"
+    "(SELECT {grades} FROM (SELECT DISTINCT o.reliability || o.credibility AS g"
     " FROM observations o WHERE o.source_id = s.id AND o.withdrawn = 0"
     " AND NOT EXISTS (SELECT 1 FROM observations n WHERE n.supersedes = o.id)"
-    " ORDER BY g))"
+    " ORDER BY g) AS grades)"
 )
 _URL: Final = "coalesce(s.final_url, s.requested_url)"
 
@@ -48,21 +50,11 @@ _FROM_SOURCES: Final = " FROM sources s"
 # Searchable columns: what the table shows, so a match is always visible in its row.
 # Titles and names are compared in their plain form (see ``plain``), so "Michal" finds
 # "Michał" and "Ødegård" finds "Odegard"; addresses, hashes and origins are ASCII.
-def _plain_sql(column: str) -> str:
-    # SQLite's own GLOB (in C) picks out text beyond printable ASCII; only that goes
-    # through the Python function: LIKE already ignores case in ASCII.
-    return f"(CASE WHEN {column} GLOB '*[^ -~]*' THEN cv_plain({column}) ELSE {column} END)"
-
-
-_SEARCHED: Final = (
-    _plain_sql("coalesce(s.title, '')"),
-    "s.requested_url",
-    "coalesce(s.final_url, '')",
-    "s.body_sha256",
-    _plain_sql("subj.name"),
-    "s.origin",
-)
-PLAIN_FUNCTION: Final = "cv_plain"
+# Only text beyond printable ASCII needs the Python function: LIKE already ignores case
+# in ASCII (dialect.plain_like).
+_NAMES: Final = ("coalesce(s.title, '')", "subj.name")
+_CODES: Final = ("s.requested_url", "coalesce(s.final_url, '')", "s.body_sha256", "s.origin")
+PLAIN_FUNCTION: Final = dialect.PLAIN_FUNCTION
 
 
 def plain(text: str | None) -> str:
@@ -80,21 +72,51 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(case_id: int, words: Sequence[str]) -> tuple[str, list[object]]:
+def _sql(conn: sqlite3.Connection, expression: str) -> str:
+    return expression.format(grades=dialect.sorted_string_agg(conn, "g", "' '"))
+
+
+def _named(conn: sqlite3.Connection, case_id: int, words: Sequence[str]) -> list[list[int]]:
+    """For each word, the sources whose title or subject's name, beyond printable ASCII,
+    holds it in plain form: where the engine cannot compare plain text itself."""
+    rows = conn.execute(
+        "SELECT s.id, s.title, subj.name"
+        + _FROM
+        + " WHERE s.case_id = ? AND ("
+        + " OR ".join(dialect.beyond_ascii(conn, column) for column in _NAMES)
+        + ")",
+        (case_id,),
+    ).fetchall()
+    names = [(int(row[0]), plain(row[1]), plain(row[2])) for row in rows]
+    found = []
+    for word in words:
+        wanted = plain(word)
+        found.append([id_ for id_, title, name in names if wanted in title or wanted in name])
+    return found
+
+
+def _where(
+    conn: sqlite3.Connection, case_id: int, words: Sequence[str]
+) -> tuple[str, list[object]]:
     """Every word must appear (in its plain form) in one of the searched columns."""
     clauses = ["s.case_id = ?"]
     params: list[object] = [case_id]
-    for word in words:
+    named = None if dialect.compares_plain_text(conn) or not words else _named(conn, case_id, words)
+    for n, word in enumerate(words):
         pattern = f"%{_escape_like(plain(word))}%"
-        clauses.append(
-            "(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in _SEARCHED) + ")"
-        )
-        params.extend([pattern] * len(_SEARCHED))
+        tests = [dialect.plain_like(conn, column) for column in _NAMES]
+        tests += [dialect.like(conn, column) for column in _CODES]
+        params.extend([pattern] * len(tests))
+        if named is not None:
+            test, ids = dialect.one_of(conn, "s.id", named[n])
+            tests.append(test)
+            params.append(ids)
+        clauses.append("(" + " OR ".join(tests) + ")")
     return " WHERE " + " AND ".join(clauses), params
 
 
 def count_sources(conn: sqlite3.Connection, case_id: int, words: Sequence[str]) -> int:
-    where, params = _where(case_id, words)
+    where, params = _where(conn, case_id, words)
     source = _FROM if words else _FROM_SOURCES
     return int(conn.execute("SELECT count(*)" + source + where, params).fetchone()[0])
 
@@ -116,10 +138,11 @@ def source_page(
     then the shown columns for those ids alone.
     """
     expression, nullable = SORTS[sort]
+    expression = _sql(conn, expression)
     direction = "DESC" if descending else "ASC"
     # Empty values (an ungraded source) go last in either direction.
     order = (f"({expression}) IS NULL, " if nullable else "") + f"{expression} {direction}"
-    where, params = _where(case_id, words)
+    where, params = _where(conn, case_id, words)
     source = _FROM if words or sort in ("subject", "captured_by") else _FROM_SOURCES
     ids = [
         int(row[0])
@@ -138,7 +161,7 @@ def source_page(
             "SELECT s.id, s.captured_started_at, s.title, s.requested_url, s.final_url,"
             " s.origin, s.method, s.body_sha256, s.body_size, s.media_type,"
             " subj.name AS subject_name, u.username AS captured_by_name,"
-            f" {_GRADING} AS grading" + _FROM + f" WHERE s.id IN ({marks})",
+            f" {_sql(conn, _GRADING)} AS grading" + _FROM + f" WHERE s.id IN ({marks})",
             ids,
         )
     }

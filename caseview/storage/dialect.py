@@ -13,13 +13,35 @@ The differences, each with its reason:
 - :func:`table_names`: the catalogue (``sqlite_master`` against ``pg_tables``).
 - :func:`audit_head_query`: on a server a worker sees only their cases' events, so the
   head comes from the database's own function (which also takes the log's lock).
+- :func:`case_exists_query`, :func:`subject_case_query`: whether a case exists, and a
+  subject's case, even one hidden from the reader (who is then told it is not theirs).
+- :func:`refused_look_insert`: a refused look by someone who may not write about the
+  case (an unallocated worker, an auditor) is recorded through the database's function.
 - :func:`audit_insert_query`: on a server an event is appended through the database's
   function (an auditor may append only some events, and has no INSERT grant).
+
+Search and the sources table:
+
+- :func:`full_text`: SQLite has FTS5; PostgreSQL a tsvector column with a GIN index, on
+  which :mod:`caseview.storage.fts` finds and ranks as FTS5 does (its words, bm25 and
+  snippets), since PostgreSQL's own parsers split and fold words differently.
+- :func:`like`: SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's LIKE
+  heeds case, and its ILIKE on ``COLLATE "C"`` columns does just what SQLite's LIKE does.
+- :func:`beyond_ascii`: SQLite's GLOB character class is PostgreSQL's regular expression.
+- :func:`compares_plain_text` and :func:`plain_like`: SQLite compares names in their
+  plain form through a Python function registered on the connection; PostgreSQL cannot
+  run one, so the caller compares non-ASCII names in Python.
+- :func:`one_of`: a list of ids as one parameter (``json_each`` against ``= ANY``).
+- :func:`sorted_string_agg`: PostgreSQL is told the order of ``string_agg``; SQLite
+  joins in the order of its subquery.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 
@@ -83,5 +105,247 @@ def audit_insert_query(conn: Any) -> str:
     return AUDIT_INSERT[engine(conn)]
 
 
+CASE_EXISTS = {
+    "sqlite": "SELECT EXISTS (SELECT 1 FROM cases WHERE id = ?)",
+    # Row-level security hides a case from a worker not allocated to it; the database's
+    # function says only whether it exists.
+    "postgresql": "SELECT caseview_case_exists(?)",
+}
+
+
+def case_exists_query(conn: Any) -> str:
+    return CASE_EXISTS[engine(conn)]
+
+
+SUBJECT_CASE = {
+    "sqlite": "SELECT case_id FROM subjects WHERE id = ?",
+    "postgresql": "SELECT caseview_subject_case(?)",
+}
+
+
+def subject_case_query(conn: Any) -> str:
+    return SUBJECT_CASE[engine(conn)]
+
+
+REFUSED_LOOK_BY_FUNCTION = (
+    "SELECT caseview_record_refused_look(:case_id, :subject_id, :justification_id,"
+    " :user_id, :at, :url, :kind, :rule, :message)"
+)
+
+
+def refused_look_insert(conn: Any) -> str | None:
+    """On a server, how a refused look is recorded (the database's function: the person
+    may not otherwise write about that case); None where a plain INSERT does."""
+    return REFUSED_LOOK_BY_FUNCTION if is_server(conn) else None
+
+
 def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# ---- search and the sources table ----
+
+
+def full_text(conn: Any) -> str:
+    """``"fts5"``: SQLite's FTS5 tables search_index and search_trigram; ``"tsvector"``:
+    PostgreSQL's search_index, on which :mod:`caseview.storage.fts` finds, ranks and
+    makes snippets as FTS5 does."""
+    return "tsvector" if is_server(conn) else "fts5"
+
+
+def like(conn: Any, column: str) -> str:
+    """``column`` matches the LIKE pattern given as a parameter (``\\`` escapes),
+    ignoring the case of ASCII letters only: SQLite's LIKE, and PostgreSQL's ILIKE on
+    our ``COLLATE "C"`` columns (its LIKE heeds case)."""
+    return pick(
+        conn,
+        sqlite=f"{column} LIKE ? ESCAPE '\\'",
+        postgresql=f"{column} ILIKE ? ESCAPE '\\'",
+    )
+
+
+def beyond_ascii(conn: Any, column: str) -> str:
+    """``column`` holds a character other than printable ASCII."""
+    return pick(
+        conn,
+        sqlite=f"{column} GLOB '*[^ -~]*'",
+        postgresql=f"{column} ~ '[^ -~]'",
+    )
+
+
+def compares_plain_text(conn: Any) -> bool:
+    """Whether :func:`plain_like` compares every value in its plain form (without accents,
+    ł spelled l: ``browse.plain``). SQLite runs that Python function inside its queries;
+    PostgreSQL cannot, so on a server it compares printable-ASCII values only (whose
+    plain form is their lower case), and the caller compares the rest in Python."""
+    return not is_server(conn)
+
+
+PLAIN_FUNCTION = "cv_plain"
+"""The name of ``browse.plain`` inside SQLite's queries (registered by casefile.py)."""
+
+
+def plain_like(conn: Any, column: str) -> str:
+    """``column``, in its plain form, matches the LIKE pattern given as a parameter; on a
+    server, only when it is printable ASCII (see :func:`compares_plain_text`)."""
+    return pick(
+        conn,
+        sqlite=(
+            f"(CASE WHEN {beyond_ascii(conn, column)} THEN {PLAIN_FUNCTION}({column})"
+            f" ELSE {column} END) LIKE ? ESCAPE '\\'"
+        ),
+        postgresql=f"(NOT {beyond_ascii(conn, column)} AND {like(conn, column)})",
+    )
+
+
+def one_of(conn: Any, column: str, values: list[int]) -> tuple[str, object]:
+    """SQL that ``column`` is one of ``values`` (however many), and its parameter."""
+    if is_server(conn):
+        return f"{column} = ANY(?)", values
+    return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(values)
+
+
+def sorted_string_agg(conn: Any, expression: str, separator_literal: str) -> str:
+    """:func:`string_agg` in the order of ``expression``. SQLite joins in the order its
+    subquery delivers (so sort there too); PostgreSQL is told the order."""
+    return pick(
+        conn,
+        sqlite=f"group_concat({expression}, {separator_literal})",
+        postgresql=f"string_agg({expression}, {separator_literal} ORDER BY {expression})",
+    )
+
+
+# ---- verification ----
+# What ``verify`` reads (caseview.audit, storage.chain, storage.rowcheck,
+# storage.integrity, storage.audit.definition_intact). On a server it runs inside one
+# REPEATABLE READ snapshot (the store's ``read()``), so the chain, the rows and the
+# evidence it checks are those of one moment, while others go on appending.
+
+
+def shows_workers_only_their_cases(conn: Any) -> bool:
+    """Whether the database itself hides other cases' rows from a worker (row-level
+    security on a server): there only a manager or an auditor sees every row to check.
+    A case file holds everything for whoever opens it."""
+    return is_server(conn)
+
+
+@contextlib.contextmanager
+def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Iterator[Any]]:
+    """The rows of a large result without holding them all: sqlite3's cursor reads as
+    it goes; on a server, a server-side cursor inside the caller's transaction, closed
+    at the end of the ``with`` (it must be, before that transaction ends)."""
+    rows = conn.stream(sql, params) if is_server(conn) else conn.execute(sql, params)
+    try:
+        yield iter(rows)
+    finally:
+        rows.close()
+
+
+EVENT_BYTES = {
+    # Read with text_factory = bytes: a tampered value may not even be valid UTF-8.
+    "sqlite": (
+        "SELECT seq, prev_hash, payload, hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
+    ),
+    # Text in a UTF8 database is UTF-8 already; as bytea, in binary, it arrives as is.
+    "postgresql": (
+        "SELECT seq, convert_to(prev_hash, 'UTF8'), convert_to(payload, 'UTF8'),"
+        " convert_to(hash, 'UTF8') FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
+    ),
+}
+
+
+def event_bytes_query(conn: Any) -> str:
+    """Events ``lo..hi`` (the two parameters) as (seq, prev_hash, payload, hash), each
+    text as its exact stored bytes, in seq order."""
+    return EVENT_BYTES[engine(conn)]
+
+
+SERVER_LINKED_EVENTS = (
+    "SELECT seq, prev_hash, convert_to(prev_hash || payload, 'UTF8'), hash FROM audit_log"
+    " WHERE seq BETWEEN ? AND ? ORDER BY seq"
+)
+"""The server walk's fast path: each event with the exact bytes its hash is taken of
+(prev_hash then payload, joined by the server), so the client parses one value less
+and hashes without joining. SQLite's own fast path joins them in-process
+(:func:`caseview.storage.chain._range_holds`)."""
+
+
+def is_distinct(conn: Any, left: str, right: str) -> str:
+    """``left`` and ``right`` differ, NULL counting as a value: SQLite's ``IS NOT`` is
+    PostgreSQL's ``IS DISTINCT FROM`` (which SQLite reads only from 3.39)."""
+    return pick(
+        conn,
+        sqlite=f"{left} IS NOT {right}",
+        postgresql=f"{left} IS DISTINCT FROM {right}",
+    )
+
+
+def blob_order(conn: Any) -> str:
+    """The order blobs are re-hashed in: as stored (SQLite's rowid); a server has no
+    rowid, so by their sha256."""
+    return pick(conn, sqlite="rowid", postgresql="sha256")
+
+
+def check_errors(conn: Any) -> tuple[type[Exception], ...]:
+    """What a check that cannot run raises: sqlite3's OperationalError (a table missing,
+    text that is not UTF-8), or any of psycopg's errors."""
+    if is_server(conn):
+        import psycopg  # local: only a server's connection gets here
+
+        return (psycopg.Error,)
+    return (sqlite3.OperationalError,)
+
+
+@contextlib.contextmanager
+def contained(conn: Any) -> Iterator[None]:
+    """One check whose failure must not stop the next. On a server a failed statement
+    spoils its whole transaction, so there the check runs in a savepoint, rolled back
+    if it fails; a case file needs nothing."""
+    if not is_server(conn):
+        yield
+        return
+    conn.execute("SAVEPOINT caseview_check")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO SAVEPOINT caseview_check")
+        raise
+    conn.execute("RELEASE SAVEPOINT caseview_check")
+
+
+SQLITE_AUDIT_DEFINITION = "SELECT sql FROM sqlite_master WHERE name = 'audit_log'"
+"""audit_log's CREATE TABLE as SQLite keeps it (compared whole with the schema's)."""
+
+SERVER_AUDIT_COLUMNS = (
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated,"
+    " pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+    " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+    " WHERE a.attrelid = to_regclass('public.audit_log') AND a.attnum > 0"
+    " AND NOT a.attisdropped ORDER BY a.attnum"
+)
+"""audit_log's columns on a server: (name, type, 's' if generated, its expression)."""
+
+SERVER_AUDIT_TRIGGERS = (
+    "SELECT t.tgname, t.tgenabled FROM pg_trigger t"
+    " WHERE t.tgrelid = to_regclass('public.audit_log') AND NOT t.tgisinternal"
+)
+"""audit_log's own triggers: (name, 'O' or 'A' while in force, 'D' switched off, 'R'
+only for replication)."""
+
+SERVER_AUDIT_CHANGERS = (
+    "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+    " FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a"
+    " LEFT JOIN pg_roles r ON r.oid = a.grantee"
+    " WHERE c.oid = to_regclass('public.audit_log') AND a.grantee <> c.relowner"
+    " AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')"
+    " UNION"
+    " SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+    " FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid"
+    " CROSS JOIN LATERAL aclexplode(t.attacl) a"
+    " LEFT JOIN pg_roles r ON r.oid = a.grantee"
+    " WHERE t.attrelid = to_regclass('public.audit_log') AND a.grantee <> c.relowner"
+    " AND a.privilege_type = 'UPDATE'"
+    " ORDER BY 1, 2"
+)
+"""Who besides the owner was granted UPDATE (of the table or a column), DELETE or
+TRUNCATE on audit_log: (role, privilege). Caseview grants only SELECT and INSERT."""

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from caseview.storage import dialect
 from caseview.storage.inserts import inserted_id
 
 
@@ -147,6 +148,9 @@ def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
         "source_id": None,
         **row,
     }
+    by_function = dialect.refused_look_insert(conn)
+    if by_function is not None and values["outcome"] == "refused" and not values["source_id"]:
+        return int(conn.execute(by_function, values).fetchone()[0])
     return inserted_id(
         conn,
         "INSERT INTO viewings (case_id, subject_id, justification_id, user_id, at, url, kind,"

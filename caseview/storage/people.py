@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from caseview.storage import dialect
 from caseview.storage.inserts import inserted_id
 
 
@@ -65,6 +66,17 @@ def case_by_id(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
         (case_id,),
     ).fetchone()
     return row
+
+
+def case_exists(conn: sqlite3.Connection, case_id: int) -> bool:
+    """Whether case ``case_id`` exists, even if the reader may not see it."""
+    return bool(conn.execute(dialect.case_exists_query(conn), (case_id,)).fetchone()[0])
+
+
+def case_of_subject(conn: sqlite3.Connection, subject_id: int) -> int | None:
+    """The case of subject ``subject_id``, even if the reader may not see it."""
+    row = conn.execute(dialect.subject_case_query(conn), (subject_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def case_by_reference(conn: sqlite3.Connection, reference: str) -> sqlite3.Row | None:

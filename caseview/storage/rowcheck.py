@@ -25,14 +25,18 @@ tamperer cannot remove a key from a hashed payload, so its absence is the old fo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from caseview.storage import dialect
 
 # --- what each table's columns are checked against ---------------------------------
 
@@ -512,6 +516,22 @@ class _Rows:
         return key + (_BAD_TEXT,) * len(rule.compared)
 
 
+@contextlib.contextmanager
+def _table_rows(conn: sqlite3.Connection, rule: TableRule) -> Iterator[Iterator[tuple[Any, ...]]]:
+    """A table's rows in key order, as tuples of the key and the compared columns.
+
+    A server's text is always valid UTF-8, so a server-side cursor reads them as they
+    come; a case file's may not be, which :class:`_Rows` copes with.
+    """
+    if not dialect.is_server(conn):
+        yield _Rows(conn, rule)
+        return
+    columns, order = ", ".join(rule.key + rule.compared), ", ".join(rule.key)
+    query = f"SELECT {columns} FROM {rule.table} ORDER BY {order}"
+    with dialect.stream(conn, query) as rows:
+        yield (tuple(row) for row in rows)
+
+
 def _differing(rule: TableRule, row: tuple[Any, ...], expected: tuple[Any, ...]) -> list[int]:
     width = len(rule.key)
     return [i for i, want in enumerate(expected) if row[width + i] != want]
@@ -526,9 +546,11 @@ _RULE = {rule.table: rule for rule in RULES}
 class _Merged:
     """An insert-only table: each expected row is compared as its event arrives."""
 
-    def __init__(self, conn: sqlite3.Connection, rule: TableRule) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, rule: TableRule, stack: contextlib.ExitStack
+    ) -> None:
         self.rule = rule
-        self.rows = _Rows(conn, rule)
+        self.rows = stack.enter_context(_table_rows(conn, rule))
         self.row = next(self.rows, None)
         self.broken: RowBreak | None = None
 
@@ -596,24 +618,27 @@ class _Held:
         rule, first = self.rule, None
         width = len(rule.key)
         pending = dict(self.rows)
-        for row in _Rows(conn, rule):
-            key = tuple(row[:width])
-            want = pending.pop(key, None)
-            found: RowBreak | None
-            if want is None:
-                found = RowBreak(rule.table, _row_name(rule, key), "added")
-            else:
-                expected = tuple([want.values[name] for name in rule.compared])
-                if row[width:] == expected:
-                    continue
-                names = [rule.compared[i] for i in _differing(rule, row, expected)]
-                if not names:
-                    continue
-                seq, action = min(want.set_by[name] for name in names)
-                columns = tuple(n for n in names if want.set_by[n][0] == seq)
-                found = RowBreak(rule.table, _row_name(rule, key), "changed", seq, action, columns)
-            if first is None or found.order < first.order:
-                first = found
+        with _table_rows(conn, rule) as rows:
+            for row in rows:
+                key = tuple(row[:width])
+                want = pending.pop(key, None)
+                found: RowBreak | None
+                if want is None:
+                    found = RowBreak(rule.table, _row_name(rule, key), "added")
+                else:
+                    expected = tuple([want.values[name] for name in rule.compared])
+                    if row[width:] == expected:
+                        continue
+                    names = [rule.compared[i] for i in _differing(rule, row, expected)]
+                    if not names:
+                        continue
+                    seq, action = min(want.set_by[name] for name in names)
+                    columns = tuple(n for n in names if want.set_by[n][0] == seq)
+                    found = RowBreak(
+                        rule.table, _row_name(rule, key), "changed", seq, action, columns
+                    )
+                if first is None or found.order < first.order:
+                    first = found
         for key, want in pending.items():
             found = RowBreak(rule.table, _row_name(rule, key), "deleted", want.created, want.action)
             if first is None or found.order < first.order:
@@ -635,7 +660,12 @@ def _on(*actions: str) -> Callable[[Handler], Handler]:
 
 
 class _Replay:
-    def __init__(self, conn: sqlite3.Connection, attestations: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        attestations: Mapping[str, object],
+        stack: contextlib.ExitStack,
+    ) -> None:
         self.attestations = attestations
         self.user_ids: dict[str, int] = {}
         self.held = {
@@ -653,7 +683,7 @@ class _Replay:
             )
         }
         self.merged = {
-            name: _Merged(conn, _RULE[name])
+            name: _Merged(conn, _RULE[name], stack)
             for name in (
                 "subjects",
                 "person_links",
@@ -1145,31 +1175,40 @@ def _action_filter() -> tuple[str, list[str]]:
     return " OR ".join(terms), params
 
 
-def check_rows(path: str, attestations: Mapping[str, object]) -> RowBreak | None:
+def check_rows(
+    store: str | os.PathLike[str] | sqlite3.Connection, attestations: Mapping[str, object]
+) -> RowBreak | None:
     """The first row that disagrees with the log (by event seq; added rows last), or None.
 
-    Reads the case file at ``path`` on its own read-only connection. ``attestations``
-    is what an attested source stores (``captures.ATTESTATIONS``; passed in, as storage
-    does not import the services).
+    ``store`` is a case file's path, read here on its own read-only connection, or an
+    open connection: a server's, inside the caller's snapshot (the store's ``read()``),
+    so that the events and the rows are those of one moment. ``attestations`` is what
+    an attested source stores (``captures.ATTESTATIONS``; passed in, as storage does not
+    import the services).
     """
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    if not isinstance(store, str | os.PathLike):
+        return _check_rows(store, attestations)
+    conn = sqlite3.connect(f"{Path(store).resolve().as_uri()}?mode=ro", uri=True)
     try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "audit_log" not in tables:
-            return None
-        replay = _Replay(conn, attestations)
-        where, params = _action_filter()
-        loads, handlers = json.loads, HANDLERS
-        cursor = conn.execute(
-            f"SELECT seq, payload FROM audit_log WHERE {where} ORDER BY seq", params
-        )
-        while batch := cursor.fetchmany(5_000):
-            for seq, payload in batch:
+        return _check_rows(conn, attestations)
+    finally:
+        conn.close()
+
+
+def _check_rows(conn: sqlite3.Connection, attestations: Mapping[str, object]) -> RowBreak | None:
+    if "audit_log" not in dialect.table_names(conn):
+        return None
+    where, params = _action_filter()
+    loads, handlers = json.loads, HANDLERS
+    query = f"SELECT seq, payload FROM audit_log WHERE {where} ORDER BY seq"
+    # Every table read alongside the events is closed before the caller's snapshot ends.
+    with contextlib.ExitStack() as stack:
+        replay = _Replay(conn, attestations, stack)
+        with dialect.stream(conn, query, params) as events:
+            for seq, payload in events:
                 event = loads(payload)
                 handlers[event["action"]](replay, seq, event)
         found = [m.finish() for m in replay.merged.values()]
-        found += [h.compare(conn) for h in replay.held.values()]
-        breaks = [b for b in found if b is not None]
-        return min(breaks, key=lambda b: b.order) if breaks else None
-    finally:
-        conn.close()
+    found += [h.compare(conn) for h in replay.held.values()]
+    breaks = [b for b in found if b is not None]
+    return min(breaks, key=lambda b: b.order) if breaks else None

@@ -19,11 +19,13 @@ them itself (``CaseFile.authenticates`` is False).
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import itertools
 import os
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 import psycopg
@@ -161,6 +163,10 @@ class ServerAddress:
                 f"'{url}' is not a server address Caseview can read ({_first_line(exc)}). "
                 "Write it as postgresql://HOST:PORT/DATABASE."
             ) from None
+        if not params.get("dbname") and params.get("service"):
+            found = _service_setting(params["service"], "dbname")
+            if found:
+                params["dbname"] = found
         if not params.get("dbname"):
             raise UsageError(
                 "Name the database in the server address: postgresql://HOST:PORT/DATABASE."
@@ -309,6 +315,29 @@ def _check_installed(server: ServerFile, *, owner: bool) -> None:
             f"The database at {server.path} was set up by a newer version of Caseview (schema "
             f"step {unknown[-1]}). Update Caseview to use it."
         )
+
+
+def _service_setting(service: str, key: str) -> str | None:
+    """``key`` of ``service`` in libpq's connection service files (PGSERVICEFILE, then
+    ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf): the database's name decides
+    its role names before anyone is connected."""
+    candidates = [
+        os.environ.get("PGSERVICEFILE"),
+        str(Path.home() / ".pg_service.conf"),
+        str(Path(os.environ["PGSYSCONFDIR"]) / "pg_service.conf")
+        if os.environ.get("PGSYSCONFDIR")
+        else None,
+    ]
+    for name in filter(None, candidates):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            if not parser.read(name, encoding="utf-8"):
+                continue
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            continue
+        if parser.has_option(service, key):
+            return parser.get(service, key).strip() or None
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

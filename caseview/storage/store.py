@@ -80,3 +80,11 @@ class Store(Protocol):
     def connect_as(self, username: str, password: str) -> Store:
         """The same store signed in as someone else (a server only)."""
         ...
+
+
+class Owner(Store, Protocol):
+    """A server signed in to as its database's owner, to set it up (``init``)."""
+
+    def setting_up(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Install Caseview's schema and roles, then the body, in one transaction."""
+        ...

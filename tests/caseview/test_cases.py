@@ -7,31 +7,23 @@ import sqlite3
 from collections.abc import Callable
 from datetime import date
 
+import engines
 import pytest
+from conftest import PASSWORD
 
 from caseview import audit, cases
 from caseview.domain import AuditEvent, Case, CaseStatus, Subject, SubjectRole
 from caseview.errors import NotFound, PermissionDenied, ValidationError
 from caseview.session import Session
-from caseview.storage import CaseFile, open_case_file
+from caseview.storage import CaseFile
+
+pytestmark = pytest.mark.both_engines
 
 TODAY = date(2026, 11, 24)  # the conftest clock's date
 
 
 def snapshot(casefile: CaseFile) -> dict[str, list[tuple[object, ...]]]:
-    conn = casefile.conn
-    # Full-text search keeps shadow tables WITHOUT ROWID; its virtual table stands for them.
-    tables = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-            " AND coalesce(sql, '') NOT LIKE '%WITHOUT ROWID%'"
-        )
-    ]
-    return {
-        t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid')]
-        for t in tables
-    }
+    return engines.snapshot(casefile)
 
 
 def new_events(session: Session, after: int) -> list[AuditEvent]:
@@ -383,8 +375,8 @@ def test_no_subject_lands_on_a_case_closed_while_it_was_being_added(
     monkeypatch: pytest.MonkeyPatch, manager: Session, worker: Session, case: Case
 ) -> None:
     # The manager works in another process: a second connection to the same file.
-    elsewhere = open_case_file(manager.casefile.path)
-    elsewhere.conn.execute("PRAGMA busy_timeout = 0")
+    elsewhere = engines.second_connection(manager, PASSWORD)
+    engines.no_waiting(elsewhere)
     manager_elsewhere = Session(elsewhere, manager.user, manager.clock)
     checked = cases.case_for_changing
 
@@ -392,7 +384,7 @@ def test_no_subject_lands_on_a_case_closed_while_it_was_being_added(
         row = checked(session, case_id, doing=doing)
         # If the check runs inside the write transaction, the close must wait its turn
         # (here: fails at once) and the subject is legitimately added first.
-        with contextlib.suppress(sqlite3.OperationalError):
+        with contextlib.suppress(*engines.LOCKED):
             cases.set_status(manager_elsewhere, case_id, "closed")
         return row
 

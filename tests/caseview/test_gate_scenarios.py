@@ -8,11 +8,11 @@ event were stored and nothing else.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+import engines
 import pytest
 from gate_support import (
     URL,
@@ -33,6 +33,8 @@ from caseview.errors import GateRefused, PermissionDenied
 from caseview.justifications import JustificationRecord
 from caseview.session import Session
 from caseview.storage import CaseFile
+
+pytestmark = pytest.mark.both_engines
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def self_approval_by_manager_author(w: World) -> Outcome:
     record = submitted(w.manager, w.case.id, _request(w))
     outcome = _review(w.manager, record.id)
     try:  # the database refuses it too, whatever the service does
-        w.casefile.conn.execute(
+        w.manager.casefile.conn.execute(
             "INSERT INTO reviews (justification_id, author_id, reviewer_id, decision, reasons,"
             " content_hash, at) VALUES (?, ?, ?, 'approve', 'ok', ?, ?)",
             (
@@ -183,7 +185,7 @@ def self_approval_by_manager_author(w: World) -> Outcome:
             ),
         )
         refused_by_db = False
-    except sqlite3.IntegrityError:
+    except engines.REFUSED:
         refused_by_db = True
     reviews = w.casefile.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
     return replace(outcome, facts={"raw_insert_refused": refused_by_db, "reviews": reviews})

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+import engines
 import pytest
 from gate_support import (
     URL,
@@ -41,6 +41,8 @@ from caseview.session import Session
 SHARED_FIXTURES = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture
@@ -304,7 +306,7 @@ def test_submitting_twice_is_refused(worker: Session, pending: JustificationReco
 def test_database_refuses_a_raw_change_after_submission(
     worker: Session, pending: JustificationRecord, column: str, value: object
 ) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+    with engines.database_refuses(worker.casefile, "cannot be changed"):
         worker.casefile.conn.execute(
             f"UPDATE justifications SET {column} = ? WHERE id = ?", (value, pending.id)
         )
@@ -313,7 +315,7 @@ def test_database_refuses_a_raw_change_after_submission(
 def test_the_frozen_content_survives_a_refused_raw_change(
     worker: Session, pending: JustificationRecord
 ) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with engines.database_refuses(worker.casefile):
         worker.casefile.conn.execute(
             "UPDATE justifications SET content = '{}' WHERE id = ?", (pending.id,)
         )
@@ -442,7 +444,7 @@ def test_a_decision_without_reasons_changes_nothing(
 def test_database_refuses_a_decision_without_reasons(
     manager: Session, pending: JustificationRecord
 ) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with engines.database_refuses(manager.casefile, "CHECK"):
         manager.casefile.conn.execute(
             "INSERT INTO reviews (justification_id, author_id, reviewer_id, decision, reasons,"
             " content_hash, at) SELECT id, author_id, ?, 'reject', '  ', content_hash, 'x'"
@@ -455,7 +457,7 @@ def test_database_refuses_a_review_naming_a_false_author(
     manager: Session, worker: Session, pending: JustificationRecord
 ) -> None:
     # The author writing their own review while claiming someone else wrote the request.
-    with pytest.raises(sqlite3.IntegrityError, match="author"):
+    with engines.database_refuses(manager.casefile, "author"):
         manager.casefile.conn.execute(
             "INSERT INTO reviews (justification_id, author_id, reviewer_id, decision, reasons,"
             " content_hash, at) VALUES (?, ?, ?, 'approve', 'ok', ?, 'x')",

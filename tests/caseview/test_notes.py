@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+import engines
 import pytest
 from analysis_support import event_count, events
 
@@ -21,6 +20,8 @@ FULL = {
     "evaluation_family_told": "Told the mother on 25 November.",
     "evaluation_family_response": "She said the photos were old; the dates say otherwise.",
 }
+
+pytestmark = pytest.mark.both_engines
 
 
 def _versions(session: Session, case_id: int) -> list[int]:
@@ -169,7 +170,7 @@ def test_audit_event_holds_the_whole_version(worker: Session, case: Case) -> Non
 
 def test_raw_sql_update_refused_by_trigger(worker: Session, case: Case) -> None:
     saved = notes.save(worker, case.id, analysis="Original.")
-    with pytest.raises(sqlite3.IntegrityError, match="versioned"):
+    with engines.database_refuses(worker.casefile, "versioned"):
         worker.casefile.conn.execute(
             "UPDATE notes SET analysis = 'rewritten' WHERE id = ?", (saved.id,)
         )
@@ -177,7 +178,7 @@ def test_raw_sql_update_refused_by_trigger(worker: Session, case: Case) -> None:
 
 def test_raw_sql_delete_refused_by_trigger(worker: Session, case: Case) -> None:
     saved = notes.save(worker, case.id, analysis="Original.")
-    with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+    with engines.database_refuses(worker.casefile, "never deleted"):
         worker.casefile.conn.execute("DELETE FROM notes WHERE id = ?", (saved.id,))
 
 

@@ -553,6 +553,9 @@ TABLE: dict[str, Entry] = {
     "permissions.case_for_reading": _refused(
         lambda w: permissions.case_for_reading(w.outsider, w.case.id)
     ),
+    "permissions.subject_for_reading": _refused(
+        lambda w: permissions.subject_for_reading(w.outsider, w.subject.id)
+    ),
     "permissions.require_account_manager": _by_role(
         lambda w: permissions.require_account_manager(w.outsider)
     ),

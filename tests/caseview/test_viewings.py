@@ -17,7 +17,7 @@ from gate_support import (
 )
 
 import ethics
-from caseview import authorisations, policy, viewings
+from caseview import audit, authorisations, policy, viewings
 from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied, ValidationError
@@ -25,6 +25,8 @@ from caseview.justifications import JustificationRecord
 from caseview.session import Session
 
 STRICTER = 'name = "Test council"\nmeter_stop_at = 3\n'
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture
@@ -323,12 +325,19 @@ def test_auditor_lists_viewings(
 
 
 def test_unallocated_worker_refusal_is_recorded_against_them(
-    other_worker: Session, case: Case, subject: Subject, approved_: JustificationRecord
+    manager: Session,
+    other_worker: Session,
+    case: Case,
+    subject: Subject,
+    approved_: JustificationRecord,
 ) -> None:
     with pytest.raises(GateRefused):
         _view(other_worker, case, subject, approved_)
-    [data] = event_data(other_worker.casefile, "viewing.refused")
+    # Read by a manager: on a server, the worker cannot read back what they may not see.
+    [data] = event_data(manager.casefile, "viewing.refused")
     assert data["rule"] == "allocation"
+    refused = audit.list_events(manager, case.id)[-1]
+    assert (refused.action, refused.actor) == ("viewing.refused", "otto")
 
 
 # --- the policy ------------------------------------------------------------------------
@@ -438,7 +447,7 @@ def test_a_look_a_second_over_90_days_old_no_longer_counts(
 
 
 def test_a_refusal_naming_a_justification_that_does_not_exist_is_still_recorded(
-    other_worker: Session, case: Case, subject: Subject
+    manager: Session, other_worker: Session, case: Case, subject: Subject
 ) -> None:
     # Allocation refuses before the justification is looked up; the refusal must still
     # be stored (without a dangling reference) rather than crash.
@@ -447,7 +456,7 @@ def test_a_refusal_naming_a_justification_that_does_not_exist_is_still_recorded(
             other_worker, case.id, 999, subject.id, "https://social.example/k", attested=True
         )
     assert refused.value.rule == "allocation"
-    row = other_worker.casefile.conn.execute(
+    row = manager.casefile.conn.execute(
         "SELECT outcome, rule, justification_id FROM viewings ORDER BY id DESC LIMIT 1"
     ).fetchone()
     assert tuple(row) == ("refused", "allocation", None)

@@ -347,15 +347,13 @@ def test_the_generated_columns_cannot_be_written(team: Team) -> None:
 # ---- search -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("words", ["party", "LODZ", "łódź", "kerry tonight"])
-def test_search_finds_words_whatever_their_case_and_accents(team: Team, words: str) -> None:
-    wren = team["wren"]
-    row = wren.c.execute(
-        "SELECT count(*) FROM search_index"
-        " WHERE document @@ plainto_tsquery('caseview_search', %s)",
-        [words],
+def test_search_words_have_a_gin_index(team: Team) -> None:
+    # Caseview writes the words as FTS5 makes them (storage/fts.py); that they are found
+    # as on a case file, whatever their case and accents, is test_pg_search.py's.
+    row = team.owner.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'search_index_document'"
     ).fetchone()
-    assert row == (1,)
+    assert row is not None and "USING gin (document)" in row[0]
 
 
 def test_search_has_a_trigram_index(team: Team) -> None:

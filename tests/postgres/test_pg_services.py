@@ -11,7 +11,7 @@ from pg_seed import PREFIX, Team
 
 from caseview import audit, cases
 from caseview.browse import signed_in_user
-from caseview.errors import NotFound
+from caseview.errors import PermissionDenied
 from caseview.session import Session
 from caseview.storage.postgres import install
 from caseview.storage.server import ServerFile, open_server
@@ -71,8 +71,8 @@ def test_a_worker_writes_through_the_services_and_the_chain_holds(
         "SELECT actor, action, case_id, hash FROM audit_log WHERE seq = %s", (seq,)
     ).fetchone()
     assert event == ("wren", "note.saved", case_a.id, last)
-    # The database hides case B from wren, so the service finds no such case at all.
-    with pytest.raises(NotFound, match="There is no case"):
+    # The database hides case B from wren; she is told it is not hers, as on a case file.
+    with pytest.raises(PermissionDenied, match="not allocated to you"):
         notes.save(
             wren,
             next(c for c in cases.list_cases(opened["mona"]) if c.id != case_a.id).id,

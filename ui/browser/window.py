@@ -147,7 +147,7 @@ class EvidenceBrowser(QMainWindow):
         self.capturing = False
         self.flushed = 0
         self.log = _Log(who, self._log_failed)
-        self.setWindowTitle(f"Evidence browser — {opened.subject_name} — case file {who.path.name}")
+        self.setWindowTitle(f"Evidence browser — {opened.subject_name} — {who.where}")
 
         central = QWidget()
         layout = QVBoxLayout(central)

@@ -460,26 +460,17 @@ FOR EACH ROW EXECUTE FUNCTION caseview_refuse('notes are never deleted');
 CREATE TRIGGER notes_never_truncated BEFORE TRUNCATE ON notes
 FOR EACH STATEMENT EXECUTE FUNCTION caseview_refuse('notes are never deleted');
 
--- Full-text search (SQLite: the FTS5 tables search_index and search_trigram). The words
--- of title, body and folded are indexed together, as FTS5 indexes all three columns;
--- the text search configuration caseview_search is 'simple', plus unaccent where that
--- extension can be created (SQLite's unicode61 remove_diacritics 2 drops accents too).
-CREATE TEXT SEARCH CONFIGURATION caseview_search (COPY = pg_catalog.simple);
-DO $$
-BEGIN
-    BEGIN
-        CREATE EXTENSION IF NOT EXISTS unaccent;
-    EXCEPTION WHEN others THEN
-        RAISE NOTICE 'unaccent is not available: search will not ignore accents';
-        RETURN;
-    END;
-    ALTER TEXT SEARCH CONFIGURATION caseview_search
-        ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword,
-            hword_part, hword_asciipart, hword_numpart
-        WITH unaccent, simple;
-END
-$$;
-
+-- Full-text search (SQLite: the FTS5 tables search_index and search_trigram). PostgreSQL's
+-- own parsers split and fold words unlike FTS5 (a host name is one word, "Michał" stays
+-- michał), so Caseview writes the words itself, as SQLite's unicode61 tokenizer makes
+-- them, and finds, ranks (bm25) and marks snippets as FTS5 does (storage/fts.py):
+-- * words: the words of title, body and folded, each as ' word ', a line per column;
+--   word_count, how many. document: their set (long ones hashed), for the GIN index.
+-- * trigram_text: title and body folded as FTS5's trigram tokenizer folds them, only for
+--   text in an unspaced script (Chinese, Japanese, Thai...: SQLite's search_trigram);
+--   trigram_count, its trigrams. NULL otherwise.
+-- * seq: the order of indexing (FTS5's rowid), which orders equal ranks.
+-- Folding happens in Caseview, so no extension (unaccent) is needed.
 CREATE TABLE search_index (
     kind text COLLATE "C",
     ref_id bigint,
@@ -487,24 +478,27 @@ CREATE TABLE search_index (
     title text COLLATE "C",
     body text COLLATE "C",
     folded text COLLATE "C",
-    document tsvector GENERATED ALWAYS AS (to_tsvector('caseview_search'::regconfig,
-        coalesce(title, '') || ' ' || coalesce(body, '') || ' ' || coalesce(folded, '')))
-        STORED
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    words text COLLATE "C" NOT NULL DEFAULT '',
+    word_count integer NOT NULL DEFAULT 0,
+    document tsvector NOT NULL DEFAULT '',
+    trigram_text text COLLATE "C",
+    trigram_count integer
 );
 CREATE INDEX search_index_document ON search_index USING gin (document);
 CREATE INDEX search_index_item ON search_index(kind, ref_id);
 CREATE INDEX search_index_case ON search_index(case_id);
--- SQLite's search_trigram: substrings of any script (CJK, Thai), where pg_trgm exists.
+-- Substrings of unspaced scripts (LIKE '%北京%') through pg_trgm where the server has
+-- it; without it the same rows are found by reading the (few) rows with trigram_text.
 DO $$
 BEGIN
     BEGIN
         CREATE EXTENSION IF NOT EXISTS pg_trgm;
     EXCEPTION WHEN others THEN
-        RAISE NOTICE 'pg_trgm is not available: no trigram index for search';
+        RAISE NOTICE 'pg_trgm is not available: unspaced scripts are searched without an index';
         RETURN;
     END;
-    CREATE INDEX search_index_trigram ON search_index
-        USING gin ((coalesce(title, '') || ' ' || coalesce(body, '')) gin_trgm_ops);
+    CREATE INDEX search_index_trigram ON search_index USING gin (trigram_text gin_trgm_ops);
 END
 $$;
 

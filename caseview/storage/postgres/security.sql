@@ -110,6 +110,24 @@ AS $$
         OR case_id IN (SELECT caseview_allocated_cases())
 $$;
 
+-- Whether a case exists, whoever may see it: a worker asking for a case not allocated
+-- to them is told so (as on a case file) rather than that there is no such case. It
+-- tells nothing else about the case.
+CREATE FUNCTION caseview_case_exists(case_id bigint) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)
+$$;
+
+-- The case a subject belongs to, whoever may see it (for the same reason).
+CREATE FUNCTION caseview_subject_case(subject_id bigint) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT s.case_id FROM subjects s WHERE s.id = subject_id
+$$;
+
 CREATE FUNCTION caseview_refuse_identity(message text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
@@ -322,7 +340,9 @@ BEGIN
             'audit_log: an event''s actor must be the signed-in user (%s)', me));
     END IF;
     about := caseview_payload_bigint(NEW.payload, 'case_id');
-    IF about IS NOT NULL AND NOT caseview_may_write_case(about) THEN
+    -- A refused look is recorded whatever case it named (see caseview_record_refused_look).
+    IF about IS NOT NULL AND NOT caseview_may_write_case(about)
+       AND caseview_payload_text(NEW.payload, 'action') IS DISTINCT FROM 'viewing.refused' THEN
         PERFORM caseview_refuse_identity(format(
             'audit_log: case %s is not allocated to %s', about, me));
     END IF;
@@ -343,12 +363,40 @@ SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     IF caseview_group() = 'auditor' AND caseview_payload_text(event_payload, 'action')
-            !~ '^(login|integrity\.verified|export\.[a-z_]+)$' THEN
+            !~ '^(login|integrity\.verified|export\.[a-z_]+|viewing\.refused)$' THEN
         PERFORM caseview_refuse_identity(
-            'audit_log: an auditor records only sign-ins, verifications and exports');
+            'audit_log: an auditor records only sign-ins, verifications, exports and refusals');
     END IF;
     INSERT INTO audit_log (seq, payload, prev_hash, hash)
     VALUES (event_seq, event_payload, event_prev_hash, event_hash);
+END
+$$;
+
+-- A refused look is recorded against whoever was refused, whatever case, person or
+-- request they named: an unallocated worker's attempt, or an auditor's, is evidence
+-- too, though neither may otherwise write about the case. Only refusals, only as the
+-- signed-in person, and nothing is read back.
+CREATE FUNCTION caseview_record_refused_look(
+    look_case_id bigint, look_subject_id bigint, look_justification_id bigint,
+    look_user_id bigint, look_at text, look_url text, look_kind text, look_rule text,
+    look_message text
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF look_user_id IS DISTINCT FROM caseview_user_id() THEN
+        PERFORM caseview_refuse_identity(
+            'viewings: a refused look is recorded as the signed-in user');
+    END IF;
+    INSERT INTO viewings (case_id, subject_id, justification_id, user_id, at, url, kind,
+                          outcome, rule, message, source_id)
+    VALUES (look_case_id, look_subject_id, look_justification_id, look_user_id, look_at,
+            look_url, look_kind, 'refused', look_rule, look_message, NULL)
+    RETURNING id INTO new_id;
+    RETURN new_id;
 END
 $$;
 
@@ -542,10 +590,12 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION
     caseview_username(), caseview_user_id(), caseview_group(), caseview_allocated_cases(),
-    caseview_may_write_case(bigint), caseview_refuse_identity(text),
+    caseview_may_write_case(bigint), caseview_case_exists(bigint),
+    caseview_subject_case(bigint), caseview_refuse_identity(text),
     caseview_payload_text(text, text), caseview_payload_bigint(text, text),
     caseview_is_date(text), caseview_audit_lock_key(), caseview_audit_head(),
-    caseview_append_audit(bigint, text, text, text), caseview_set_password(text, text)
+    caseview_append_audit(bigint, text, text, text), caseview_set_password(text, text),
+    caseview_record_refused_look(bigint, bigint, bigint, bigint, text, text, text, text, text)
 TO :"worker", :"manager", :"auditor";
 GRANT EXECUTE ON FUNCTION
     caseview_create_login(text, text, text), caseview_set_group(text, text),
@@ -737,3 +787,27 @@ CREATE POLICY worker_reads ON audit_log FOR SELECT TO :"worker"
                                      AND entity_id = (SELECT caseview_user_id())))));
 CREATE POLICY worker_appends ON audit_log FOR INSERT TO :"worker"
     WITH CHECK (case_id IS NULL OR case_id IN (SELECT caseview_allocated_cases()));
+
+-- ---- telling open windows that something changed (LISTEN/NOTIFY) ----------------------
+
+-- Every change writes its audit event in the same transaction, so one trigger on the log
+-- covers them all; PostgreSQL delivers a NOTIFY only if that transaction commits, and
+-- folds identical ones into one per transaction. The payload is empty: anyone connected
+-- may LISTEN to any channel, whatever their role, so a case id would tell a worker when
+-- cases not allocated to them are worked on, which row-level security hides. A window
+-- that hears it re-reads what it may see (caseview/storage/notify.py). Sign-ins change
+-- nothing a window shows and tell nobody.
+CREATE FUNCTION caseview_notify_change() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('caseview', '');
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION caseview_notify_change() FROM PUBLIC;
+CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
+FOR EACH ROW WHEN (NEW.action IS DISTINCT FROM 'login'
+                   AND NEW.action IS DISTINCT FROM 'login.failed')
+EXECUTE FUNCTION caseview_notify_change();
