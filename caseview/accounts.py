@@ -296,6 +296,33 @@ def set_active(session: Session, username: str, active: bool) -> None:
         )
 
 
+def set_role(session: Session, username: str, role: str) -> User:
+    """A manager moves someone else to another role (worker, manager or auditor).
+
+    What they recorded stays as it was; from their next action they may do what the new
+    role may. On a server their login role moves to the new group in the same transaction.
+    """
+    row = _other_account(session, username, "change people's roles")
+    new = _role(role)
+    previous = str(row["role"])
+    if previous != new.value:
+        with session.casefile.write() as conn:
+            sql.set_role(conn, int(row["id"]), new.value)
+            logins.set_role(conn, str(row["username"]), new.value)
+            audit.record(
+                conn,
+                at=session.now(),
+                actor=session.actor,
+                action="user.role_changed",
+                entity="user",
+                entity_id=int(row["id"]),
+                data={"username": row["username"], "role": new.value, "previous": previous},
+            )
+    return User(
+        int(row["id"]), str(row["username"]), str(row["display_name"]), new, bool(row["active"])
+    )
+
+
 def needs_first_manager(casefile: Store) -> bool:
     return sql.count_users(casefile.conn) == 0
 

@@ -166,6 +166,17 @@ def _user_unlock(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _user_role(args: argparse.Namespace, out: Output) -> int:
+    with open_session(args) as session:
+        user = accounts.set_role(session, args.name, args.role)
+    out.result(
+        {"user": user.username, "role": user.role.value},
+        f"{user.username} is now {'an' if user.role.value[0] in 'aeiou' else 'a'} "
+        f"{user.role.value}.",
+    )
+    return 0
+
+
 def _user_active(active: bool) -> Handler:
     def handler(args: argparse.Namespace, out: Output) -> int:
         with open_session(args) as session:
@@ -492,6 +503,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("user", "unlock"): _user_unlock,
     ("user", "deactivate"): _user_active(False),
     ("user", "activate"): _user_active(True),
+    ("user", "role"): _user_role,
     ("case", "new"): _case_new,
     ("case", "allocate"): _case_allocate,
     ("case", "deallocate"): _case_deallocate,

@@ -141,6 +141,11 @@ def build() -> argparse.ArgumentParser:
     off.add_argument("name", metavar="USER")
     on = user_cmds.add_parser("activate", help="switch an account on again")
     on.add_argument("name", metavar="USER")
+    role = user_cmds.add_parser(
+        "role", help="move someone to another role; what they recorded stays as it was"
+    )
+    role.add_argument("name", metavar="USER")
+    role.add_argument("role", choices=["worker", "manager", "auditor"])
 
     case = commands.add_parser("case", help="cases")
     case_cmds = case.add_subparsers(

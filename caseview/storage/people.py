@@ -55,6 +55,10 @@ def set_password_hash(conn: sqlite3.Connection, user_id: int, password_hash: str
     conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
 
+def set_role(conn: sqlite3.Connection, user_id: int, role: str) -> None:
+    conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
 def set_active(conn: sqlite3.Connection, user_id: int, active: bool) -> None:
     conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
 

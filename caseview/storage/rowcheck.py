@@ -72,7 +72,8 @@ RULES: tuple[TableRule, ...] = (
             "password_hash": "a secret: the log records that a password was set or reset "
             "(user.password_reset, user.password_changed), never the hash",
         },
-        "user.added; user.deactivated/reactivated (active); login.failed (failures and "
+        "user.added; user.deactivated/reactivated (active); user.role_changed (role); "
+        "login.failed (failures and "
         "lock), login, user.unlocked, user.password_reset (count cleared)",
     ),
     TableRule(
@@ -736,6 +737,11 @@ def _user_added(r: _Replay, seq: int, e: dict[str, Any]) -> None:
 def _user_active(r: _Replay, seq: int, e: dict[str, Any]) -> None:
     active = int(bool(_data(e).get("active")))
     r.held["users"].set((e["entity_id"],), {"active": active}, seq, e["action"])
+
+
+@_on("user.role_changed")
+def _user_role(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    r.held["users"].set((e["entity_id"],), {"role": _data(e).get("role")}, seq, e["action"])
 
 
 @_on("login", "user.unlocked", "user.password_reset")

@@ -450,3 +450,33 @@ def test_changing_an_unknown_account_is_not_found(manager: Session) -> None:
 def test_workers_cannot_list_accounts(worker: Session) -> None:
     with pytest.raises(PermissionDenied):
         accounts.list_accounts(worker)
+
+
+# --- changing someone's role ------------------------------------------------------------
+
+
+def test_a_manager_changes_someones_role_and_it_takes_effect_at_once(
+    manager: Session, worker: Session
+) -> None:
+    moved = accounts.set_role(manager, "wren", "auditor")
+    assert moved.role is Role.AUDITOR
+    again = accounts.login(manager.casefile, "wren", PASSWORD, clock=manager.clock)
+    assert again.role is Role.AUDITOR
+    event = audit.list_file_events(manager, kind="users")[0]
+    assert (event.action, event.data) == (
+        "user.role_changed",
+        {"username": "wren", "role": "auditor", "previous": "worker"},
+    )
+    assert audit.verify(manager, manager.casefile.path).intact
+
+
+def test_nobody_changes_their_own_role_and_workers_change_nobodys(
+    manager: Session, worker: Session
+) -> None:
+    with pytest.raises(PermissionDenied) as own:
+        accounts.set_role(manager, "mona", "worker")
+    assert own.value.rule == "own_account"
+    with pytest.raises(PermissionDenied):
+        accounts.set_role(worker, "mona", "worker")
+    with pytest.raises(ValidationError, match="not a role"):
+        accounts.set_role(manager, "wren", "boss")

@@ -149,3 +149,31 @@ def test_a_service_file_names_the_database(
     cli_team.capsys.readouterr()
     code = main(["--db", "postgresql:///?service=caseview", "--user", "mona", "case", "list"])
     assert code == 0, cli_team.out()
+
+
+def test_a_role_change_moves_the_login_role_to_the_new_group(cli_team: Team) -> None:
+    cli_team.monkeypatch.setenv("CASEVIEW_NEW_PASSWORD", WREN)
+    assert cli_team.run("user", "add", "wren", "--role", "worker", user="mona", password=MONA) == 0
+    assert cli_team.run("user", "role", "wren", "auditor", user="mona", password=MONA) == 0
+    # The database now treats wren as an auditor: reading is allowed, writing is not.
+    assert cli_team.run("case", "list", user="wren", password=WREN) == 0
+    code = cli_team.run("case", "new", "--ref", "CP-9", "--title", "No", user="wren", password=WREN)
+    assert code == 3
+    params = conninfo_to_dict(cli_team.people_url)
+    names = install.role_names(install.default_prefix(str(params["dbname"])))
+    login = names.login("wren")
+    with psycopg.connect(make_conninfo(cli_team.people_url, user=login, password=WREN)) as conn:
+        groups = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+                " JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s",
+                [login],
+            )
+        }
+        assert groups == {names.auditor}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "INSERT INTO cases (reference, title, created_by, created_at)"
+                " VALUES ('CP-X', 'x', 2, '2026-01-01')"
+            )
