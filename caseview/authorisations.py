@@ -23,7 +23,7 @@ from caseview import audit, justifications, policy
 from caseview.clock import from_iso, to_iso
 from caseview.domain import Role
 from caseview.errors import NotFound, PermissionDenied, ValidationError
-from caseview.permissions import case_for_changing, case_for_reading, require_role
+from caseview.permissions import case_for_changing, case_for_reading, not_found, require_role
 from caseview.session import Session
 from caseview.storage import authorisations as sql
 from caseview.storage import gate as gate_sql
@@ -198,9 +198,12 @@ def _check_dates(approved_on: date, expires_on: date, today: date) -> None:
 def _justification_row(session: Session, justification_id: int) -> sqlite3.Row:
     row = gate_sql.justification(session.casefile.conn, justification_id)
     if row is None:
-        raise NotFound(
+        not_found(
+            session,
+            "justification",
+            justification_id,
             f"There is no justification {justification_id}. Run 'caseview justification "
-            "list CASE' to see a case's requests."
+            "list CASE' to see a case's requests.",
         )
     case_for_reading(session, int(row["case_id"]))
     return row

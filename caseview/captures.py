@@ -35,7 +35,12 @@ from caseview import __version__, audit, files, viewings
 from caseview.clock import from_iso, to_iso
 from caseview.domain import SubjectRole
 from caseview.errors import CaptureError, NotFound, UsageError
-from caseview.permissions import case_for_changing, case_for_looking, case_for_reading
+from caseview.permissions import (
+    case_for_changing,
+    case_for_looking,
+    case_for_reading,
+    not_found,
+)
 from caseview.session import Session
 from caseview.storage import analysis as analysis_sql
 from caseview.storage import browsing as browsing_sql
@@ -179,7 +184,7 @@ def get(session: Session, source_id: int) -> SourceRecord:
     conn = session.casefile.conn
     row = sql.source(conn, source_id)
     if row is None:
-        raise NotFound(f"There is no source {source_id}.")
+        not_found(session, "source", source_id, f"There is no source {source_id}.")
     case_for_reading(session, int(row["case_id"]))
     return _record(conn, row)
 

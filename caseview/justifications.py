@@ -22,8 +22,8 @@ import ethics
 from caseview import audit, persons, policy, returns
 from caseview.clock import from_iso, system_clock, to_iso
 from caseview.domain import Role
-from caseview.errors import GateRefused, NotFound, PermissionDenied, ValidationError
-from caseview.permissions import case_for_changing, case_for_reading, require_role
+from caseview.errors import GateRefused, PermissionDenied, ValidationError
+from caseview.permissions import case_for_changing, case_for_reading, not_found, require_role
 from caseview.session import Session
 from caseview.storage import gate as sql
 from caseview.storage import people as people_sql
@@ -183,7 +183,12 @@ def _load(session: Session, justification_id: int) -> tuple[sqlite3.Row, Justifi
     conn = session.casefile.conn
     row = sql.justification(conn, justification_id)
     if row is None:
-        raise NotFound(f"There is no justification {justification_id}.")
+        not_found(
+            session,
+            "justification",
+            justification_id,
+            f"There is no justification {justification_id}.",
+        )
     case_for_reading(session, int(row["case_id"]))
     return row, _row_to_record(conn, row, session.now(), policy.current(session.casefile))
 

@@ -26,8 +26,8 @@ from caseview import audit, cases
 from caseview import policy as policies
 from caseview.clock import from_iso, to_iso
 from caseview.domain import Role
-from caseview.errors import NotFound, PermissionDenied, ValidationError
-from caseview.permissions import case_for_changing, case_for_reading, require_role
+from caseview.errors import PermissionDenied, ValidationError
+from caseview.permissions import case_for_changing, case_for_reading, not_found, require_role
 from caseview.report.model import DOMAINS, RISKS
 from caseview.session import Session
 from caseview.storage import analysis as sql
@@ -407,7 +407,7 @@ def add(
     conn = session.casefile.conn
     source_row = sources_sql.source(conn, source_id)
     if source_row is None:
-        raise NotFound(f"There is no source {source_id}.")
+        not_found(session, "source", source_id, f"There is no source {source_id}.")
     case_id = int(source_row["case_id"])
     case_for_changing(session, case_id, doing="record observations")
     clean, dom, grade, clean_risks, links = _validate(
@@ -449,7 +449,9 @@ def revise(
     conn = session.casefile.conn
     row = sql.observation(conn, observation_id)
     if row is None:
-        raise NotFound(f"There is no observation {observation_id}.")
+        not_found(
+            session, "observation", observation_id, f"There is no observation {observation_id}."
+        )
     old = _from_row(row)
     case_for_changing(session, old.case_id, doing="change observations")
     if not sql.is_current(conn, observation_id):
@@ -599,7 +601,7 @@ def list_for_case(session: Session, case_id: int, at: datetime | None = None) ->
 def list_for_source(session: Session, source_id: int) -> list[Observation]:
     row = sources_sql.source(session.casefile.conn, source_id)
     if row is None:
-        raise NotFound(f"There is no source {source_id}.")
+        not_found(session, "source", source_id, f"There is no source {source_id}.")
     context = reliance_context(session, int(row["case_id"]))
     return [
         _judged(_from_row(r), context)
@@ -611,7 +613,9 @@ def history(session: Session, observation_id: int) -> list[Observation]:
     """Every version, oldest first, each judged against the case as it is now."""
     row = sql.observation(session.casefile.conn, observation_id)
     if row is None:
-        raise NotFound(f"There is no observation {observation_id}.")
+        not_found(
+            session, "observation", observation_id, f"There is no observation {observation_id}."
+        )
     context = reliance_context(session, int(row["case_id"]))
     return [
         _judged(_from_row(r), context)

@@ -9,6 +9,7 @@ A closed case accepts no new material from anyone.
 from __future__ import annotations
 
 import sqlite3
+from typing import NoReturn
 
 from caseview.domain import CaseStatus, Role
 from caseview.errors import NotFound, PermissionDenied
@@ -51,16 +52,22 @@ def case_for_reading(session: Session, case_id: int) -> sqlite3.Row:
 
 
 def subject_for_reading(session: Session, subject_id: int) -> sqlite3.Row:
-    """The subject's row, if this user may see its case; an unallocated worker is told
-    so (on a server the database hides the row itself)."""
+    """The subject's row, if this user may see its case."""
     row = sql.subject_by_id(session.casefile.conn, subject_id)
     if row is None:
-        hidden_in = sql.case_of_subject(session.casefile.conn, subject_id)
-        if hidden_in is not None:
-            case_for_reading(session, hidden_in)
-        raise NotFound(f"There is no subject {subject_id}.")
+        not_found(session, "subject", subject_id, f"There is no subject {subject_id}.")
     case_for_reading(session, int(row["case_id"]))
     return row
+
+
+def not_found(session: Session, kind: str, item_id: int, message: str) -> NoReturn:
+    """Raise for a subject, source, observation or request the reader could not find:
+    "not allocated to you" if it is in a case they may not see (on a server the database
+    hides such rows itself), else ``NotFound`` with ``message``."""
+    hidden_in = sql.case_of(session.casefile.conn, kind, item_id)
+    if hidden_in is not None:
+        case_for_reading(session, hidden_in)
+    raise NotFound(message)
 
 
 def case_for_changing(session: Session, case_id: int, *, doing: str) -> sqlite3.Row:

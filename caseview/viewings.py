@@ -100,9 +100,16 @@ def _justification_for(
     if refused is not None:
         return refused
     row = sql.justification(session.casefile.conn, justification_id)
-    if row is None:
+    # On a server another case's request is hidden from a worker: it is still another
+    # case's request, refused as such, not a missing one.
+    found_in = (
+        int(row["case_id"])
+        if row is not None
+        else people_sql.case_of(session.casefile.conn, "justification", justification_id)
+    )
+    if found_in is None:
         raise NotFound(f"There is no justification {justification_id}.")
-    if int(row["case_id"]) != case_id:
+    if found_in != case_id:
         return _refused(
             "wrong_case",
             f"Justification {justification_id} belongs to another case. Use one written for "

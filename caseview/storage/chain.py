@@ -14,9 +14,10 @@ same words.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class RangeWalk:
 
 
 CHUNK = 20_000  # events checked together by _chunk_holds (and fetched together on a server)
+Chunk = list[tuple[Any, ...]]
 
 
 def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
@@ -125,18 +127,41 @@ def walk_server(conn: Any, lo: int, hi: int) -> RangeWalk:
     that does not, in the same words.
     """
     if lo <= hi:
-        ends = _server_range_holds(
-            conn.chunks(dialect.SERVER_LINKED_EVENTS, (lo, hi), size=CHUNK, binary=True), lo, hi
-        )
+        linked = conn.chunks(dialect.SERVER_LINKED_EVENTS, (lo, hi), size=CHUNK, binary=True)
+        with _read_ahead(linked) as chunks:
+            ends = _server_range_holds(chunks, lo, hi)
         if ends is not None:
             return RangeWalk(lo, hi, *ends)
-    chunks = conn.chunks(dialect.event_bytes_query(conn), (lo, hi), size=CHUNK, binary=True)
-    return _walk_chunks(chunks, lo, hi)
+    events = conn.chunks(dialect.event_bytes_query(conn), (lo, hi), size=CHUNK, binary=True)
+    with _read_ahead(events) as chunks:
+        return _walk_chunks(chunks, lo, hi)
 
 
-def _server_range_holds(
-    chunks: Iterable[list[tuple[Any, ...]]], lo: int, hi: int
-) -> tuple[str, str] | None:
+@contextlib.contextmanager
+def _read_ahead(chunks: Generator[Chunk, None, None]) -> Iterator[Iterator[Chunk]]:
+    """``chunks`` read one ahead by a second thread: the server finds and sends the next
+    chunk while this thread checks the last (psycopg waits for the network without the
+    GIL). The connection is never used by both threads at once: each read is awaited
+    before the next begins, and the last before the cursor is closed, here."""
+    import concurrent.futures  # local: a case file's child processes start without it
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="verify-read") as reader:
+        pending = reader.submit(next, chunks, None)
+
+        def ahead() -> Iterator[Chunk]:
+            nonlocal pending
+            while (chunk := pending.result()) is not None:
+                pending = reader.submit(next, chunks, None)
+                yield chunk
+
+        try:
+            yield ahead()
+        finally:
+            concurrent.futures.wait([pending])  # its outcome no longer matters
+            chunks.close()
+
+
+def _server_range_holds(chunks: Iterable[Chunk], lo: int, hi: int) -> tuple[str, str] | None:
     """(first prev_hash, last hash) when every event ``lo..hi`` holds; None says only
     "walk it row by row".
 
@@ -165,7 +190,7 @@ def _server_range_holds(
     return first, prev
 
 
-def _walk_chunks(chunks: Iterable[list[tuple[Any, ...]]], lo: int, hi: int) -> RangeWalk:
+def _walk_chunks(chunks: Iterable[Chunk], lo: int, hi: int) -> RangeWalk:
     """Walk events ``lo..hi`` given as chunks of (seq, prev_hash, payload, hash), each
     text as its stored bytes; name the first that does not hold."""
     sha256 = hashlib.sha256

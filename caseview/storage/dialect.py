@@ -13,8 +13,9 @@ The differences, each with its reason:
 - :func:`table_names`: the catalogue (``sqlite_master`` against ``pg_tables``).
 - :func:`audit_head_query`: on a server a worker sees only their cases' events, so the
   head comes from the database's own function (which also takes the log's lock).
-- :func:`case_exists_query`, :func:`subject_case_query`: whether a case exists, and a
-  subject's case, even one hidden from the reader (who is then told it is not theirs).
+- :func:`case_exists_query`, :func:`case_of_query`: whether a case exists, and the case of
+  a subject, source, observation or request, even one hidden from the reader (who is
+  then told it is not theirs, as on a case file).
 - :func:`refused_look_insert`: a refused look by someone who may not write about the
   case (an unallocated worker, an auditor) is recorded through the database's function.
 - :func:`audit_insert_query`: on a server an event is appended through the database's
@@ -34,6 +35,23 @@ Search and the sources table:
 - :func:`one_of`: a list of ids as one parameter (``json_each`` against ``= ANY``).
 - :func:`sorted_string_agg`: PostgreSQL is told the order of ``string_agg``; SQLite
   joins in the order of its subquery.
+
+Verification (``verify``: the chain, the rows it vouches for, the evidence):
+
+- :func:`shows_workers_only_their_cases`: row-level security on a server hides other
+  cases from a worker, so only a manager or an auditor can check every row there.
+- :func:`stream`: a large result without holding it all; on a server a server-side
+  cursor, closed before the snapshot it reads ends.
+- :func:`event_bytes_query`, :data:`SERVER_LINKED_EVENTS`: events as the exact bytes
+  their hashes are taken of (SQLite: ``text_factory = bytes``; PostgreSQL:
+  ``convert_to`` into ``bytea``, sent in binary).
+- :func:`is_distinct`: SQLite's ``IS NOT`` is PostgreSQL's ``IS DISTINCT FROM``.
+- :func:`blob_order`: blobs in stored order (SQLite's rowid; a server has none).
+- :func:`check_errors`, :func:`contained`: what a check that cannot run raises, and a
+  savepoint around each check on a server, where a failed statement ends the transaction.
+- :data:`SQLITE_AUDIT_DEFINITION`, :data:`SERVER_AUDIT_COLUMNS`,
+  :data:`SERVER_AUDIT_TRIGGERS`, :data:`SERVER_AUDIT_CHANGERS`: audit_log's definition in
+  each catalogue (on a server also its triggers and who may change it).
 """
 
 from __future__ import annotations
@@ -117,14 +135,24 @@ def case_exists_query(conn: Any) -> str:
     return CASE_EXISTS[engine(conn)]
 
 
-SUBJECT_CASE = {
-    "sqlite": "SELECT case_id FROM subjects WHERE id = ?",
-    "postgresql": "SELECT caseview_subject_case(?)",
+HOLDING_TABLES = {
+    "subject": "subjects",
+    "source": "sources",
+    "observation": "observations",
+    "justification": "justifications",
 }
+"""The things whose case can be asked for even when the reader may not see them."""
 
 
-def subject_case_query(conn: Any) -> str:
-    return SUBJECT_CASE[engine(conn)]
+def case_of_query(conn: Any, kind: str) -> str:
+    """The case of a ``kind`` (see :data:`HOLDING_TABLES`) by id, even one hidden from the
+    reader: on a server through the database's function, which says nothing else."""
+    table = HOLDING_TABLES[kind]
+    return pick(
+        conn,
+        sqlite=f"SELECT case_id FROM {table} WHERE id = ?",
+        postgresql=f"SELECT caseview_case_of('{kind}', ?)",
+    )
 
 
 REFUSED_LOOK_BY_FUNCTION = (

@@ -77,9 +77,10 @@ def case_exists(conn: sqlite3.Connection, case_id: int) -> bool:
     return bool(conn.execute(dialect.case_exists_query(conn), (case_id,)).fetchone()[0])
 
 
-def case_of_subject(conn: sqlite3.Connection, subject_id: int) -> int | None:
-    """The case of subject ``subject_id``, even if the reader may not see it."""
-    row = conn.execute(dialect.subject_case_query(conn), (subject_id,)).fetchone()
+def case_of(conn: sqlite3.Connection, kind: str, item_id: int) -> int | None:
+    """The case a subject, source, observation or request belongs to, even if the
+    reader may not see it (``kind`` as in ``dialect.HOLDING_TABLES``)."""
+    row = conn.execute(dialect.case_of_query(conn, kind), (item_id,)).fetchone()
     return None if row is None or row[0] is None else int(row[0])
 
 

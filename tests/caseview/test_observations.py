@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+import engines
 import pytest
 from analysis_support import approved_request, event_count, events, import_page
 
@@ -18,6 +18,8 @@ from caseview.session import Session
 
 # The assessment domains of DESIGN section 7 (a contract).
 DOMAINS = ("developmental_needs", "parenting_capacity", "family_environment", "online_exposure")
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture
@@ -363,7 +365,7 @@ def test_revising_a_missing_observation_is_not_found(worker: Session, case: Case
 
 def test_raw_sql_update_of_text_refused_by_trigger(worker: Session, source: SourceRecord) -> None:
     added = _add(worker, source.id)
-    with pytest.raises(sqlite3.IntegrityError, match="versioned"):
+    with engines.database_refuses(worker.casefile, "versioned"):
         worker.casefile.conn.execute(
             "UPDATE observations SET text = 'rewritten' WHERE id = ?", (added.id,)
         )
@@ -373,7 +375,7 @@ def test_raw_sql_update_of_grading_refused_by_trigger(
     worker: Session, source: SourceRecord
 ) -> None:
     added = _add(worker, source.id, credibility=5)
-    with pytest.raises(sqlite3.IntegrityError, match="versioned"):
+    with engines.database_refuses(worker.casefile, "versioned"):
         worker.casefile.conn.execute(
             "UPDATE observations SET credibility = 1 WHERE id = ?", (added.id,)
         )
@@ -381,7 +383,7 @@ def test_raw_sql_update_of_grading_refused_by_trigger(
 
 def test_raw_sql_delete_refused_by_trigger(worker: Session, source: SourceRecord) -> None:
     added = _add(worker, source.id)
-    with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+    with engines.database_refuses(worker.casefile, "never deleted"):
         worker.casefile.conn.execute("DELETE FROM observations WHERE id = ?", (added.id,))
 
 
@@ -393,10 +395,11 @@ def test_raw_sql_fill_of_root_id_with_another_id_refused_by_trigger(
     new_id = conn.execute(
         "INSERT INTO observations (source_id, case_id, text, domain, reliability,"
         " credibility, author_id, created_at) SELECT source_id, case_id, 'Two.', domain,"
-        " reliability, credibility, author_id, created_at FROM observations WHERE id = ?",
+        " reliability, credibility, author_id, created_at FROM observations WHERE id = ?"
+        " RETURNING id",
         (first.id,),
-    ).lastrowid
-    with pytest.raises(sqlite3.IntegrityError, match="root_id"):
+    ).fetchone()[0]
+    with engines.database_refuses(worker.casefile, "root_id"):
         conn.execute("UPDATE observations SET root_id = ? WHERE id = ?", (first.id, new_id))
 
 
@@ -405,7 +408,7 @@ def test_raw_sql_rewrite_of_root_id_refused_by_trigger(
 ) -> None:
     first = _add(worker, source.id, "One.")
     other = _add(worker, source.id, "Two.")
-    with pytest.raises(sqlite3.IntegrityError):
+    with engines.database_refuses(worker.casefile):
         worker.casefile.conn.execute(
             "UPDATE observations SET root_id = ? WHERE id = ?", (first.id, other.id)
         )
@@ -518,11 +521,13 @@ def test_no_one_adds_to_a_closed_case(
     assert refused.value.rule == "case_closed"
 
 
-def test_refused_add_stores_nothing(other_worker: Session, source: SourceRecord) -> None:
-    before = (_observation_rows(other_worker), event_count(other_worker.casefile))
+def test_refused_add_stores_nothing(
+    manager: Session, other_worker: Session, source: SourceRecord
+) -> None:
+    before = (_observation_rows(manager), event_count(manager.casefile))
     with pytest.raises(PermissionDenied):
         _add(other_worker, source.id)
-    assert (_observation_rows(other_worker), event_count(other_worker.casefile)) == before
+    assert (_observation_rows(manager), event_count(manager.casefile)) == before
 
 
 def test_manager_can_add(manager: Session, source: SourceRecord) -> None:

@@ -262,6 +262,7 @@ TABLE: dict[str, Entry] = {
         lambda w: accounts.reset_password(w.outsider, "wren", "a new correct horse")
     ),
     "accounts.set_active": _by_role(lambda w: accounts.set_active(w.outsider, "wren", False)),
+    "accounts.set_role": _by_role(lambda w: accounts.set_role(w.outsider, "wren", "auditor")),
     "accounts.unlock": _by_role(lambda w: accounts.unlock(w.outsider, "wren")),
     # --- what the user may do ---
     "abilities.abilities": Answers(
@@ -552,6 +553,9 @@ TABLE: dict[str, Entry] = {
     ),
     "permissions.case_for_reading": _refused(
         lambda w: permissions.case_for_reading(w.outsider, w.case.id)
+    ),
+    "permissions.not_found": _refused(
+        lambda w: permissions.not_found(w.outsider, "source", w.source.id, "no such source")
     ),
     "permissions.subject_for_reading": _refused(
         lambda w: permissions.subject_for_reading(w.outsider, w.subject.id)

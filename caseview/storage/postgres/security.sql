@@ -120,12 +120,18 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)
 $$;
 
--- The case a subject belongs to, whoever may see it (for the same reason).
-CREATE FUNCTION caseview_subject_case(subject_id bigint) RETURNS bigint
+-- The case a subject, source, observation or request belongs to, whoever may see it
+-- (for the same reason: "not allocated to you" rather than "no such thing").
+CREATE FUNCTION caseview_case_of(kind text, item_id bigint) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-    SELECT s.case_id FROM subjects s WHERE s.id = subject_id
+    SELECT CASE kind
+        WHEN 'subject' THEN (SELECT s.case_id FROM subjects s WHERE s.id = item_id)
+        WHEN 'source' THEN (SELECT s.case_id FROM sources s WHERE s.id = item_id)
+        WHEN 'observation' THEN (SELECT o.case_id FROM observations o WHERE o.id = item_id)
+        WHEN 'justification' THEN (SELECT j.case_id FROM justifications j WHERE j.id = item_id)
+    END
 $$;
 
 CREATE FUNCTION caseview_refuse_identity(message text) RETURNS void
@@ -591,7 +597,7 @@ $$;
 GRANT EXECUTE ON FUNCTION
     caseview_username(), caseview_user_id(), caseview_group(), caseview_allocated_cases(),
     caseview_may_write_case(bigint), caseview_case_exists(bigint),
-    caseview_subject_case(bigint), caseview_refuse_identity(text),
+    caseview_case_of(text, bigint), caseview_refuse_identity(text),
     caseview_payload_text(text, text), caseview_payload_bigint(text, text),
     caseview_is_date(text), caseview_audit_lock_key(), caseview_audit_head(),
     caseview_append_audit(bigint, text, text, text), caseview_set_password(text, text),
