@@ -178,7 +178,9 @@ REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError)
 """What a change the database's own rules refuse raises, on either engine."""
 
 
-def database_refuses(store: Any, match: str | None = None) -> Any:
+def database_refuses(
+    store: Any, match: str | None = None, *, sqlite_error: type[Exception] = sqlite3.IntegrityError
+) -> Any:
     """``pytest.raises`` for a change the database itself refuses.
 
     A case file refuses with its triggers and checks (``match`` the message); a server
@@ -187,4 +189,4 @@ def database_refuses(store: Any, match: str | None = None) -> Any:
     """
     if dialect.is_server(store.conn):
         return pytest.raises((psycopg.IntegrityError, psycopg.errors.InsufficientPrivilege))
-    return pytest.raises(sqlite3.IntegrityError, match=match)
+    return pytest.raises(sqlite_error, match=match)

@@ -267,8 +267,7 @@ def review_exposure(who: Identity, finding_id: int, confirmed: bool) -> None:
 def verify_case_file(who: Identity) -> VerifyResult:
     """Recompute the audit chain and the evidence hashes; the check itself is logged."""
     with session_for(who) as session:
-        # With a session, verify checks the session's own store (its path is not used).
-        return audit.verify(session, Path(who.path))
+        return audit.verify(session)  # the session's own store: case file or server
 
 
 def export_pdf(who: Identity, case_id: int, target: Path) -> Checkpoint:

@@ -33,6 +33,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from caseview.errors import CaseFileError, LoginFailed, UsageError, ValidationError
 from caseview.storage.pg import PgConnection
+from caseview.storage.store import without_password
 
 _savepoints = itertools.count(1)
 
@@ -160,7 +161,8 @@ class ServerAddress:
             params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
         except psycopg.ProgrammingError as exc:
             raise UsageError(
-                f"'{url}' is not a server address Caseview can read ({_first_line(exc)}). "
+                f"'{without_password(url)}' is not a server address Caseview can read "
+                f"({_first_line(exc).replace(url, '…')}). "
                 "Write it as postgresql://HOST:PORT/DATABASE."
             ) from None
         if not params.get("dbname") and params.get("service"):

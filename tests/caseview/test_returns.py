@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import engines
 import pytest
 from gate_support import PASSWORD, example_toml, make_request, set_key, submitted
 
@@ -40,6 +41,8 @@ ANSWERS = (
     "The school has not seen Kerry since September and knows nothing of the home.",
     "Planned viewings reduced to one.",
 )
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.mark.parametrize(
@@ -173,7 +176,7 @@ def test_answers_can_be_changed_until_submitted_then_are_frozen(
         justifications.answer_return(worker, revised.id, ANSWERS)
     assert denied.value.rule == "status"
     conn = worker.casefile.conn
-    with pytest.raises(sqlite3.DatabaseError, match="frozen"):
+    with engines.database_refuses(worker.casefile, "frozen", sqlite_error=sqlite3.DatabaseError):
         conn.execute("UPDATE return_answers SET answer = 'changed later'")
 
 

@@ -177,3 +177,14 @@ def test_a_role_change_moves_the_login_role_to_the_new_group(cli_team: Team) -> 
                 "INSERT INTO cases (reference, title, created_by, created_at)"
                 " VALUES ('CP-X', 'x', 2, '2026-01-01')"
             )
+
+
+def test_an_address_caseview_cannot_read_is_never_repeated_with_its_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASEVIEW_PASSWORD", MONA)
+    address = "postgresql://mona:hunter2secret@127.0.0.1:1/db?bogus=1"
+    assert main(["--db", address, "--user", "mona", "case", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "not a server address Caseview can read" in err
+    assert "hunter2secret" not in err and "Traceback" not in err

@@ -320,6 +320,16 @@ def test_a_managers_queue_shows_a_new_request_and_the_worker_sees_the_decision(
         assert justifications.get(wren, record.id).status == "approved"
 
 
+def test_a_manager_verifies_the_server_from_the_app(
+    qtbot: QtBot, server: Server, windows: list[MainWindow]
+) -> None:
+    manager = signed_in_window(qtbot, server, "mona", PASSWORD)
+    manager.verify()
+    audit_tab = manager.case_view.audit
+    qtbot.waitUntil(lambda: "Verifying" not in audit_tab.verify_result.text(), timeout=WAIT)
+    assert audit_tab.verify_result.text().startswith("Intact")
+
+
 def test_a_queue_being_answered_waits_until_the_reasons_are_done(
     qtbot: QtBot, server: Server, windows: list[MainWindow]
 ) -> None:
