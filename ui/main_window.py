@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addAction(
             self._action(
-                "&Verify the case file",
+                "&Verify the case file" if self.who.link is None else "&Verify the team's store",
                 self.verify,
                 "Ctrl+Shift+V",
                 "verifyAction",
@@ -357,7 +357,9 @@ class MainWindow(QMainWindow):
             )
         )
         self.file_audit_action = self._action(
-            "&Audit log of the whole file…",
+            "&Audit log of the whole file…"
+            if self.who.link is None
+            else "&Audit log of the whole store…",
             self.open_file_audit,
             name="fileAuditAction",
             tip="Every event in the case file, filtered: logins, accounts, policy, exports.",

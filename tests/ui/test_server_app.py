@@ -324,6 +324,8 @@ def test_a_manager_verifies_the_server_from_the_app(
     qtbot: QtBot, server: Server, windows: list[MainWindow]
 ) -> None:
     manager = signed_in_window(qtbot, server, "mona", PASSWORD)
+    action = manager.findChild(QAction, "verifyAction")
+    assert action is not None and action.text().replace("&", "") == "Verify the team's store"
     manager.verify()
     audit_tab = manager.case_view.audit
     qtbot.waitUntil(lambda: "Verifying" not in audit_tab.verify_result.text(), timeout=WAIT)
