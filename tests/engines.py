@@ -122,6 +122,15 @@ def server_store(
         server.drop_roles(logins)
 
 
+@contextlib.contextmanager
+def empty_server_database(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A new empty database on the test server, for ``caseview init`` to set up: its
+    owner's address (password included) and the address people sign in with."""
+    server = shared_pg_server(request.session)
+    with server.temporary_database("cli") as owner_url:
+        yield owner_url, ServerAddress(owner_url).for_people
+
+
 def people_address(store: ServerFile) -> str:
     """The address people sign in with (``--db`` of the CLI) for a test's database."""
     assert store.address is not None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import engines
 import pytest
 from gate_support import (
     PASSWORD,
@@ -30,6 +31,8 @@ from caseview import accounts, cases
 from caseview.cli import main
 from caseview.clock import FixedClock
 from caseview.storage import open_case_file
+
+pytestmark = pytest.mark.both_engines
 
 
 @dataclass
@@ -62,15 +65,34 @@ def _deficient_toml(subject: int) -> str:
 
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    """init, a second manager, a worker, a case allocated to the worker, a subject."""
-    monkeypatch.setenv("CASEVIEW_DB", str(tmp_path / "cli.db"))
+def cli(
+    engine: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> Iterator[Cli]:
+    """init, a second manager, a worker, a case allocated to the worker, a subject:
+    in a case file, or on a new database of the test server (set up by its owner)."""
     monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
     monkeypatch.setenv("CASEVIEW_NEW_PASSWORD", PASSWORD)
     monkeypatch.delenv("CASEVIEW_USER", raising=False)
+    monkeypatch.delenv("CASEVIEW_ROLE_PREFIX", raising=False)
     c = Cli(capsys, tmp_path)
+    if engine == "postgresql":
+        with engines.empty_server_database(request) as (owner_url, people_url):
+            monkeypatch.setenv("CASEVIEW_DB", owner_url)
+            assert c.run(None, "init", "--admin", "mona")[0] == 0
+            monkeypatch.setenv("CASEVIEW_DB", people_url)
+            yield _populate(c)
+        return
+    monkeypatch.setenv("CASEVIEW_DB", str(tmp_path / "cli.db"))
+    assert c.run(None, "init", "--admin", "mona")[0] == 0
+    yield _populate(c)
+
+
+def _populate(c: Cli) -> Cli:
     steps = [
-        (None, "init", "--admin", "mona"),
         ("mona", "user", "add", "max", "--role", "manager"),
         ("mona", "user", "add", "wren", "--role", "worker"),
         ("mona", "user", "add", "ada", "--role", "auditor"),
