@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import engines
 import pytest
 from capture_support import PAGE, HostileServer, approve_for, no_real_names, server
 from gate_support import PASSWORD
@@ -23,18 +24,21 @@ from PIL import Image
 
 from caseview import accounts, cases
 from caseview.cli import main
-from caseview.storage import open_case_file
+from caseview.storage import CaseFile
 
 __all__ = ["no_real_names", "server"]  # fixtures, used by name
 
 CASE = "CP-2026-0042"
+
+pytestmark = pytest.mark.both_engines
 
 
 @dataclass
 class Cli:
     capsys: pytest.CaptureFixture[str]
     tmp_path: Path
-    db: Path
+    store: CaseFile
+    """The manager's own store: a case file, or the test server signed in as them."""
     justification: int
     subject: int
 
@@ -66,26 +70,31 @@ class Cli:
 
 @pytest.fixture
 def cli(
+    casefile: CaseFile,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> Cli:
-    """A case file with a manager, a worker allocated to a case, and an approved request."""
-    db = tmp_path / "cli.db"
-    with open_case_file(db, create=True) as casefile:
-        accounts.create_first_manager(casefile, "mona", PASSWORD)
-        manager = accounts.login(casefile, "mona", PASSWORD)
-        accounts.add_user(manager, "wren", "worker", PASSWORD)
-        worker = accounts.login(casefile, "wren", PASSWORD)
-        case = cases.create_case(manager, CASE, "Smith family")
-        cases.allocate(manager, case.id, "wren")
-        subject = cases.add_subject(manager, case.id, "Kerry Smith", "parent")
-        record = approve_for(worker, manager, case.id, [subject.id], now=datetime.now(UTC))
-    monkeypatch.setenv("CASEVIEW_DB", str(db))
+    """A manager, a worker allocated to a case, and an approved request, in a case file
+    or on the test server."""
+    accounts.create_first_manager(casefile, "mona", PASSWORD)
+    manager = accounts.login(casefile, "mona", PASSWORD)
+    accounts.add_user(manager, "wren", "worker", PASSWORD)
+    worker = accounts.login(casefile, "wren", PASSWORD)
+    case = cases.create_case(manager, CASE, "Smith family")
+    cases.allocate(manager, case.id, "wren")
+    subject = cases.add_subject(manager, case.id, "Kerry Smith", "parent")
+    record = approve_for(worker, manager, case.id, [subject.id], now=datetime.now(UTC))
+    address = (
+        engines.people_address(casefile)  # type: ignore[arg-type]
+        if casefile.authenticates
+        else str(casefile.path)
+    )
+    monkeypatch.setenv("CASEVIEW_DB", address)
     monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
     monkeypatch.setenv("CASEVIEW_ALLOW_HOSTS", "127.0.0.1")
     monkeypatch.delenv("CASEVIEW_USER", raising=False)
-    return Cli(capsys, tmp_path, db, record.id, subject.id)
+    return Cli(capsys, tmp_path, manager.casefile, record.id, subject.id)  # type: ignore[arg-type]
 
 
 def _png(path: Path) -> Path:
@@ -132,10 +141,9 @@ def test_capture_prints_the_source_id_alone(cli: Cli, server: HostileServer) -> 
     code, out, _ = cli.capture(server.url("/page"), "--attest")
     assert code == 0
     assert out.strip().isdigit()
-    with open_case_file(cli.db) as casefile:
-        row = casefile.conn.execute(
-            "SELECT requested_url FROM sources WHERE id = ?", (int(out),)
-        ).fetchone()
+    row = cli.store.conn.execute(
+        "SELECT requested_url FROM sources WHERE id = ?", (int(out),)
+    ).fetchone()
     assert row[0] == server.url("/page")
 
 
