@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import ethics
 from caseview import audit
@@ -21,6 +23,7 @@ from caseview.domain import Role
 from caseview.errors import NotFound, ValidationError
 from caseview.permissions import case_for_reading, require_role
 from caseview.session import Session
+from caseview.storage import dialect
 from caseview.storage import gate as gate_sql
 from caseview.storage import people as sql
 
@@ -34,8 +37,62 @@ class SamePerson:
     subject_ids: tuple[int, ...]
 
 
+NOT_NAMED = "a colleague"
+"""Who made a look or an emergency in a case the reader may not see (a server names
+only those of cases they may read)."""
+
+
+@dataclass(frozen=True)
+class _KeyedPeople(ethics.People):
+    """People as a team server knows them: every key a keyed hash (``_server_basis``), so
+    the owners of a page are found by hashing its address's prefixes there."""
+
+    conn: Any = field(default=None, compare=False, repr=False)
+
+    def owners(self, url: str) -> frozenset[int]:
+        key = ethics.page_key(url)
+        if key is None:
+            return frozenset()
+        return self.owners_by_prefixes(_key_hashes(self.conn, ethics.page_prefixes(key)))
+
+
+def _server_basis(conn: sqlite3.Connection, since: str | None) -> dict[str, Any]:
+    """What the meter needs from every case, as the server's ``caseview_meter_basis``
+    gives it: no handle, address or name, and a looker only where the reader may see."""
+    row = conn.execute(dialect.METER_BASIS, (since,)).fetchone()
+    value = row[0] if row is not None else None
+    found = json.loads(value) if isinstance(value, str) else value
+    return found if isinstance(found, dict) else {}
+
+
+def _key_hashes(conn: sqlite3.Connection, keys: Sequence[str]) -> list[str]:
+    """The server's keyed hashes of ``keys`` (hex), as ``caseview_meter_basis`` gives them."""
+    if not keys:
+        return []
+    hashes = conn.execute(dialect.METER_KEY_HASHES, (list(keys),)).fetchone()[0]
+    return [bytes(h).hex() for h in hashes or ()]
+
+
+def _server_people(conn: sqlite3.Connection) -> ethics.People:
+    basis = _server_basis(conn, None)
+    subjects = [
+        # An @name's hash keeps its "@", as its key does: the rules tell them apart so.
+        ethics.KnownSubject(
+            int(subject_id),
+            int(case_id),
+            keys=tuple(str(h) if page else "@" + str(h) for h, page in keys),
+        )
+        for subject_id, case_id, keys in basis.get("subjects", [])
+    ]
+    links = [(int(a), int(b)) for a, b in basis.get("links", [])]
+    grouped = ethics.group_people(subjects, links)
+    return _KeyedPeople(grouped.person_of, grouped.members, grouped.pages, conn=conn)
+
+
 def known_people(conn: sqlite3.Connection) -> ethics.People:
     """Every subject in the case file, grouped into persons."""
+    if dialect.meter_reads_server_basis(conn):
+        return _server_people(conn)
     subjects = [
         ethics.KnownSubject(int(r["id"]), int(r["case_id"]), tuple(sql.handles_of(r)))
         for r in sql.all_subjects(conn)
@@ -49,6 +106,18 @@ def look_history(
     """Completed looks the meter must weigh, each counted for every person it concerns."""
     reach = max(rules.meter_window_days, 31 * (rules.pattern_window_months + 1))
     since = to_iso(now - timedelta(days=reach))
+    if dialect.meter_reads_server_basis(conn):
+        return tuple(
+            ethics.Viewing(
+                int(subject_id) if subject_id is not None else 0,
+                from_iso(at),
+                str(username) if username is not None else NOT_NAMED,
+                # people.counted_for, with the address's prefixes hashed by the server.
+                frozenset({people.person(int(subject_id))} if subject_id is not None else ())
+                | people.owners_by_prefixes(str(p) for p in prefixes),
+            )
+            for subject_id, at, username, prefixes in _server_basis(conn, since).get("looks", [])
+        )
     return tuple(
         ethics.Viewing(
             int(r["subject_id"]) if r["subject_id"] is not None else 0,
@@ -64,6 +133,18 @@ def open_emergencies(
     conn: sqlite3.Connection, people: ethics.People
 ) -> tuple[ethics.OpenEmergency, ...]:
     """Every emergency request waiting for a manager's review, with its persons."""
+    if dialect.meter_reads_server_basis(conn):
+        return tuple(
+            ethics.OpenEmergency(
+                int(request_id),
+                str(author) if author is not None else NOT_NAMED,
+                frozenset(people.person(s) for s in subjects if isinstance(s, int)),
+                from_iso(submitted_at),
+            )
+            for request_id, author, subjects, submitted_at in _server_basis(conn, None).get(
+                "emergencies", []
+            )
+        )
     found = []
     for row in gate_sql.open_emergencies(conn):
         subjects = json.loads(row["content"]).get("subjects", [])

@@ -59,7 +59,14 @@ from ethics.look import (
     request_usable_at,
 )
 from ethics.meter import CODE_FACTORS, MeterReading, MeterState, Viewing, read_meter
-from ethics.people import KnownSubject, People, group_people, handle_key, page_key
+from ethics.people import (
+    KnownSubject,
+    People,
+    group_people,
+    handle_key,
+    page_key,
+    page_prefixes,
+)
 from ethics.policy import Policy, default_policy, load_policy, policy_from_mapping
 from ethics.reliance import (
     CorroboratorFacts,
@@ -160,6 +167,7 @@ __all__ = [
     "may_submit",
     "normalise_host",
     "page_key",
+    "page_prefixes",
     "parse_justification",
     "parse_web_url",
     "policy_from_mapping",

@@ -29,6 +29,10 @@ class KnownSubject:
     id: int
     case_id: int
     handles: tuple[str, ...] = ()
+    keys: tuple[str, ...] | None = None
+    """Its handles' keys computed already (used instead of ``handle_key`` of ``handles``):
+    a team server holds only keyed hashes of them, an ``@`` before each @name's hash as
+    before each @name (see ``caseview.persons``). Keys compare only with keys made alike."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class People:
             for person, prefixes in self.pages.items()
             if any(_under(key, prefix) for prefix in prefixes)
         )
+
+    def owners_by_prefixes(self, prefix_keys: Iterable[str]) -> frozenset[int]:
+        """The persons one of whose profile keys is among ``prefix_keys``: ``owners``
+        for a page whose ``page_prefixes`` (or keys made alike from them) are given."""
+        wanted = frozenset(prefix_keys)
+        return frozenset(person for person, keys in self.pages.items() if keys & wanted)
 
     def counted_for(self, subject_id: int | None, url: str) -> frozenset[int]:
         """Every person a look counts for: the chosen subject's, and each page owner."""
@@ -98,6 +108,15 @@ def page_key(url: str) -> str | None:
     return f"{host}{path}"
 
 
+def page_prefixes(key: str) -> tuple[str, ...]:
+    """Every profile key the page ``key`` lies under (itself included): the ``prefix`` for
+    which ``_under(key, prefix)`` holds, so that "under a known profile" is membership."""
+    found = [key[:i] for i, char in enumerate(key) if char == "/" and "/" in key[:i]]
+    if "/" in key:
+        found.append(key)
+    return tuple(found)
+
+
 def _under(key: str, prefix: str) -> bool:
     """True when the page ``key`` is the profile ``prefix`` or a page beneath it.
 
@@ -129,8 +148,8 @@ def group_people(subjects: Iterable[KnownSubject], links: Iterable[tuple[int, in
     first_with: dict[str, int] = {}
     keys_of: dict[int, set[str]] = {}
     for subject in known:
-        for handle in subject.handles:
-            key = handle_key(handle)
+        keys = subject.keys if subject.keys is not None else map(handle_key, subject.handles)
+        for key in keys:
             if key is None:
                 continue
             keys_of.setdefault(subject.id, set()).add(key)

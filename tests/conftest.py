@@ -57,9 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test of a ``both_engines`` module that uses a case file runs once per engine."""
+    """A test of a ``both_engines`` module that uses a case file runs once per engine;
+    one that signs in as a PostgreSQL login role (``wren_psql``) on the server only."""
     if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
-        metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+        server_only = "wren_psql" in metafunc.fixturenames
+        chosen = ["postgresql"] if server_only else ["sqlite", "postgresql"]
+        metafunc.parametrize("engine", chosen, indirect=True)
 
 
 @pytest.fixture

@@ -144,7 +144,9 @@ def snapshot(store: Any) -> dict[str, list[tuple[object, ...]]]:
     """
     conn = store.conn
     if dialect.is_server(conn):
-        tables = sorted(dialect.table_names(conn) - {"schema_version", "caseview_roles"})
+        # Less the meter's keyed hashes, which no Caseview role may read (security.sql).
+        hidden = {"schema_version", "caseview_roles", "caseview_meter_secret"}
+        tables = sorted(dialect.table_names(conn) - hidden - {"person_keys", "look_keys"})
         return {
             t: [tuple(row) for row in conn.execute(f'SELECT * FROM "{t}" ORDER BY 1')]
             for t in tables

@@ -90,10 +90,16 @@ def case_id(session: Session, text: str) -> int:
     ambiguous rather than guessed.
     """
     conn = session.casefile.conn
-    by_reference = people_sql.case_by_reference(conn, text)
-    if by_reference is not None:
-        found = int(by_reference["id"])
-        if text.isdigit() and int(text) != found and people_sql.case_by_id(conn, int(text)):
+    # Found even if the case is not the reader's (on a server the database hides it):
+    # the service then says it is not theirs, as for an id.
+    found = people_sql.case_id_by_reference(conn, text)
+    if found is not None:
+        if (
+            text.isdigit()
+            and int(text) != found
+            and int(text) <= LARGEST_ID
+            and people_sql.case_exists(conn, int(text))
+        ):
             raise UsageError(
                 f"'{text}' is the reference of case {found} and the id of another case. "
                 f"Give the id instead: {found} for reference {text}."

@@ -1,15 +1,14 @@
 """Walking the audit chain: the part of ``verify`` that reads every event.
 
-Kept apart from the rest of the storage layer, and importing nothing of it but
-:mod:`~caseview.storage.dialect` (itself light), because ``caseview.audit.verify_chain``
-runs it in a child process for each range of a long case file's log: a child that
-imports only these starts in a few milliseconds instead of the quarter of a second the
-storage package takes to import.
+Kept apart from the rest of the storage layer, and importing nothing of it, because
+``caseview.audit.verify_chain`` runs it in a child process for each range of a long
+case file's log: a child that only imports this module starts in a few milliseconds
+instead of the quarter of a second the storage package takes to import.
 
 A case file is walked by path (:func:`walk_range`, in as many processes as there are
 ranges); a team server over the session's own connection (:func:`walk_server`), with a
-server-side cursor inside the caller's snapshot. Both name the same first break in the
-same words.
+server-side cursor inside the caller's snapshot. Both read the same SQL, get each text
+as its stored bytes, and name the same first break in the same words.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from caseview.storage import dialect
 
 
 @dataclass(frozen=True)
@@ -43,6 +40,10 @@ class RangeWalk:
 
 CHUNK = 20_000  # events checked together by _chunk_holds (and fetched together on a server)
 Chunk = list[tuple[Any, ...]]
+EVENTS = (
+    "SELECT seq, prev_hash, payload, hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
+)
+"""Events ``lo..hi``, read with their text as the exact bytes stored, on either engine."""
 
 
 def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
@@ -114,26 +115,18 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
 
 
 def _walk_rows(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
-    cursor = conn.execute(dialect.event_bytes_query(conn), (lo, hi))
+    cursor = conn.execute(EVENTS, (lo, hi))
     return _walk_chunks(iter(lambda: cursor.fetchmany(CHUNK), []), lo, hi)
 
 
 def walk_server(conn: Any, lo: int, hi: int) -> RangeWalk:
     """Check events ``lo..hi`` (inclusive) over a team server's connection.
 
-    Runs inside the caller's snapshot (the store's ``read()``), through server-side
-    cursors, so memory stays flat however long the log. As on a case file, a fast pass
-    checks whole chunks; if anything does not hold, a second pass names the first event
-    that does not, in the same words.
+    Runs inside the caller's snapshot (the store's ``read()``), through a server-side
+    cursor, so memory stays flat however long the log. The rows arrive as on a case file
+    (text as its stored bytes), and are checked as there, a chunk at a time.
     """
-    if lo <= hi:
-        linked = conn.chunks(dialect.SERVER_LINKED_EVENTS, (lo, hi), size=CHUNK, binary=True)
-        with _read_ahead(linked) as chunks:
-            ends = _server_range_holds(chunks, lo, hi)
-        if ends is not None:
-            return RangeWalk(lo, hi, *ends)
-    events = conn.chunks(dialect.event_bytes_query(conn), (lo, hi), size=CHUNK, binary=True)
-    with _read_ahead(events) as chunks:
+    with _read_ahead(conn.exact_chunks(EVENTS, (lo, hi), size=CHUNK)) as chunks:
         return _walk_chunks(chunks, lo, hi)
 
 
@@ -159,35 +152,6 @@ def _read_ahead(chunks: Generator[Chunk, None, None]) -> Iterator[Iterator[Chunk
         finally:
             concurrent.futures.wait([pending])  # its outcome no longer matters
             chunks.close()
-
-
-def _server_range_holds(chunks: Iterable[Chunk], lo: int, hi: int) -> tuple[str, str] | None:
-    """(first prev_hash, last hash) when every event ``lo..hi`` holds; None says only
-    "walk it row by row".
-
-    Each row is (seq, prev_hash, prev_hash and payload joined as bytes, hash): the same
-    three checks as :func:`_chunk_holds`, a chunk at a time, with the server having
-    joined the bytes each hash is taken of.
-    """
-    sha256 = hashlib.sha256
-    expected = lo
-    first: str | None = None
-    prev: str | None = None
-    for rows in chunks:
-        seqs, prevs, joined, digests = zip(*rows, strict=True)
-        if seqs != tuple(range(expected, expected + len(rows))):
-            return None
-        if first is None:
-            first = prev = prevs[0]
-        if prevs[0] != prev or prevs[1:] != digests[:-1]:
-            return None
-        if tuple([sha256(both).hexdigest() for both in joined]) != digests:
-            return None
-        expected += len(rows)
-        prev = digests[-1]
-    if expected != hi + 1 or first is None or prev is None:
-        return None
-    return first, prev
 
 
 def _walk_chunks(chunks: Iterable[Chunk], lo: int, hi: int) -> RangeWalk:

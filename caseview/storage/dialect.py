@@ -13,13 +13,19 @@ The differences, each with its reason:
 - :func:`table_names`: the catalogue (``sqlite_master`` against ``pg_tables``).
 - :func:`audit_head_query`: on a server a worker sees only their cases' events, so the
   head comes from the database's own function (which also takes the log's lock).
-- :func:`case_exists_query`, :func:`case_of_query`: whether a case exists, and the case of
-  a subject, source, observation or request, even one hidden from the reader (who is
-  then told it is not theirs, as on a case file).
+- :func:`case_exists_query`, :func:`case_by_reference_query`, :func:`case_of_query`:
+  whether a case exists, a reference's case, and the case of a subject, source,
+  observation or request, even one hidden from the reader (who is then told it is not
+  theirs, as on a case file).
 - :func:`refused_look_insert`: a refused look by someone who may not write about the
   case (an unallocated worker, an auditor) is recorded through the database's function.
 - :func:`audit_insert_query`: on a server an event is appended through the database's
   function (an auditor may append only some events, and has no INSERT grant).
+- :func:`meter_reads_server_basis`, :func:`person_keys_insert`, :func:`look_keys_insert`,
+  :data:`METER_BASIS`, :data:`METER_KEY_HASHES`: the repeat-viewing meter counts looks in
+  every case, which a worker cannot read on a server; there it reads keyed hashes of
+  handles and addresses through the database's functions (security.sql), which whoever
+  writes a subject or a completed look fills. A case file computes the keys when read.
 
 Search and the sources table:
 
@@ -42,9 +48,8 @@ Verification (``verify``: the chain, the rows it vouches for, the evidence):
   cases from a worker, so only a manager or an auditor can check every row there.
 - :func:`stream`: a large result without holding it all; on a server a server-side
   cursor, closed before the snapshot it reads ends.
-- :func:`event_bytes_query`, :data:`SERVER_LINKED_EVENTS`: events as the exact bytes
-  their hashes are taken of (SQLite: ``text_factory = bytes``; PostgreSQL:
-  ``convert_to`` into ``bytea``, sent in binary).
+- :func:`begins_with_one_of`: the row check's filter on the payload's first bytes,
+  ranges of text on SQLite, one hashed array on PostgreSQL.
 - :func:`is_distinct`: SQLite's ``IS NOT`` is PostgreSQL's ``IS DISTINCT FROM``.
 - :func:`blob_order`: blobs in stored order (SQLite's rowid; a server has none).
 - :func:`check_errors`, :func:`contained`: what a check that cannot run raises, and a
@@ -135,6 +140,17 @@ def case_exists_query(conn: Any) -> str:
     return CASE_EXISTS[engine(conn)]
 
 
+CASE_BY_REFERENCE = {
+    "sqlite": "SELECT id FROM cases WHERE reference = ?",
+    "postgresql": "SELECT caseview_case_by_reference(?)",
+}
+
+
+def case_by_reference_query(conn: Any) -> str:
+    """The id of the case with a reference, even one hidden from the reader."""
+    return CASE_BY_REFERENCE[engine(conn)]
+
+
 HOLDING_TABLES = {
     "subject": "subjects",
     "source": "sources",
@@ -165,6 +181,33 @@ def refused_look_insert(conn: Any) -> str | None:
     """On a server, how a refused look is recorded (the database's function: the person
     may not otherwise write about that case); None where a plain INSERT does."""
     return REFUSED_LOOK_BY_FUNCTION if is_server(conn) else None
+
+
+def meter_reads_server_basis(conn: Any) -> bool:
+    """Whether the meter reads its facts about every case through the database's
+    ``caseview_meter_basis`` (a server, where row-level security hides other cases from a
+    worker) rather than from the rows themselves (a case file)."""
+    return is_server(conn)
+
+
+PERSON_KEYS_BY_FUNCTION = "SELECT caseview_add_person_keys(?, ?::text[], ?::boolean[])"
+LOOK_KEYS_BY_FUNCTION = "SELECT caseview_add_look_keys(?, ?::text[])"
+METER_BASIS = "SELECT caseview_meter_basis(?)"
+"""The meter's facts about every case, as JSON with nothing readable (server only)."""
+METER_KEY_HASHES = "SELECT caseview_meter_key_hashes(?::text[])"
+"""The keyed hashes of the keys given, in order (server only)."""
+
+
+def person_keys_insert(conn: Any) -> str | None:
+    """On a server, how a subject's handle keys are recorded, with (subject id, keys,
+    page flags); None on a case file, which computes them when it reads."""
+    return PERSON_KEYS_BY_FUNCTION if is_server(conn) else None
+
+
+def look_keys_insert(conn: Any) -> str | None:
+    """On a server, how a completed look's address prefixes are recorded, with (viewing
+    id, prefix keys); None on a case file, which computes them when it reads."""
+    return LOOK_KEYS_BY_FUNCTION if is_server(conn) else None
 
 
 def _text(value: object) -> str:
@@ -269,35 +312,6 @@ def stream(conn: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Iterator
         rows.close()
 
 
-EVENT_BYTES = {
-    # Read with text_factory = bytes: a tampered value may not even be valid UTF-8.
-    "sqlite": (
-        "SELECT seq, prev_hash, payload, hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
-    ),
-    # Text in a UTF8 database is UTF-8 already; as bytea, in binary, it arrives as is.
-    "postgresql": (
-        "SELECT seq, convert_to(prev_hash, 'UTF8'), convert_to(payload, 'UTF8'),"
-        " convert_to(hash, 'UTF8') FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
-    ),
-}
-
-
-def event_bytes_query(conn: Any) -> str:
-    """Events ``lo..hi`` (the two parameters) as (seq, prev_hash, payload, hash), each
-    text as its exact stored bytes, in seq order."""
-    return EVENT_BYTES[engine(conn)]
-
-
-SERVER_LINKED_EVENTS = (
-    "SELECT seq, prev_hash, convert_to(prev_hash || payload, 'UTF8'), hash FROM audit_log"
-    " WHERE seq BETWEEN ? AND ? ORDER BY seq"
-)
-"""The server walk's fast path: each event with the exact bytes its hash is taken of
-(prev_hash then payload, joined by the server), so the client parses one value less
-and hashes without joining. SQLite's own fast path joins them in-process
-(:func:`caseview.storage.chain._range_holds`)."""
-
-
 def is_distinct(conn: Any, left: str, right: str) -> str:
     """``left`` and ``right`` differ, NULL counting as a value: SQLite's ``IS NOT`` is
     PostgreSQL's ``IS DISTINCT FROM`` (which SQLite reads only from 3.39)."""
@@ -306,6 +320,23 @@ def is_distinct(conn: Any, left: str, right: str) -> str:
         sqlite=f"{left} IS NOT {right}",
         postgresql=f"{left} IS DISTINCT FROM {right}",
     )
+
+
+def begins_with_one_of(
+    conn: Any, column: str, heads: Sequence[str], then: str
+) -> tuple[str, list[Any]]:
+    """SQL that ``column`` begins with one of ``heads`` followed by ``then`` (a character
+    no head contains), and its parameters. SQLite: two comparisons per head (such text
+    sorts between HEAD+then and HEAD+the next character), no function called per row;
+    PostgreSQL: the text before the first ``then`` against one array, which it hashes
+    (a list of ranges costs it several times as much)."""
+    if is_server(conn):
+        return f"split_part({column}, ?, 1) = ANY(?)", [then, list(heads)]
+    terms, params = [], []
+    for head in heads:
+        terms.append(f"({column} >= ? AND {column} < ?)")
+        params += [head + then, head + chr(ord(then) + 1)]
+    return " OR ".join(terms), params
 
 
 def blob_order(conn: Any) -> str:

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import ethics
 from caseview.storage import dialect
 from caseview.storage.inserts import inserted_id
 
@@ -151,7 +152,7 @@ def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     by_function = dialect.refused_look_insert(conn)
     if by_function is not None and values["outcome"] == "refused" and not values["source_id"]:
         return int(conn.execute(by_function, values).fetchone()[0])
-    return inserted_id(
+    viewing_id = inserted_id(
         conn,
         "INSERT INTO viewings (case_id, subject_id, justification_id, user_id, at, url, kind,"
         " outcome, rule, message, source_id) VALUES (:case_id, :subject_id,"
@@ -159,6 +160,20 @@ def insert_viewing(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
         " :source_id)",
         values,
     )
+    if values["outcome"] == "completed":
+        record_look_keys(conn, viewing_id, str(values["url"] or ""))
+    return viewing_id
+
+
+def record_look_keys(conn: Any, viewing_id: int, url: str) -> None:
+    """On a server, every profile key a completed look's address lies under, for the meter
+    of every case (see ``dialect.look_keys_insert``); a case file computes them when it
+    reads."""
+    query = dialect.look_keys_insert(conn)
+    if query is None:
+        return
+    key = ethics.page_key(url)
+    conn.execute(query, (viewing_id, list(ethics.page_prefixes(key)) if key else []))
 
 
 def completed_looks(conn: sqlite3.Connection, since: str) -> list[sqlite3.Row]:

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import ethics
 from caseview.storage import dialect
 from caseview.storage.inserts import inserted_id
 
@@ -75,6 +76,12 @@ def case_by_id(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
 def case_exists(conn: sqlite3.Connection, case_id: int) -> bool:
     """Whether case ``case_id`` exists, even if the reader may not see it."""
     return bool(conn.execute(dialect.case_exists_query(conn), (case_id,)).fetchone()[0])
+
+
+def case_id_by_reference(conn: sqlite3.Connection, reference: str) -> int | None:
+    """The id of the case with this reference, even if the reader may not see it."""
+    row = conn.execute(dialect.case_by_reference_query(conn), (reference,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def case_of(conn: sqlite3.Connection, kind: str, item_id: int) -> int | None:
@@ -155,13 +162,25 @@ def members(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
 
 
 def insert_subject(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    return inserted_id(
+    subject_id = inserted_id(
         conn,
         "INSERT INTO subjects (case_id, name, role, date_of_birth, handles, created_by,"
         " created_at) VALUES (:case_id, :name, :role, :date_of_birth, :handles,"
         " :created_by, :created_at)",
         {**row, "handles": json.dumps(list(row["handles"]), ensure_ascii=False)},
     )
+    record_person_keys(conn, subject_id, row["handles"])
+    return subject_id
+
+
+def record_person_keys(conn: Any, subject_id: int, handles: Sequence[str]) -> None:
+    """On a server, the keys of a subject's handles, for the meter of every case (see
+    ``dialect.person_keys_insert``); a case file computes them when it reads."""
+    query = dialect.person_keys_insert(conn)
+    if query is None:
+        return
+    keys = sorted({key for key in map(ethics.handle_key, handles) if key is not None})
+    conn.execute(query, (subject_id, keys, [not key.startswith("@") for key in keys]))
 
 
 def subject_by_id(conn: sqlite3.Connection, subject_id: int) -> sqlite3.Row | None:

@@ -25,10 +25,11 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import RowMaker, tuple_row
+from psycopg.types.string import ByteaBinaryLoader
 
 Params = Sequence[Any] | Mapping[str, Any]
 
-# Server-side cursors are named per connection: each open one needs its own name.
+# Each open server-side cursor needs a name of its own (verify reads several tables at once).
 _cursor_names = itertools.count(1)
 
 # One token at a time: quoted text, quoted names, comments, casts, then parameters.
@@ -131,14 +132,17 @@ class PgConnection:
             cursor.execute(translate(sql) if params else sql, params or None)
             yield from cursor
 
-    def chunks(
-        self, sql: str, params: Params = (), *, size: int = 10_000, binary: bool = False
+    def exact_chunks(
+        self, sql: str, params: Params = (), *, size: int = 10_000
     ) -> Iterator[list[tuple[Any, ...]]]:
         """A large result as lists of up to ``size`` plain tuples, through a server-side
-        cursor: for ``verify``'s chain walk, which checks a chunk at a time. ``binary``
-        asks for PostgreSQL's binary format, in which a ``bytea`` arrives as its bytes."""
+        cursor, with text as the exact UTF-8 bytes stored (as sqlite3 gives it with
+        ``text_factory = bytes``): for ``verify``'s chain walk, which hashes exactly what
+        is stored, a chunk at a time."""
         name = f"caseview_stream_{next(_cursor_names)}"
-        with self.raw.cursor(name=name, binary=binary, row_factory=tuple_row) as cursor:
+        with self.raw.cursor(name=name, binary=True, row_factory=tuple_row) as cursor:
+            # In the binary format a text value is its bytes: loaded as they come.
+            cursor.adapters.register_loader("text", ByteaBinaryLoader)
             cursor.execute(translate(sql) if params else sql, params or None)
             while rows := cursor.fetchmany(size):
                 yield rows

@@ -317,6 +317,10 @@ UNVOUCHED_TABLES: Mapping[str, str] = {
     "search_index": "derived from the rows for searching; rebuilt, not evidence",
     "search_trigram": "derived from the rows for searching; rebuilt, not evidence",
     "_sqlite_migrations": "schema bookkeeping",
+    "person_keys": "a server's keyed hashes of subjects' handles for the meter, derived "
+    "from subjects; unreadable to Caseview's roles (security.sql)",
+    "look_keys": "a server's keyed hashes of completed looks' addresses for the meter, "
+    "derived from viewings; unreadable to Caseview's roles (security.sql)",
 }
 
 
@@ -1167,18 +1171,14 @@ def _note(r: _Replay, seq: int, e: dict[str, Any]) -> None:
 # --- the pass -------------------------------------------------------------------------
 
 
-def _action_filter() -> tuple[str, list[str]]:
+def _action_filter(conn: sqlite3.Connection) -> tuple[str, list[Any]]:
     """SQL selecting the events a handler reads, by the payload's leading action.
 
-    Canonical JSON sorts keys, so every payload begins ``{"action":"NAME",``: a range
-    of the stored text picks the events out without parsing any JSON.
+    Canonical JSON sorts keys, so every payload begins ``{"action":"NAME",``: its
+    stored text up to the first comma picks the events out without parsing any JSON.
     """
-    terms, params = [], []
-    for action in sorted(HANDLERS):
-        prefix = '{"action":' + json.dumps(action) + ","
-        terms.append("(payload >= ? AND payload < ?)")
-        params += [prefix, prefix[:-1] + chr(ord(",") + 1)]
-    return " OR ".join(terms), params
+    heads = ['{"action":' + json.dumps(action) for action in sorted(HANDLERS)]
+    return dialect.begins_with_one_of(conn, "payload", heads, ",")
 
 
 def check_rows(
@@ -1204,7 +1204,7 @@ def check_rows(
 def _check_rows(conn: sqlite3.Connection, attestations: Mapping[str, object]) -> RowBreak | None:
     if "audit_log" not in dialect.table_names(conn):
         return None
-    where, params = _action_filter()
+    where, params = _action_filter(conn)
     loads, handlers = json.loads, HANDLERS
     query = f"SELECT seq, payload FROM audit_log WHERE {where} ORDER BY seq"
     # Every table read alongside the events is closed before the caller's snapshot ends.

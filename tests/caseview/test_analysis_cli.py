@@ -12,22 +12,26 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import engines
 import pytest
 from analysis_support import approved_request, import_page
 from gate_support import PASSWORD
 
 from caseview import accounts, cases
 from caseview.cli import main
-from caseview.storage import open_case_file
+from caseview.storage import CaseFile
 
 REF = "CP-2026-0042"
 CHECKPOINT = re.compile(r"^\d+:[0-9a-f]{64}$")
+
+pytestmark = pytest.mark.both_engines
 
 
 @dataclass
 class Cli:
     capsys: pytest.CaptureFixture[str]
-    db: Path
+    store: CaseFile
+    """The manager's own store: a case file, or the test server signed in as them."""
     case_id: int = 0
     found: int = 0  # a source the worker imported
     supplied: int = 0  # a source the grandmother supplied
@@ -65,36 +69,41 @@ class Cli:
 
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+def cli(
+    casefile: CaseFile, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Cli:
     """mona (manager), wren (worker, allocated), otto (worker), ada (auditor); one case
-    with an approved request and two imported sources."""
-    db = tmp_path / "cli.db"
-    monkeypatch.setenv("CASEVIEW_DB", str(db))
+    with an approved request and two imported sources (in a case file, or on the server)."""
     monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
     monkeypatch.setenv("CASEVIEW_NEW_PASSWORD", PASSWORD)
     monkeypatch.delenv("CASEVIEW_USER", raising=False)
-    c = Cli(capsys, db)
-    with open_case_file(db, create=True) as casefile:
-        accounts.create_first_manager(casefile, "mona", PASSWORD, display_name="Mona Manager")
-        manager = accounts.login(casefile, "mona", PASSWORD)
-        for name, role in (("wren", "worker"), ("otto", "worker"), ("ada", "auditor")):
-            accounts.add_user(manager, name, role, PASSWORD)
-        worker = accounts.login(casefile, "wren", PASSWORD)
-        case = cases.create_case(manager, REF, "Wójcik family")
-        cases.allocate(manager, case.id, "wren")
-        subject = cases.add_subject(manager, case.id, "Łucja Wójcik", "parent")
-        request = approved_request(worker, manager, case.id, [subject.id])
-        found = import_page(
-            worker,
-            case.id,
-            request.id,
-            subject.id,
-            "Łucja Wójcik posted photos of a party at 2am.",
-            origin="self",
-        )
-        supplied = import_page(
-            worker, case.id, request.id, subject.id, "A cousin shared the same photos."
-        )
+    accounts.create_first_manager(casefile, "mona", PASSWORD, display_name="Mona Manager")
+    manager = accounts.login(casefile, "mona", PASSWORD)
+    c = Cli(capsys, manager.casefile)  # type: ignore[arg-type]
+    address = (
+        engines.people_address(casefile)  # type: ignore[arg-type]
+        if casefile.authenticates
+        else str(casefile.path)
+    )
+    monkeypatch.setenv("CASEVIEW_DB", address)
+    for name, role in (("wren", "worker"), ("otto", "worker"), ("ada", "auditor")):
+        accounts.add_user(manager, name, role, PASSWORD)
+    worker = accounts.login(casefile, "wren", PASSWORD)
+    case = cases.create_case(manager, REF, "Wójcik family")
+    cases.allocate(manager, case.id, "wren")
+    subject = cases.add_subject(manager, case.id, "Łucja Wójcik", "parent")
+    request = approved_request(worker, manager, case.id, [subject.id])
+    found = import_page(
+        worker,
+        case.id,
+        request.id,
+        subject.id,
+        "Łucja Wójcik posted photos of a party at 2am.",
+        origin="self",
+    )
+    supplied = import_page(
+        worker, case.id, request.id, subject.id, "A cousin shared the same photos."
+    )
     c.case_id, c.found, c.supplied = case.id, found.id, supplied.id
     return c
 
@@ -349,10 +358,9 @@ def test_note_json_gives_id_case_and_version(cli: Cli) -> None:
 def test_a_second_note_is_a_new_version_keeping_other_fields(cli: Cli) -> None:
     cli.run("wren", "note", REF, "--analysis", "A.", "--conclusion", "C.", "--balance", "B.")
     code, obj = cli.json("wren", "note", REF, "--conclusion", "C2.")
-    with open_case_file(cli.db) as casefile:
-        row = casefile.conn.execute(
-            "SELECT analysis, balance, conclusion FROM notes WHERE id = ?", (obj["id"],)
-        ).fetchone()
+    row = cli.store.conn.execute(
+        "SELECT analysis, balance, conclusion FROM notes WHERE id = ?", (obj["id"],)
+    ).fetchone()
     assert (code, obj["version"], tuple(row)) == (0, 2, ("A.", "B.", "C2."))
 
 
@@ -372,12 +380,11 @@ def test_note_with_every_evaluation_field(cli: Cli) -> None:
         "--family-response",
         "The photos are old.",
     )
-    with open_case_file(cli.db) as casefile:
-        row = casefile.conn.execute(
-            "SELECT evaluation_useful, evaluation_decision, evaluation_family_told,"
-            " evaluation_family_response FROM notes WHERE id = ?",
-            (obj["id"],),
-        ).fetchone()
+    row = cli.store.conn.execute(
+        "SELECT evaluation_useful, evaluation_decision, evaluation_family_told,"
+        " evaluation_family_response FROM notes WHERE id = ?",
+        (obj["id"],),
+    ).fetchone()
     assert (code, tuple(row)) == (
         0,
         ("Yes.", "Strategy discussion.", "On 25 November.", "The photos are old."),
@@ -467,7 +474,8 @@ def test_export_pdf_prints_the_checkpoint(cli: Cli, tmp_path: Path) -> None:
 def test_exported_checkpoint_verifies_with_expect_head(cli: Cli, tmp_path: Path) -> None:
     cli.observe("wren", cli.found)
     _, out, _ = cli.run("wren", "export", "pdf", REF, "-o", str(tmp_path / "note.pdf"))
-    code, _, _ = cli.run(None, "verify", "--expect-head", out.strip())
+    # An auditor checks it (on a server nobody can check without signing in).
+    code, _, _ = cli.run("ada", "verify", "--expect-head", out.strip())
     assert code == 0
 
 
@@ -497,10 +505,8 @@ def test_export_pdf_checkpoint_is_the_last_change_to_the_case(cli: Cli, tmp_path
         "2",
     )
     _, out, _ = cli.run("wren", "export", "pdf", REF, "-o", str(tmp_path / "note.pdf"))
-    with open_case_file(cli.db) as casefile:
-        row = casefile.conn.execute(
-            "SELECT seq, hash FROM audit_log WHERE action = 'observation.recorded'"
-            " AND entity_id = ?",
-            (obj["id"],),
-        ).fetchone()
+    row = cli.store.conn.execute(
+        "SELECT seq, hash FROM audit_log WHERE action = 'observation.recorded' AND entity_id = ?",
+        (obj["id"],),
+    ).fetchone()
     assert (code, out.strip()) == (0, f"{row['seq']}:{row['hash']}")

@@ -27,6 +27,8 @@ from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, NotFound, PermissionDenied, ValidationError
 from caseview.session import Session
 
+pytestmark = pytest.mark.both_engines
+
 PAGE = b"<html><head><title>Kerry</title></head><body><p>A public post.</p></body></html>"
 
 

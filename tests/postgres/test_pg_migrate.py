@@ -420,6 +420,35 @@ def test_every_row_of_every_table_arrives_as_it_was(
     assert [t for t, n in compared.items() if n == 0] == []
 
 
+def test_the_meters_keys_are_filled_for_every_subject_and_completed_look(
+    caseview: Run, rich_file: Path, pg_database: str
+) -> None:
+    assert migrate(caseview, rich_file, pg_database).code == 0
+    source = sqlite3.connect(f"{rich_file.resolve().as_uri()}?mode=ro", uri=True)
+    subject_keys = {
+        (int(i), key)
+        for i, handles in source.execute("SELECT id, handles FROM subjects")
+        for key in map(ethics.handle_key, json.loads(handles or "[]"))
+        if key is not None
+    }
+    look_keys = {
+        (int(i), prefix)
+        for i, url in source.execute("SELECT id, url FROM viewings WHERE outcome = 'completed'")
+        for prefix in ethics.page_prefixes(ethics.page_key(str(url)) or "")
+    }
+    source.close()
+    assert subject_keys and look_keys
+    with as_owner(pg_database) as conn:
+        there = set(conn.execute("SELECT subject_id, key_hash FROM person_keys").fetchall())
+        hashed = {
+            (i, conn.execute("SELECT caseview_meter_hash(%s)", [k]).fetchone()[0])
+            for i, k in subject_keys
+        }
+        assert there == hashed
+        [(looks,)] = conn.execute("SELECT count(*) FROM look_keys").fetchall()
+        assert looks == len(look_keys)
+
+
 @pytest.mark.parametrize("words", ["barbecue", "Alex at home", "Jordan"])
 def test_search_on_the_server_finds_what_the_case_file_finds(
     caseview: Run, rich_file: Path, pg_database: str, words: str

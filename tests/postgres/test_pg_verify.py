@@ -260,6 +260,36 @@ def test_verify_chain_walks_a_server_over_its_connection(copies: Copies) -> None
     assert not manager.casefile.conn.in_transaction  # its snapshot has ended
 
 
+def note(session: Session) -> None:
+    """One event appended by ``session``, in a write of its own."""
+    with session.casefile.write() as conn:
+        audit.record(
+            conn, at=session.now(), actor=session.actor, action="drill.noted", entity="case"
+        )
+
+
+def test_the_chain_walk_waits_for_no_one(copies: Copies) -> None:
+    """It reads the head of its snapshot without the append lock, so a write held open
+    elsewhere does not stop it (nor does it stop anyone appending)."""
+    worker = copies.session("demo-worker")
+    copies.manager.casefile.conn.execute("SET lock_timeout = '5s'")  # a wait fails, not hangs
+    with worker.casefile.write():  # holds the log's lock until the block ends
+        note(worker)
+        result = audit.verify_chain(copies.manager.casefile)
+    assert result.intact
+
+
+def test_events_appended_during_a_check_are_not_part_of_it(copies: Copies) -> None:
+    manager, worker = copies.manager, copies.session("demo-worker")
+    with manager.casefile.read() as conn:
+        seen = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]  # the snapshot
+        note(worker)
+        during = audit.verify_chain(manager.casefile)
+    assert during.intact and during.head.seq == seen
+    after = audit.verify_chain(manager.casefile)
+    assert after.intact and after.head.seq == seen + 1
+
+
 # ---- tampering: the same report on both engines ---------------------------------------
 
 

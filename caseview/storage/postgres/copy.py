@@ -29,6 +29,7 @@ memory stays flat however big the case file and its blobs.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from psycopg.abc import Query
 
 from caseview.errors import CaseFileError, IntegrityError, ValidationError
 from caseview.storage import analysis, schema
+from caseview.storage import gate as gate_sql
+from caseview.storage import people as people_sql
 from caseview.storage.logins import SERVER_PASSWORD_RECORD
 from caseview.storage.pg import PgConnection
 from caseview.storage.postgres import install
@@ -262,7 +265,24 @@ def copy_case_file(
                 "nothing was copied. Run migrate again; if it goes on, ask IT."
             )
     _move_sequences(target)
+    if "subjects" in tables and "viewings" in tables:
+        _meter_keys(casefile, server)
     return Copied(rows, server_head(target))
+
+
+def _meter_keys(casefile: sqlite3.Connection, server: PgConnection) -> None:
+    """Record the keyed hashes the meter of every case reads on a server (security.sql):
+    each subject's handle keys and each completed look's address prefixes, computed here
+    as Caseview computes them when it writes a subject or a look."""
+    conn = cast(sqlite3.Connection, server)  # as ServerFile.conn: it speaks sqlite3's calls
+    for subject_id, handles in casefile.execute("SELECT id, handles FROM subjects ORDER BY id"):
+        found = json.loads(handles or "[]")
+        listed = [str(h) for h in found] if isinstance(found, list) else []
+        people_sql.record_person_keys(conn, int(subject_id), listed)
+    for viewing_id, url in casefile.execute(
+        "SELECT id, url FROM viewings WHERE outcome = 'completed' ORDER BY id"
+    ):
+        gate_sql.record_look_keys(conn, int(viewing_id), str(url or ""))
 
 
 def _copy_table(

@@ -134,6 +134,14 @@ AS $$
     END
 $$;
 
+-- The id of the case with this reference, whoever may see it (for the same reason).
+CREATE FUNCTION caseview_case_by_reference(case_reference text) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT c.id FROM cases c WHERE c.reference = case_reference
+$$;
+
 CREATE FUNCTION caseview_refuse_identity(message text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
@@ -597,7 +605,8 @@ $$;
 GRANT EXECUTE ON FUNCTION
     caseview_username(), caseview_user_id(), caseview_group(), caseview_allocated_cases(),
     caseview_may_write_case(bigint), caseview_case_exists(bigint),
-    caseview_case_of(text, bigint), caseview_refuse_identity(text),
+    caseview_case_of(text, bigint), caseview_case_by_reference(text),
+    caseview_refuse_identity(text),
     caseview_payload_text(text, text), caseview_payload_bigint(text, text),
     caseview_is_date(text), caseview_audit_lock_key(), caseview_audit_head(),
     caseview_append_audit(bigint, text, text, text), caseview_set_password(text, text),
@@ -817,3 +826,171 @@ CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
 FOR EACH ROW WHEN (NEW.action IS DISTINCT FROM 'login'
                    AND NEW.action IS DISTINCT FROM 'login.failed')
 EXECUTE FUNCTION caseview_notify_change();
+
+-- ---- the repeat-viewing meter across every case, without showing them ------------------
+
+-- The meter counts every completed look at a *person* across the authority (every case,
+-- every label: see ethics/meter.py), yet row-level security shows a worker only their
+-- own cases. So the meter's facts about other cases are kept here in a form a worker can
+-- use but not read: a handle's or address's key (computed by Caseview, ethics.handle_key
+-- and ethics.page_key being the one definition of the rule) is stored only as
+-- sha256(secret || key), with a secret made at installation that no Caseview role can
+-- read. Who writes a row computes its keys (they can see it) and hands them to a
+-- function below; nobody but the owner reads these tables; the meter reads what it needs
+-- through caseview_meter_basis, which names no handle, address, name or other case's
+-- looker. caseview_meter_key_hashes is an oracle ("is this profile known anywhere?"),
+-- as the meter inherently is: refusing a look at a page because it is another person's,
+-- or stopping it, tells as much.
+
+CREATE TABLE caseview_meter_secret (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    secret bytea NOT NULL CHECK (octet_length(secret) = 32)
+);
+INSERT INTO caseview_meter_secret (secret)
+VALUES (decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+CREATE TRIGGER caseview_meter_secret_fixed BEFORE UPDATE OR DELETE ON caseview_meter_secret
+FOR EACH ROW EXECUTE FUNCTION caseview_refuse('caseview_meter_secret is fixed at installation');
+
+-- A subject's keys: page = false for an @name, true for a profile address.
+CREATE TABLE person_keys (
+    subject_id bigint NOT NULL REFERENCES subjects(id),
+    key_hash bytea NOT NULL,
+    page boolean NOT NULL,
+    PRIMARY KEY (subject_id, key_hash)
+);
+-- A completed look's address as every profile key it lies under (ethics.page_prefixes),
+-- so that "the page is under a known profile" is a match of hashes.
+CREATE TABLE look_keys (
+    viewing_id bigint NOT NULL REFERENCES viewings(id),
+    prefix_hash bytea NOT NULL,
+    PRIMARY KEY (viewing_id, prefix_hash)
+);
+CREATE INDEX look_keys_prefix ON look_keys (prefix_hash);
+REVOKE ALL ON caseview_meter_secret, person_keys, look_keys FROM PUBLIC;
+
+CREATE FUNCTION caseview_meter_hash(key text) RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT sha256(s.secret || convert_to(key, 'UTF8')) FROM caseview_meter_secret s
+$$;
+
+-- The keyed hashes of keys the caller supplies, in their order (the oracle; see above).
+CREATE FUNCTION caseview_meter_key_hashes(keys text[]) RETURNS bytea[]
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT coalesce(array_agg(caseview_meter_hash(k.key) ORDER BY k.n), '{}')
+    FROM unnest(keys) WITH ORDINALITY AS k(key, n)
+    WHERE caseview_username() IS NULL OR caseview_user_id() IS NOT NULL
+$$;
+
+-- A subject's keys, added by whoever may write about its case (never removed: a
+-- subject's handles do not change on a server, and nobody may unlink a person).
+CREATE FUNCTION caseview_add_person_keys(subject bigint, keys text[], pages boolean[])
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    of_case bigint := (SELECT s.case_id FROM subjects s WHERE s.id = subject);
+BEGIN
+    IF of_case IS NULL OR NOT caseview_may_write_case(of_case)
+       OR (caseview_username() IS NOT NULL AND caseview_user_id() IS NULL)
+       OR caseview_group() = 'auditor'
+       OR cardinality(keys) IS DISTINCT FROM cardinality(pages) THEN
+        PERFORM caseview_refuse_identity(format(
+            'person_keys: subject %s is not in a case you may write about', subject));
+    END IF;
+    INSERT INTO person_keys (subject_id, key_hash, page)
+    SELECT subject, caseview_meter_hash(k.key), k.page
+    FROM unnest(keys, pages) AS k(key, page) WHERE k.key IS NOT NULL AND k.page IS NOT NULL
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- A completed look's keys, once, by the person who made it (or the owner, migrating).
+CREATE FUNCTION caseview_add_look_keys(viewing bigint, prefixes text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM viewings v WHERE v.id = viewing AND v.outcome = 'completed'
+                   AND (caseview_username() IS NULL OR v.user_id = caseview_user_id()))
+       OR EXISTS (SELECT 1 FROM look_keys l WHERE l.viewing_id = viewing) THEN
+        PERFORM caseview_refuse_identity(format(
+            'look_keys: viewing %s is not a completed look of yours without keys', viewing));
+    END IF;
+    INSERT INTO look_keys (viewing_id, prefix_hash)
+    SELECT viewing, caseview_meter_hash(p.prefix) FROM unnest(prefixes) AS p(prefix)
+    WHERE p.prefix IS NOT NULL
+    ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- The subject ids an emergency request names (its content's "subjects" numbers); none
+-- when the content is not such JSON, so no one's request can stop everyone's meter.
+CREATE FUNCTION caseview_meter_subjects(content text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(e.value), '[]')
+            FROM jsonb_array_elements(content::jsonb -> 'subjects') AS e(value)
+            WHERE jsonb_typeof(e.value) = 'number');
+EXCEPTION WHEN others THEN
+    RETURN '[]';
+END
+$$;
+
+-- What the meter needs, from every case, as one JSON document: subjects (id, case, keys
+-- as hex hashes with their page flag), person links, completed looks from ``since`` on
+-- (none when NULL) with their address's prefix hashes, and open emergencies with their
+-- subject ids. Who looked, or wrote an emergency, is named only to someone who may read
+-- that case (or who it was), else NULL. The same looks as storage/gate.py
+-- completed_looks, the same emergencies as its open_emergencies.
+CREATE FUNCTION caseview_meter_basis(since text) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT CASE WHEN caseview_username() IS NOT NULL AND caseview_user_id() IS NULL
+                THEN NULL ELSE jsonb_build_object(
+    'subjects', (SELECT coalesce(jsonb_agg(jsonb_build_array(s.id, s.case_id,
+                    (SELECT coalesce(jsonb_agg(jsonb_build_array(encode(k.key_hash, 'hex'),
+                                                                 k.page)
+                                               ORDER BY k.key_hash), '[]')
+                     FROM person_keys k WHERE k.subject_id = s.id))
+                 ORDER BY s.id), '[]') FROM subjects s),
+    'links', (SELECT coalesce(jsonb_agg(jsonb_build_array(l.subject_a, l.subject_b)
+                                        ORDER BY l.id), '[]') FROM person_links l),
+    'looks', (SELECT coalesce(jsonb_agg(jsonb_build_array(v.subject_id, v.at,
+                    CASE WHEN v.user_id = caseview_user_id()
+                              OR caseview_may_write_case(v.case_id) THEN u.username END,
+                    (SELECT coalesce(jsonb_agg(encode(k.prefix_hash, 'hex')
+                                               ORDER BY k.prefix_hash), '[]')
+                     FROM look_keys k WHERE k.viewing_id = v.id))
+                 ORDER BY v.at, v.id), '[]')
+              FROM viewings v JOIN users u ON u.id = v.user_id
+              LEFT JOIN sources src ON src.id = v.source_id
+              WHERE since IS NOT NULL AND v.outcome = 'completed' AND v.at >= since COLLATE "C"
+                AND (v.kind != 'supplied' OR src.origin = 'supplied_by_colleague')),
+    'emergencies', (SELECT coalesce(jsonb_agg(jsonb_build_array(j.id,
+                    CASE WHEN j.author_id = caseview_user_id()
+                              OR caseview_may_write_case(j.case_id) THEN u.username END,
+                    caseview_meter_subjects(j.content),
+                    j.submitted_at)
+                 ORDER BY j.id), '[]')
+              FROM justifications j JOIN users u ON u.id = j.author_id
+              WHERE j.emergency = 1 AND j.status = 'submitted'
+                AND j.submitted_at IS NOT NULL))
+    END
+$$;
+
+REVOKE ALL ON FUNCTION caseview_meter_hash(text), caseview_meter_key_hashes(text[]),
+    caseview_meter_subjects(text),
+    caseview_add_person_keys(bigint, text[], boolean[]), caseview_add_look_keys(bigint, text[]),
+    caseview_meter_basis(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    caseview_meter_key_hashes(text[]), caseview_add_person_keys(bigint, text[], boolean[]),
+    caseview_add_look_keys(bigint, text[]), caseview_meter_basis(text)
+TO :"worker", :"manager", :"auditor";
