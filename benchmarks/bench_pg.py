@@ -13,7 +13,8 @@ processes on the same connections each INSERT a row of the same size into a plai
 table (an identity seq, payload, prev_hash, hash; no lock, no trigger, no row-level
 security), one per transaction. The two alternate, run by run. Target: Caseview's
 rate at least half the bare one's. Afterwards the chain must verify and hold every
-event appended (none lost).
+event appended (none lost). Before them, one client alone does both: what an append
+costs when nobody waits for the lock.
 
 Verify: a log of 1,000,000 events (``bench_audit``'s: payloads of about 300 bytes,
 non-ASCII text) written with COPY by the superuser with triggers off, then a manager

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
-from caseview import justifications, permissions
+from caseview import audit, justifications, permissions
 from caseview.errors import PermissionDenied
 from caseview.session import Session
 
@@ -155,8 +155,8 @@ def abilities(session: Session, case_id: int | None) -> Abilities:
         # export_pdf's own role check admits every role; the case must be readable.
         export_pdf=read,
         export_warc=read,
-        # Anyone holding the case file may verify it (audit.verify has no rule).
-        verify=ALLOWED,
+        # Anyone holding a case file may verify it; on a server, managers and auditors.
+        verify=_ask(lambda: audit.require_verifier(session)),
         write_justification=changing("write a justification"),
         submit_justification=changing("submit a justification"),
         review_justifications=_ask(reviewing),

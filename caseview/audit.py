@@ -323,7 +323,7 @@ def verify(
         if path is None:
             raise UsageError("Say which case file to verify.")
         return _verify_all_of_file(path, expect)
-    _require_verifier(session)
+    require_verifier(session)
     store = session.casefile
     if dialect.is_server(store.conn):
         with store.read() as conn:
@@ -349,7 +349,7 @@ def verify(
     return result
 
 
-def _require_verifier(session: Session) -> None:
+def require_verifier(session: Session) -> None:
     """Whether ``session`` may verify its store: anyone holding a case file; on a team
     server a manager or an auditor, as the database hides other cases from a worker
     (whose check would find breaks that are only rows they cannot see)."""

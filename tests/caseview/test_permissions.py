@@ -73,6 +73,7 @@ MATRIX = [
     ("list_events(case)", OK,      OK,           "allocation", OK,       None),
     ("list_events(all)",  OK,      "role",       "role",       OK,       None),
     ("verify",            OK,      OK,           OK,           OK,       "integrity.verified"),
+    ("require_verifier",  OK,      OK,           OK,           OK,       None),
     ("list_file_events",  OK,      OK,           OK,           OK,       None),
     ("abilities",         OK,      OK,           OK,           OK,       None),
 ]
@@ -129,6 +130,7 @@ CALLS: dict[str, Callable[[Session, World], object]] = {
     "list_events(case)": lambda s, w: audit.list_events(s, w.case.id),
     "list_events(all)": lambda s, w: audit.list_events(s),
     "verify": lambda s, w: audit.verify(s, s.casefile.path),
+    "require_verifier": lambda s, w: audit.require_verifier(s),
     # Everyone may read the file's log; a worker's answer holds only their cases' events.
     "list_file_events": lambda s, w: audit.list_file_events(s),
     # Answers for a case the actor may not see too: each action refused, saying why.

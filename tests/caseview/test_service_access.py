@@ -282,6 +282,10 @@ TABLE: dict[str, Entry] = {
         lambda w: audit.list_file_events(w.outsider),
         lambda w, events: all(e.case_id != w.case.id for e in events),
     ),
+    "audit.require_verifier": NotAboutACase(
+        "whether the reader may verify the store: on a case file anyone may",
+        lambda w: audit.require_verifier(w.outsider),
+    ),
     "audit.verify": NotAboutACase(
         "checks the whole case file's integrity; answers counts, the head and where a "
         "break is, none of a case's content",

@@ -78,3 +78,13 @@ def test_a_worker_writes_through_the_services_and_the_chain_holds(
             next(c for c in cases.list_cases(opened["mona"]) if c.id != case_a.id).id,
             analysis="Not my case.",
         )
+
+
+def test_on_a_server_only_managers_and_auditors_may_verify(opened: dict[str, Session]) -> None:
+    from caseview.errors import PermissionDenied as Refused
+
+    for name in ("mona", "ada"):
+        audit.require_verifier(opened[name])  # no refusal
+    with pytest.raises(Refused, match="manager or an auditor") as refused:
+        audit.require_verifier(opened["wren"])
+    assert refused.value.rule == "role"
