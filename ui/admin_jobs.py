@@ -200,6 +200,12 @@ def unlock(who: Identity, username: str) -> list[Account]:
         return accounts.list_accounts(session)
 
 
+def set_role(who: Identity, username: str, role: str) -> list[Account]:
+    with session_for(who) as session:
+        accounts.set_role(session, username, role)
+        return accounts.list_accounts(session)
+
+
 def set_active(who: Identity, username: str, active: bool) -> list[Account]:
     with session_for(who) as session:
         accounts.set_active(session, username, active)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -138,6 +139,20 @@ class UsersDialog(QDialog):
         self.chosen.setObjectName("usersChosen")
         self.chosen.setAccessibleName("Chosen account")
         chosen_layout.addWidget(self.chosen)
+        role_row = QHBoxLayout()
+        self.role_choice = QComboBox()
+        self.role_choice.setObjectName("usersRoleChoice")
+        self.role_choice.setAccessibleName("Role for the chosen account")
+        for role in (Role.WORKER, Role.MANAGER, Role.AUDITOR):
+            self.role_choice.addItem(ROLE_WORDS[role], role.value)
+        role_label = QLabel("Ro&le:")
+        role_label.setBuddy(self.role_choice)
+        self.role_button = _button("C&hange role…", "usersRoleButton")
+        role_row.addWidget(role_label)
+        role_row.addWidget(self.role_choice)
+        role_row.addWidget(self.role_button)
+        role_row.addStretch(1)
+        chosen_layout.addLayout(role_row)
         reset_form = QFormLayout()
         self.reset_password = _password("usersResetPassword")
         widgets.add_row(reset_form, "New pass&word:", self.reset_password)
@@ -201,7 +216,9 @@ class UsersDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
-        self.view.selectionModel().selectionChanged.connect(self._update)
+        self.view.selectionModel().selectionChanged.connect(self._chosen_changed)
+        self.role_choice.currentIndexChanged.connect(self._update)
+        self.role_button.clicked.connect(self.change_role)
         self.reset_button.clicked.connect(self.reset)
         self.unlock_button.clicked.connect(self.unlock)
         self.active_button.clicked.connect(self.toggle_active)
@@ -229,6 +246,15 @@ class UsersDialog(QDialog):
         names = [account.user.username for account in found]
         if chosen is not None and chosen.user.username in names:
             self.view.selectRow(names.index(chosen.user.username))
+        self._update()
+
+    def _chosen_changed(self) -> None:
+        """Show the chosen account's own role in the role box, then update the buttons."""
+        account = self.selected()
+        if account is not None:
+            self.role_choice.blockSignals(True)
+            self.role_choice.setCurrentIndex(self.role_choice.findData(account.user.role.value))
+            self.role_choice.blockSignals(False)
         self._update()
 
     def selected(self) -> Account | None:
@@ -280,6 +306,15 @@ class UsersDialog(QDialog):
             base or ("" if locked else "This account is not locked."),
             "Lift the lockout after failed logins; the password stays as it is.",
         )
+        _allow(self.role_choice, base)
+        same_role = (
+            account is not None and self.role_choice.currentData() == account.user.role.value
+        )
+        _allow(
+            self.role_button,
+            base or ("Choose another role first." if same_role else ""),
+            "Give this account the role chosen; what they recorded stays as it was.",
+        )
         active = account is None or account.user.active
         self.active_button.setText("Switch &off…" if active else "Switch o&n")
         self.active_button.setAccessibleName("Switch off" if active else "Switch on")
@@ -306,6 +341,7 @@ class UsersDialog(QDialog):
         _allow(self.add_button, role_reason or add_problem, "Add this account.")
         if self.task is not None or not self.loaded:
             for widget in (
+                self.role_button,
                 self.reset_button,
                 self.unlock_button,
                 self.active_button,
@@ -376,6 +412,22 @@ class UsersDialog(QDialog):
         if account is not None:
             name = account.user.username
             self._run(admin_jobs.unlock, f"{name} is unlocked.", name)
+
+    def change_role(self) -> None:
+        account = self.selected()
+        role = str(self.role_choice.currentData())
+        if account is None or role == account.user.role.value:
+            return
+        name, words = account.user.username, ROLE_WORDS[Role(role)].lower()
+        words = f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
+        if not messages.confirm(
+            self,
+            f"Make {name} {words}? From their next "
+            "action they may do what that role may, and no more; everything they recorded "
+            "stays as it was.",
+        ):
+            return
+        self._run(admin_jobs.set_role, f"{name} is now {words}.", name, role)
 
     def toggle_active(self) -> None:
         account = self.selected()

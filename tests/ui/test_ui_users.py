@@ -215,6 +215,33 @@ def test_a_manager_switches_an_account_off_and_on(qtbot: QtBot, team: Team, boxe
     assert actions[-2:] == ["user.deactivated", "user.reactivated"]
 
 
+def test_a_manager_changes_someones_role(qtbot: QtBot, team: Team, boxes: Boxes) -> None:
+    dialog = open_users(qtbot, team)
+    dialog.select("wren")
+    assert dialog.role_choice.currentData() == "worker"
+    assert (dialog.role_button.isEnabled(), dialog.role_button.toolTip()) == (
+        False,
+        "Choose another role first.",
+    )
+    dialog.role_choice.setCurrentIndex(dialog.role_choice.findData("auditor"))
+    assert dialog.role_button.isEnabled()
+    boxes.confirm_answer = True
+    with qtbot.waitSignal(dialog.changed, timeout=WAIT):
+        qtbot.mouseClick(dialog.role_button, Qt.MouseButton.LeftButton)
+    done(qtbot, dialog)
+    assert "Make wren an auditor (read-only)?" in boxes.confirms[0]
+    assert dialog.outcome.text() == "wren is now an auditor (read-only)."
+    with team.session("ada") as ada:
+        last = [e for e in audit.list_events(ada) if e.action.startswith("user.")][-1]
+    assert (last.action, last.data["role"], last.data["previous"]) == (
+        "user.role_changed",
+        "auditor",
+        "worker",
+    )
+    with team.session("wren") as wren:
+        assert wren.role is Role.AUDITOR
+
+
 def test_saying_no_leaves_the_account_on(qtbot: QtBot, team: Team, boxes: Boxes) -> None:
     dialog = open_users(qtbot, team)
     dialog.select("wren")
@@ -226,7 +253,7 @@ def test_saying_no_leaves_the_account_on(qtbot: QtBot, team: Team, boxes: Boxes)
 def test_a_manager_cannot_change_their_own_account_here(qtbot: QtBot, team: Team) -> None:
     dialog = open_users(qtbot, team)
     dialog.select("mona")
-    for button in (dialog.reset_button, dialog.active_button):
+    for button in (dialog.reset_button, dialog.active_button, dialog.role_button):
         assert (button.isEnabled(), button.toolTip()) == (False, OWN_ACCOUNT)
     with pytest.raises(PermissionDenied) as refused:
         admin_jobs.set_active(team.who("mona"), "mona", False)
@@ -285,6 +312,8 @@ def test_every_control_is_named_and_tab_follows_the_layout(qtbot: QtBot, team: T
     order = [n for n in tab_stops(dialog.view) if n.startswith("users")]
     assert order == [
         "usersTable",
+        "usersRoleChoice",
+        "usersRoleButton",
         "usersResetPassword",
         "usersResetRepeat",
         "usersResetButton",
