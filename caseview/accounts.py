@@ -154,11 +154,12 @@ def set_up_server(
     clock: Clock = system_clock,
 ) -> User:
     """Set up an empty database on a team server, as its owner: Caseview's schema, its
-    roles and the first manager with their own login, in one transaction."""
-    name = _check_username(username)
-    _check_password(password)
+    roles and the first manager with their own login, in one transaction (a name or
+    password :func:`create_first_manager` refuses leaves the database as it was)."""
     with owner.setting_up():
-        return create_first_manager(owner, name, password, display_name=display_name, clock=clock)
+        return create_first_manager(
+            owner, username, password, display_name=display_name, clock=clock
+        )
 
 
 def add_user(

@@ -142,13 +142,6 @@ ROLE_PREFIX_ENV = "CASEVIEW_ROLE_PREFIX"
 """Set when IT installed the database with a role prefix other than the default."""
 
 
-def display_address(url: str) -> str:
-    """``url`` as it may be shown: host, port and database, never a password."""
-    params = conninfo_to_dict(url)
-    params.pop("password", None)
-    return make_conninfo(**{k: str(v) for k, v in params.items()})
-
-
 class ServerAddress:
     """Where a team's Caseview database is, before anyone has signed in."""
 
@@ -347,8 +340,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_server(url: str, *, login: str, password: str) -> ServerFile:
-    """Connect to the Caseview database at ``url`` as the login role ``login``."""
-    params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
-    params.update(user=login, password=password)
-    address = ServerAddress(url)
-    return ServerFile(psycopg.connect(make_conninfo(**params)), address.path, address=address)
+    """Connect to the Caseview database at ``url`` as the login role ``login`` (a role
+    name, not a Caseview user name), with the same checks and messages as signing in."""
+    return ServerAddress(url)._connect(login, password, who=login)
