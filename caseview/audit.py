@@ -11,7 +11,6 @@ tool; ``caseview verify`` does the same, faster.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -45,8 +44,7 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, payload: str) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + payload.encode("utf-8")).hexdigest()
+chain_hash = sql.chain_hash
 
 
 def record(
@@ -63,34 +61,58 @@ def record(
     """Append one event. Must run inside the write transaction of the change it records."""
     if not conn.in_transaction:
         raise RuntimeError("audit.record must run inside the change's write transaction")
+    return _append(conn, at, actor, action, entity, entity_id, case_id, data)
+
+
+def record_alone(
+    store: Store,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    case_id: int | None = None,
+    data: Mapping[str, object] | None = None,
+) -> AuditEvent:
+    """Append one event that goes with no other change: a sign-in, an export, a check.
+
+    On a team server it is one statement, its own transaction (``Store.appending``), so
+    the log's lock is held only while the database numbers and inserts it.
+    """
+    with store.appending() as conn:
+        return _append(conn, at, actor, action, entity, entity_id, case_id, data)
+
+
+def _append(
+    conn: sqlite3.Connection,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    case_id: int | None,
+    data: Mapping[str, object] | None,
+) -> AuditEvent:
     for name, value in (("actor", actor), ("action", action), ("entity", entity)):
         if not _PLAIN.match(value):
             raise ValueError(f"audit {name} {value!r} must be a plain identifier")
-    prev_seq, prev_hash = sql.head(conn)
-    seq = prev_seq + 1
     stamp = to_iso(at)
     body = dict(data or {})
-    payload = canonical_json(
-        {
-            "seq": seq,
-            "at": stamp,
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "case_id": case_id,
-            "data": body,
-        }
-    )
-    digest = chain_hash(prev_hash, payload)
-    sql.insert(
+    # Every key sorts before "seq", which the append adds last (storage.audit.with_seq).
+    seq, digest = sql.append(
         conn,
-        {
-            "seq": seq,
-            "payload": payload,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
+        canonical_json(
+            {
+                "at": stamp,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "case_id": case_id,
+                "data": body,
+            }
+        ),
     )
     return AuditEvent(seq, at, actor, action, entity, entity_id, case_id, body, digest)
 
@@ -330,22 +352,21 @@ def verify(
             result = _with_evidence(_verify_server(conn, expect), conn)
     else:
         result = _verify_all_of_file(Path(store.path), expect)
-    with store.write() as conn:
-        record(
-            conn,
-            at=session.now(),
-            actor=session.actor,
-            action="integrity.verified",
-            entity="case_file",
-            data={
-                "intact": result.intact,
-                "events": result.events,
-                "head": str(result.head),
-                "first_break": result.first_break,
-                "evidence_problems": list(result.evidence_problems),
-                "expected_head": str(expect) if expect else None,
-            },
-        )
+    record_alone(
+        store,
+        at=session.now(),
+        actor=session.actor,
+        action="integrity.verified",
+        entity="case_file",
+        data={
+            "intact": result.intact,
+            "events": result.events,
+            "head": str(result.head),
+            "first_break": result.first_break,
+            "evidence_problems": list(result.evidence_problems),
+            "expected_head": str(expect) if expect else None,
+        },
+    )
     return result
 
 

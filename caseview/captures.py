@@ -1343,18 +1343,16 @@ def _rendered_warc(session: Session, record: SourceRecord) -> tuple[bytes, list[
 def _record_export(
     session: Session, action: str, record: SourceRecord, data: dict[str, object]
 ) -> None:
-    now = session.now()
-    with session.casefile.write() as conn:
-        audit.record(
-            conn,
-            at=now,
-            actor=session.actor,
-            action=action,
-            entity="source",
-            entity_id=record.id,
-            case_id=record.case_id,
-            data=data,
-        )
+    audit.record_alone(
+        session.casefile,
+        at=session.now(),
+        actor=session.actor,
+        action=action,
+        entity="source",
+        entity_id=record.id,
+        case_id=record.case_id,
+        data=data,
+    )
 
 
 def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
@@ -1396,16 +1394,14 @@ def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
         lambda handle: collectors.write_case_warc(blobs(), handle, warcinfo=warcinfo),
         written,
     )
-    now = session.now()
-    with session.casefile.write() as wconn:
-        audit.record(
-            wconn,
-            at=now,
-            actor=session.actor,
-            action="export.warc",
-            entity="case",
-            entity_id=case_id,
-            case_id=case_id,
-            data={"captures": count, **written.audit_data()},
-        )
+    audit.record_alone(
+        session.casefile,
+        at=session.now(),
+        actor=session.actor,
+        action="export.warc",
+        entity="case",
+        entity_id=case_id,
+        case_id=case_id,
+        data={"captures": count, **written.audit_data()},
+    )
     return count

@@ -423,15 +423,14 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
     with files.atomic_write(target, written) as handle:
         handle.write(pdf)
     checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
-    with session.casefile.write() as conn:
-        audit.record(
-            conn,
-            at=session.now(),
-            actor=session.actor,
-            action="export.pdf",
-            entity="case",
-            entity_id=case_id,
-            case_id=case_id,
-            data={"checkpoint": str(checkpoint), "bytes": len(pdf), **written.audit_data()},
-        )
+    audit.record_alone(
+        session.casefile,
+        at=session.now(),
+        actor=session.actor,
+        action="export.pdf",
+        entity="case",
+        entity_id=case_id,
+        case_id=case_id,
+        data={"checkpoint": str(checkpoint), "bytes": len(pdf), **written.audit_data()},
+    )
     return checkpoint

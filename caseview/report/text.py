@@ -424,25 +424,54 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
                 lines.append(" ".join(line))
                 line, used = [], 0.0
             if w > room:  # no room for it whole, even on a line of its own: cut it
-                start, part = 0, 0.0
-                for i, char in enumerate(word):
-                    char_w = advance[char] if simple else _char_width(char, advance)
-                    if (
-                        part + char_w > room
-                        and i > start
-                        and (simple or _can_break_before(word, i))
-                    ):
-                        lines.append(word[start:i])
-                        start, part = i, 0.0
-                    part += char_w
-                word = word[start:]
-                w = part if simple else sum(run.width for run in layout(word, face))
+                *whole, word = _cut_word(word, face, room, simple)
+                lines.extend(whole)
+                w = (
+                    sum(map(advance.__getitem__, word))
+                    if simple
+                    else sum(run.width for run in layout(word, face))
+                )
             line, used = [word], w
         if line:
             lines.append(" ".join(line))
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+def _cut_word(word: str, face: str, room: float, simple: bool) -> list[str]:
+    """``word`` cut between characters into pieces at most ``room`` wide (in thousandths
+    of an em), never before a combining mark: a piece wider than that is only ever one
+    character, or one that cannot be cut where it would need to be.
+
+    The cuts are found by adding up the characters' own advances; text laid out by
+    :func:`layout` (shaped, in fallback faces) can be drawn wider than that sum, so each
+    such piece is then measured as drawn, and cut earlier while it is too wide.
+    """
+    advance = fonts.advances(face)
+    pieces: list[str] = []
+    start = 0
+    while start < len(word):
+        end, part = start, 0.0
+        while end < len(word):
+            char = word[end]
+            char_w = advance[char] if simple else _char_width(char, advance)
+            if part + char_w > room and end > start and (simple or _can_break_before(word, end)):
+                break
+            part += char_w
+            end += 1
+        while not simple and end - start > 1:
+            if sum(run.width for run in layout(word[start:end], face)) <= room:
+                break
+            earlier = next(
+                (i for i in range(end - 1, start, -1) if _can_break_before(word, i)), start
+            )
+            if earlier == start:
+                break
+            end = earlier
+        pieces.append(word[start:end])
+        start = end
+    return pieces
 
 
 # --- addresses ---------------------------------------------------------------------------

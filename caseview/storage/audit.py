@@ -8,6 +8,7 @@ with it; verifying an event is then one sha256 and two comparisons.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from typing import Any
@@ -44,9 +45,44 @@ def last_event(conn: sqlite3.Connection) -> tuple[int, str]:
     return int(row[0]), value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def append(conn: sqlite3.Connection, body: str) -> tuple[int, str]:
+    """Append one event after the head, inside the caller's write; its (seq, hash).
+
+    ``body`` is the event in canonical JSON without its seq; the stored payload is
+    ``body`` with ``"seq"`` added as its last key (:func:`with_seq`: every other key
+    of an event sorts before it, so the payload stays canonical). On a team server the
+    database does this itself, in one call that holds the append lock for the least
+    time (``caseview_append_event``, the same payload and hash).
+    """
+    if dialect.is_server(conn):
+        row = conn.execute(dialect.SERVER_APPEND, (body,)).fetchone()
+        return int(row[0]), _str(row[1])
+    prev_seq, prev_hash = head(conn)
+    seq = prev_seq + 1
+    payload = with_seq(body, seq)
+    digest = chain_hash(prev_hash, payload)
     # Only the stored columns: the copies beside the payload are generated from it.
-    conn.execute(dialect.audit_insert_query(conn), row)
+    conn.execute(
+        "INSERT INTO audit_log (seq, payload, prev_hash, hash) VALUES (?, ?, ?, ?)",
+        (seq, payload, prev_hash, digest),
+    )
+    return seq, digest
+
+
+def with_seq(body: str, seq: int) -> str:
+    """The payload of the event ``body`` (a JSON object, without its seq) numbered ``seq``."""
+    if not (body.startswith("{") and body.endswith("}")):
+        raise ValueError("an audit event is a JSON object")
+    return f'{body[:-1]}{"," if body != "{}" else ""}"seq":{seq}}}'
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    """An event's hash: sha256 of the previous hash (ASCII) then the payload (UTF-8)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + payload.encode("utf-8")).hexdigest()
+
+
+def _str(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 _REDEFINED = (

@@ -82,6 +82,10 @@ class CaseFile:
                 _raise_explained(exc, self.path)
             raise
 
+    def appending(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One event with no other change: here, simply a write."""
+        return self.write()
+
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads (a WAL read transaction)."""

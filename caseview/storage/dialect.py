@@ -19,8 +19,9 @@ The differences, each with its reason:
   theirs, as on a case file).
 - :func:`refused_look_insert`: a refused look by someone who may not write about the
   case (an unallocated worker, an auditor) is recorded through the database's function.
-- :func:`audit_insert_query`: on a server an event is appended through the database's
-  function (an auditor may append only some events, and has no INSERT grant).
+- :data:`SERVER_APPEND`: on a server the database numbers, links and hashes an event
+  itself, in one call holding the append lock for the least time (an auditor may
+  append only some events, and has no INSERT grant).
 - :func:`meter_reads_server_basis`, :func:`person_keys_insert`, :func:`look_keys_insert`,
   :data:`METER_BASIS`, :data:`METER_KEY_HASHES`: the repeat-viewing meter counts looks in
   every case, which a worker cannot read on a server; there it reads keyed hashes of
@@ -113,19 +114,11 @@ def audit_head_query(conn: Any) -> str:
     return AUDIT_HEAD[engine(conn)]
 
 
-AUDIT_INSERT = {
-    "sqlite": (
-        "INSERT INTO audit_log (seq, payload, prev_hash, hash)"
-        " VALUES (:seq, :payload, :prev_hash, :hash)"
-    ),
-    # Through the database's function, which anyone may call: an auditor has no INSERT
-    # on audit_log, yet their sign-ins, checks and exports are events too.
-    "postgresql": "SELECT caseview_append_audit(:seq, :payload, :prev_hash, :hash)",
-}
-
-
-def audit_insert_query(conn: Any) -> str:
-    return AUDIT_INSERT[engine(conn)]
+SERVER_APPEND = "SELECT event_seq, event_hash FROM caseview_append_event(?)"
+"""On a server the database numbers, links and hashes an event itself, under the append
+lock, in one call (storage/audit.append does the same in Python on a case file). Every
+role may call it: an auditor has no INSERT on audit_log, yet their sign-ins, checks and
+exports are events too."""
 
 
 CASE_EXISTS = {

@@ -35,6 +35,7 @@ from caseview.errors import CaseFileError, LoginFailed, UsageError, ValidationEr
 from caseview.storage.pg import PgConnection
 from caseview.storage.store import without_password
 
+_BEGIN_WRITE = "BEGIN; SELECT pg_advisory_xact_lock(caseview_audit_lock_key())"
 _savepoints = itertools.count(1)
 
 
@@ -82,15 +83,29 @@ class ServerFile:
                 raise
             self.pg.execute(f"RELEASE SAVEPOINT {name}")
             return
-        self.pg.execute("BEGIN")
+        # Writes follow one another, as on a case file: a service's checks and the change
+        # they allow are one step (the meter's count and the look, a request's state and
+        # the decision). The log's lock does it, taken with BEGIN in one round trip.
+        self.pg.execute(_BEGIN_WRITE)
         try:
-            self.pg.execute("SELECT pg_advisory_xact_lock(caseview_audit_lock_key())")
             yield self.conn
             self.pg.execute("COMMIT")
         except BaseException:
             if self.pg.in_transaction:
                 self.pg.execute("ROLLBACK")
             raise
+
+    @contextlib.contextmanager
+    def appending(self) -> Iterator[sqlite3.Connection]:
+        """One audit event with no other change: its one statement (``caseview_append_event``)
+        is its own transaction, and takes the log's lock only to number, link and insert
+        the event, with no round trip to the client while it holds it. Inside a write,
+        part of that write."""
+        if self.pg.in_transaction:
+            with self.write() as conn:
+                yield conn
+            return
+        yield self.conn
 
     @contextlib.contextmanager
     def setting_up(self) -> Iterator[sqlite3.Connection]:

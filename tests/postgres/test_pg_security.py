@@ -831,3 +831,82 @@ def test_only_managers_manage_logins(team: Team, who: str) -> None:
 def test_a_manager_cannot_change_their_own_role(team: Team) -> None:
     with pytest.raises(errors.InsufficientPrivilege, match="your own account"):
         install.set_role(team["mona"].c, PREFIX, "mona", "auditor")
+
+
+# ---- the append function: what Caseview itself calls --------------------------------------
+
+APPEND_EVENT = "SELECT event_seq, event_hash FROM caseview_append_event(%s)"
+
+
+def _body(**fields: Any) -> str:
+    """An event as Caseview sends it to caseview_append_event: everything but its seq."""
+    seq, payload, _, _ = event(1, "0" * 64, **fields)
+    assert payload.endswith(f',"seq":{seq}}}')
+    return payload[: -len(f',"seq":{seq}}}')] + "}"
+
+
+def test_the_append_function_numbers_links_and_hashes_the_event(team: Team) -> None:
+    wren, a = team["wren"], team.cases["A"]
+    before_seq, before_hash = head(wren.c)
+    fields = {"actor": "wren", "action": "note.saved", "entity": "note", "case_id": a.case_id}
+    row = wren.c.execute(APPEND_EVENT, [_body(**fields)]).fetchone()
+    assert row is not None
+    seq, digest = row
+    # Exactly the event Caseview would have numbered and hashed itself.
+    expected = event(before_seq + 1, before_hash, **fields)
+    assert (seq, digest) == (expected[0], expected[3])
+    stored = wren.c.execute(
+        "SELECT payload, prev_hash, hash FROM audit_log WHERE seq = %s", [seq]
+    ).fetchone()
+    assert stored == (expected[1], before_hash, digest)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"action":"login","actor":"wren","entity":"user","seq":99}',
+        '["login"]',
+        "not JSON at all",
+        '{"action":"login","actor":"wren","entity":"user"} ',
+    ],
+    ids=["with its seq", "not an object", "not JSON", "text after it"],
+)
+def test_the_append_function_takes_only_an_event_without_its_seq(team: Team, body: str) -> None:
+    message = refused(team["wren"].c, APPEND_EVENT, [body])
+    assert "JSON object without its seq" in message
+
+
+@pytest.mark.parametrize(
+    ("who", "fields", "message"),
+    [
+        ("wren", {"actor": "otto", "action": "login", "entity": "user"}, "actor must be"),
+        (
+            "wren",
+            {"actor": "wren", "action": "note.saved", "entity": "note", "case": "B"},
+            "not allocated to wren",
+        ),
+        (
+            "ada",
+            {"actor": "ada", "action": "case.closed", "entity": "case", "case": "A"},
+            "auditor records only",
+        ),
+    ],
+    ids=["as someone else", "about another case", "an auditor's change"],
+)
+def test_the_append_function_checks_who_appends_what(
+    team: Team, who: str, fields: dict[str, Any], message: str
+) -> None:
+    case = fields.pop("case", None)
+    if case is not None:
+        fields["case_id"] = team.cases[case].case_id
+    conn = team[who].c
+    before = head(conn)
+    assert message in refused(conn, APPEND_EVENT, [_body(**fields)])
+    assert head(conn) == before
+
+
+def test_the_append_function_records_a_refused_look_about_any_case(team: Team) -> None:
+    wren, b = team["wren"], team.cases["B"]
+    body = _body(actor="wren", action="viewing.refused", entity="viewing", case_id=b.case_id)
+    row = wren.c.execute(APPEND_EVENT, [body]).fetchone()
+    assert row is not None and row[0] == head(wren.c)[0]

@@ -260,6 +260,27 @@ def test_verify_chain_walks_a_server_over_its_connection(copies: Copies) -> None
     assert not manager.casefile.conn.in_transaction  # its snapshot has ended
 
 
+def test_the_server_checks_the_chain_as_the_rows_walked_here_would(copies: Copies) -> None:
+    """The server hashes and links the events itself; walked here row by row (as when
+    something does not hold), the same range gives the same ends, and the same first
+    break once an event is altered."""
+    from caseview.storage import chain
+
+    conn = copies.manager.casefile.conn
+    last = audit.head(conn).seq
+    for lo, hi in ((1, last), (2, last - 1), (last, last)):
+        with copies.manager.casefile.read() as snapshot:
+            assert chain.walk_server(snapshot, lo, hi) == chain.walk_server_rows(snapshot, lo, hi)
+    seq = first_seq(copies, "subject.added")
+    copies.tamper(
+        f"UPDATE audit_log SET hash = upper(hash) WHERE seq = {seq}", tables=("audit_log",)
+    )
+    with copies.manager.casefile.read() as snapshot:
+        walked = chain.walk_server(snapshot, 1, last)
+        assert walked == chain.walk_server_rows(snapshot, 1, last)
+    assert walked.break_seq == seq
+
+
 def note(session: Session) -> None:
     """One event appended by ``session``, in a write of its own."""
     with session.casefile.write() as conn:

@@ -154,8 +154,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION
 -- advisory lock (advisory locks are per database), held until commit: the head read
 -- here is the head the event extends, and no other client can append meanwhile.
 CREATE FUNCTION caseview_audit_lock_key() RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT 7161052019141700001::bigint $$;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$ BEGIN RETURN 7161052019141700001; END $$;
 
 CREATE FUNCTION caseview_audit_log_chain_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -182,8 +182,19 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER audit_log_chain_on_insert BEFORE INSERT ON audit_log
-FOR EACH ROW EXECUTE FUNCTION caseview_audit_log_chain_on_insert();
+-- Every insert is checked but those of caseview_append_event (security.sql), which
+-- numbers, links and hashes the event itself under the lock and marks it as its own
+-- (caseview.appended, for this transaction only): a mark counts only while running as
+-- the owner, which no Caseview role can do but through that function.
+DO $do$
+BEGIN
+    EXECUTE format($trigger$
+        CREATE TRIGGER audit_log_chain_on_insert BEFORE INSERT ON audit_log
+        FOR EACH ROW WHEN (current_user <> %L OR current_setting('caseview.appended', true)
+                                                 IS DISTINCT FROM NEW.seq::text)
+        EXECUTE FUNCTION caseview_audit_log_chain_on_insert()$trigger$, current_user);
+END
+$do$;
 
 -- ---- 0002_gate ------------------------------------------------------------------------
 

@@ -59,55 +59,74 @@ FOR EACH ROW EXECUTE FUNCTION caseview_refuse('caseview_roles is fixed at instal
 -- The Caseview user name of the session's login role; NULL for any other role (the
 -- owner). session_user, not current_user: a SECURITY DEFINER function changes the
 -- latter, and no Caseview role may SET SESSION AUTHORIZATION.
+--
+-- These three run in every policy, trigger and append, many times a statement, so
+-- they are PL/pgSQL, whose plans are kept for the session (an SQL function's body is
+-- planned again in every statement that calls it), and carry no SET search_path (a
+-- configuration change on every call): they name every table and function with its
+-- schema instead. They run as the caller, and no Caseview role can create anything (no
+-- CREATE on the schema or the database, no temporary tables) that could stand in for
+-- what they name.
 CREATE FUNCTION caseview_username() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT substr(session_user::text, length(r.login_prefix) + 1)
-    FROM caseview_roles r
-    WHERE starts_with(session_user::text, r.login_prefix)
-      AND length(session_user::text) > length(r.login_prefix)
+BEGIN
+    RETURN (SELECT pg_catalog.substr(session_user::text,
+                                     pg_catalog.length(r.login_prefix) + 1)
+            FROM public.caseview_roles r
+            WHERE pg_catalog.starts_with(session_user::text, r.login_prefix)
+              AND pg_catalog.length(session_user::text) > pg_catalog.length(r.login_prefix));
+END
 $$;
 
 -- users.id of the signed-in person, while their account is switched on.
 CREATE FUNCTION caseview_user_id() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT u.id FROM users u WHERE u.username = caseview_username() AND u.active = 1
+BEGIN
+    RETURN (SELECT u.id FROM public.users u
+            WHERE u.username = public.caseview_username() AND u.active = 1);
+END
 $$;
 
 -- 'worker', 'manager' or 'auditor': the group of the session's login role.
 CREATE FUNCTION caseview_group() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, public, pg_temp
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT CASE
-        WHEN pg_has_role(session_user, r.auditor_role, 'MEMBER') THEN 'auditor'
-        WHEN pg_has_role(session_user, r.worker_role, 'MEMBER') THEN 'worker'
-        WHEN pg_has_role(session_user, r.manager_role, 'MEMBER') THEN 'manager'
+BEGIN
+    RETURN (SELECT CASE
+        WHEN pg_catalog.pg_has_role(session_user, r.auditor_role, 'MEMBER') THEN 'auditor'
+        WHEN pg_catalog.pg_has_role(session_user, r.worker_role, 'MEMBER') THEN 'worker'
+        WHEN pg_catalog.pg_has_role(session_user, r.manager_role, 'MEMBER') THEN 'manager'
     END
-    FROM caseview_roles r
-    WHERE caseview_username() IS NOT NULL
+    FROM public.caseview_roles r
+    WHERE public.caseview_username() IS NOT NULL);
+END
 $$;
 
 -- The cases allocated to the signed-in person. SECURITY DEFINER so that the policy on
--- case_members can use it without recursing into itself.
+-- case_members can use it without recursing into itself. (PL/pgSQL, as the three above.)
 CREATE FUNCTION caseview_allocated_cases() RETURNS SETOF bigint
-LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-    SELECT m.case_id FROM case_members m WHERE m.user_id = caseview_user_id()
+BEGIN
+    RETURN QUERY SELECT m.case_id FROM case_members m WHERE m.user_id = caseview_user_id();
+END
 $$;
 
 -- Whether the signed-in person may write about this case: a worker only about their own.
 CREATE FUNCTION caseview_may_write_case(case_id bigint) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-    SELECT caseview_username() IS NULL
+BEGIN
+    RETURN caseview_username() IS NULL
         OR caseview_group() IN ('manager', 'auditor')
-        OR case_id IN (SELECT caseview_allocated_cases())
+        OR EXISTS (SELECT 1 FROM case_members m
+                   WHERE m.case_id = caseview_may_write_case.case_id
+                     AND m.user_id = caseview_user_id());
+END
 $$;
 
 -- Whether a case exists, whoever may see it: a worker asking for a case not allocated
@@ -322,53 +341,155 @@ BEGIN
 END
 $$;
 
--- Who may append what. Runs beside the chain trigger of schema.sql on every insert, by
--- whatever path (INSERT, caseview_append_audit).
+-- Who may append what: the signed-in person, as the event's actor, about a case they
+-- may write about (a refused look about any case: see caseview_record_refused_look); an
+-- auditor only their sign-ins, verifications, exports and refusals. With event_seq,
+-- the payload must carry it. Called once per event, before the append lock is taken,
+-- by the append functions below; the trigger after them checks any other INSERT.
+CREATE FUNCTION caseview_check_event(event_seq bigint, event_payload text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+-- Runs for every event, so it reads each fact once, in one function: who is signed in
+-- (caseview_username), their account and group (as caseview_user_id and caseview_group
+-- read them), the payload's fields (as the generated columns read them, NULL unless a
+-- JSON object holds them), and their allocation (as caseview_may_write_case).
+DECLARE
+    me text := caseview_username();
+    my_id bigint;
+    my_group text;
+    event jsonb;
+    actor text;
+    action text;
+    about bigint;
+BEGIN
+    IF me IS NULL THEN
+        RETURN;  -- the owner: installing, or copying a case file's chain verbatim
+    END IF;
+    SELECT u.id INTO my_id FROM users u WHERE u.username = me AND u.active = 1;
+    IF my_id IS NULL THEN
+        PERFORM caseview_refuse_identity(format(
+            'audit_log: %s is not an active Caseview user', me));
+    END IF;
+    BEGIN
+        event := event_payload::jsonb;
+    EXCEPTION WHEN others THEN
+        event := NULL;
+    END;
+    IF jsonb_typeof(event) IS DISTINCT FROM 'object' THEN
+        PERFORM caseview_refuse_identity('audit_log: an event''s payload is a JSON object');
+    END IF;
+    IF event_seq IS NOT NULL
+       AND caseview_payload_bigint(event_payload, 'seq') IS DISTINCT FROM event_seq THEN
+        PERFORM caseview_refuse_identity('audit_log: the payload''s seq must be the event''s');
+    END IF;
+    actor := event ->> 'actor';
+    action := event ->> 'action';
+    -- notice_overdue records a lapse as 'system', naming who noticed it.
+    IF actor IS DISTINCT FROM me AND NOT (
+            actor = 'system'
+            AND action = 'justification.overdue'
+            AND jsonb_typeof(event -> 'data') = 'object'
+            AND event -> 'data' ->> 'noticed_by' = me) THEN
+        PERFORM caseview_refuse_identity(format(
+            'audit_log: an event''s actor must be the signed-in user (%s)', me));
+    END IF;
+    SELECT CASE
+        WHEN pg_has_role(session_user, r.auditor_role, 'MEMBER') THEN 'auditor'
+        WHEN pg_has_role(session_user, r.worker_role, 'MEMBER') THEN 'worker'
+        WHEN pg_has_role(session_user, r.manager_role, 'MEMBER') THEN 'manager'
+    END INTO my_group FROM caseview_roles r;
+    IF my_group = 'auditor'
+       AND action !~ '^(login|integrity\.verified|export\.[a-z_]+|viewing\.refused)$' THEN
+        PERFORM caseview_refuse_identity(
+            'audit_log: an auditor records only sign-ins, verifications, exports and refusals');
+    END IF;
+    IF jsonb_typeof(event -> 'case_id') = 'number'
+       AND (event ->> 'case_id') ~ '^-?[0-9]{1,18}$' THEN
+        about := (event ->> 'case_id')::bigint;
+    END IF;
+    -- A refused look is recorded whatever case it named (see caseview_record_refused_look).
+    IF about IS NOT NULL AND action IS DISTINCT FROM 'viewing.refused'
+       AND my_group IS DISTINCT FROM 'manager' AND my_group IS DISTINCT FROM 'auditor'
+       AND NOT EXISTS (SELECT 1 FROM case_members m
+                       WHERE m.case_id = about AND m.user_id = my_id) THEN
+        PERFORM caseview_refuse_identity(format(
+            'audit_log: case %s is not allocated to %s', about, me));
+    END IF;
+END
+$$;
+
+-- The second line, for an INSERT made any other way (a worker's or manager's own, with
+-- psql). The append functions run as the owner and have checked already; the owner's
+-- own inserts (installing, migrating) are not checked.
 CREATE FUNCTION caseview_audit_log_actor_is_caller() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE
-    me text := caseview_username();
-    actor text;
-    about bigint;
 BEGIN
-    IF me IS NULL THEN
-        RETURN NEW;  -- the owner: installing, or copying a case file's chain verbatim
-    END IF;
-    IF caseview_user_id() IS NULL THEN
-        PERFORM caseview_refuse_identity(format(
-            'audit_log: %s is not an active Caseview user', me));
-    END IF;
-    IF caseview_payload_bigint(NEW.payload, 'seq') IS DISTINCT FROM NEW.seq THEN
-        PERFORM caseview_refuse_identity('audit_log: the payload''s seq must be the event''s');
-    END IF;
-    actor := caseview_payload_text(NEW.payload, 'actor');
-    -- notice_overdue records a lapse as 'system', naming who noticed it.
-    IF actor IS DISTINCT FROM me AND NOT (
-            actor = 'system'
-            AND caseview_payload_text(NEW.payload, 'action') = 'justification.overdue'
-            AND caseview_payload_text(caseview_payload_text(NEW.payload, 'data'),
-                                      'noticed_by') = me) THEN
-        PERFORM caseview_refuse_identity(format(
-            'audit_log: an event''s actor must be the signed-in user (%s)', me));
-    END IF;
-    about := caseview_payload_bigint(NEW.payload, 'case_id');
-    -- A refused look is recorded whatever case it named (see caseview_record_refused_look).
-    IF about IS NOT NULL AND NOT caseview_may_write_case(about)
-       AND caseview_payload_text(NEW.payload, 'action') IS DISTINCT FROM 'viewing.refused' THEN
-        PERFORM caseview_refuse_identity(format(
-            'audit_log: case %s is not allocated to %s', about, me));
-    END IF;
+    PERFORM caseview_check_event(NEW.seq, NEW.payload);
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER audit_log_actor_is_the_caller BEFORE INSERT ON audit_log
-FOR EACH ROW EXECUTE FUNCTION caseview_audit_log_actor_is_caller();
+DO $do$
+BEGIN
+    EXECUTE format($trigger$
+        CREATE TRIGGER audit_log_actor_is_the_caller BEFORE INSERT ON audit_log
+        FOR EACH ROW WHEN (current_user <> %L)
+        EXECUTE FUNCTION caseview_audit_log_actor_is_caller()$trigger$, current_user);
+END
+$do$;
 
--- Appending for those with no INSERT grant on audit_log: an auditor's sign-ins,
--- verifications and exports are events too. The triggers check the actor as for
--- anyone; this only adds which actions an auditor may record.
+-- Whether an event is news to the open windows (see caseview_notify_change below):
+-- sign-ins change nothing a window shows.
+CREATE FUNCTION caseview_tells_others(action text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT action IS DISTINCT FROM 'login' AND action IS DISTINCT FROM 'login.failed'
+$$;
+
+-- How Caseview appends an event: in one call, so the append lock is held for the
+-- shortest time. The caller sends the event without its seq (a JSON object in
+-- canonical form, every key sorting before "seq"); here, under the lock, it gets the
+-- next seq as its last key, the head's hash as its prev_hash, and its own hash. Every
+-- role may call it (an auditor has no INSERT on audit_log, yet their sign-ins, checks
+-- and exports are events too); caseview_check_event says what each may record. Taking
+-- the lock here also serialises a single-statement append made outside a transaction.
+CREATE FUNCTION caseview_append_event(
+    event_body text, OUT event_seq bigint, OUT event_hash text
+)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    prev text;
+    payload text;
+BEGIN
+    IF event_body IS NULL OR event_body !~ '^[{].*[}]$'
+       OR jsonb_typeof(event_body::jsonb) IS DISTINCT FROM 'object'
+       OR event_body::jsonb ? 'seq' THEN
+        PERFORM caseview_refuse_identity(
+            'audit_log: an event is a JSON object without its seq, which is added here');
+    END IF;
+    PERFORM caseview_check_event(NULL, event_body);
+    PERFORM pg_advisory_xact_lock(caseview_audit_lock_key());
+    SELECT a.seq, a.hash INTO event_seq, prev FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+    event_seq := coalesce(event_seq, 0) + 1;
+    prev := coalesce(prev, repeat('0', 64));
+    payload := CASE WHEN event_body = '{}' THEN '{' ELSE left(event_body, -1) || ',' END
+        || '"seq":' || event_seq || '}';
+    event_hash := encode(sha256(convert_to(prev || payload, 'UTF8')), 'hex');
+    PERFORM set_config('caseview.appended', event_seq::text, true);  -- see schema.sql
+    INSERT INTO audit_log (seq, payload, prev_hash, hash)
+    VALUES (event_seq, payload, prev, event_hash);
+    IF caseview_tells_others(event_body::jsonb ->> 'action') THEN
+        PERFORM pg_notify('caseview', '');
+    END IF;
+END
+$$;
+
+-- Appending an event numbered and hashed by the caller (the tests' forgeries, and
+-- anything that must write exact bytes). Checked as any other.
 CREATE FUNCTION caseview_append_audit(
     event_seq bigint, event_payload text, event_prev_hash text, event_hash text
 ) RETURNS void
@@ -376,13 +497,12 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF caseview_group() = 'auditor' AND caseview_payload_text(event_payload, 'action')
-            !~ '^(login|integrity\.verified|export\.[a-z_]+|viewing\.refused)$' THEN
-        PERFORM caseview_refuse_identity(
-            'audit_log: an auditor records only sign-ins, verifications, exports and refusals');
-    END IF;
+    PERFORM caseview_check_event(event_seq, event_payload);
     INSERT INTO audit_log (seq, payload, prev_hash, hash)
     VALUES (event_seq, event_payload, event_prev_hash, event_hash);
+    IF caseview_tells_others(caseview_payload_text(event_payload, 'action')) THEN
+        PERFORM pg_notify('caseview', '');
+    END IF;
 END
 $$;
 
@@ -609,7 +729,9 @@ GRANT EXECUTE ON FUNCTION
     caseview_refuse_identity(text),
     caseview_payload_text(text, text), caseview_payload_bigint(text, text),
     caseview_is_date(text), caseview_audit_lock_key(), caseview_audit_head(),
-    caseview_append_audit(bigint, text, text, text), caseview_set_password(text, text),
+    caseview_append_audit(bigint, text, text, text), caseview_append_event(text),
+    caseview_check_event(bigint, text), caseview_tells_others(text),
+    caseview_set_password(text, text),
     caseview_record_refused_look(bigint, bigint, bigint, bigint, text, text, text, text, text)
 TO :"worker", :"manager", :"auditor";
 GRANT EXECUTE ON FUNCTION
@@ -822,10 +944,16 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION caseview_notify_change() FROM PUBLIC;
-CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
-FOR EACH ROW WHEN (NEW.action IS DISTINCT FROM 'login'
-                   AND NEW.action IS DISTINCT FROM 'login.failed')
-EXECUTE FUNCTION caseview_notify_change();
+-- The append functions, running as the owner, send it themselves (cheaper than a
+-- trigger); this covers every other insert.
+DO $do$
+BEGIN
+    EXECUTE format($trigger$
+        CREATE TRIGGER audit_log_notify AFTER INSERT ON audit_log
+        FOR EACH ROW WHEN (caseview_tells_others(NEW.action) AND current_user <> %L)
+        EXECUTE FUNCTION caseview_notify_change()$trigger$, current_user);
+END
+$do$;
 
 -- ---- the repeat-viewing meter across every case, without showing them ------------------
 
