@@ -14,6 +14,7 @@ with stored columns (which ``audit.verify`` reports as a changed definition).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import string
@@ -606,3 +607,23 @@ def test_a_break_is_named_whichever_chunk_it_falls_in(
     with tamper(path) as conn:
         conn.execute(change, (seq,))
     check(path, seq)
+
+
+@pytest.mark.parametrize("extra", ["x", "0" * 64, "é"])
+def test_a_prev_hash_with_more_after_the_hash_is_a_break_even_rehashed(
+    tmp_path: Path, extra: str
+) -> None:
+    """Event 3 carries event 2's hash and more; its own hash and every later one are
+    recomputed to match, so only that link does not hold. The fast walk reads a prev_hash
+    as the first 64 bytes of what it hashes: it must not take this one for a link."""
+    path = new_log(tmp_path, [_event(i) for i in range(1, 6)])
+    with tamper(path) as conn:
+        conn.execute("UPDATE audit_log SET prev_hash = prev_hash || ? WHERE seq = 3", (extra,))
+        prev, payload = conn.execute(
+            "SELECT prev_hash, payload FROM audit_log WHERE seq = 3"
+        ).fetchone()
+        digest = hashlib.sha256((prev + payload).encode("utf-8")).hexdigest()
+        conn.execute("UPDATE audit_log SET hash = ? WHERE seq = 3", (digest,))
+        rehash_from(conn, 4)
+    result = check(path, 3, workers=3)
+    assert "does not carry the hash of event 2" in result.problem
