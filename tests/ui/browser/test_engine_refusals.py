@@ -66,7 +66,10 @@ def test_the_clipboard_cannot_be_read(browser: Browser, site: Site) -> None:
 
 def test_downloads_are_cancelled_and_reported(browser: Browser, site: Site) -> None:
     browser.open(site.url("/download"))
+    # One after the other, as a person clicks: a second click while the first link's
+    # navigation is still pending can be dropped by Chromium before it is a download.
     browser.click("file")
+    browser.wait_blocked("download", count=1)
     browser.click("attr")
     downloads = browser.wait_blocked("download", count=2)
 
