@@ -6,9 +6,11 @@ case file's log: a child that only imports this module starts in a few milliseco
 instead of the quarter of a second the storage package takes to import.
 
 A case file is walked by path (:func:`walk_range`, in as many processes as there are
-ranges); a team server over the session's own connection (:func:`walk_server`), with a
-server-side cursor inside the caller's snapshot. Both read the same SQL, get each text
-as its stored bytes, and name the same first break in the same words.
+ranges). A team server is checked over the session's own connection, inside the
+caller's snapshot (:func:`walk_server`): the server hashes and links every event
+itself, and only when something does not hold are its rows read here, through a
+server-side cursor, and walked as a case file's are. Both walks get each text as its
+stored bytes, and name the same first break in the same words.
 """
 
 from __future__ import annotations
