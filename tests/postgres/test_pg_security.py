@@ -867,11 +867,15 @@ def test_the_append_function_numbers_links_and_hashes_the_event(team: Team) -> N
         '{"action":"login","actor":"wren","entity":"user","seq":99}',
         '["login"]',
         "not JSON at all",
+        '{"action":"login","actor":"wren",}',
         '{"action":"login","actor":"wren","entity":"user"} ',
+        None,
     ],
-    ids=["with its seq", "not an object", "not JSON", "text after it"],
+    ids=["with its seq", "not an object", "not JSON", "JSON-like", "text after it", "nothing"],
 )
-def test_the_append_function_takes_only_an_event_without_its_seq(team: Team, body: str) -> None:
+def test_the_append_function_takes_only_an_event_without_its_seq(
+    team: Team, body: str | None
+) -> None:
     message = refused(team["wren"].c, APPEND_EVENT, [body])
     assert "JSON object without its seq" in message
 

@@ -462,12 +462,17 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
+    event jsonb;
     prev text;
     payload text;
 BEGIN
-    IF event_body IS NULL OR event_body !~ '^[{].*[}]$'
-       OR jsonb_typeof(event_body::jsonb) IS DISTINCT FROM 'object'
-       OR event_body::jsonb ? 'seq' THEN
+    BEGIN
+        event := event_body::jsonb;
+    EXCEPTION WHEN others THEN
+        event := NULL;
+    END;
+    IF event_body !~ '^[{].*[}]$' OR jsonb_typeof(event) IS DISTINCT FROM 'object'
+       OR event ? 'seq' THEN
         PERFORM caseview_refuse_identity(
             'audit_log: an event is a JSON object without its seq, which is added here');
     END IF;
@@ -482,7 +487,7 @@ BEGIN
     PERFORM set_config('caseview.appended', event_seq::text, true);  -- see schema.sql
     INSERT INTO audit_log (seq, payload, prev_hash, hash)
     VALUES (event_seq, payload, prev, event_hash);
-    IF caseview_tells_others(event_body::jsonb ->> 'action') THEN
+    IF caseview_tells_others(event ->> 'action') THEN
         PERFORM pg_notify('caseview', '');
     END IF;
 END
