@@ -350,14 +350,11 @@ CREATE FUNCTION caseview_check_event(event_seq bigint, event_payload text) RETUR
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
--- Runs for every event, so it reads each fact once, in one function: who is signed in
--- (caseview_username), their account and group (as caseview_user_id and caseview_group
--- read them), the payload's fields (as the generated columns read them, NULL unless a
--- JSON object holds them), and their allocation (as caseview_may_write_case).
+-- Who is signed in, their account, group and allocation come from the functions above
+-- (one definition each); the payload is parsed once, its fields read as the generated
+-- columns read them (NULL unless a JSON object holds them).
 DECLARE
     me text := caseview_username();
-    my_id bigint;
-    my_group text;
     event jsonb;
     actor text;
     action text;
@@ -366,8 +363,7 @@ BEGIN
     IF me IS NULL THEN
         RETURN;  -- the owner: installing, or copying a case file's chain verbatim
     END IF;
-    SELECT u.id INTO my_id FROM users u WHERE u.username = me AND u.active = 1;
-    IF my_id IS NULL THEN
+    IF caseview_user_id() IS NULL THEN
         PERFORM caseview_refuse_identity(format(
             'audit_log: %s is not an active Caseview user', me));
     END IF;
@@ -394,12 +390,7 @@ BEGIN
         PERFORM caseview_refuse_identity(format(
             'audit_log: an event''s actor must be the signed-in user (%s)', me));
     END IF;
-    SELECT CASE
-        WHEN pg_has_role(session_user, r.auditor_role, 'MEMBER') THEN 'auditor'
-        WHEN pg_has_role(session_user, r.worker_role, 'MEMBER') THEN 'worker'
-        WHEN pg_has_role(session_user, r.manager_role, 'MEMBER') THEN 'manager'
-    END INTO my_group FROM caseview_roles r;
-    IF my_group = 'auditor'
+    IF caseview_group() = 'auditor'
        AND action !~ '^(login|integrity\.verified|export\.[a-z_]+|viewing\.refused)$' THEN
         PERFORM caseview_refuse_identity(
             'audit_log: an auditor records only sign-ins, verifications, exports and refusals');
@@ -410,9 +401,7 @@ BEGIN
     END IF;
     -- A refused look is recorded whatever case it named (see caseview_record_refused_look).
     IF about IS NOT NULL AND action IS DISTINCT FROM 'viewing.refused'
-       AND my_group IS DISTINCT FROM 'manager' AND my_group IS DISTINCT FROM 'auditor'
-       AND NOT EXISTS (SELECT 1 FROM case_members m
-                       WHERE m.case_id = about AND m.user_id = my_id) THEN
+       AND NOT caseview_may_write_case(about) THEN
         PERFORM caseview_refuse_identity(format(
             'audit_log: case %s is not allocated to %s', about, me));
     END IF;
