@@ -106,7 +106,10 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
             joined, digests = zip(*rows, strict=True)
             # The chunk's digests written as hex at once, against its stored hashes as
             # they are (so a hash stored in capitals, say, does not hold): cheaper than
-            # formatting each digest on its own.
+            # formatting each digest on its own. Written end to end, hashes of 65 and 63
+            # characters would read as two of 64: each must be 64 on its own.
+            if set(map(len, digests)) != {64}:
+                return False
             if b"".join([sha256(both).digest() for both in joined]).hex() != "".join(digests):
                 return False
     except (sqlite3.Error, TypeError, ValueError):  # wrong types, text that is not UTF-8

@@ -627,3 +627,39 @@ def test_a_prev_hash_with_more_after_the_hash_is_a_break_even_rehashed(
         rehash_from(conn, 4)
     result = check(path, 3, workers=3)
     assert "does not carry the hash of event 2" in result.problem
+
+
+def test_a_hash_one_character_long_whose_next_is_one_short_is_a_break(tmp_path: Path) -> None:
+    """Event k's stored hash is its digest and one more character; event k+1 carries that
+    as its prev_hash and stores its own digest less that first character; every later
+    event is rehashed. Written end to end the stored hashes read exactly as the digests
+    do, so a walk that compares a chunk's hashes joined together must also hold each
+    hash to 64 characters: event k is altered, whichever walk finds it."""
+    path = new_log(tmp_path, [_event(i) for i in range(1, 7)])
+    with tamper(path) as conn:
+        rows = dict(
+            (seq, (prev, payload, digest))
+            for seq, prev, payload, digest in conn.execute(
+                "SELECT seq, prev_hash, payload, hash FROM audit_log"
+            )
+        )
+        # A character c with sha256(hash_k + c + payload_k+1) starting with c: one in 16
+        # hex digits does on average, so some event of six has one (the log is fixed).
+        found = next(
+            (k, c)
+            for k in range(2, 5)
+            for c in "0123456789abcdef"
+            if audit.chain_hash(rows[k][2] + c, rows[k + 1][1])[0] == c
+        )
+        k, c = found
+        longer = rows[k][2] + c
+        after = audit.chain_hash(longer, rows[k + 1][1])
+        conn.execute("UPDATE audit_log SET hash = ? WHERE seq = ?", (longer, k))
+        conn.execute(
+            "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (longer, after[1:], k + 1)
+        )
+        rehash_from(conn, k + 2)
+        joined = "".join(h for (h,) in conn.execute("SELECT hash FROM audit_log ORDER BY seq"))
+        assert len(joined) == 64 * 6  # the hashes written end to end are the right length
+    result = check(path, k, workers=3)
+    assert f"event {k} was altered" in result.problem
