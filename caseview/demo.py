@@ -24,6 +24,7 @@ only here.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -49,6 +50,8 @@ USERS = {
     "demo-worker": ("Sam Whitfield (demo worker)", Role.WORKER),
     "demo-auditor": ("Priya Lang (demo auditor)", Role.AUDITOR),
 }
+SIGN_IN_HINT = f"Demo accounts: {', '.join(USERS)}; the password for each is {PASSWORD}."
+"""Shown in the demo app's sign-in dialog: the terminal that printed them may be hidden."""
 CASE_REFERENCE = "DEMO-0001"
 BUILT = "demo.built"
 """The build's last event: while it is the file's last, nobody has worked in the file."""
@@ -151,24 +154,38 @@ def _changed_since_built(path: Path) -> bool:
             )
         head = audit.head(existing.conn)
         last = audit_sql.events(existing.conn, after=head.seq - 1, limit=1)
-    return not last or last[0]["action"] != BUILT
+    # An empty log: nothing was ever done in it (a build cut short before this one put
+    # builds in place whole, say), so nothing is lost by building again.
+    return bool(last) and last[0]["action"] != BUILT
 
 
 def build(path: Path) -> Path:
     """Create the demo case file at ``path``, replacing an earlier demo file there that
     is as the demo left it; one that someone has worked in is never replaced
     (``CaseFileError``; :func:`prepare` keeps it or builds beside it)."""
-    if path.exists():
-        if _changed_since_built(path):
-            raise CaseFileError(
-                f"The demo case file {path} has changed since it was built, so it was not "
-                "overwritten. Run 'caseview demo --fresh' for a new demo file beside it."
-            )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    with open_case_file(path, create=True) as casefile, _DemoSite() as site:
-        _tell_the_story(casefile, site)
+    if path.exists() and _changed_since_built(path):
+        raise CaseFileError(
+            f"The demo case file {path} has changed since it was built, so it was not "
+            "overwritten. Run 'caseview demo --fresh' for a new demo file beside it."
+        )
+    # Built beside, under a name of its own, and put in place whole: a build cut short
+    # (Ctrl+C, a crash, the machine off) leaves no half-built demo at ``path`` that would
+    # then look like a file someone had worked in.
+    building = path.with_name(f".{path.name}.building-{os.getpid()}")
+    try:
+        _remove_database(building)
+        with open_case_file(building, create=True) as casefile, _DemoSite() as site:
+            _tell_the_story(casefile, site)
+        _remove_database(path)
+        os.replace(building, path)
+    finally:
+        _remove_database(building)
     return path
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _all_users(casefile: CaseFile) -> list[User]:

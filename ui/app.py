@@ -88,7 +88,7 @@ def server_link(address: str | ServerAddress) -> ServerLink:
         ) from None
 
 
-def sign_in(path: Path | ServerLink, *, username: str = "") -> User | None:
+def sign_in(path: Path | ServerLink, *, username: str = "", hint: str = "") -> User | None:
     """Whoever will use ``path`` (a case file, or a team server's link): first manager,
     environment credentials, or the dialog.
 
@@ -104,7 +104,7 @@ def sign_in(path: Path | ServerLink, *, username: str = "") -> User | None:
             return jobs.sign_in(path, env_user, env_password)
         except CaseviewError as exc:
             messages.error(None, str(exc))
-    return LoginDialog.ask(None, path, username or env_user)
+    return LoginDialog.ask(None, path, username or env_user, hint)
 
 
 def open_main_window(
@@ -173,7 +173,7 @@ def sign_out(current: MainWindow, *, switching: bool) -> MainWindow | None:
     path: Path | ServerLink = Path(current.who.path) if link is None else link.fresh()
     tasks.cancel_owned_by(current)
     current.hide()  # not closed yet: the app must not quit while the dialog is up
-    user = LoginDialog.ask(None, path)
+    user = LoginDialog.ask(None, path, hint=_hint(demo_banner))
     if user is None:
         if not isinstance(path, Path):
             path.close()
@@ -186,6 +186,15 @@ def sign_out(current: MainWindow, *, switching: bool) -> MainWindow | None:
     window = open_main_window(path, user, demo_banner=demo_banner)
     current.close()
     return window
+
+
+def _hint(demo_banner: bool) -> str:
+    """What the sign-in dialog tells a newcomer: the demo's accounts, on the demo."""
+    if not demo_banner:
+        return ""
+    from caseview import demo  # local: only the demo has accounts to suggest
+
+    return demo.SIGN_IN_HINT
 
 
 def _place(db_path: Path | str | ServerAddress) -> Path | ServerLink:
@@ -213,7 +222,7 @@ def run_gui(
         sys.excepthook = crash.excepthook
     try:
         path = _place(db_path)
-        user = sign_in(path, username=username)
+        user = sign_in(path, username=username, hint=_hint(demo_banner))
     except CaseviewError as exc:
         messages.error(None, str(exc))  # a desktop launch has no console to read
         return exc.exit_code

@@ -89,7 +89,9 @@ class _AccountDialog(QDialog):
 class LoginDialog(_AccountDialog):
     """Who is signing in, to a case file (a Path) or a team server (a ServerLink)."""
 
-    def __init__(self, parent: QWidget | None, path: Path | ServerLink, username: str = "") -> None:
+    def __init__(
+        self, parent: QWidget | None, path: Path | ServerLink, username: str = "", hint: str = ""
+    ) -> None:
         super().__init__(parent, path, "&Sign in")
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in to Caseview")
@@ -102,6 +104,10 @@ class LoginDialog(_AccountDialog):
         )
         where.setObjectName("loginWhere")
         self.layout_.addWidget(where)
+        if hint:  # the demo's accounts, say
+            shown = widgets.note(hint)
+            shown.setObjectName("loginHint")
+            self.layout_.addWidget(shown)
         self.username = QLineEdit(username)
         self.username.setObjectName("loginUser")
         self.password = QLineEdit()
@@ -135,9 +141,9 @@ class LoginDialog(_AccountDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, path: Path | ServerLink, username: str = ""
+        cls, parent: QWidget | None, path: Path | ServerLink, username: str = "", hint: str = ""
     ) -> User | None:
-        dialog = cls(parent, path, username)
+        dialog = cls(parent, path, username, hint)
         return dialog.user if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 

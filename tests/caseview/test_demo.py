@@ -182,6 +182,60 @@ def test_build_itself_never_overwrites_a_demo_someone_worked_in(built: Path) -> 
     assert content(built) == before
 
 
+def test_a_build_cut_short_leaves_no_demo_file_and_the_next_build_works(
+    demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C halfway through the build: nothing half-built is left at the demo's path
+    (it would look like a file someone had worked in, and never be rebuilt)."""
+    story = demo._tell_the_story
+
+    def cut_short(casefile: Any, site: Any) -> None:
+        with casefile.write() as conn:  # some of the story is written, then the person stops it
+            accounts._insert(
+                conn,
+                username="demo-manager",
+                display_name="Dana",
+                role=Role.MANAGER,
+                password="demo",
+                created_by=None,
+                clock=demo.system_clock,
+            )
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "_tell_the_story", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        demo.build(demo_path)
+    assert sorted(p.name for p in demo_path.parent.iterdir() if "demo" in p.name) == []
+    monkeypatch.setattr(demo, "_tell_the_story", story)
+    assert build(demo_path) == 0
+    assert count(demo_path, "SELECT count(*) FROM audit_log WHERE action = 'demo.built'") == 1
+
+
+def test_a_rebuild_cut_short_keeps_the_earlier_demo(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = content(built)
+
+    def cut_short(casefile: Any, site: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "_tell_the_story", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        demo.build(built)
+    assert content(built) == before
+    assert [p.name for p in built.parent.iterdir() if ".building" in p.name] == []
+
+
+def test_a_demo_file_with_nothing_in_it_is_built_again(demo_path: Path) -> None:
+    """A case file with no accounts and no events (a build cut short by an older
+    Caseview) holds no work: 'caseview demo' builds the demo there instead of opening
+    an empty file that asks for a first manager."""
+    with open_case_file(demo_path, create=True):
+        pass
+    assert build(demo_path) == 0
+    assert count(demo_path, "SELECT count(*) FROM users") == len(demo.USERS)
+
+
 def _real_case_file(path: Path) -> None:
     with open_case_file(path, create=True) as casefile:
         accounts.create_first_manager(casefile, "mona", "correct horse")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QThreadPool
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 from ui_support import PASSWORD, Boxes, Team
 
-from caseview import accounts
+from caseview import accounts, demo
 from caseview.cli import main
 from caseview.domain import Role
 from caseview.storage import open_case_file
@@ -81,6 +81,31 @@ def test_demo_opens_the_app_with_the_banner(
     assert "password for each: demo" in capsys.readouterr().out
 
 
+def test_the_demo_sign_in_names_its_accounts_and_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    """Run from a launcher, the demo's terminal (which printed the accounts) is hidden:
+    the sign-in dialog says them. An ordinary case file's dialog does not."""
+    hints: list[str] = []
+    monkeypatch.setattr(
+        LoginDialog,
+        "ask",
+        classmethod(lambda cls, parent, path, name="", hint="": hints.append(hint)),
+    )
+    monkeypatch.delenv("CASEVIEW_USER", raising=False)
+    monkeypatch.delenv("CASEVIEW_PASSWORD", raising=False)
+    assert main(["--db", str(tmp_path / "demo.db"), "demo"]) == 0
+    assert hints == [demo.SIGN_IN_HINT]
+    assert "demo-worker" in hints[0] and "password for each is demo" in hints[0]
+    dialog = LoginDialog(None, tmp_path / "demo.db", "", hints[0])
+    qtbot.addWidget(dialog)
+    [shown] = [w for w in dialog.findChildren(QLabel) if w.objectName() == "loginHint"]
+    assert shown.text() == demo.SIGN_IN_HINT
+    plain = LoginDialog(None, tmp_path / "demo.db")
+    qtbot.addWidget(plain)
+    assert [w for w in plain.findChildren(QLabel) if w.objectName() == "loginHint"] == []
+
+
 def test_demo_no_gui_opens_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (main(["--db", str(tmp_path / "demo.db"), "demo", "--no-gui"]), main_windows()) == (
         0,
@@ -93,7 +118,9 @@ def test_a_wrong_environment_password_is_shown_then_the_dialog_offered(
 ) -> None:
     asked: list[str] = []
     monkeypatch.setattr(
-        LoginDialog, "ask", classmethod(lambda cls, parent, path, name="": asked.append(name))
+        LoginDialog,
+        "ask",
+        classmethod(lambda cls, parent, path, name="", hint="": asked.append(name)),
     )
     signed_in_as(monkeypatch, "wren", "not the password")
     assert main(["--db", str(team.path), "gui"]) == 0

@@ -307,7 +307,7 @@ class SignIn:
         self.user = user
         self.asked = 0
 
-    def ask(self, parent: object, path: object, username: str = "") -> Any:
+    def ask(self, parent: object, path: object, username: str = "", hint: str = "") -> Any:
         self.asked += 1
         return self.user
 
