@@ -833,30 +833,38 @@ class CaseView(QWidget):
             return
         self.export_pdf_button.setEnabled(False)
         self._set_busy("Exporting the PDF…")
+        done: list[Checkpoint] = []
         run_task(
             jobs.export_pdf,
             self.who,
             self.case.id,
             target,
-            on_returned=lambda checkpoint: self._exported_pdf(target, checkpoint),
-            on_finished=self._export_finished,
+            on_returned=done.append,
+            on_finished=lambda: self._export_finished(
+                lambda: self._exported_pdf(target, done[0]) if done else None
+            ),
             owner=self,
         )
 
-    def _export_finished(self) -> None:
+    def _export_finished(self, then: Callable[[], None] | None = None) -> None:
+        """Tidy up after an export, then ``then`` (what it says when it is done): the
+        busy bar and the disabled button must not stay on behind that message."""
         self._set_busy("")
         self.apply_permissions()
         self.refresh()
+        if then is not None:
+            then()
 
     def _exported_pdf(self, target: Path, checkpoint: Checkpoint) -> None:
         # Whole and copyable on the audit tab; a message box's text cannot be copied.
         self.audit.checkpoint.show_checkpoint(
-            checkpoint, f"Checkpoint certified by the note exported to {target.name}:"
+            checkpoint, f"Checkpoint recorded in the note exported to {target.name}:"
         )
         if messages.confirm(
             self,
-            f"The note is saved as {target}.\nIt certifies the audit log up to checkpoint "
-            f"{checkpoint.seq}:{checkpoint.hash} (on the Audit trail tab, with a Copy "
+            f"The note is saved as {target}.\nIt records the audit log's checkpoint "
+            f"{checkpoint.seq}:{checkpoint.hash}, so anyone can check later that the log "
+            "was not changed after it (the checkpoint is on the Audit trail tab, with a Copy "
             "button).\n\nOpen it now?",
             title="PDF exported",
         ) and not open_document(target):
@@ -878,17 +886,24 @@ class CaseView(QWidget):
             return
         self.export_warc_button.setEnabled(False)
         self._set_busy("Exporting the WARC…")
+        saved: list[int] = []
         run_task(
             jobs.export_warc,
             self.who,
             self.case.id,
             target,
-            on_returned=lambda count: messages.info(
-                self,
-                f"Saved {count} capture{'s' if count != 1 else ''} to {target}.",
-                title="WARC exported",
+            on_returned=saved.append,
+            on_finished=lambda: self._export_finished(
+                lambda: (
+                    messages.info(
+                        self,
+                        f"Saved {saved[0]} capture{'s' if saved[0] != 1 else ''} to {target}.",
+                        title="WARC exported",
+                    )
+                    if saved
+                    else None
+                )
             ),
-            on_finished=self._export_finished,
             owner=self,
         )
 

@@ -14,7 +14,7 @@ from ui_support import Boxes, Team, approved_request, unnamed, with_sources
 from caseview import cases, notes, observations
 from caseview.abilities import NO_USABLE_REQUEST
 from caseview.storage import open_case_file, people
-from ui import tasks
+from ui import messages, tasks
 from ui.main_window import MainWindow
 from ui.models import SourcesModel
 
@@ -204,6 +204,36 @@ def test_export_pdf_offers_to_open_the_note(
     qtbot.waitUntil(lambda: bool(boxes.confirms), timeout=30_000)
     assert boxes.save_to.read_bytes().startswith(b"%PDF")
     assert "Open it now?" in boxes.confirms[0]
+
+
+@pytest.mark.parametrize("which", ["pdf", "warc"])
+def test_the_message_after_an_export_comes_once_the_window_is_no_longer_busy(
+    qtbot: QtBot,
+    team: Team,
+    three: list[int],
+    boxes: Boxes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    """While 'The note is saved…' (or 'Saved 3 captures…') waits for an answer, the busy
+    bar is gone and the export button works again: the export is over."""
+    boxes.save_to = tmp_path / f"export.{which}"
+    window = open_window(qtbot, team, "wren")
+    view = window.case_view
+    seen: list[tuple[bool, bool]] = []
+
+    def state(*_: object, **__: object) -> bool:
+        button = view.export_pdf_button if which == "pdf" else view.export_warc_button
+        seen.append((view.progress.isHidden(), button.isEnabled()))
+        return False
+
+    monkeypatch.setattr(messages, "confirm", state)
+    monkeypatch.setattr(messages, "info", state)
+    button = view.export_pdf_button if which == "pdf" else view.export_warc_button
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    assert seen == [(True, True)]
 
 
 def test_cancelling_the_save_dialog_exports_nothing(qtbot: QtBot, team: Team, boxes: Boxes) -> None:
