@@ -670,7 +670,34 @@ def review(
                 "reviewed_late": late,
             },
         )
+        if decision == "approve":
+            _close_earlier_versions(conn, session, record, now)
     return get(session, justification_id)
+
+
+def _close_earlier_versions(
+    conn: sqlite3.Connection, session: Session, record: JustificationRecord, now: datetime
+) -> None:
+    """An earlier version stays in force only until its revision is decided: once the
+    revision is approved, the earlier one ends, so one request never gives two
+    allowances at once. (A rejected or returned revision leaves it in force.)"""
+    for earlier in sql.approved_earlier_versions(conn, record.id):
+        reason = (
+            f"superseded by version {record.version} (justification {record.id}), "
+            "which was approved"
+        )
+        sql.set_status(
+            conn, earlier, status="cancelled", cancel_reason=reason, updated_at=to_iso(now)
+        )
+        _log(
+            conn,
+            session,
+            "justification.cancelled",
+            earlier,
+            record.case_id,
+            now,
+            {"reason": reason},
+        )
 
 
 # Words that approve without giving a reason; with the policy's stock phrases, an

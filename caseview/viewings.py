@@ -133,7 +133,7 @@ def look_facts(session: Session, record: justifications.JustificationRecord) -> 
             submitted_at=record.submitted_at,
             approvals=tuple(d.at for d in record.decisions if d.decision == "approve"),
             first_decision_at=min((d.at for d in record.decisions), default=None),
-            viewings_made=sql.completed_under(conn, record.id),
+            viewings_made=sql.completed_under_versions(conn, record.id),
         ),
         people=people,
         history=persons.look_history(conn, people, now, rules),

@@ -216,6 +216,35 @@ def completed_under(conn: sqlite3.Connection, justification_id: int) -> int:
     return int(row[0])
 
 
+def completed_under_versions(conn: sqlite3.Connection, justification_id: int) -> int:
+    """Looks made under this request in any of its versions: the version it supersedes,
+    the one that superseded, and so back to the first. A revised request is the same
+    request, so its planned viewings are not a fresh allowance."""
+    row = conn.execute(
+        "WITH RECURSIVE versions(id) AS (SELECT id FROM justifications WHERE id = ? UNION"
+        " SELECT j.supersedes FROM justifications j JOIN versions ON j.id = versions.id"
+        " WHERE j.supersedes IS NOT NULL)"
+        " SELECT count(*) FROM viewings WHERE justification_id IN (SELECT id FROM versions)"
+        " AND outcome = 'completed' AND kind != 'supplied'",
+        (justification_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def approved_earlier_versions(conn: sqlite3.Connection, justification_id: int) -> list[int]:
+    """The earlier versions of this request that are still approved, oldest first."""
+    rows = conn.execute(
+        "WITH RECURSIVE versions(id) AS ("
+        " SELECT supersedes FROM justifications WHERE id = ? AND supersedes IS NOT NULL UNION"
+        " SELECT j.supersedes FROM justifications j JOIN versions ON j.id = versions.id"
+        " WHERE j.supersedes IS NOT NULL)"
+        " SELECT j.id FROM justifications j JOIN versions ON j.id = versions.id"
+        " WHERE j.status = 'approved' ORDER BY j.id",
+        (justification_id,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def viewings_of_subject(
     conn: sqlite3.Connection, subject_id: int, limit: int = 500
 ) -> list[sqlite3.Row]:
