@@ -104,7 +104,7 @@ def content_hash(request: ethics.Justification) -> str:
 
 def template(session: Session | None = None) -> str:
     """A commented justification file to start from, valid for two weeks from today."""
-    today = (session.now() if session else system_clock()).date()
+    today = ethics.uk_day(session.now() if session else system_clock())  # valid_until is a UK day
     rules = policy.current(session.casefile) if session else ethics.default_policy()
     return ethics.template_toml(valid_until=today + timedelta(days=14), policy=rules)
 

@@ -5,11 +5,14 @@ allowances at once, each with its own planned viewings."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 from gate_support import URL, make_request
 
 import ethics
 from caseview import audit, justifications, viewings
+from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
 from caseview.errors import GateRefused, PermissionDenied
 from caseview.session import Session
@@ -67,3 +70,12 @@ def test_a_revision_rejected_or_returned_leaves_the_earlier_version_in_force(
     first, second = _approved_then_revised(worker, manager, case, subject, planned=3)
     justifications.review(manager, second, decision, "The revision asks for too much.")
     assert justifications.get(worker, first).status == "approved"
+
+
+def test_the_template_is_valid_for_two_weeks_from_the_uk_day(manager: Session) -> None:
+    """At 23:30 UTC in British Summer Time it is already tomorrow in the UK: the date the
+    template offers counts from the UK day, as the gate reads it."""
+    manager.clock = FixedClock(datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    text = justifications.template(manager)
+    assert 'valid_until = "2026-07-15"' in text or "valid_until = 2026-07-15" in text
+    assert ethics.uk_day(manager.now()) == date(2026, 7, 1)
