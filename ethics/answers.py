@@ -127,6 +127,15 @@ def answer_findings(j: Justification, key: str, policy: Policy) -> Iterator[Find
             answer.reference,
             key,
         )
+    elif _echoes_prompt(text, answer, policy):
+        yield Finding(
+            f"{key}.boilerplate",
+            Severity.BLOCK,
+            f"{answer.label} repeats what the form asks rather than answering it; "
+            f"{answer.asks}, in your own words and about this case.",
+            answer.reference,
+            key,
+        )
     elif count < (least := policy.min_words.get(key, 0)):
         yield Finding(
             f"{key}.too_short",
@@ -136,6 +145,16 @@ def answer_findings(j: Justification, key: str, policy: Policy) -> Iterator[Find
             answer.reference,
             key,
         )
+
+
+def _echoes_prompt(text: str, answer: Answer, policy: Policy) -> bool:
+    """True when an answer is the form's own prompt pasted back (or nearly): it fills the
+    box, and even passes the length check, without saying anything about the case."""
+    said = set(words(text))
+    return any(
+        overlap(said, set(words(prompt))) >= policy.copy_similarity
+        for prompt in (answer.asks, answer.label)
+    )
 
 
 def copied_findings(j: Justification, policy: Policy) -> Iterator[Finding]:

@@ -28,14 +28,16 @@ from ethics.meter import Viewing, factors_advice, read_meter
 from ethics.people import People
 from ethics.policy import Policy
 from ethics.scope import normalise_host, parse_web_url
-from ethics.textcheck import concern_words, has_cue, normalised
+from ethics.textcheck import concern_words, has_cue, normalised, unnegated_cue
 from ethics.timeutil import require_aware, uk_day
 from ethics.vocabulary import (
     ATTESTATION_KEYS,
     CRIMINAL_DATA_CUES,
     FAMILY_TOLD_VALUES,
+    FORBIDDEN_METHODS,
     INTRUSION_LEVELS,
     LESS_INTRUSIVE_ROUTES,
+    NEGATIONS,
     RESTRICTION_CUES,
     STATUTORY_FUNCTIONS,
     VAGUE_WORDS,
@@ -374,7 +376,8 @@ def _intrusion(c: _Context) -> Iterator[Finding]:
             yield _finding(
                 "intrusion_level.high_repeat",
                 f"A high-intrusion request may plan at most {plural(most, 'viewing')} "
-                "unless a manager has recorded a surveillance authorisation reference; "
+                "unless a surveillance authorisation in force covers the person (recorded "
+                "by one manager and confirmed by a second); "
                 f"reduce {field_label('planned_viewings')} or lower the "
                 f"{field_label('intrusion_level')}.",
                 ref.RIPA,
@@ -535,6 +538,18 @@ def _attestations(c: _Context) -> Iterator[Finding]:
                 f"Tick {field_label(key)} only if {message}",
                 reference,
                 key,
+            )
+            continue
+        # A promise ticked beside a plan that breaks it is not a promise kept.
+        method = unnegated_cue(c.j.proportionality, FORBIDDEN_METHODS[key], NEGATIONS)
+        if method is not None:
+            yield _finding(
+                f"{key}.not_attested",
+                f"{field_label('proportionality')} plans '{method}', which breaks the "
+                f"promise {field_label(key)}. Change the plan: "
+                + message.removeprefix("it is true: "),
+                reference,
+                "proportionality",
             )
 
 

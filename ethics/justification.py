@@ -236,7 +236,8 @@ _TEMPLATE_COMMENTS: Final[Mapping[str, tuple[str, ...]]] = {
         'Where you may look: whole sites (e.g. "social.example"; sub-sites are',
         'included) and/or exact pages (e.g. "https://social.example/some.name").',
         "How many viewings you plan (normally 1), and the last day the request is",
-        "valid, as YYYY-MM-DD (UTC); the policy allows at most {days} days ahead.",
+        "valid, as YYYY-MM-DD: a UK date (valid to the end of that day, UK time); the",
+        "policy allows at most {days} days ahead.",
     ),
     "family_told": (
         "Will the family be told? one of: " + ", ".join(FAMILY_TOLD_VALUES) + ".",

@@ -181,7 +181,9 @@ def decide_look(
 ) -> LookDecision:
     """Allowed, or the first rule that refuses the look, with its reference."""
     now = require_aware(look.now, "now")
-    persons = facts.people.counted_for(look.subject_id, look.url) if look.url else frozenset()
+    # Without an address (a file a colleague handed over) the look still counts for the
+    # person the subject is: the meter must see it, and can stop it.
+    persons = facts.people.counted_for(look.subject_id, look.url)
 
     def refuse(
         rule: str, message: str, reference: str, meter: MeterReading | None = None

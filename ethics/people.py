@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import parse_qsl, quote
 
 from ethics.scope import parse_web_url
 
@@ -94,7 +95,13 @@ def handle_key(raw: str) -> str | None:
 
 
 def page_key(url: str) -> str | None:
-    """An address as ``host/path`` for matching pages to people, or None if not a page."""
+    """An address as ``host/path`` for matching pages to people, or None if not a page.
+
+    A query that names whose page it is stays, as ``host/path?name=value`` (sorted, in
+    lower case): ``facebook.com/profile.php?id=111`` and ``?id=222`` are two people, not
+    one page. Parameters that only track or present a page (``ref``, ``utm_...``,
+    ``sk``, ...) are dropped, so a shared link is the page it shares.
+    """
     try:
         page = parse_web_url(url)
     except ValueError:
@@ -104,27 +111,63 @@ def page_key(url: str) -> str | None:
         if host.startswith(prefix) and host.count(".") >= 2:
             host = host[len(prefix) :]
             break
-    path = page.path.rstrip("/").casefold()
-    return f"{host}{path}"
+    # Empty segments are dropped: most servers serve "//kerry" as "/kerry", and a page
+    # must not escape its owner by an extra slash.
+    path = "".join("/" + part for part in page.path.casefold().split("/") if part)
+    query = _identity_query(page.query)
+    return f"{host}{path}?{query}" if query else f"{host}{path}"
+
+
+# Query parameters that track a link or choose a tab, never whose page it is.
+_NOT_IDENTITY: Final = frozenset(
+    {"ref", "ref_src", "ref_url", "refsrc", "fbclid", "gclid", "igshid", "igsh", "mibextid"}
+    | {"si", "s", "t", "hl", "lang", "locale", "sk", "share", "shared", "feature", "app"}
+    | {"src", "source", "__tn__", "__cft__", "rdid", "mc_cid", "mc_eid", "trk", "via"}
+)
+
+
+def _identity_query(query: str) -> str:
+    pairs = {
+        # surrogatepass: a lone surrogate (never in a real address) must not raise here.
+        f"{quote(name, safe='', errors='surrogatepass')}="
+        f"{quote(value, safe='', errors='surrogatepass')}".casefold()
+        for name, value in parse_qsl(query, keep_blank_values=True)
+        if name.casefold() not in _NOT_IDENTITY and not name.casefold().startswith("utm_")
+    }
+    return "&".join(sorted(pairs))
 
 
 def page_prefixes(key: str) -> tuple[str, ...]:
     """Every profile key the page ``key`` lies under (itself included): the ``prefix`` for
     which ``_under(key, prefix)`` holds, so that "under a known profile" is membership."""
-    found = [key[:i] for i, char in enumerate(key) if char == "/" and "/" in key[:i]]
-    if "/" in key:
-        found.append(key)
+    path, _, query = key.partition("?")
+    found = [path[:i] for i, char in enumerate(path) if char == "/" and "/" in path[:i]]
+    if "/" in path:
+        found.append(path)
+        if query:
+            params = query.split("&")
+            found += [f"{path}?{param}" for param in params]
+            if len(params) > 1:
+                found.append(key)
     return tuple(found)
 
 
 def _under(key: str, prefix: str) -> bool:
     """True when the page ``key`` is the profile ``prefix`` or a page beneath it.
 
-    A bare host (a whole site) is nobody's profile, so it never matches.
+    A bare host (a whole site) is nobody's profile, so it never matches. A profile known
+    by a query (``profile.php?id=111``) owns the pages at that path that carry its one
+    parameter, or exactly its parameters.
     """
-    if "/" not in prefix:
+    path, _, query = key.partition("?")
+    prefix_path, _, prefix_query = prefix.partition("?")
+    if "/" not in prefix_path:
         return False
-    return key == prefix or key.startswith(prefix + "/")
+    if not prefix_query:
+        return path == prefix_path or path.startswith(prefix_path + "/")
+    if path != prefix_path or not query:
+        return False
+    return query == prefix_query or ("&" not in prefix_query and prefix_query in query.split("&"))
 
 
 def group_people(subjects: Iterable[KnownSubject], links: Iterable[tuple[int, int]] = ()) -> People:

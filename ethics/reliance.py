@@ -23,8 +23,9 @@ independent when any of these holds:
 * their bodies have the same sha256 (a second copy of the same bytes);
 * they are the same page address: the requested or final URL of one equals the
   requested or final URL of the other, compared without the scheme (http and https),
-  a leading ``www.``, a trailing slash or a fragment. The same page captured twice
-  usually differs in bytes (a timestamp, an advert) yet says nothing new.
+  a leading ``www.``, ``m.`` or ``mobile.`` (a mirror of the same site), a trailing
+  slash or a fragment. The same page captured twice usually differs in bytes (a
+  timestamp, an advert) yet says nothing new.
 
 What this cannot see: two different pages repeating one original (a repost, a shared
 screenshot) are independent by these tests; the interpretation risks (``repost``)
@@ -44,6 +45,7 @@ from ethics.policy import Policy
 from ethics.scope import parse_web_url
 
 ANONYMOUS: Final = "F"
+_MIRROR_PREFIXES: Final = ("www.", "m.", "mobile.")
 CONFIRMED: Final = 1
 
 
@@ -130,7 +132,13 @@ def page_address(url: str) -> str:
         parsed = parse_web_url(raw)
     except ValueError:
         return raw
-    host = parsed.host.removeprefix("www.")
+    host = parsed.host
+    # The mobile and www mirrors serve the same post: a copy from m.social.example is the
+    # same page as one from social.example (as ethics.people reads profile addresses).
+    for mirror in _MIRROR_PREFIXES:
+        if host.startswith(mirror) and host.count(".") >= 2:
+            host = host[len(mirror) :]
+            break
     port = f":{parsed.port}" if parsed.port is not None else ""
     path = parsed.path.rstrip("/") or "/"
     query = f"?{parsed.query}" if parsed.query else ""

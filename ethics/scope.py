@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ import idna
 _LABEL_RE: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _FORBIDDEN_IN_HOST: Final = frozenset("/\\@?#*")
+_UNRESERVED: Final = frozenset(string.ascii_letters + string.digits + "-._~")
+_ESCAPE_RUN: Final = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,13 @@ def normalise_host(raw: str) -> str:
         raise ValueError("it is not a valid host name") from exc
     if not parts.hostname:
         raise ValueError("it is not a valid host name")
-    return _canonical_host(parts.hostname)
+    host = _canonical_host(parts.hostname)
+    if _is_registry(host):
+        raise ValueError(
+            "it is a domain ending such as .com or .co.uk, which would cover every site "
+            "that ends in it; give the site's own name, e.g. social.example"
+        )
+    return host
 
 
 def parse_web_url(raw: str) -> WebUrl:
@@ -94,8 +103,43 @@ def parse_web_url(raw: str) -> WebUrl:
         scheme=scheme,
         host=_canonical_host(parts.hostname),
         port=None if port in (None, _DEFAULT_PORTS[scheme]) else port,
-        path=parts.path or "/",
+        path=_canonical_path(parts.path),
         query=parts.query,
+    )
+
+
+def _canonical_path(raw: str) -> str:
+    """The path of the page the server is asked for, one spelling per page.
+
+    Browsers and the capture resolve "." and ".." segments (written "%2e" too) and
+    browsers read a backslash as "/": "/kerry/../alex" is the page "/alex". Comparing
+    the text as typed would take it for a page under "/kerry", so another person's page
+    would pass as the subject's, and count on the wrong person's meter. Escapes of
+    letters, digits, "-._~" and of UTF-8 text are decoded ("/%61lex" is "/alex",
+    "/k%C3%A9rry" is "/kérry"); other escapes keep their meaning, in upper case.
+    """
+    path = _ESCAPE_RUN.sub(_unescape, raw.replace("\\", "/")) or "/"
+    kept: list[str] = []
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for position, segment in enumerate(segments):
+        last = position == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and kept:
+                kept.pop()
+            if last:
+                kept.append("")
+            continue
+        kept.append(segment)
+    return "/" + "/".join(kept)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    text = bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
+    return "".join(
+        char
+        if char in _UNRESERVED or not (char.isascii() or "\udc80" <= char <= "\udcff")
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogateescape"))
+        for char in text
     )
 
 
@@ -167,6 +211,29 @@ def _to_ascii_host(name: str) -> str | None:
         return name.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
+
+
+# Second-level names under which anyone registers a site (co.uk, org.uk, com.au, ...).
+_REGISTRY_LABELS: Final = frozenset(
+    {"ac", "co", "com", "edu", "gov", "govt", "ltd", "me", "mil", "mod", "net", "nhs"}
+    | {"nic", "or", "org", "plc", "police", "sch"}
+)
+
+
+def _is_registry(host: str) -> bool:
+    """True for a scope host that is a domain ending, not one site: a single label
+    ("com", "uk") or a registry's second level under a country code ("co.uk").
+
+    A scope host covers its subdomains, so "co.uk" would cover every UK company's
+    site. The check is a short list, not the public suffix list: it stops the usual
+    mistakes, and the manager still reads every host.
+    """
+    if _is_ip(host):
+        return False
+    labels = host.split(".")
+    if len(labels) == 1:
+        return True
+    return len(labels) == 2 and len(labels[1]) == 2 and labels[0] in _REGISTRY_LABELS
 
 
 def _is_ip(host: str) -> bool:

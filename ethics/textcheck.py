@@ -27,9 +27,20 @@ def word_count(text: str) -> int:
 
 
 def is_boilerplate(text: str, phrases: Iterable[str]) -> bool:
-    """True when the whole answer is one of the stock phrases (ignoring case and punctuation)."""
-    answer = normalised(text)
-    return bool(answer) and any(answer == normalised(phrase) for phrase in phrases)
+    """True when the answer says nothing but stock phrases (ignoring case and punctuation):
+    the whole answer is one of them, or every word in it is a stock phrase's word or a
+    grammar word. "Safeguarding concerns, safeguarding concerns, see above" repeats stock
+    words until it is long enough, and still records no reasoning."""
+    answer = words(text)
+    if not answer:
+        return False
+    listed = [words(phrase) for phrase in phrases]
+    if any(answer == phrase for phrase in listed if phrase):
+        return True
+    stock = {word for phrase in listed for word in phrase}
+    return any(word in stock for word in answer) and all(
+        word in stock or word in STOP_WORDS for word in answer
+    )
 
 
 def overlap(first: set[str], second: set[str]) -> float:
@@ -79,15 +90,44 @@ def concern_words(text: str, vague: Iterable[str]) -> list[str]:
     tokens = _WORD_RE.findall(text)
     folded = [token.casefold() for token in tokens]
     keep = [not (token[:1].isupper() and not token.isupper()) for token in tokens]
-    for phrase in {tuple(words(p)) for p in vague}:
-        size = len(phrase)
-        if not size:
-            continue
+    # Phrases grouped by length: one pass over the text per length, not per phrase, so a
+    # long pasted answer stays quick while the wizard re-evaluates on every keystroke.
+    by_size: dict[int, set[tuple[str, ...]]] = {}
+    for phrase in (tuple(words(p)) for p in vague):
+        if phrase:
+            by_size.setdefault(len(phrase), set()).add(phrase)
+    for size, phrases in by_size.items():
         for start in range(len(folded) - size + 1):
-            if tuple(folded[start : start + size]) == phrase:
+            if tuple(folded[start : start + size]) in phrases:
                 keep[start : start + size] = [False] * size
     return [
         word
         for word, kept in zip(folded, keep, strict=True)
         if kept and word not in STOP_WORDS and not word.isdigit()
     ]
+
+
+# Where a clause ends: punctuation, or a word that turns the sentence round.
+_CLAUSE_RE: Final = re.compile(
+    r"[.;:!?()\[\],\n]|\b(?:but|however|although|though|whereas|then)\b", re.IGNORECASE
+)
+
+
+def unnegated_cue(text: str, cues: Iterable[str], negations: frozenset[str]) -> str | None:
+    """The first cue (whole words) that stands in a clause with no negation, or None.
+
+    "I will send a friend request" names the cue; "I will not log in or send a friend
+    request" does not, nor does "posts in closed groups will not be viewed": a clause
+    that denies a method anywhere is read as a promise, so a plan is flagged only when
+    nothing in its clause says otherwise.
+    """
+    phrases = [joined for joined in (" ".join(words(cue)) for cue in cues) if joined]
+    for clause in _CLAUSE_RE.split(text):
+        found = words(clause)
+        if not found or negations.intersection(found):
+            continue
+        padded = f" {' '.join(found)} "  # spaces at both ends: whole words only
+        for phrase in phrases:
+            if f" {phrase} " in padded:
+                return phrase
+    return None

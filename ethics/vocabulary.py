@@ -383,3 +383,91 @@ RESTRICTION_CUES: Final = (
     "prevention of crime",
     "apprehension or prosecution",
 )
+
+# What the council protocols forbid, as a worker might write it in the plan of a look
+# (its 'How far the look will go' answer), under the promise each breaks. Each is
+# matched as whole words; a clause that also holds a negation ("I will not log in",
+# "without a login") is a promise kept, not a plan.
+FORBIDDEN_METHODS: Final = {
+    "attest_logged_out": (
+        "log in",
+        "log into",
+        "logged in",
+        "logging in",
+        "login",
+        "sign in",
+        "signed in",
+        "signing in",
+        "password",
+        "her password",
+    ),
+    "attest_no_personal_or_fake_profile": (
+        "fake profile",
+        "fake profiles",
+        "fake account",
+        "fake accounts",
+        "fake identity",
+        "fake name",
+        "dummy profile",
+        "dummy account",
+        "false profile",
+        "false account",
+        "false identity",
+        "alias account",
+        "alias profile",
+        "covert account",
+        "covert profile",
+        "undercover",
+        "sock puppet",
+        "sockpuppet",
+        "my own account",
+        "my own profile",
+        "my personal account",
+        "my personal profile",
+        "my own facebook",
+        "my personal facebook",
+    ),
+    "attest_no_interaction": (
+        "befriend",
+        "befriending",
+        "friend request",
+        "friend requests",
+        "follow request",
+        "follow requests",
+        "request to follow",
+        "add her as a friend",
+        "add him as a friend",
+        "add them as a friend",
+        "send her a message",
+        "send him a message",
+        "send them a message",
+        "direct message",
+    ),
+    "attest_no_restricted_content": (
+        "closed group",
+        "closed groups",
+        "private group",
+        "private groups",
+        "secret group",
+        "join the group",
+        "join her group",
+        "join his group",
+        "join their group",
+        "join a group",
+        "friends only",
+        "followers only",
+        "private account",
+        "private profile",
+        "locked account",
+        "locked profile",
+    ),
+}
+
+# Words that turn a forbidden method into a promise not to use it, or into a condition
+# ("if the profile is private, stop"); "t" is what is left of "won't", "can't" and
+# "don't" once the apostrophe splits the word.
+NEGATIONS: Final = frozenset(
+    {"not", "no", "never", "without", "nor", "neither", "nothing", "none", "nobody"}
+    | {"cannot", "t", "dont", "wont", "cant", "avoid", "avoiding", "refrain", "instead"}
+    | {"if", "unless", "whether"}
+)
