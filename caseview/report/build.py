@@ -305,6 +305,7 @@ def _build(session: Session, case_id: int) -> ReportData:
                 for d in r.decisions
             ),
             authorisation_ref=r.authorisation_ref,
+            emergency_state=r.emergency_state,
         )
         for r in records
     )
@@ -350,6 +351,7 @@ def _build(session: Session, case_id: int) -> ReportData:
             viewed_at=s.viewed_at,
             method_statement=method_statement(s),
             gone_status=s.gone_status,
+            http_status=s.http_status,
             picture=_picture(session, s),
         )
         for s in sources

@@ -65,6 +65,9 @@ class ReportJustification:
     content_hash: str
     decisions: tuple[ReportDecision, ...]
     authorisation_ref: str | None
+    emergency_state: str | None = None
+    """For an emergency, at the note's date: "live" (within its review window),
+    "overdue" (past it, no manager's review) or "reviewed"; None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class ReportSource:
     """How this source was obtained and what was promised for it, said of it alone."""
     gone_status: int | None = None
     """404 or 410 when the source is evidence that the page was gone."""
+    http_status: int | None = None
+    """The HTTP status the site answered with, for a capture; None for an import."""
     picture: ReportPicture | None = None
     """A rendered capture's screenshot or an imported image; None for anything else."""
 

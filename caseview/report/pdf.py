@@ -40,7 +40,7 @@ from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader, TimeStamp
-from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -70,6 +70,7 @@ from caseview.report.model import (
 )
 from caseview.report.text import (
     Run,
+    direction,
     display_url,
     fit_line,
     layout,
@@ -79,6 +80,7 @@ from caseview.report.text import (
     visible,
     wrap,
 )
+from caseview.report.text import width as line_width
 from caseview.report.thumbnails import PX_PER_PT
 
 PAGE_W, PAGE_H = A4
@@ -176,7 +178,19 @@ def _paras(text: str, style: ParagraphStyle = BODY, empty: str = NOT_RECORDED) -
     blocks = [b for b in (b.strip() for b in text.replace("\r\n", "\n").split("\n\n")) if b]
     if not blocks:
         return [_p(empty, EMPTY)]
-    return [_p(b, style) for b in blocks]
+    # Each line of a block is a flowable of its own, set as close as a line break sets
+    # it: a Paragraph of thousands of lines is broken again, whole, each time it is split
+    # over a page, which made a note written line by line take minutes.
+    close = ParagraphStyle(f"{style.name}-line", parent=style, spaceAfter=0)
+    story: list[Flowable] = []
+    for block in blocks:
+        lines = block.split("\n")
+        for i, line in enumerate(lines):
+            last = i == len(lines) - 1
+            story.append(
+                _p(line, style if last else close) if line.strip() else Spacer(1, style.leading)
+            )
+    return story
 
 
 def _empty(text: str) -> Paragraph:
@@ -192,6 +206,9 @@ class _Look:
     size: float
     leading: float
     color: Color
+    ltr: bool = False
+    """Always set left to right: a sentence of the note's own that starts with a name,
+    which must not turn it round ("محمد علي (mother)" is not a right-to-left line)."""
 
 
 PLAIN = _Look(fonts.REGULAR, 8, 10.2, INK)
@@ -203,10 +220,23 @@ HASH = _Look(fonts.REGULAR, 6.5, 8.6, INK)  # 64 of the widest hex digit fit in 
 VALUE = _Look(fonts.REGULAR, 9, 12.2, INK)
 VALUE_STRONG = _Look(fonts.BOLD, 9, 12.2, INK)
 VALUE_FAINT = _Look(fonts.ITALIC, 9, 12.2, MUTED)
+VALUE_MIXED = _Look(fonts.REGULAR, 9, 12.2, INK, ltr=True)
+PLAIN_MIXED = _Look(fonts.REGULAR, 8, 10.2, INK, ltr=True)
+SMALL_MIXED = _Look(fonts.REGULAR, 6.8, 8.8, MUTED, ltr=True)
 LABEL = _Look(fonts.BOLD, 8.5, 12.2, MUTED)
 GAP = _Look(fonts.REGULAR, 4, 4, INK)  # a little space between blocks in one cell
 
 Block = tuple[_Look, str]
+
+# Where a break-glass request stood at the note's date; "reviewed" shows as the decision.
+EMERGENCY_STATES: dict[str, Block] = {
+    "overdue": (
+        VALUE_STRONG,
+        "Its review is overdue: no manager reviewed it within the time the policy allows, "
+        "so it may not be used again until one does.",
+    ),
+    "live": (VALUE, "Waiting for a manager's review, within the time the policy allows."),
+}
 
 
 class _Lines(Flowable):  # type: ignore[misc]  # reportlab is untyped
@@ -227,6 +257,10 @@ class _Lines(Flowable):  # type: ignore[misc]  # reportlab is untyped
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         self.width = availWidth
         return availWidth, self.height
+
+    def _room(self) -> float:
+        """The width the lines are set in (a right-to-left line ends at its right)."""
+        return self.width
 
     def cut(self, height: float) -> tuple[_Lines, _Lines]:
         """The lines that fit in ``height`` points, and the rest."""
@@ -256,8 +290,12 @@ class _Lines(Flowable):  # type: ignore[misc]  # reportlab is untyped
                     ops.append(f"{fp_str(*look.color.rgb())} rg")
                     current = look
                 baseline = top - look.size * 0.96
-                if needs_layout(line):  # beyond the main face: shaped, in visual order
-                    ops.extend(_run_ops(doc, layout(line, look.face), 0, baseline, look))
+                rtl = direction(line)
+                if rtl or needs_layout(line):  # shaped, in visual order
+                    runs = layout(line, look.face)
+                    # A right-to-left paragraph starts at the right, as it is read.
+                    x = self._room() - sum(r.width for r in runs) * look.size / 1000 if rtl else 0
+                    ops.extend(_run_ops(doc, runs, max(0.0, x), baseline, look))
                 else:
                     ops.append(f"1 0 0 1 0 {fp_str(baseline)} Tm")
                     for subset, chunk in font.splitString(line, doc):
@@ -281,9 +319,13 @@ def _run_ops(doc: Any, runs: Sequence[Run], x: float, y: float, look: _Look) -> 
 
     A run in a main face is drawn as its string. A shaped run is drawn glyph by glyph
     where HarfBuzz moved one from where the last left off (marks, kerning), and is
-    wrapped in a marked-content span whose /ActualText is the run's own characters in
-    reading order: what a reader copies or searches is the name as written, not the
-    glyphs (joined Arabic forms and Indic conjuncts have no characters of their own).
+    wrapped in a marked-content span whose /ActualText is the run's own characters:
+    what a reader copies or searches is the name as written, not the glyphs (joined
+    Arabic forms and Indic conjuncts have no characters of their own). A right-to-left
+    run's characters are written last first, in the order its glyphs are drawn, as
+    every other PDF's right-to-left text is: text extractors (poppler's pdftotext) turn
+    right-to-left text drawn left to right back into reading order, and would turn
+    characters already in reading order backwards.
     Bold text in a fallback face, which has only a regular weight, and the faces whose
     only weight is lighter (:data:`fonts.THICKEN`) are thickened by stroking outlines.
     """
@@ -301,7 +343,8 @@ def _run_ops(doc: Any, runs: Sequence[Run], x: float, y: float, look: _Look) -> 
                 ops.append(f"{name} {fp_str(size)} Tf ({escapePDF(chunk)}) Tj")
             pen += run.width * em
             continue
-        ops.append(f"/Span <</ActualText {_actual_text(run.text)}>> BDC")
+        said = run.text[::-1] if run.rtl else run.text  # in drawing order: see above
+        ops.append(f"/Span <</ActualText {_actual_text(said)}>> BDC")
         stroke = fonts.THICKEN.get(run.face, 0.0) + (BOLD_STROKE if bold else 0.0)
         if stroke:
             ops.append(f"2 Tr {fp_str(size * stroke)} w {fp_str(*look.color.rgb())} RG")
@@ -387,6 +430,9 @@ class _Figure(_Lines):
     def cut(self, height: float) -> tuple[_Lines, _Lines]:
         return self, _Lines([])
 
+    def _room(self) -> float:
+        return self.width - self.shown[0] - self.GAP
+
     def draw(self) -> None:
         canvas = self.canv
         w, h = self.shown
@@ -417,14 +463,15 @@ def _cell(width: float, *blocks: Block, pad: float = PAD) -> _Lines:
             if lines:
                 lines.append((GAP, ""))
             continue
-        lines.extend((look, line) for line in wrap(text, look.face, look.size, room))
+        rtl = False if look.ltr else None
+        lines.extend((look, line) for line in wrap(text, look.face, look.size, room, rtl))
     return _Lines(lines)
 
 
 def _text_blocks(text: str, look: _Look = VALUE, empty: str = NOT_RECORDED) -> list[Block]:
     """User text as blocks of one look, or a faint "not recorded" if there is none."""
     if not text.strip():
-        return [(VALUE_FAINT if look is VALUE else FAINT, empty)]
+        return [(VALUE_FAINT if look in (VALUE, VALUE_MIXED) else FAINT, empty)]
     return [(look, text)]
 
 
@@ -538,6 +585,11 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _title(data: ReportData) -> str:
+    """The case's title, or that it has none (a title of only spaces is none)."""
+    return data.case_title if data.case_title.strip() else "Untitled case"
+
+
 def _classification(data: ReportData) -> str:
     return one_line(data.classification) or CLASSIFICATION
 
@@ -555,12 +607,12 @@ def _header(data: ReportData) -> list[Flowable]:
     subjects = [f"{name} ({role})" if role else name for name, role in data.subjects]
     return [
         Paragraph("Reasoned note", TITLE),
-        _p(data.case_title or "Untitled case", SUBTITLE),
+        _p(_title(data), SUBTITLE),
         *_kv([
             ("Case reference", _text_blocks(data.case_reference)),
-            ("Subjects", [(VALUE, "\n".join(subjects))] if subjects
+            ("Subjects", [(VALUE_MIXED, "\n".join(subjects))] if subjects
              else [(VALUE_FAINT, "No subjects were recorded.")]),
-            ("Note by", _text_blocks(data.author)),
+            ("Note by", _text_blocks(data.author, VALUE_MIXED)),
             ("Dated", [(VALUE, f"{_when(data.dated)}, the time of the audit checkpoint "
                                "below: the case as it stood then")]),
             ("Classification", [(VALUE_STRONG, _classification(data))]),
@@ -605,11 +657,13 @@ def _justification(j: ReportJustification) -> list[Flowable]:
             (GAP, ""),
             *_text_blocks(j.emergency_reason, empty="No reason was recorded."),
         ]
+        if j.emergency_state in EMERGENCY_STATES:
+            emergency += [(GAP, ""), EMERGENCY_STATES[j.emergency_state]]
     story: list[Flowable] = [
         _p(f"Justification {j.id}, version {j.version}: {j.status or 'status unknown'}", H2),
         *_kv([
-            ("Requested by", _text_blocks(j.author)),
-            ("Subjects", _text_blocks("; ".join(j.subjects))),
+            ("Requested by", _text_blocks(j.author, VALUE_MIXED)),
+            ("Subjects", _text_blocks("; ".join(j.subjects), VALUE_MIXED)),
             ("Scope", _text_blocks("\n".join(j.scope))),
             (
                 "Planned viewings",
@@ -650,7 +704,7 @@ def _justification(j: ReportJustification) -> list[Flowable]:
     widths = (112, 62, 200, WIDTH - 374)
     rows = [
         [
-            _cell(widths[0], (PLAIN, d.reviewer)),
+            _cell(widths[0], (PLAIN_MIXED, d.reviewer)),
             _cell(widths[1], (STRONG, d.decision)),
             _cell(widths[2], *_text_blocks(d.reasons, PLAIN)),
             _cell(widths[3], (PLAIN, _when(d.at))),
@@ -752,7 +806,7 @@ def _observation_rows(observations: Iterable[ReportObservation]) -> list[list[_L
                 _cell(
                     w[1],
                     *_text_blocks(o.text, PLAIN, "No text."),
-                    (SMALL, f"{o.author}, {_when(o.recorded_at)}"),
+                    (SMALL_MIXED, f"{o.author}, {_when(o.recorded_at)}"),
                 ),
                 _cell(w[2], (PLAIN, DOMAINS.get(o.domain, o.domain))),
                 _cell(
@@ -892,6 +946,14 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
             where.append((SLANT, s.title))
         if s.gone_status is not None:
             where.append((STRONG, f"The page was gone (HTTP {s.gone_status})"))
+        elif s.http_status is not None and not 200 <= s.http_status < 300:
+            where.append(
+                (
+                    STRONG,
+                    f"The site answered HTTP {s.http_status}, not with the page: the copy "
+                    "kept is what it sent instead",
+                )
+            )
         if s.published:
             where.append((PLAIN, f"Published (as stated): {s.published}"))
         where += [(SMALL, "SHA-256"), (HASH, s.sha256)]
@@ -997,11 +1059,21 @@ def _checkpoint(data: ReportData) -> list[Flowable]:
     command = one_line(verify_command(data))
     inset = 6.0  # the shaded box's padding, kept inside the text column
     room = WIDTH - 2 * inset - 2
-    size = max(6.0, min(9.0, 9.0 * room / max(1.0, stringWidth(command, fonts.REGULAR, 9.0))))
-    boxed = _style(
-        "command", fontSize=size, leading=size * 1.35, backColor=SHADE, borderPadding=inset,
-        leftIndent=inset, rightIndent=inset, spaceBefore=10, spaceAfter=14,
-    )  # fmt: skip
+    size = max(6.0, min(9.0, 9.0 * room / max(1.0, line_width(command, fonts.REGULAR, 9.0))))
+    # Wrapped and drawn like a table cell, not a Paragraph: a case file named in any
+    # script ("案件.db") must print as itself, or the command would not run.
+    look = _Look(fonts.REGULAR, size, size * 1.35, INK, ltr=True)
+    boxed = _table(
+        [[_cell(WIDTH, (look, command), pad=inset)]],
+        (WIDTH,),
+        [
+            ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+            ("LEFTPADDING", (0, 0), (-1, -1), inset),
+            ("RIGHTPADDING", (0, 0), (-1, -1), inset),
+            ("TOPPADDING", (0, 0), (-1, -1), inset),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), inset),
+        ],
+    )
     return [
         CondPageBreak(70 * mm),
         Paragraph("Audit checkpoint and how to check it", H1),
@@ -1011,20 +1083,25 @@ def _checkpoint(data: ReportData) -> list[Flowable]:
             ("Case file", _text_blocks(data.case_file_name)),
         ]),
         Spacer(1, 8),
-        Paragraph(
-            "This note shows the case as it stood at that audit event. Each event in the case "
-            "file's audit log is chained to the one before it by its hash, so changing or "
-            "removing any earlier record breaks the chain. Anyone holding the case file can "
-            "check it, read-only and without an account, by running:",
-            BODY,
-        ),
-        Paragraph(markup(command), boxed),
-        Paragraph(
-            "It exits with status 0 if the log is intact, still holds this checkpoint, and "
-            "every stored copy still matches its SHA-256; with 4 if not, naming what failed. "
-            "Events recorded after the checkpoint (this export, for one) do not affect it.",
-            BODY,
-        ),
+        KeepTogether([  # the command is never parted from what it is and what it says
+            Paragraph(
+                "This note shows the case as it stood at that audit event. Each event in the "
+                "case file's audit log is chained to the one before it by its hash, so "
+                "changing or removing any earlier record breaks the chain. Anyone holding the "
+                "case file can check it, read-only and without an account, by running:",
+                BODY,
+            ),
+            Spacer(1, 6),
+            *boxed,
+            Spacer(1, 8),
+            Paragraph(
+                "It exits with status 0 if the log is intact, still holds this checkpoint, and "
+                "every stored copy still matches its SHA-256; with 4 if not, naming what "
+                "failed. Events recorded after the checkpoint (this export, for one) do not "
+                "affect it.",
+                BODY,
+            ),
+        ]),
     ]  # fmt: skip
 
 
@@ -1076,7 +1153,9 @@ def _authorisation_rows(items: Iterable[ReportAuthorisation]) -> list[list[_Line
             _cell(widths[2], *_text_blocks(a.officer, PLAIN)),
             _cell(widths[3], (PLAIN, a.magistrate_approved_on)),
             _cell(widths[4], (PLAIN, a.expires_on + (" (expired)" if a.expired else ""))),
-            _cell(widths[5], (PLAIN, a.recorded_by), (PLAIN, f"confirmed by {a.confirmed_by}")),
+            _cell(
+                widths[5], (PLAIN_MIXED, a.recorded_by), (PLAIN, f"confirmed by {a.confirmed_by}")
+            ),
         ]
         for a in items
     ]
@@ -1138,7 +1217,9 @@ class _Furniture:
 
     def __init__(self, data: ReportData) -> None:
         self.marking = fit_line(_classification(data), fonts.BOLD, 10, 220)
-        self.case = fit_line(data.case_reference or "no case reference", fonts.BOLD, 8, 160)
+        self.case = fit_line(
+            one_line(data.case_reference) or "no case reference", fonts.BOLD, 8, 160
+        )
         # UK local time only: the first page gives UTC beside it, and the header has
         # room for one (it must not run into the marking in the middle).
         local = data.dated if data.dated.tzinfo else data.dated.replace(tzinfo=UTC)
@@ -1245,7 +1326,7 @@ def render_pdf(data: ReportData) -> bytes:
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
         title=fit_line(
-            f"Reasoned note {data.case_reference}: {data.case_title}", fonts.REGULAR, 10, 2000
+            f"Reasoned note {data.case_reference}: {_title(data)}", fonts.REGULAR, 10, 2000
         ),
         author=fit_line(data.author, fonts.REGULAR, 10, 2000),
         subject=f"Reasoned note; {_classification(data)}",

@@ -191,12 +191,45 @@ _STRONG_RTL = frozenset({"R", "AL"})
 _X9_REMOVED = frozenset({"RLE", "LRE", "RLO", "LRO", "PDF", "BN"})
 
 
-def _levels(line: str) -> list[int]:
-    """Each character's bidi embedding level (rules P2 to I2 of UAX #9)."""
-    if not any(unicodedata.bidirectional(c) in _STRONG_RTL for c in line):
+class Line(str):
+    """One line of :func:`wrap`'s output, knowing its paragraph's direction.
+
+    A paragraph's direction comes from its first strong character (rule P2 of UAX #9),
+    not each line's: the second line of an Arabic paragraph that happens to start with
+    "221B Baker Street" is still read right to left.
+    """
+
+    rtl: bool
+
+    def __new__(cls, text: str, rtl: bool) -> Line:
+        line = super().__new__(cls, text)
+        line.rtl = rtl
+        return line
+
+
+def right_to_left(text: str) -> bool:
+    """Whether ``text`` is a right-to-left paragraph: its first strong character is."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return False
+        if kind in _STRONG_RTL:
+            return True
+    return False
+
+
+def direction(line: str) -> bool | None:
+    """A wrapped line's paragraph direction (True for right to left); None if not known."""
+    return line.rtl if isinstance(line, Line) else None
+
+
+def _levels(line: str, rtl: bool | None = None) -> list[int]:
+    """Each character's bidi embedding level (rules P2 to I2 of UAX #9), in a paragraph
+    that is right to left if ``rtl``, left to right if False, and as P2 finds if None."""
+    if not rtl and not any(unicodedata.bidirectional(c) in _STRONG_RTL for c in line):
         return [0] * len(line)
     storage = bidi.get_empty_storage()
-    base = bidi.get_base_level(line)
+    base = bidi.get_base_level(line) if rtl is None else int(rtl)
     storage["base_level"] = base
     storage["base_dir"] = ("L", "R")[base]
     bidi.get_embedding_levels(line, storage)
@@ -287,18 +320,25 @@ def _mirror(text: str) -> str:
     return "".join(MIRRORED.get(c, c) for c in reversed(text))
 
 
-@lru_cache(maxsize=4096)
-def layout(line: str, face: str) -> tuple[Run, ...]:
+def layout(line: str, face: str, rtl: bool | None = None) -> tuple[Run, ...]:
     """One line of :func:`visible` text as runs in visual order, left to right.
 
     Characters the main ``face`` has are drawn in it; the rest in the first fallback
     face that has them, shaped. Right-to-left runs (levels from the bidi algorithm) are
-    shaped right to left, and the runs are reordered by rule L2 of UAX #9.
+    shaped right to left, and the runs are reordered by rule L2 of UAX #9. The
+    paragraph's direction is ``rtl`` if given, else the line's own (a :class:`Line`
+    knows its paragraph's).
     """
+    # str(): the cache must not hand a Line's runs to an equal plain string.
+    return _layout(str(line), face, direction(line) if rtl is None else rtl)
+
+
+@lru_cache(maxsize=4096)
+def _layout(line: str, face: str, rtl: bool | None) -> tuple[Run, ...]:
     if not line:
         return ()
     advance = fonts.advances(face)
-    levels = _levels(line)
+    levels = _levels(line, rtl)
     faces = _faces(line, face)
     runs: list[tuple[Run, int]] = []
     start = 0
@@ -350,14 +390,33 @@ def _char_width(char: str, advance: dict[str, float]) -> float:
     return float(fonts.char_width(face, char))
 
 
+# Thai and Lao vowels written before the consonant they follow in speech: a line never
+# ends with one. And vowels and signs that end a syllable, with the small kana and the
+# Japanese long-vowel mark: a line never starts with one.
+_LEADING_VOWELS = frozenset("เแโใไເແໂໃໄ")
+_NEVER_FIRST = frozenset("ะาำๅๆฯະາຳໆー々ゝゞヽヾぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ")
+# Closing punctuation never starts a line, nor opening punctuation ends one ("，" "。" "」").
+_CLOSING = frozenset({"Pe", "Pf", "Po"})
+_OPENING = frozenset({"Ps", "Pi"})
+
+
 def _can_break_before(word: str, i: int) -> bool:
-    """Not before a combining mark or a joiner, nor after a joiner or virama-like mark."""
+    """Whether a word cut between characters may be cut before ``word[i]``: not before a
+    combining mark or a joiner, nor after a joiner or virama-like mark; not inside a Thai
+    or Lao syllable; not before closing punctuation nor after opening punctuation.
+
+    Where a word has no such place that fits, it is cut anyway (see :func:`_cut_word`).
+    """
     here, before = word[i], word[i - 1]
     return not (
         unicodedata.category(here)[0] == "M"
         or here in _JOINERS
         or before in _JOINERS
         or unicodedata.combining(before)
+        or before in _LEADING_VOWELS
+        or here in _NEVER_FIRST
+        or unicodedata.category(here) in _CLOSING
+        or unicodedata.category(before) in _OPENING
     )
 
 
@@ -389,7 +448,7 @@ def _cut(line: str, face: str, size: float, room: float) -> str:
     return line[:low].rstrip() + ELLIPSIS
 
 
-def wrap(text: str, face: str, size: float, width: float) -> list[str]:
+def wrap(text: str, face: str, size: float, width: float, rtl: bool | None = None) -> list[Line]:
     """:func:`visible` ``text`` broken into lines at most ``width`` points wide.
 
     Lines break between words; a word wider than the whole line (a long URL, a hash,
@@ -397,17 +456,22 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
     Line breaks in the text are kept, runs of blank lines fold to one, and runs of
     spaces to one, as a Paragraph would show them. No markup is involved at all: the
     lines are drawn as they are (text beyond the main face through :func:`layout`).
+
+    Each line is a :class:`Line` that knows its paragraph's direction: ``rtl`` if given
+    (False for a sentence of the note's own with a name in it), else found from the
+    paragraph's first strong character.
     """
     advance = fonts.advances(face)
     room = width * 1000 / size  # in thousandths of an em, as the advances are
     space = advance[" "]
-    lines: list[str] = []
+    lines: list[Line] = []
     for raw in visible(text).split("\n"):
         words = raw.split()
         if not words:
             if lines and lines[-1]:
-                lines.append("")
+                lines.append(Line("", False))
             continue
+        base = right_to_left(raw) if rtl is None else rtl
         simple = not needs_layout(raw)
         line: list[str] = []
         used = 0.0
@@ -421,11 +485,11 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
                 used += space + w
                 continue
             if line:
-                lines.append(" ".join(line))
+                lines.append(Line(" ".join(line), base))
                 line, used = [], 0.0
             if w > room:  # no room for it whole, even on a line of its own: cut it
                 *whole, word = _cut_word(word, face, room, simple)
-                lines.extend(whole)
+                lines.extend(Line(piece, base) for piece in whole)
                 w = (
                     sum(map(advance.__getitem__, word))
                     if simple
@@ -433,7 +497,7 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
                 )
             line, used = [word], w
         if line:
-            lines.append(" ".join(line))
+            lines.append(Line(" ".join(line), base))
     while lines and not lines[-1]:
         lines.pop()
     return lines
@@ -441,19 +505,21 @@ def wrap(text: str, face: str, size: float, width: float) -> list[str]:
 
 def _cut_word(word: str, face: str, room: float, simple: bool) -> list[str]:
     """``word`` cut between characters into pieces at most ``room`` wide (in thousandths
-    of an em), never before a combining mark: a piece wider than that is only ever one
-    character, or one that cannot be cut where it would need to be.
+    of an em), never before a combining mark where there is any other place to cut.
 
     The cuts are found by adding up the characters' own advances; text laid out by
     :func:`layout` (shaped, in fallback faces) can be drawn wider than that sum, so each
-    such piece is then measured as drawn, and cut earlier while it is too wide.
+    such piece is then measured as drawn, and cut earlier while it is too wide. A piece
+    with nowhere allowed to cut that fits (a letter carrying hundreds of vowel signs, as
+    a hostile page can send) is cut where it must: a mark on the next line is better
+    than text running off the page.
     """
     advance = fonts.advances(face)
     pieces: list[str] = []
     start = 0
     while start < len(word):
         end, part = start, 0.0
-        while end < len(word):
+        while end < len(word) and (simple or end - start < _LONGEST_PIECE):
             char = word[end]
             char_w = advance[char] if simple else _char_width(char, advance)
             if part + char_w > room and end > start and (simple or _can_break_before(word, end)):
@@ -461,17 +527,63 @@ def _cut_word(word: str, face: str, room: float, simple: bool) -> list[str]:
             part += char_w
             end += 1
         while not simple and end - start > 1:
-            if sum(run.width for run in layout(word[start:end], face)) <= room:
+            if _can_cut(word, end) and _drawn_width(word[start:end], face) <= room:
                 break
             earlier = next(
                 (i for i in range(end - 1, start, -1) if _can_break_before(word, i)), start
             )
             if earlier == start:
+                end = _longest_fit(word, start, end, face, room)
                 break
             end = earlier
+        if not simple and end < len(word):
+            end = _grow(word, start, end, face, room)
         pieces.append(word[start:end])
         start = end
     return pieces
+
+
+def _grow(word: str, start: int, end: int, face: str, room: float) -> int:
+    """The furthest place after ``end`` to cut ``word`` so that the piece from ``start``
+    still fits when drawn: joined Arabic letters are narrower than the letters alone
+    that :func:`_cut_word` first adds up, which left long words on half-empty lines."""
+    cuts = [
+        i for i in range(end + 1, min(len(word), start + _LONGEST_PIECE) + 1) if _can_cut(word, i)
+    ]
+    low, high = 0, len(cuts)  # how many of ``cuts`` are known to fit
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _drawn_width(word[start : cuts[mid - 1]], face) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return cuts[low - 1] if low else end
+
+
+# Characters one piece of a cut word may hold: only text that nothing may be cut inside
+# (marks upon marks) comes near it, and each piece is measured as drawn.
+_LONGEST_PIECE = 256
+
+
+def _can_cut(word: str, i: int) -> bool:
+    return i >= len(word) or _can_break_before(word, i)
+
+
+def _drawn_width(text: str, face: str) -> float:
+    return sum(run.width for run in layout(text, face))
+
+
+def _longest_fit(word: str, start: int, end: int, face: str, room: float) -> int:
+    """The end of the longest piece of ``word[start:end]`` from ``start`` that fits in
+    ``room`` when drawn, whatever it cuts through; at least one character."""
+    low, high = start + 1, end
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _drawn_width(word[start:mid], face) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 # --- addresses ---------------------------------------------------------------------------
