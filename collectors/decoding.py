@@ -50,11 +50,17 @@ class BodyDecoder:
             raise ValueError(f"unsupported content codings {codings!r}")
         # The last coding the server applied is the first one to undo.
         self._stages: list[_Stage] = [_stage_for(c) for c in reversed(codings)]
+        self._empty = True
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        self._empty = self._empty and not data
         return self._through(0, [data], final=False)
 
     def finish(self) -> Iterator[bytes]:
+        if self._empty:
+            # No body at all (a 404 or an empty page labelled gzip): nothing to undo, and
+            # browsers show it as empty rather than as damaged.
+            return iter(())
         return self._through(0, [], final=True)
 
     def _through(self, index: int, pieces: list[bytes], *, final: bool) -> Iterator[bytes]:

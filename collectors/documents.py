@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import email
+import email.header
 import email.policy
 import email.utils
 import io
@@ -425,10 +426,29 @@ def _header(message: Message, name: str) -> str | None:
     try:
         value = message.get(name)
         shown = str(value) if value is not None else ""
+        shown = _encoded_words(message, name) or shown
     except _MAIL_ERRORS:
         raw = message.get_all(name, failobj=[])[:1] if hasattr(message, "get_all") else []
         shown = str(raw[0]) if raw else ""
     return " ".join(shown.split())[:_MAX_HEADER_CHARS] or None
+
+
+def _encoded_words(message: Message, name: str) -> str | None:
+    """A header written in RFC 2047 encoded words (``=?shift_jis?B?...?=``), decoded with
+    the character sets as browsers and mail programs read them (``charsets``), which
+    the email package's own decoding does not: its shift_jis drops the Windows-only
+    characters Japanese mail uses. None if the header has no encoded words."""
+    raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if not isinstance(raw, str) or "=?" not in raw:
+        return None
+    pieces = []
+    for part, label in email.header.decode_header(raw):
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        codec = charsets.usable_codec(label) or "utf-8"
+        pieces.append(part.decode(codec, errors="replace"))
+    return "".join(pieces)
 
 
 def _mail_date(stated: str | None) -> datetime | None:

@@ -141,7 +141,20 @@ _TOWN_META = ("geo.placename", "og:locality", "place:location:locality", "addres
 _GEO_META = ("geo.position", "icbm")
 _GEO_POSITION = re.compile(r"-?\d{1,3}\.\d{1,15}\s{0,5}[;,]\s{0,5}-?\d{1,3}\.\d{1,15}")
 _NOT_DIGIT = re.compile(r"\D")
+# Scripts written without spaces between words, or with particles joined to them: Thai,
+# Lao, Myanmar, Khmer, Hangul, and the CJK blocks (kana, Han, full-width kana).
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u2e80-\u9fff\ua960-\ua97f"
+    "\uac00-\ud7ff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff]"
+)
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b|[/.-](\d\d)$")
+
+
+def _edge(char: str) -> str:
+    """A word boundary at a name's edge, unless the name's script writes words without
+    spaces between them (Chinese, Japanese, Thai) or joins particles to them (Korean
+    "지수는"): there a boundary would never be found, and the name never seen."""
+    return "" if _UNSPACED.match(char) else r"\b"
 
 
 def name_words_pattern(subject_name: str) -> re.Pattern[str] | None:
@@ -149,16 +162,19 @@ def name_words_pattern(subject_name: str) -> re.Pattern[str] | None:
     words = [w[:64] for w in subject_name.split()[:_MAX_NAME_WORDS] if len(w) > 1]
     if not words:
         return None
-    alternatives = "|".join(re.escape(w[:1].upper() + w[1:].lower()) for w in words)
-    return re.compile(rf"\b(?:{alternatives})\b")
+    alternatives = "|".join(
+        _edge(w[0]) + re.escape(w[:1].upper() + w[1:].lower()) + _edge(w[-1]) for w in words
+    )
+    return re.compile(rf"(?:{alternatives})")
 
 
 def name_pattern(subject_name: str) -> re.Pattern[str] | None:
     """The subject's name as written, any case, any (short) run of spaces between words."""
-    words = subject_name.split()[:_MAX_NAME_WORDS]
+    words = [w[:64] for w in subject_name.split()[:_MAX_NAME_WORDS]]
     if not words:
         return None
-    return re.compile(r"\b" + r"\s{1,5}".join(re.escape(w[:64]) for w in words) + r"\b", re.I)
+    joined = r"\s{1,5}".join(re.escape(w) for w in words)
+    return re.compile(_edge(words[0][0]) + joined + _edge(words[-1][-1]), re.I)
 
 
 def exposure_indicators(

@@ -134,9 +134,10 @@ def import_file(
     elif found.kind == "eml":
         document = read_eml(data)
     elif found.kind == "html":
-        page = parse_html(data)
         match = _SAVED_FROM.search(data[:4096])
         shown_url = match.group(1).decode("ascii", errors="replace") if match else None
+        # A saved page's relative links point into the site it was saved from.
+        page = parse_html(data, base_url=shown_url)
     elif found.kind == "mhtml":
         saved_page = read_mhtml(data)
         page = parse_html(

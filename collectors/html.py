@@ -67,7 +67,12 @@ _BLOCKS = (
     "p", "div", "section", "article", "header", "footer", "main", "nav", "aside",
     "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "tr",
     "table", "blockquote", "pre", "figure", "figcaption", "form", "hr", "address",
+    "caption", "details", "summary", "fieldset", "legend", "option", "center", "dialog",
+    "menu",
 )  # fmt: skip
+# Table cells: a browser shows them apart, however tightly the markup packs them
+# ("<td>Name</td><td>Jay</td>" is "Name Jay", never "NameJay").
+_CELLS = ("td", "th")
 # Elements whose start or end the scan below looks at; all others are skipped in C.
 _NOTED = ("a", "area", "meta", "link", "script", "input", "title", "base", "time")
 _URL_CHARS = r"[A-Za-z0-9\-._~!$&'()*+,=:@%/]"
@@ -83,6 +88,9 @@ _VISIBLE_TEXT = etree.XSLT(
   <xsl:template match="{"|".join((*_INVISIBLE, "title"))}|comment()|processing-instruction()"/>
   <xsl:template match="{"|".join(_BLOCKS)}">
     <xsl:text>&#10;</xsl:text><xsl:apply-templates/><xsl:text>&#10;</xsl:text>
+  </xsl:template>
+  <xsl:template match="{"|".join(_CELLS)}">
+    <xsl:text>&#9;</xsl:text><xsl:apply-templates/><xsl:text>&#9;</xsl:text>
   </xsl:template>
   <xsl:template match="br"><xsl:text>&#10;</xsl:text></xsl:template>
 </xsl:stylesheet>
@@ -304,7 +312,9 @@ def main_content(markup: str) -> tuple[str | None, str | None]:
     or the page is too large, the checks read the full visible text and a note says so.
     """
     if len(markup) > MAX_MAIN_CHARS:
-        return None, _MAIN_NONE.format(why=f"is longer than {MAX_MAIN_CHARS:,} characters")
+        # The markup is long, not necessarily the content (inline images and scripts).
+        why = f"was not picked out (its markup is longer than {MAX_MAIN_CHARS:,} characters)"
+        return None, _MAIN_NONE.format(why=why)
     try:
         import trafilatura  # only pages with a tree need it (0.4 s to load)
 

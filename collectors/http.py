@@ -11,7 +11,9 @@ Limits, all enforced while streaming:
   checked between chunks, and a watchdog shuts the socket at the deadline so that a
   server dripping a byte a second (or stalling in its headers) cannot outlast it.
 * ``max_bytes`` bounds the body both as sent and after Content-Encoding is undone, so
-  a gzip or brotli bomb stops at the limit. Content-Length is never trusted.
+  a gzip or brotli bomb stops at the limit. Content-Length is never trusted. What
+  comes after the headers (chunk framing and trailers included) may be at most twice
+  ``max_bytes``, so trailer lines sent for ever after the last chunk stop there too.
 * ``max_redirects`` bounds the chain.
 
 Hashes: ``body_sha256`` is of the body as delivered **after** Content-Encoding is
@@ -29,12 +31,17 @@ a note saying so.
 
 Interim (1xx) responses and header blocks count against ``MAX_HEAD_BYTES`` (and
 ``max_bytes``), so a server sending ``100 Continue`` for ever is stopped, not stored.
+Interim answers are skipped, as a browser skips them (``103 Early Hints`` before the
+page); answers with no page at all (204, 205, 304, a status past 599) are not captured.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import hashlib
 import http.client
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -49,6 +56,7 @@ from requests.cookies import extract_cookies_to_jar
 
 from collectors import addresses, decoding, sniff, walls
 from collectors.addresses import HostName, Resolver, Target
+from collectors.documents import read_pdf
 from collectors.errors import (
     Cancelled,
     CollectorError,
@@ -62,7 +70,14 @@ from collectors.errors import (
     Unavailable,
 )
 from collectors.html import PageInfo, page_from_text, parse_html
-from collectors.transport import MAX_HEAD_BYTES, MAX_INTERIM, PinnedAdapter, Watchdog, Wire
+from collectors.transport import (
+    MAX_HEAD_BYTES,
+    MAX_INTERIM,
+    PinnedAdapter,
+    Watchdog,
+    Wire,
+    WireTooLarge,
+)
 from collectors.version import TOOL_NAME, TOOL_VERSION, USER_AGENT
 
 UrlCheck = Callable[[str], str | None]
@@ -75,14 +90,21 @@ _CHUNK = 64 * 1024
 _CANCEL_POLL_S = 0.1  # how often a capture notices Stop while a socket is blocked
 _REDIRECT_BODY_LIMIT = 64 * 1024  # bytes of a redirect's body kept for the WARC record
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_URL_WHITESPACE = re.compile(r"[\t\n\r]")
 _NOT_PUBLIC_STATUS = {
     401: "401 Unauthorized",
     403: "403 Forbidden",
     451: "451 Unavailable For Legal Reasons",
 }
+_NO_PAGE_STATUS = {204: "No Content", 205: "Reset Content", 304: "Not Modified"}
 GONE_STATUS = {404: "404 Not Found", 410: "410 Gone"}
 """Answers kept as evidence that the page was no longer there."""
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+_TEXT_KINDS = frozenset({"text", "html", "eml", "mhtml"})  # sniffed kinds that are text
+_TEXTUAL_TYPES = frozenset({"application/json", "application/xml", "application/javascript",
+                            "application/ecmascript", "application/x-javascript"})  # fmt: skip
+_MIME_ESSENCE = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+/[a-z0-9!#$%&'*+.^_`|~-]+")
 _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 _NETWORK_ERRORS = (
     requests.RequestException,
@@ -368,7 +390,7 @@ def _follow(
                 complete = _drain_redirect(response, limits)
                 exchanges.append(_exchange(target, wire, hop_started, complete))
                 hops.append(RedirectHop(target.url, status, location, wire.address))
-                current = urljoin(target.url, location.strip())
+                current = _redirect_target(target, location)
                 if walls.is_login_url(current):
                     raise NotPublic(
                         f"{target.host.unicode} sent Caseview to a sign-in page, so the content "
@@ -389,6 +411,16 @@ def _follow(
                     f"{target.host.unicode} sent only an interim answer (HTTP {status}) and "
                     "never the page, so nothing was captured. Try again later."
                 )
+            if status in _NO_PAGE_STATUS or status > 599:
+                raise FetchFailed(_no_page(target, status))
+            transfer = _unread_transfer_codings(response.headers.get("Transfer-Encoding"))
+            if transfer:
+                # http.client undoes only "chunked": the body would be stored still framed.
+                raise FetchFailed(
+                    f"{target.host.unicode} sent the page with Transfer-Encoding "
+                    f"{transfer!r}, which Caseview did not ask for and cannot undo, so "
+                    "nothing was captured. Try again later."
+                )
             body, raw_hash, raw_size, note, codings = _read_body(response, limits)
             exchanges.append(_exchange(target, wire, hop_started, complete=True))
             capture = _capture(
@@ -406,6 +438,7 @@ def _follow(
                 exchanges=exchanges,
                 started_at=progress.started_at,
                 user_agent=user_agent,
+                seconds_left=limits.remaining(),
             )
             # Reading the page (parsing, text) is part of the capture: inside its deadline.
             limits.check()
@@ -415,6 +448,23 @@ def _follow(
         "page (a redirect loop), so nothing was captured. Try the final address of the "
         "page directly, copied from the browser."
     )
+
+
+def _redirect_target(target: Target, location: str) -> str:
+    """The absolute address a Location header sends Caseview to, read as a browser does."""
+    # http.client reads header bytes as Latin-1; browsers read a Location as UTF-8.
+    with contextlib.suppress(UnicodeError):
+        location = location.encode("latin-1").decode("utf-8")
+    # Browsers drop tabs and line breaks from an address and encode its spaces.
+    location = _URL_WHITESPACE.sub("", location.strip()).replace(" ", "%20")
+    try:
+        return urljoin(target.url, location)
+    except ValueError as exc:
+        raise FetchFailed(
+            f"{target.host.unicode} redirected Caseview to an address that is not valid "
+            f"({location[:200]!r}), so nothing was captured. Try the address of the page "
+            "itself, copied from the browser."
+        ) from exc
 
 
 def _send(
@@ -428,7 +478,12 @@ def _send(
     last_error: requests.RequestException | None = None
     for address in checked:
         limits.check()
-        wire = Wire(address.compressed, limits.watchdog, head_limit=limits.max_bytes)
+        wire = Wire(
+            address.compressed,
+            limits.watchdog,
+            head_limit=limits.max_bytes,
+            after_head_limit=2 * limits.max_bytes + _CHUNK,
+        )
         adapter = PinnedAdapter(wire)
         stack.callback(adapter.close)
         # The adapter is called directly, not through Session.send: with redirects off,
@@ -546,11 +601,39 @@ def _head_too_large(target: Target, why: str) -> CollectorError:
     )
 
 
+def _unread_transfer_codings(header: str | None) -> str:
+    """The Transfer-Encoding codings other than chunked (and identity), as sent."""
+    codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+    unread = [c for c in codings if c not in ("chunked", "identity")]
+    return ", ".join(unread)[:100]
+
+
+def _no_page(target: Target, status: int) -> str:
+    host = target.host.unicode
+    if status == 304:
+        return (
+            f"{host} answered 304 Not Modified, an answer meant for a browser that already "
+            "holds the page; Caseview asked for the page itself and got none, so nothing "
+            "was captured. Try again later."
+        )
+    if status in _NO_PAGE_STATUS:
+        return (
+            f"{host} answered HTTP {status} {_NO_PAGE_STATUS[status]}: there is no page at "
+            "this address, so nothing was captured. Check the address, copied from the "
+            "browser's address bar."
+        )
+    return (
+        f"{host} answered with status {status}, which is not a valid HTTP answer, so nothing "
+        "was captured. Try again later."
+    )
+
+
 def _unavailable(target: Target, response: requests.Response) -> Unavailable:
     status = response.status_code
     reason = (response.reason or "").strip()
     what = f"HTTP {status}{' ' + reason if reason else ''}"
-    retry_after = (response.headers.get("Retry-After") or "").strip()[:100] or None
+    raw_retry = response.headers.get("Retry-After") or ""
+    retry_after = "".join(ch for ch in raw_retry if ch.isprintable()).strip()[:100] or None
     wait = _retry_after_words(retry_after)
     return Unavailable(
         f"{target.host.unicode} is not answering now ({what}), so nothing was captured "
@@ -562,17 +645,28 @@ def _unavailable(target: Target, response: requests.Response) -> Unavailable:
 
 
 def _retry_after_words(value: str | None) -> str | None:
-    """Retry-After as words: "120" -> "2 minutes"; an HTTP date -> "until <date>"."""
+    """Retry-After as words: "120" -> "2 minutes"; an HTTP date -> "until <date>".
+
+    Anything else (the header is the site's text, and could hold anything) is not
+    repeated: None.
+    """
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         seconds = int(value)
         if seconds < 120:
             return f"{seconds} second{'s' if seconds != 1 else ''}"
         if seconds < 2 * 3600:
             return f"{round(seconds / 60)} minutes"
         return f"{round(seconds / 3600)} hours"
-    return f"until {value}"
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # "-0000": a time in UTC, its source unsaid
+    # Said again in the standard form, not as the site wrote it.
+    return f"until {email.utils.format_datetime(when.astimezone(UTC), usegmt=True)}"
 
 
 def _read_raw(response: requests.Response, limits: _Limits) -> bytes:
@@ -583,6 +677,9 @@ def _read_raw(response: requests.Response, limits: _Limits) -> bytes:
     except _TRANSPORT_ERRORS as exc:
         if limits.watchdog.fired or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
             raise _timeout() from exc
+        if any(isinstance(cause, WireTooLarge) for cause in _causes(exc)):
+            # Chunk framing or trailers, sent without end: the page is never complete.
+            raise _too_large(limits.max_bytes, decoded=False) from exc
         raise FetchFailed(_BROKE_OFF) from exc
 
 
@@ -670,22 +767,62 @@ def _exchange(target: Target, wire: Wire, started: datetime, complete: bool) -> 
 
 
 def _media_type(content_type: str | None) -> tuple[str | None, str | None]:
+    """The type/subtype and charset a Content-Type gives, as a browser reads it.
+
+    A response with two Content-Type headers reaches us as one value joined by commas;
+    as in the Fetch standard, the last valid type counts, with the last charset given
+    for that same type.
+    """
     if not content_type:
         return None, None
-    media, _, params = content_type.partition(";")
-    charset = None
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'") or None
-    return media.strip().lower() or None, charset
+    found: tuple[str | None, str | None] = (None, None)
+    for value in _split_outside_quotes(content_type, ","):
+        media, _, params = value.partition(";")
+        media = media.strip().lower()
+        if not _MIME_ESSENCE.fullmatch(media):
+            continue
+        charset = None
+        for param in _split_outside_quotes(params, ";"):
+            key, _, param_value = param.partition("=")
+            if key.strip().lower() == "charset":
+                charset = param_value.strip().strip("\"'").strip() or None
+        if charset is None and media == found[0]:
+            charset = found[1]
+        found = (media, charset)
+    return found
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    return [*parts, "".join(current)]
+
+
+def _is_textual(media_type: str) -> bool:
+    """Text a person can read as it is: text/*, JSON and XML (HTML aside)."""
+    return (
+        media_type.startswith("text/")
+        or media_type in _TEXTUAL_TYPES
+        or media_type.endswith(("+json", "+xml"))
+    )
 
 
 def _mislabel_note(media_type: str | None, sniffed: sniff.Sniffed | None) -> str | None:
     if sniffed is None or not media_type or sniffed.media_type == media_type:
         return None
-    if sniffed.kind == "text" and media_type.startswith("text/"):
-        return None  # plain text is a catch-all: any text/* label is consistent with it
+    if sniffed.kind == "text" and _is_textual(media_type):
+        return None  # plain text is a catch-all: any textual label is consistent with it
+    if sniffed is sniff.HTML and media_type in _HTML_TYPES | _XML_TYPES:
+        return None  # XHTML, served as XML or as HTML
     return (
         f"The site labelled the content {media_type}, but it looks like {sniffed.label}. "
         "It is recorded as served."
@@ -708,6 +845,7 @@ def _capture(
     exchanges: list[Exchange],
     started_at: datetime,
     user_agent: str,
+    seconds_left: float,
 ) -> HttpCapture:
     content_type = response.headers.get("Content-Type")
     media_type, charset = _media_type(content_type)
@@ -735,11 +873,27 @@ def _capture(
     if mislabel:
         notes.append(mislabel)
     page: PageInfo | None = None
+    # A photo or a PDF labelled as a page is not read as one (its bytes are not text).
+    # A made-up Content-Encoding ("none", "utf-8") on bytes that are plainly text is
+    # ignored, as browsers ignore a coding they do not know.
+    plain = sniffed is not None and sniffed.kind in _TEXT_KINDS
+    readable = plain or (decoding.supported(codings) and sniffed is None)
+    if plain and not decoding.supported(codings):
+        notes.append(
+            f"The site said the page was sent with Content-Encoding {', '.join(codings)}, "
+            "which is not a compression Caseview knows; the bytes are plain text, so they "
+            "were read as they are, as a browser does."
+        )
     is_html = media_type in _HTML_TYPES or (media_type is None and sniffed is sniff.HTML)
-    if is_html and decoding.supported(codings):
+    is_text = _is_textual(media_type) if media_type else sniffed is sniff.TEXT
+    if is_html and readable:
         page = parse_html(body, charset=charset, base_url=target.url)
-    elif media_type == "text/plain" and decoding.supported(codings):
+    elif is_text and readable:
         page = page_from_text(body, charset=charset)  # read as text, never as markup
+    elif sniffed is sniff.PDF and decoding.supported(codings):
+        # A published PDF (a newsletter, a team sheet) is searched and checked like a
+        # page; reading it stops at the capture's deadline.
+        page = read_pdf(body, deadline_s=max(seconds_left, 0.0)).page
     if page is not None:
         notes.extend(page.notes)
         if page.login_wall and 200 <= response.status_code < 300:

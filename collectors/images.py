@@ -92,6 +92,20 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
             finally:
                 notes.extend(_warning_notes(caught))
     except _METADATA_ERRORS as exc:
+        if isinstance(exc, Image.DecompressionBombError):
+            why = (
+                "The image claims to be far larger than any real photo (it may be built to "
+                "exhaust the computer), so its metadata could not be read safely; the stored "
+                "bytes are unchanged."
+            )
+        elif isinstance(exc, UnidentifiedImageError | EOFError | OSError):
+            why = (
+                f"The image could not be opened (it is damaged, cut off, or not really a "
+                f"{pillow_format} image), so its metadata could not be read; it was imported "
+                "as it is, and the stored bytes are the evidence."
+            )
+        else:
+            why = f"The image's metadata could not be read ({type(exc).__name__})."
         return ImageInfo(
             format=pillow_format,
             width=None,
@@ -101,7 +115,7 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
             camera_time_utc=None,
             camera=None,
             gps=None,
-            notes=(*notes, f"The image's metadata could not be read ({type(exc).__name__})."),
+            notes=(*notes, why),
         )
     printable = _printable(base, ExifTags.TAGS)
     printable.update(_printable(details, ExifTags.TAGS))

@@ -12,6 +12,10 @@ import codecs
 import re
 from dataclasses import dataclass
 
+import charset_normalizer
+
+from collectors import charsets
+
 _HEAD = 4096
 
 
@@ -180,6 +184,7 @@ _MAIL_OTHER = re.compile(rb"^(?:to|cc|date|subject|message-id|received)[ \t]*:",
 _MAIL_ROUTING = re.compile(rb"^(?:to|cc|message-id|received|return-path)[ \t]*:", re.I | re.M)
 _MAIL_HEAD = 65536  # headers (Received: lines above all) can run long
 _TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_LEGACY_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def sniff(data: bytes) -> Sniffed | None:
@@ -267,6 +272,9 @@ def _as_ascii_compatible(head: bytes) -> bytes | None:
         if head.startswith(bom):
             usable = head[2:][: (len(head) - 2) // 2 * 2]
             return usable.decode(codec, errors="replace").encode("utf-8", errors="replace")
+    unmarked = charsets.utf16_without_bom(head)
+    if unmarked:
+        return head.decode(unmarked, errors="replace").encode("utf-8", errors="replace")
     if b"\x00" in head:
         return None
     return head
@@ -295,15 +303,27 @@ def _is_email(block: bytes) -> bool:
 
 
 def _looks_like_text(data: bytes) -> bool:
-    """UTF-8 or BOM-marked UTF-16 without control characters other than whitespace."""
+    """Text without control characters other than whitespace: UTF-8, UTF-16 (with or
+    without a BOM), or a legacy character set (Windows-1251, Shift_JIS, GBK...) that
+    charset-normalizer recognises, as a text file saved on an older computer is."""
     sample = data[:65536]
+    truncated = len(data) > len(sample)
     for bom, codec in zip(_TEXT_BOMS, ("utf-8", "utf-16-le", "utf-16-be"), strict=True):
         if sample.startswith(bom):
             body = sample[len(bom) :]
             if codec != "utf-8":
                 body = body[: len(body) // 2 * 2]
-            return _decodes_cleanly(body, codec, truncated=len(data) > len(sample))
-    return _decodes_cleanly(sample, "utf-8", truncated=len(data) > len(sample))
+            return _decodes_cleanly(body, codec, truncated=truncated)
+    unmarked = charsets.utf16_without_bom(sample)
+    if unmarked:
+        return _decodes_cleanly(sample[: len(sample) // 2 * 2], unmarked, truncated=truncated)
+    if _decodes_cleanly(sample, "utf-8", truncated=truncated):
+        return True
+    # Binary data has control bytes; text in a legacy character set has none (ESC
+    # only in ISO-2022 text), and charset-normalizer finds a character set for it.
+    if _LEGACY_CONTROLS.search(sample):
+        return False
+    return charset_normalizer.from_bytes(sample).best() is not None
 
 
 def _decodes_cleanly(sample: bytes, codec: str, *, truncated: bool) -> bool:

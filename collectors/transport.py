@@ -43,10 +43,16 @@ from urllib3.util import connection as urllib3_connection
 
 MAX_HEAD_BYTES = 1024 * 1024  # status lines and headers of one exchange, interim included
 MAX_INTERIM = 16  # 1xx interim answers before the real one
+# Interim answers skipped here; 100 Continue http.client skips, 101 means no page follows.
+_SKIPPED_INTERIM = frozenset(range(102, 200))
 
 
 class HeadTooLarge(http.client.HTTPException):
     """The status lines and headers went past their limit; ``Wire.head_overflow`` says which."""
+
+
+class WireTooLarge(http.client.HTTPException):
+    """More bytes came after the headers than the body, framing included, can take."""
 
 
 class Watchdog:
@@ -96,10 +102,20 @@ def _shutdown(sock: socket.socket) -> None:
 class Wire:
     """One connection's exact traffic, and where it went."""
 
-    def __init__(self, address: str, watchdog: Watchdog, head_limit: int = MAX_HEAD_BYTES) -> None:
+    def __init__(
+        self,
+        address: str,
+        watchdog: Watchdog,
+        head_limit: int = MAX_HEAD_BYTES,
+        after_head_limit: int | None = None,
+    ) -> None:
         self.address = address
         self.watchdog = watchdog
         self.head_limit = min(head_limit, MAX_HEAD_BYTES)
+        # Bytes allowed after the head: the body with its chunk framing and trailers.
+        # The caller counts the body itself; this stops what it never sees, such as
+        # trailer lines sent for ever after the last chunk. None: no limit.
+        self.after_head_limit = after_head_limit
         self.in_head = True  # until the final response's headers are read
         self.status_lines = 0
         self.head_overflow: str | None = None  # "interim" or "headers" when stopped
@@ -174,9 +190,13 @@ class _TeeReader:
         return data
 
     def _check(self) -> None:
-        if self._wire.in_head and len(self._sink) > self._wire.head_limit:
-            self._wire.head_overflow = self._wire.head_overflow or "headers"
+        wire = self._wire
+        if wire.in_head and len(self._sink) > wire.head_limit:
+            wire.head_overflow = wire.head_overflow or "headers"
             raise HeadTooLarge("the response's headers are larger than the limit")
+        limit = wire.after_head_limit
+        if not wire.in_head and limit is not None and len(self._sink) - wire.body_start > limit:
+            raise WireTooLarge("more bytes after the headers than the body may have")
 
     def read(self, size: int | None = -1) -> bytes:
         return self._keep(self._inner.read(size))
@@ -224,13 +244,18 @@ def _tee_response_class(wire: Wire) -> type[http.client.HTTPResponse]:
 
         def _read_status(self) -> tuple[str, int, str]:
             # Called once per status line; the last call is the final response's.
-            wire.status_lines += 1
-            if wire.status_lines > MAX_INTERIM + 1:
-                wire.head_overflow = "interim"
-                raise HeadTooLarge("too many interim responses")
-            wire.response_start = len(wire.received)
-            status: tuple[str, int, str] = super()._read_status()  # type: ignore[misc]
-            return status
+            while True:
+                wire.status_lines += 1
+                if wire.status_lines > MAX_INTERIM + 1:
+                    wire.head_overflow = "interim"
+                    raise HeadTooLarge("too many interim responses")
+                wire.response_start = len(wire.received)
+                status: tuple[str, int, str] = super()._read_status()  # type: ignore[misc]
+                if status[1] not in _SKIPPED_INTERIM:
+                    return status
+                # http.client skips only 100 Continue itself; a browser skips every
+                # interim answer (102 Processing, 103 Early Hints...) but 101.
+                http.client.parse_headers(self.fp)
 
         def begin(self) -> None:
             super().begin()
