@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
+import requests
 
 from collectors.errors import FetchFailed, Refused, Timeout
 
@@ -68,8 +69,8 @@ class Target:
 def parse_target(url: str) -> Target:
     """Check a web address before anything is sent; raise :class:`Refused` if unusable.
 
-    The returned ``url`` has the host in punycode and no fragment (fragments are never
-    sent to a server).
+    The returned ``url`` has the host in punycode, the path and query percent-encoded
+    as sent, and no fragment (fragments are never sent to a server).
     """
     text = url.strip()
     if _CONTROL.search(text):
@@ -103,7 +104,7 @@ def parse_target(url: str) -> Target:
     netloc = f"[{host.ascii}]" if isinstance(literal, ipaddress.IPv6Address) else host.ascii
     if parts.port is not None:
         netloc = f"{netloc}:{parts.port}"
-    clean = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    clean = _as_sent(urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")))
     return Target(
         url=clean,
         scheme=scheme,
@@ -111,6 +112,21 @@ def parse_target(url: str) -> Target:
         port=port if port is not None else _DEFAULT_PORTS[scheme],
         ip_literal=literal,
     )
+
+
+def _as_sent(url: str) -> str:
+    """The address as requests puts it on the wire: text outside ASCII, spaces and the
+    like percent-encoded, existing escapes kept. So what is stored as the address, in the
+    source and the WARC, is exactly what was asked for, and a valid URI."""
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except (requests.exceptions.RequestException, ValueError) as exc:
+        raise Refused(
+            f"Caseview cannot read the web address {url!r}. "
+            "Copy it again from the browser's address bar."
+        ) from exc
+    return prepared.url or url
 
 
 def _host_name(raw: str) -> tuple[HostName, IPAddress | None]:

@@ -158,3 +158,27 @@ def test_parse_target_never_crashes(url: str) -> None:
     assert target.scheme in ("http", "https")
     assert target.url.startswith(f"{target.scheme}://")
     assert "@" not in target.url.split("/")[2]
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("http://site.test/pàge?q=é", "http://site.test/p%C3%A0ge?q=%C3%A9"),
+        (
+            "http://site.test/Страница",
+            "http://site.test/%D0%A1%D1%82%D1%80%D0%B0%D0%BD%D0%B8%D1%86%D0%B0",
+        ),
+        ("http://site.test/already%20escaped/%61", "http://site.test/already%20escaped/a"),
+        ('http://site.test/a<b>?x="y"', "http://site.test/a%3Cb%3E?x=%22y%22"),
+        ("http://site.test/100%", "http://site.test/100%25"),
+    ],
+)
+def test_the_address_kept_is_the_one_sent(typed: str, sent: str) -> None:
+    """Path and query percent-encoded as they go on the wire (a valid URI for the WARC
+    and the source), existing escapes kept: what is stored is what was asked for."""
+    import requests
+
+    target = parse_target(typed)
+    assert target.url == sent
+    prepared = requests.Session().prepare_request(requests.Request("GET", target.url))
+    assert prepared.url == target.url
