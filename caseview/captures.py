@@ -1233,11 +1233,11 @@ def export_evidence(session: Session, source_id: int, target: Path) -> Path:
     Anyone who may read the case may export its evidence (auditors included). The file
     is written through :func:`caseview.files.atomic_write`: whole or not at all.
     """
-    files.check_target(target)
+    files.check_target(target, case_file=session.casefile.path)
     record = get(session, source_id)
     content = evidence_bytes(session, source_id)
     written = files.Written()
-    with files.atomic_write(target, written) as handle:
+    with files.atomic_write(target, written, case_file=session.casefile.path) as handle:
         handle.write(content)
     _record_export(
         session,
@@ -1257,7 +1257,7 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -
     records: it raises ``UsageError``.
     """
     if isinstance(out, Path):
-        files.check_target(out)
+        files.check_target(out, case_file=session.casefile.path)
     record = get(session, source_id)
     if record.warc_sha256 is not None:
         blob = sql.blob(session.casefile.conn, record.warc_sha256)
@@ -1284,7 +1284,10 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -
     }
     written = files.Written()
     files.write_to(
-        out, lambda handle: collectors.write_case_warc([blob], handle, warcinfo=warcinfo), written
+        out,
+        lambda handle: collectors.write_case_warc([blob], handle, warcinfo=warcinfo),
+        written,
+        case_file=session.casefile.path,
     )
     _record_export(session, "export.source_warc", record, {**said, **written.audit_data()})
 
@@ -1364,7 +1367,7 @@ def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
     :func:`caseview.files.atomic_write` (the export is logged once the file is complete).
     """
     if isinstance(out, Path):
-        files.check_target(out)
+        files.check_target(out, case_file=session.casefile.path)
     case_row = case_for_reading(session, case_id)
     conn = session.casefile.conn
     warcinfo = {
@@ -1393,6 +1396,7 @@ def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
         out,
         lambda handle: collectors.write_case_warc(blobs(), handle, warcinfo=warcinfo),
         written,
+        case_file=session.casefile.path,
     )
     audit.record_alone(
         session.casefile,

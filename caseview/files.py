@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
-from caseview.errors import CaseviewError, FileError, NotARegularFile, ValidationError
+from caseview.errors import (
+    CaseviewError,
+    FileError,
+    NotARegularFile,
+    UsageError,
+    ValidationError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +145,27 @@ def _read_failure(exc: OSError, path: Path) -> CaseviewError:
     return FileError(f"Cannot read {path} ({exc.strerror or exc}). Check the path.")
 
 
-def check_target(target: Path | str) -> Path:
+# SQLite's working files beside a case file: part of it while it is open.
+_CASE_FILE_PARTS = ("", "-wal", "-shm", "-journal")
+
+
+def check_target(target: Path | str, *, case_file: Path | str | None = None) -> Path:
     """``target`` if a file may be written there: nothing there yet, or a regular file.
 
     A device, a named pipe, a folder, a socket or a symbolic link is refused by name:
-    the write would replace it, hang, or go somewhere the person did not choose.
+    the write would replace it, hang, or go somewhere the person did not choose. So is
+    ``case_file`` (a case file's path; a server's address is not checked), by any name
+    or link, with SQLite's working files beside it: an export is written whole over
+    what is there, so '-o case.db' (meant as '--db case.db') would replace the case.
     """
     target = Path(target)
+    if isinstance(case_file, Path) and any(
+        _same_file(target, Path(f"{case_file}{part}")) for part in _CASE_FILE_PARTS
+    ):
+        raise UsageError(
+            f"{target} is the case file (or SQLite's working file beside it), and the "
+            "export would replace it. Give the export a name of its own, e.g. note.pdf."
+        )
     try:
         info = target.lstat()
     except FileNotFoundError:
@@ -163,6 +183,15 @@ def check_target(target: Path | str) -> Path:
     return target
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):  # the same file by another name, or a hard link
+            return True
+    except OSError:
+        pass  # one of them is not there (yet): compare where they would be
+    return a.resolve() == b.resolve()
+
+
 @dataclass
 class Written:
     """What was written, for the export's audit event: filled in once the file is whole."""
@@ -176,7 +205,9 @@ class Written:
 
 
 @contextlib.contextmanager
-def atomic_write(target: Path | str, written: Written | None = None) -> Iterator[BinaryIO]:
+def atomic_write(
+    target: Path | str, written: Written | None = None, *, case_file: Path | str | None = None
+) -> Iterator[BinaryIO]:
     """Write ``target`` whole or not at all; yields a binary file to write to.
 
     The bytes go to a private (0600) temporary file in the target's folder, are forced
@@ -185,9 +216,10 @@ def atomic_write(target: Path | str, written: Written | None = None) -> Iterator
     removed and the target is untouched; an ``OSError`` becomes a ``FileError`` that
     says what to do (disk full, no permission, read-only disk). ``written``, if given,
     gets the file's name, sha256 and size, read back from the private file before the
-    rename (so of exactly the bytes that became the target).
+    rename (so of exactly the bytes that became the target). ``case_file`` is never
+    written over (:func:`check_target`).
     """
-    target = check_target(target)
+    target = check_target(target, case_file=case_file)
     try:
         fd, temp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".partial", dir=target.parent
@@ -202,7 +234,7 @@ def atomic_write(target: Path | str, written: Written | None = None) -> Iterator
             os.fsync(handle.fileno())
         if written is not None:
             _measure(temp, target.name, written)
-        check_target(target)  # again, just before the rename: it may have changed
+        check_target(target, case_file=case_file)  # again: it may have changed meanwhile
         os.replace(temp, target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
@@ -241,15 +273,20 @@ class _HashingStream:
 
 
 def write_to(
-    out: BinaryIO | Path, write: Callable[[BinaryIO], _T], written: Written | None = None
+    out: BinaryIO | Path,
+    write: Callable[[BinaryIO], _T],
+    written: Written | None = None,
+    *,
+    case_file: Path | str | None = None,
 ) -> _T:
-    """Run ``write`` on ``out``: an open stream as it is, a path through :func:`atomic_write`.
+    """Run ``write`` on ``out``: an open stream as it is, a path through :func:`atomic_write`
+    (never over ``case_file``).
 
     ``written``, if given, gets the name (a stream's own, if it has one), sha256 and size
     of what was written.
     """
     if isinstance(out, Path):
-        with atomic_write(out, written) as handle:
+        with atomic_write(out, written, case_file=case_file) as handle:
             return write(handle)
     if written is None:
         return write(out)

@@ -8,16 +8,20 @@ to stderr only with ``CASEVIEW_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import logging
+import os
+import shlex
 import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
 
+import ethics
 from caseview.cli import logs
 from caseview.cli.io import Output
-from caseview.cli.parser import UsageFailure, build, check_numbers
+from caseview.cli.parser import UsageFailure, build, check_numbers, check_text
 from caseview.errors import (
     CaseFileError,
     CaseviewError,
@@ -33,25 +37,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (0 done, 1 error, 2 usage, 3 refused, 4 broken)."""
     logged = logs.setup()
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build()
     as_json = "--json" in args_list
     out = Output(as_json)
     try:
-        args = parser.parse_args(args_list)
+        args = build().parse_args(args_list)
     except UsageFailure as exc:
-        out.error(str(exc), 2)
+        out.error(_usage_advice(str(exc), args_list), 2)
         return 2
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return int(exc.code or 0)
+    except KeyboardInterrupt:
+        out.error("Stopped. Nothing was done.", 1)
+        return 1
     if args.command is None:
         args.command = "gui"
     try:
         from caseview.cli import commands  # local: keeps '--help' fast (no Qt, no argon2)
 
         check_numbers(args)
+        check_text(args)
         return commands.run(args, out)
     except CaseviewError as exc:
-        out.error(str(exc), exc.exit_code, getattr(exc, "rule", None))
+        rule = getattr(exc, "rule", None)
+        out.error(str(exc) + _option_for(rule, args), exc.exit_code, rule)
         return exc.exit_code
     except KeyboardInterrupt:
         out.error("Stopped. Nothing half-done was saved.", 1)
@@ -74,6 +82,89 @@ def main(argv: Sequence[str] | None = None) -> int:
             1,
         )
         return 1
+
+
+# A refusal whose remedy is an option of the command: the rule's words are the desktop
+# app's too, so the option is named here.
+_OPTION_FOR_RULE = {ethics.RULE_ATTESTATION: ("attest", "--attest")}
+
+
+def _option_for(rule: str | None, args: argparse.Namespace) -> str:
+    dest, option = _OPTION_FOR_RULE.get(rule or "", ("", ""))
+    if not dest or not hasattr(args, dest):
+        return ""
+    return f" On the command line, that promise is {option}."
+
+
+# The options that belong before the command, and the value each takes ("": none).
+_GLOBAL_OPTIONS = {"--db": "PATH", "--user": "NAME", "--json": ""}
+
+
+def _usage_advice(message: str, argv: Sequence[str]) -> str:
+    """argparse's complaint, or plainer advice for two slips it explains badly: a global
+    option typed after the command ('caseview case list --json'), and a file whose name
+    starts with '-' (taken for an option)."""
+    before, after = _split_at_command(argv)
+    moved: list[str] = []
+    rest: list[str] = []
+    tokens = iter(after)
+    for token in tokens:
+        name = _global(token)
+        if name is not None:
+            moved.append(token)
+            if _GLOBAL_OPTIONS[name] and "=" not in token:
+                moved.append(next(tokens, _GLOBAL_OPTIONS[name]))
+        else:
+            rest.append(token)
+    if moved:
+        names = " and ".join(dict.fromkeys(filter(None, map(_global, moved))))
+        fixed = shlex.join(["caseview", *before, *moved, *rest])
+        return f"{names} must come before the command: {fixed}"
+    unknown = [t for t in before if t.startswith("-") and _global(t) is None]
+    if unknown and unknown[0] not in ("-h", "--help", "--version"):
+        near = difflib.get_close_matches(unknown[0].split("=", 1)[0], list(_GLOBAL_OPTIONS), n=1)
+        hint = f"; did you mean {near[0]}?" if near else "."
+        return (
+            f"{unknown[0]} is not an option of caseview{hint} The options before the command "
+            "are --db PATH, --user NAME and --json (see 'caseview --help')."
+        )
+    dashed = [t for t in after if _file_like(t)]
+    if dashed:
+        return (
+            f"{message} If {dashed[0]} is a file, write it as ./{dashed[0]} so that it is not "
+            "taken for an option."
+        )
+    return message
+
+
+def _file_like(token: str) -> bool:
+    """Is this a file name that argparse took for an option ('-shot.png', '-x.pdf')?"""
+    if not token.startswith("-") or token in ("-", "--"):
+        return False
+    return os.path.lexists(token) or (not token.startswith("--") and "." in token[2:])
+
+
+def _global(token: str) -> str | None:
+    """The global option ``token`` names (argparse takes '--us' for '--user'), or None."""
+    name = token.split("=", 1)[0]
+    if len(name) < 3 or not name.startswith("--"):
+        return None
+    found = [option for option in _GLOBAL_OPTIONS if option.startswith(name)]
+    return found[0] if len(found) == 1 else None
+
+
+def _split_at_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The global options before the command, and the command with everything after."""
+    index = 0
+    while index < len(argv):
+        name = _global(argv[index])
+        if name is not None:
+            index += 2 if _GLOBAL_OPTIONS[name] and "=" not in argv[index] else 1
+        elif argv[index].startswith("-") and argv[index] != "-":
+            index += 1  # --help, --version, or a slip argparse names itself
+        else:
+            break
+    return list(argv[:index]), list(argv[index:])
 
 
 def _known(exc: Exception, args: argparse.Namespace) -> CaseviewError | None:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from caseview import notes, observations
 from caseview.cli.io import Output, table
 from caseview.cli.session import case_id, open_session
-from caseview.errors import ValidationError
+from caseview.errors import UsageError, ValidationError
 from caseview.observations import Observation
 
 # The options that supply what a refusal asks for, by words in the service's message.
@@ -92,6 +92,18 @@ def observations_list(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+# The note's parts, as options of 'caseview note'.
+_NOTE_OPTIONS = (
+    "analysis",
+    "conclusion",
+    "balance",
+    "useful",
+    "decision",
+    "family_told",
+    "family_response",
+)
+
+
 def note(args: argparse.Namespace, out: Output) -> int:
     with open_session(args) as session:
         saved = notes.save(
@@ -104,6 +116,14 @@ def note(args: argparse.Namespace, out: Output) -> int:
             evaluation_decision=args.decision,
             evaluation_family_told=args.family_told,
             evaluation_family_response=args.family_response,
+        )
+    if all(getattr(args, name) is None for name in _NOTE_OPTIONS):
+        # The service handed back the note as it was (with no note yet it says "empty"):
+        # printing its id would read as if something had been saved.
+        raise UsageError(
+            f"Nothing was written: the note stays at version {saved.version}. Say what to "
+            "write, e.g. --analysis TEXT, --balance TEXT or --conclusion TEXT (see "
+            "'caseview note --help')."
         )
     out.result({"id": saved.id, "case_id": saved.case_id, "version": saved.version}, str(saved.id))
     return 0

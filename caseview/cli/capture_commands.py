@@ -135,7 +135,8 @@ def import_(args: argparse.Namespace, out: Output) -> int:
         viewed_at = from_iso(args.viewed_at)
     except ValueError:
         raise UsageError(
-            f"'{args.viewed_at}' is not a time with a zone. Write it like 2026-11-20T14:05:00Z."
+            f"'{args.viewed_at}' is not a time Caseview can read. Write the day, the time and "
+            "its zone, like 2026-11-20T14:05:00Z (Z for UTC) or 2026-07-01T09:30:00+01:00."
         ) from None
     # Before the password is asked; import_file checks again.
     path = files.check_regular_file(Path(args.file), "file to import", verb="import")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 
 from caseview import abilities, accounts, audit, cases, persons
 from caseview.cli.display import require_display
@@ -20,7 +22,8 @@ from caseview.cli.session import (
     open_session,
     server_address,
 )
-from caseview.errors import UsageError
+from caseview.domain import User
+from caseview.errors import CaseFileError, CaseviewError, UsageError
 from caseview.storage import open_case_file
 
 Handler = Callable[[argparse.Namespace, Output], int]
@@ -36,13 +39,79 @@ def _init(args: argparse.Namespace, out: Output) -> int:
     # Check the name and password before creating the file, so a typo leaves nothing behind.
     probe_name = accounts._check_username(args.admin)
     accounts._check_password(password)
-    with open_case_file(path, create=True) as casefile:
-        user = accounts.create_first_manager(
-            casefile, probe_name, password, display_name=args.display
-        )
+    if path.exists() and _without_accounts(path):
+        # Left so by an init or a first-run setup cut short: every other command sends
+        # the person here to create its first manager.
+        with open_case_file(path) as casefile:
+            user = accounts.create_first_manager(
+                casefile, probe_name, password, display_name=args.display
+            )
+    else:
+        user = _create_case_file(path, probe_name, password, args.display)
     out.result({"id": user.id, "path": str(path), "admin": user.username}, str(path))
     out.note(f"Created {path} with manager '{user.username}'.")
     return 0
+
+
+def _without_accounts(path: Path) -> bool:
+    """Is ``path`` a case file with no accounts yet? (Anything else is left to the
+    creation to refuse, with its own explanation.)"""
+    try:
+        with open_case_file(path, read_only=True) as casefile:
+            return accounts.needs_first_manager(casefile)
+    except (CaseviewError, sqlite3.Error):
+        return False
+
+
+def _create_case_file(path: Path, admin: str, password: str, display: str) -> User:
+    """A new case file with its first manager, put at ``path`` whole or not at all.
+
+    It is built beside under a name of its own and linked into place only when complete:
+    a Ctrl+C or a crash mid-way leaves nothing at ``path`` that the next 'init' would
+    refuse as existing (as :func:`caseview.demo.build` does for the demo file).
+    """
+    if path.exists() or path.is_symlink():
+        raise CaseFileError(
+            f"{path} already exists. Choose another path, or open it without 'init'."
+        )
+    building = path.with_name(f".{path.name}.init-{os.getpid()}")
+    try:
+        _remove_database(building)
+        with open_case_file(building, create=True) as casefile:
+            user = accounts.create_first_manager(casefile, admin, password, display_name=display)
+        pending = Path(f"{building}-wal")
+        if pending.exists() and pending.stat().st_size:
+            # Closing the last connection folds the log into the file; if it did not, the
+            # file alone is not the whole case file, and must not be put in place as one.
+            raise CaseFileError(
+                f"The new case file could not be finished at {path}. Check that the folder "
+                "is on this computer (not a network drive) and try again."
+            )
+        _put_in_place(building, path)
+    finally:
+        _remove_database(building)
+    return user
+
+
+def _put_in_place(building: Path, path: Path) -> None:
+    """Give the finished file its name, never replacing a file someone made meanwhile."""
+    exists = CaseFileError(
+        f"{path} already exists. Choose another path, or open it without 'init'."
+    )
+    try:
+        os.link(building, path)
+    except FileExistsError:
+        raise exists from None
+    except OSError:
+        # A file system without hard links: a rename, after a last look.
+        if path.exists() or path.is_symlink():
+            raise exists from None
+        os.replace(building, path)
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _init_server(args: argparse.Namespace, out: Output) -> int:

@@ -11,13 +11,21 @@ from pathlib import Path
 
 from caseview import captures, files
 from caseview.cli.io import Output
-from caseview.cli.session import case_id, open_session
+from caseview.cli.session import case_file_path, case_id, is_server, open_session
+
+
+def _check_target(args: argparse.Namespace) -> Path:
+    """Where the export goes, checked before the password is asked: a file that may be
+    written, and never the case file (the services check again when they write)."""
+    return files.check_target(
+        Path(args.output), case_file=None if is_server(args) else case_file_path(args)
+    )
 
 
 def export_pdf(args: argparse.Namespace, out: Output) -> int:
     from caseview.report.build import export_pdf as export  # local: loads reportlab
 
-    target = files.check_target(Path(args.output))  # before the password is asked
+    target = _check_target(args)  # before the password is asked
     with open_session(args) as session:
         checkpoint = export(session, case_id(session, args.case), target)
     out.result({"path": str(target), "checkpoint": str(checkpoint)}, str(checkpoint))
@@ -29,7 +37,7 @@ def export_pdf(args: argparse.Namespace, out: Output) -> int:
 
 
 def export_warc(args: argparse.Namespace, out: Output) -> int:
-    target = files.check_target(Path(args.output))  # before the password is asked
+    target = _check_target(args)  # before the password is asked
     with open_session(args) as session:
         count = captures.export_warc(session, case_id(session, args.case), target)
     out.result({"path": str(target), "captures": count}, str(target))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -13,7 +14,7 @@ from caseview import authorisations, files, justifications, persons, policy, vie
 from caseview.authorisations import Authorisation
 from caseview.cli.io import Output, table, when
 from caseview.cli.session import case_id, open_session
-from caseview.errors import UsageError
+from caseview.errors import UsageError, ValidationError
 from caseview.justifications import JustificationRecord
 
 # A justification or policy file is a page or two of TOML; anything near this is not one,
@@ -23,12 +24,19 @@ TOML_FILE_CAP = 1024 * 1024
 
 def _read(path: str) -> str:
     """A justification or policy file's text: a regular file, at most 1 MB, UTF-8
-    (a byte-order mark, as some Windows editors write, is accepted)."""
+    (a byte-order mark, as some Windows editors write, is accepted) or UTF-16 with its
+    byte-order mark."""
     if not Path(path).exists() and not Path(path).is_symlink():
         raise UsageError(
             f"There is no file {path}. Start from 'caseview justification template -o FILE'."
         )
     data = files.read_regular_file(path, TOML_FILE_CAP, "TOML file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Windows Notepad's "Unicode" (UTF-16 with its byte-order mark): the same text.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: said below, as for any other unreadable file
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -36,6 +44,18 @@ def _read(path: str) -> str:
             f"{path} is not UTF-8 text (byte {exc.start} cannot be read). Save it as UTF-8 "
             "text and try again."
         ) from None
+
+
+def _read_request(path: str) -> str:
+    """A justification file's text; an empty one is said to be empty (the gate would
+    only list its first missing key)."""
+    text = _read(path)
+    if not text.strip():
+        raise ValidationError(
+            f"{path} is empty. Fill in the form that 'caseview justification template -o "
+            "FILE' writes, and give that file."
+        )
+    return text
 
 
 def finding_dict(f: ethics.Finding) -> dict[str, object]:
@@ -173,7 +193,7 @@ def template(args: argparse.Namespace, out: Output) -> int:
 
 
 def new(args: argparse.Namespace, out: Output) -> int:
-    text = _read(args.file)
+    text = _read_request(args.file)
     with open_session(args) as session:
         record = justifications.create_from_toml(session, case_id(session, args.case), text)
         found = justifications.findings(session, record.case_id, record.request, record.id)
@@ -187,7 +207,7 @@ def new(args: argparse.Namespace, out: Output) -> int:
 
 
 def edit(args: argparse.Namespace, out: Output) -> int:
-    text = _read(args.file)
+    text = _read_request(args.file)
     with open_session(args) as session:
         request = justifications.parse(session, text)
         record = justifications.edit(session, args.id, request)
@@ -200,7 +220,7 @@ def edit(args: argparse.Namespace, out: Output) -> int:
 
 
 def check(args: argparse.Namespace, out: Output) -> int:
-    text = _read(args.file)
+    text = _read_request(args.file)
     with open_session(args) as session:
         request = justifications.parse(session, text)
         found = justifications.findings(session, case_id(session, args.case), request)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
@@ -16,14 +18,43 @@ from caseview.errors import UsageError
 
 
 def read_secret(prompt: str, *, env: str, confirm: bool = False) -> str:
-    """A password from ``env`` if set; else asked at the terminal; else one line of stdin."""
+    """A password from ``env`` if set; else asked at the terminal; else one line of stdin.
+
+    An empty ``env`` counts as unset: no password is empty, so using it would only count
+    a failed login (five lock the account) for a variable someone meant to clear.
+    """
     value = os.environ.get(env)
-    if value is not None:
-        return value
+    if value:
+        return utf8_text(value, "The password")
+    try:
+        return utf8_text(_ask_secret(prompt, env=env, confirm=confirm), "The password")
+    except UnicodeDecodeError:  # a terminal or pipe in another character set
+        raise _not_utf8("The password") from None
+
+
+def utf8_text(text: str, what: str) -> str:
+    """``text`` if it is text; a usage error if it holds bytes in another character set
+    than UTF-8 (Python keeps them as lone surrogates, which nothing can store or hash)."""
+    if re.search("[\udc80-\udcff]", text):
+        raise _not_utf8(what)
+    return text
+
+
+def _not_utf8(what: str) -> UsageError:
+    return UsageError(
+        f"{what} is not UTF-8 text: the terminal may use another character set. Set it "
+        "to UTF-8 and try again."
+    )
+
+
+def _ask_secret(prompt: str, *, env: str, confirm: bool) -> str:
     if sys.stdin is not None and sys.stdin.isatty():
-        first = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Type it again: ") != first:
-            raise UsageError("The two passwords differ. Run the command again.")
+        try:
+            first = getpass.getpass(prompt)
+            if confirm and getpass.getpass("Type it again: ") != first:
+                raise UsageError("The two passwords differ. Run the command again.")
+        except EOFError:  # Ctrl+D at the prompt
+            raise UsageError(f"No password given. Type it when asked, or set {env}.") from None
         return first
     line = sys.stdin.readline() if sys.stdin is not None else ""
     if not line:
@@ -89,29 +120,62 @@ class Output:
 
     def result(self, obj: Mapping[str, object], text: str) -> None:
         if self.as_json:
-            self.stdout.write(safe_json(obj) + "\n")
+            _write(self.stdout, safe_json(obj) + "\n")
         elif text:
-            self.stdout.write(safe_text(text.rstrip("\n")) + "\n")
+            _write(self.stdout, safe_text(text.rstrip("\n")) + "\n")
 
     def note(self, text: str) -> None:
         """Advice for the person, never part of the result: always on stderr."""
-        self.stderr.write(safe_text(text.rstrip("\n")) + "\n")
+        _write(self.stderr, safe_text(text.rstrip("\n")) + "\n")
 
     def error(self, message: str, exit_code: int, rule: str | None = None) -> None:
-        self.stderr.write(f"caseview: {safe_text(message)}\n")
+        _write(self.stderr, f"caseview: {safe_text(message)}\n")
         if self.as_json:
             obj: dict[str, object] = {"error": message, "exit_code": exit_code}
             if rule:
                 obj["rule"] = rule
-            self.stdout.write(safe_json(obj) + "\n")
+            _write(self.stdout, safe_json(obj) + "\n")
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write and flush, so that a reader gone away is met here and nowhere else.
+
+    'caseview audit | head' closes the pipe early: what the command did stays done (its
+    exit code says so), and the rest of the output has nowhere to go, so it goes nowhere
+    rather than becoming a traceback, or 'unexpected' error, about a closed pipe.
+    """
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())  # also for the flush when Python exits
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a real file (a test's buffer): nothing will flush it at exit
+
+
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: Chinese, Japanese and Korean characters
+    (and emoji) take two, combining accents none, so a table of names in any script
+    still lines up."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned text table."""
     cells = [[str(h) for h in headers], *[[safe_cell(str(c)) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(columns(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  ".join(
+            cell + " " * (width - columns(cell)) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
         for row in cells
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))

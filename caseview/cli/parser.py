@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 from datetime import date
 
 from caseview import __version__
@@ -20,7 +22,23 @@ class _Parser(argparse.ArgumentParser):
     """argparse that returns usage errors instead of exiting the interpreter."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageFailure(f"{message}. See '{self.prog} --help'.")
+        end = "" if message.endswith((".", "?")) else "."
+        raise UsageFailure(f"{message}{end} See '{self.prog} --help'.")
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """A word not among the choices (a command, an action, a role) is answered with
+        the nearest one, so 'captur' says 'did you mean capture'. (argparse's own hook:
+        it checks every choice, the sub-commands' names included.)"""
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError:
+            choices = [str(c) for c in action.choices or ()]
+            near = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+            if not near or not isinstance(value, str):
+                raise
+            raise argparse.ArgumentError(
+                action, f"'{value}' is not one of the choices; did you mean '{near[0]}'?"
+            ) from None
 
 
 class UsageFailure(Exception):
@@ -35,6 +53,34 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-31"
         ) from None
+
+
+def _given(text: str) -> str:
+    """A case file's path or a server's address, not empty: an empty one (a script's
+    unset variable, '--db "$CASEFILE"') would quietly have meant the default case file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the path is empty; give the case file's path, or leave --db out to use "
+            "CASEVIEW_DB or the default case file"
+        )
+    return text
+
+
+def _number(text: str) -> int:
+    """An id or a count, in the digits 0-9 (int() alone also takes "١" as 1)."""
+    if re.fullmatch(r"-?[0-9]+", text.strip()) is None:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a whole number; type it in digits, e.g. 3"
+        )
+    return int(text)
+
+
+def _at_least_one(text: str) -> int:
+    """A limit on how many to show: 1 or more."""
+    number = _number(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} shows nothing; give 1 or more")
+    return number
 
 
 # SQLite's integers are signed 64-bit; argparse's int has no bound, and binding a larger
@@ -76,6 +122,43 @@ def check_numbers(args: argparse.Namespace) -> None:
             )
 
 
+# Paths the file system takes as they are (only their bytes matter); the import's file
+# and the export's output are recorded by name, and checked on their own.
+_PATHS = frozenset({"db", "source", "file", "output"})
+# A byte that is not UTF-8, as Python hands it over from the command line.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def check_text(args: argparse.Namespace) -> None:
+    """Refuse what the terminal sent in another character set than UTF-8.
+
+    Python keeps such bytes as lone surrogates, which no text stored in the case file can
+    hold: a name, a note or a reference with one failed deep inside the storage.
+    """
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str) or _NOT_UTF8.search(text) is None:
+                continue
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+            if (args.command, name) == ("export", "output"):
+                raise UsageError(
+                    f"The file name {shown} is not UTF-8 text, so the audit log cannot record "
+                    "it. Give the export a name in UTF-8 text."
+                )
+            if (args.command, name) == ("import", "file"):
+                raise UsageError(
+                    f"The file name {shown} is not UTF-8 text, so Caseview cannot record it. "
+                    "Copy or rename the file to a name in UTF-8 text, and import that."
+                )
+            if name in _PATHS:
+                continue
+            raise UsageError(
+                f"'{shown}' is not UTF-8 text: the terminal may use another character set. "
+                "Set it to UTF-8 and type it again."
+            )
+
+
 def build() -> argparse.ArgumentParser:
     root = _Parser(
         prog="caseview",
@@ -87,8 +170,10 @@ def build() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"caseview {__version__}")
     root.add_argument(
         "--db",
+        type=_given,
         metavar="PATH",
-        help="case file (default: CASEVIEW_DB, else caseview.db in your user data folder)",
+        help="case file, or a team server's postgresql:// address (default: CASEVIEW_DB, "
+        "else caseview.db in your user data folder)",
     )
     root.add_argument("--user", metavar="NAME", help="who you are (default: CASEVIEW_USER)")
     root.add_argument("--json", action="store_true", help="print one JSON object")
@@ -108,7 +193,9 @@ def build() -> argparse.ArgumentParser:
 
     commands.add_parser("gui", help="open the desktop app (the default)")
 
-    user = commands.add_parser("user", help="accounts (managers)")
+    user = commands.add_parser(
+        "user", help="accounts: your own password; managers add and manage users"
+    )
     user_cmds = user.add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
     )
@@ -193,8 +280,8 @@ def build() -> argparse.ArgumentParser:
         "link",
         help="record that two subjects (in one case or two) are the same person (managers)",
     )
-    slink.add_argument("subject_a", type=int, metavar="SUBJECT")
-    slink.add_argument("subject_b", type=int, metavar="OTHER")
+    slink.add_argument("subject_a", type=_number, metavar="SUBJECT")
+    slink.add_argument("subject_b", type=_number, metavar="OTHER")
     slink.add_argument("--reason", required=True, help="why they are the same person")
 
     just = commands.add_parser("justification", help="requests to look, through the ethics gate")
@@ -205,19 +292,34 @@ def build() -> argparse.ArgumentParser:
     jtemplate.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead")
     jnew = just_cmds.add_parser("new", help="store a draft from a file; prints its id")
     jnew.add_argument("case", metavar="CASE")
-    jnew.add_argument("--file", required=True, metavar="FILE.toml")
+    jnew.add_argument(
+        "--file",
+        required=True,
+        metavar="FILE.toml",
+        help="the request, filled in from 'caseview justification template'",
+    )
     jedit = just_cmds.add_parser(
         "edit", help="change a draft, or make a new version of a submitted one; prints the id"
     )
-    jedit.add_argument("id", type=int, metavar="ID")
-    jedit.add_argument("--file", required=True, metavar="FILE.toml")
+    jedit.add_argument("id", type=_number, metavar="ID")
+    jedit.add_argument(
+        "--file",
+        required=True,
+        metavar="FILE.toml",
+        help="the request, filled in from 'caseview justification template'",
+    )
     jcheck = just_cmds.add_parser("check", help="run the gate on a file without storing it")
     jcheck.add_argument("case", metavar="CASE")
-    jcheck.add_argument("--file", required=True, metavar="FILE.toml")
+    jcheck.add_argument(
+        "--file",
+        required=True,
+        metavar="FILE.toml",
+        help="the request, filled in from 'caseview justification template'",
+    )
     jsubmit = just_cmds.add_parser("submit", help="run the gate and submit for review")
-    jsubmit.add_argument("id", type=int, metavar="ID")
+    jsubmit.add_argument("id", type=_number, metavar="ID")
     jreview = just_cmds.add_parser("review", help="decide a request (managers, not the author)")
-    jreview.add_argument("id", type=int, metavar="ID")
+    jreview.add_argument("id", type=_number, metavar="ID")
     decision = jreview.add_mutually_exclusive_group(required=True)
     decision.add_argument("--approve", dest="decision", action="store_const", const="approve")
     decision.add_argument("--reject", dest="decision", action="store_const", const="reject")
@@ -232,7 +334,7 @@ def build() -> argparse.ArgumentParser:
         "answer",
         help="answer each reason a manager gave for returning a request (on its new version)",
     )
-    janswer.add_argument("id", type=int, metavar="ID")
+    janswer.add_argument("id", type=_number, metavar="ID")
     janswer.add_argument(
         "--answer",
         action="append",
@@ -241,19 +343,19 @@ def build() -> argparse.ArgumentParser:
         help="one answer per reason, in the order of the reasons (repeat the option)",
     )
     jshow = just_cmds.add_parser("show", help="fields, findings, status and decisions")
-    jshow.add_argument("id", type=int, metavar="ID")
+    jshow.add_argument("id", type=_number, metavar="ID")
     jlist = just_cmds.add_parser("list", help="a case's justifications")
     jlist.add_argument("case", metavar="CASE")
     just_cmds.add_parser("queue", help="requests waiting for review, overdue first (managers)")
     jcancel = just_cmds.add_parser("cancel", help="cancel a request")
-    jcancel.add_argument("id", type=int, metavar="ID")
+    jcancel.add_argument("id", type=_number, metavar="ID")
     jcancel.add_argument("--reason", required=True, metavar="TEXT")
     jauth = just_cmds.add_parser(
         "authorise",
         help="record a RIPA surveillance authorisation for a request (managers, not its "
         "author); a second manager must confirm it; prints its id",
     )
-    jauth.add_argument("id", type=int, metavar="ID")
+    jauth.add_argument("id", type=_number, metavar="ID")
     jauth.add_argument(
         "--reference", required=True, metavar="TEXT", help="the RIPA authorisation number"
     )
@@ -275,7 +377,7 @@ def build() -> argparse.ArgumentParser:
         help="its expiry (a UK date: valid to the end of that day)",
     )
     jauth.add_argument(
-        "--subject", required=True, type=int, metavar="SUBJECT_ID", help="the person it covers"
+        "--subject", required=True, type=_number, metavar="SUBJECT_ID", help="the person it covers"
     )
 
     auth = commands.add_parser(
@@ -287,7 +389,7 @@ def build() -> argparse.ArgumentParser:
     aconfirm = auth_cmds.add_parser(
         "confirm", help="confirm an authorisation (a manager other than its recorder)"
     )
-    aconfirm.add_argument("id", type=int, metavar="AUTH_ID")
+    aconfirm.add_argument("id", type=_number, metavar="AUTH_ID")
     alist = auth_cmds.add_parser("list", help="a case's authorisations and their status")
     alist.add_argument("case", metavar="CASE")
 
@@ -297,8 +399,8 @@ def build() -> argparse.ArgumentParser:
     )
     view.add_argument("case", metavar="CASE")
     view.add_argument("url", metavar="URL")
-    view.add_argument("--justification", type=int, required=True, metavar="ID")
-    view.add_argument("--subject", type=int, required=True, metavar="ID")
+    view.add_argument("--justification", type=_number, required=True, metavar="ID")
+    view.add_argument("--subject", type=_number, required=True, metavar="ID")
     view.add_argument(
         "--attest",
         action="store_true",
@@ -307,7 +409,7 @@ def build() -> argparse.ArgumentParser:
     )
 
     meter = commands.add_parser("meter", help="a subject's repeat-viewing meter and history")
-    meter.add_argument("subject", type=int, metavar="SUBJECT")
+    meter.add_argument("subject", type=_number, metavar="SUBJECT")
 
     pol = commands.add_parser("policy", help="the ethics gate's policy for this case file")
     pol_cmds = pol.add_subparsers(
@@ -323,15 +425,15 @@ def build() -> argparse.ArgumentParser:
     pconfirm = pol_cmds.add_parser(
         "confirm", help="confirm a policy that loosens the gate (a manager other than its proposer)"
     )
-    pconfirm.add_argument("id", type=int, metavar="ID")
+    pconfirm.add_argument("id", type=_number, metavar="ID")
 
     cap = commands.add_parser(
         "capture", help="capture a public web page as evidence; prints the source id"
     )
     cap.add_argument("case", metavar="CASE")
     cap.add_argument("url", metavar="URL")
-    cap.add_argument("--justification", type=int, required=True, metavar="ID")
-    cap.add_argument("--subject", type=int, required=True, metavar="ID")
+    cap.add_argument("--justification", type=_number, required=True, metavar="ID")
+    cap.add_argument("--subject", type=_number, required=True, metavar="ID")
     cap.add_argument(
         "--attest",
         action="store_true",
@@ -347,7 +449,9 @@ def build() -> argparse.ArgumentParser:
     )
 
     imp = commands.add_parser(
-        "import", help="import a saved screenshot, PDF, web page or text file; prints the source id"
+        "import",
+        help="import a saved screenshot or photo, PDF, Word document, e-mail, web page or "
+        "text file; prints the source id",
     )
     imp.add_argument("case", metavar="CASE")
     imp.add_argument("file", metavar="FILE")
@@ -358,8 +462,8 @@ def build() -> argparse.ArgumentParser:
         metavar="ISO",
         help="when it was viewed, with a zone, e.g. 2026-11-20T14:05:00Z",
     )
-    imp.add_argument("--justification", type=int, required=True, metavar="ID")
-    imp.add_argument("--subject", type=int, required=True, metavar="ID")
+    imp.add_argument("--justification", type=_number, required=True, metavar="ID")
+    imp.add_argument("--subject", type=_number, required=True, metavar="ID")
     imp.add_argument(
         "--origin",
         default="self",
@@ -381,10 +485,10 @@ def build() -> argparse.ArgumentParser:
     slist2 = src_cmds.add_parser("list", help="a case's sources")
     slist2.add_argument("case", metavar="CASE")
     sshow = src_cmds.add_parser("show", help="a source's provenance and text")
-    sshow.add_argument("id", type=int, metavar="ID")
+    sshow.add_argument("id", type=_number, metavar="ID")
 
     obs = commands.add_parser("observe", help="record what a source shows, graded; prints the id")
-    obs.add_argument("source", type=int, metavar="SOURCE")
+    obs.add_argument("source", type=_number, metavar="SOURCE")
     obs.add_argument("--text", required=True)
     obs.add_argument(
         "--domain",
@@ -406,7 +510,7 @@ def build() -> argparse.ArgumentParser:
     obs.add_argument(
         "--credibility",
         required=True,
-        type=int,
+        type=_number,
         choices=range(1, 7),
         metavar="1-6",
         help="information credibility: 1 confirmed ... 5 improbable, 6 cannot be judged",
@@ -422,7 +526,7 @@ def build() -> argparse.ArgumentParser:
     obs.add_argument(
         "--corroborates",
         action="append",
-        type=int,
+        type=_number,
         default=[],
         metavar="ID",
         help="an observation on another source that supports this one",
@@ -451,18 +555,22 @@ def build() -> argparse.ArgumentParser:
 
     nte = commands.add_parser("note", help="save the case's reasoned note (a new version)")
     nte.add_argument("case", metavar="CASE")
-    nte.add_argument("--analysis")
-    nte.add_argument("--conclusion")
-    nte.add_argument("--balance", help="the ethics-vs-safety balance")
-    nte.add_argument("--useful", help="evaluation: was it useful?")
-    nte.add_argument("--decision", help="evaluation: what decision it informed")
-    nte.add_argument("--family-told", help="evaluation: was the family told, and when")
-    nte.add_argument("--family-response", help="evaluation: what the family said")
+    nte.add_argument("--analysis", metavar="TEXT", help="what the material shows, weighed")
+    nte.add_argument("--conclusion", metavar="TEXT", help="what you conclude from it")
+    nte.add_argument("--balance", metavar="TEXT", help="the ethics-vs-safety balance")
+    nte.add_argument("--useful", metavar="TEXT", help="evaluation: was it useful?")
+    nte.add_argument("--decision", metavar="TEXT", help="evaluation: what decision it informed")
+    nte.add_argument(
+        "--family-told", metavar="TEXT", help="evaluation: was the family told, and when"
+    )
+    nte.add_argument("--family-response", metavar="TEXT", help="evaluation: what the family said")
 
     srch = commands.add_parser("search", help="search source text and observations")
     srch.add_argument("query", metavar="WORDS")
-    srch.add_argument("--case", metavar="CASE")
-    srch.add_argument("--limit", type=int, default=50)
+    srch.add_argument("--case", metavar="CASE", help="only this case (id or reference)")
+    srch.add_argument(
+        "--limit", type=_at_least_one, default=50, help="at most this many hits (up to 500)"
+    )
 
     export = commands.add_parser("export", help="export a case (pdf note, warc captures)")
     export_cmds = export.add_subparsers(
@@ -510,6 +618,6 @@ def build() -> argparse.ArgumentParser:
 
     log = commands.add_parser("audit", help="show the audit log (of one case, or all)")
     log.add_argument("case", nargs="?", metavar="CASE")
-    log.add_argument("--limit", type=int, default=200, help="at most this many events")
-    log.add_argument("--after", type=int, default=0, metavar="SEQ", help="events after SEQ")
+    log.add_argument("--limit", type=_at_least_one, default=200, help="at most this many events")
+    log.add_argument("--after", type=_number, default=0, metavar="SEQ", help="events after SEQ")
     return root

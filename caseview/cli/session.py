@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from caseview import accounts, justifications
-from caseview.cli.io import read_secret
+from caseview.cli.io import read_secret, utf8_text
 from caseview.cli.parser import LARGEST_ID
 from caseview.errors import CaseFileError, NotFound, UsageError
 from caseview.session import Session
@@ -70,6 +70,7 @@ def open_session(args: argparse.Namespace) -> Session:
     if not username:
         store.close()
         raise UsageError("Say who you are: --user NAME before the command, or set CASEVIEW_USER.")
+    utf8_text(username, "The user name")
     password = read_secret(f"Password for {username}: ", env="CASEVIEW_PASSWORD")
     try:
         session = accounts.login(store, username, password)
@@ -90,12 +91,15 @@ def case_id(session: Session, text: str) -> int:
     ambiguous rather than guessed.
     """
     conn = session.casefile.conn
+    # Only 0-9 make an id: str.isdigit() also accepts "²" and "①", which int() refuses,
+    # and "١" (Arabic-Indic one), which would quietly name case 1.
+    is_number = text.isascii() and text.isdigit()
     # Found even if the case is not the reader's (on a server the database hides it):
     # the service then says it is not theirs, as for an id.
     found = people_sql.case_id_by_reference(conn, text)
     if found is not None:
         if (
-            text.isdigit()
+            is_number
             and int(text) != found
             and int(text) <= LARGEST_ID
             and people_sql.case_exists(conn, int(text))
@@ -105,6 +109,7 @@ def case_id(session: Session, text: str) -> int:
                 f"Give the id instead: {found} for reference {text}."
             )
         return found
-    if text.isdigit() and int(text) <= LARGEST_ID:
+    if is_number and int(text) <= LARGEST_ID:
         return int(text)
-    raise NotFound(f"There is no case with reference {text}. Run 'caseview case list'.")
+    shown = text if len(text) <= 80 else text[:80] + "…"  # a pasted page is not a reference
+    raise NotFound(f"There is no case with reference {shown}. Run 'caseview case list'.")

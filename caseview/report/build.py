@@ -414,7 +414,8 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
 
     if session.role.value not in ("worker", "manager", "auditor"):
         raise PermissionDenied("This account cannot export notes.", rule="role")
-    files.check_target(target)  # before the work: a device or a folder is refused now
+    # Before the work: a device, a folder or the case file itself is refused now.
+    files.check_target(target, case_file=session.casefile.path)
     case_for_reading(session, case_id)  # a refused export notices nothing either
     # Before the checkpoint: a lapse noticed now is in this note's checkpoint, so a second
     # export of the unchanged case finds nothing new and gives the same bytes.
@@ -422,7 +423,7 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
     data = build(session, case_id)
     pdf = render_pdf(data)
     written = files.Written()
-    with files.atomic_write(target, written) as handle:
+    with files.atomic_write(target, written, case_file=session.casefile.path) as handle:
         handle.write(pdf)
     checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
     audit.record_alone(
