@@ -10,6 +10,7 @@ overdue if no manager has reviewed it within the policy window.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -244,6 +245,14 @@ def findings(
             case_for_reading(session, int(row["case_id"]))
             if int(row["case_id"]) == case_id:
                 roles[subject_id] = str(row["role"])
+    # A person of another case (or nobody) is refused as creating the request would
+    # refuse it: 'justification check' must not say a request may be submitted when
+    # 'justification new' would not store it. (Ids below 1 are the gate's to name.)
+    _check_subjects(
+        conn,
+        case_id,
+        dataclasses.replace(request, subjects=tuple(s for s in request.subjects if s >= 1)),
+    )
     people = persons.known_people(conn)
     author = session.actor
     if justification_id is not None:

@@ -243,6 +243,15 @@ def test_check_exits_3_only_when_something_blocks(
     assert (code, obj["may_submit"]) == (expected, expected == 0)
 
 
+def test_check_refuses_a_person_of_no_case_as_new_does(cli: Cli) -> None:
+    """'check' said "may submit" for subjects = [999], which 'new' then refused."""
+    path = cli.file("other.toml", _good_toml(999))
+    checked = cli.json("wren", "justification", "check", cli.case, "--file", path)
+    created = cli.json("wren", "justification", "new", cli.case, "--file", path)
+    assert checked[0] == created[0] != 0
+    assert "not in this case" in str(checked[1]) and "not in this case" in str(created[1])
+
+
 # --- review --------------------------------------------------------------------------
 
 
