@@ -931,7 +931,7 @@ def _evaluation(data: ReportData) -> list[Flowable]:
     return [*story, *_kv([(k, _text_blocks(v)) for k, v in fields], label_w=150)]
 
 
-SOURCE_HEADER = ("Source", "Address, title and SHA-256", "Captured", "Grading")
+SOURCE_HEADER = ("Source", "Address, title and SHA-256", "Recorded", "Grading")
 SOURCE_WIDTHS = (50, 256, 118, WIDTH - 424)
 
 
