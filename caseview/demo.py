@@ -422,18 +422,18 @@ def _tell_the_story(casefile: CaseFile, site: _DemoSite) -> None:
     now = system_clock()
     story = FixedClock(now - timedelta(days=3))
     with casefile.write() as conn:
-        staff = {
-            username: accounts._insert(
+        staff: dict[str, User] = {}
+        for username, (display, role) in USERS.items():
+            # The demo manager is the first account; the others are the manager's to add.
+            staff[username] = accounts._insert(
                 conn,
                 username=username,
                 display_name=display,
                 role=role,
                 password=PASSWORD,
-                created_by=None,
+                created_by=staff.get("demo-manager"),
                 clock=story,
             )
-            for username, (display, role) in USERS.items()
-        }
     # The builder acts for the demo people without signing them in: nobody logged in,
     # and checking the password just set would cost an argon2 round each.
     manager = Session(casefile, staff["demo-manager"], story)

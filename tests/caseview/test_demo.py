@@ -449,3 +449,21 @@ def test_demo_needs_no_allow_list_setting(monkeypatch: pytest.MonkeyPatch, demo_
 def test_demo_stops_its_local_site(demo_path: Path) -> None:
     build(demo_path)
     assert [t.name for t in threading.enumerate() if t.name == "caseview demo site"] == []
+
+
+def test_the_demo_manager_adds_the_other_demo_accounts(built: Path) -> None:
+    conn = sqlite3.connect(built)
+    try:
+        added = dict(
+            conn.execute(
+                "SELECT json_extract(payload, '$.data.username'), actor FROM audit_log"
+                " WHERE action = 'user.added'"
+            ).fetchall()
+        )
+    finally:
+        conn.close()
+    assert added == {
+        "demo-manager": "demo-manager",
+        "demo-worker": "demo-manager",
+        "demo-auditor": "demo-manager",
+    }
