@@ -109,6 +109,10 @@ _WHATWG_LABELS: dict[str, tuple[str, ...]] = {
 _SUPERSETS = {"shift_jis": "cp932", "euc_kr": "cp949", "gb2312": "gb18030", "gbk": "gb18030",
               "big5": "big5hkscs", "iso2022_jp": "iso2022_jp_ext"}  # fmt: skip
 _CODEC_FOR_LABEL = {label: codec for codec, labels in _WHATWG_LABELS.items() for label in labels}
+# Detection chooses among the character sets browsers know (the table above): on a
+# short text, charset-normalizer's full list would offer Urdu cp1006 or Ukrainian cp1125
+# for a Latin-1 "café", encodings no web page is read in.
+_DETECTABLE = list(dict.fromkeys(codecs.lookup(codec).name for codec in _WHATWG_LABELS))
 _WHITESPACE = "\t\n\r\f"
 # The escapes that switch ISO-2022-JP into JIS X 0208, JIS X 0212 or half-width kana.
 _ISO_2022_JP_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b$(D", b"\x1b(I")
@@ -229,7 +233,7 @@ def _detected(body: bytes, *, html: bool) -> str | None:
     sample = body[:_SNIFF_BYTES]
     if html:
         sample = _MARKUP.sub(b" ", sample)
-    matches = charset_normalizer.from_bytes(sample)
+    matches = charset_normalizer.from_bytes(sample, cp_isolation=_DETECTABLE)
     best = matches.best()
     if best is None:
         return None

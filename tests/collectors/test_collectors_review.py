@@ -471,3 +471,21 @@ def test_damaged_photo_is_imported_with_a_plain_note() -> None:
     assert imported.sha256 == hashlib.sha256(cut_off).hexdigest()
     assert any("damaged, cut off, or not really a PNG image" in w for w in imported.warnings)
     assert not any("Error)" in w for w in imported.warnings)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"caf\xe9\n", "café\n"),
+        (b"Dave est l\xe0, caf\xe9.\n", "Dave est là, café.\n"),
+        ("Привет, как дела?".encode("cp1251"), "Привет, как дела?"),
+    ],
+)
+def test_a_short_undeclared_text_is_read_in_a_character_set_browsers_know(
+    raw: bytes, text: str
+) -> None:
+    """Five bytes of Latin-1 were detected as Urdu cp1006 ('cafﻠ'): detection now chooses
+    only among the character sets of the web's encoding table."""
+    decoded = charsets.decode(raw, html=False)
+    assert decoded.text == text
+    assert decoded.charset in charsets._DETECTABLE or decoded.charset == "utf-8"
