@@ -254,7 +254,9 @@ def test_file_connect_to_a_team_server_replaces_the_case_file_window(
     monkeypatch.setattr(
         ui_app.LoginDialog,
         "ask",
-        classmethod(lambda cls, parent, link, name="": jobs.sign_in(link, "wren", WORKER_PASSWORD)),
+        classmethod(
+            lambda cls, parent, link, name="", hint="": jobs.sign_in(link, "wren", WORKER_PASSWORD)
+        ),
     )
     action = first.findChild(QAction, "connectServerAction")
     assert action is not None and "team server" in action.text()
@@ -274,7 +276,9 @@ def test_signing_out_on_a_server_signs_the_next_person_in_on_a_link_of_their_own
     monkeypatch.setattr(
         ui_app.LoginDialog,
         "ask",
-        classmethod(lambda cls, parent, link, name="": jobs.sign_in(link, "wren", WORKER_PASSWORD)),
+        classmethod(
+            lambda cls, parent, link, name="", hint="": jobs.sign_in(link, "wren", WORKER_PASSWORD)
+        ),
     )
     first.sign_out_action.trigger()
     qtbot.waitUntil(lambda: first not in ui_app.open_windows, timeout=WAIT)
