@@ -30,6 +30,7 @@ import pytest
 from pg_server import PgServer, shared_pg_server
 from psycopg import sql
 
+from caseview.errors import PermissionDenied
 from caseview.session import Session
 from caseview.storage import dialect
 from caseview.storage.postgres import install
@@ -199,5 +200,9 @@ def database_refuses(
     (permission denied), or with its own triggers and constraints.
     """
     if dialect.is_server(store.conn):
-        return pytest.raises((psycopg.IntegrityError, psycopg.errors.InsufficientPrivilege))
+        # Through the store's connection a missing grant reads as the refusal a person
+        # is shown (PermissionDenied); through a bare connection, as psycopg's own error.
+        return pytest.raises(
+            (psycopg.IntegrityError, psycopg.errors.InsufficientPrivilege, PermissionDenied)
+        )
     return pytest.raises(sqlite_error, match=match)

@@ -68,6 +68,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from caseview.errors import PermissionDenied
+
 
 def is_server(conn: Any) -> bool:
     """Whether ``conn`` talks to a PostgreSQL server (a :class:`~caseview.storage.pg.
@@ -344,7 +346,9 @@ def check_errors(conn: Any) -> tuple[type[Exception], ...]:
     if is_server(conn):
         import psycopg  # local: only a server's connection gets here
 
-        return (psycopg.Error,)
+        # PermissionDenied: the server refused a read (PgConnection turns its refusal
+        # into one); a lost connection (ConnectionLost) stops the whole check instead.
+        return (psycopg.Error, PermissionDenied)
     return (sqlite3.OperationalError,)
 
 

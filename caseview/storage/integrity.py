@@ -9,6 +9,7 @@ first problem it finds as a sentence naming the table and row, or None. Later ta
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -92,6 +93,82 @@ def source_links(conn: sqlite3.Connection) -> str | None:
     )
 
 
+def exposure_reviews(conn: sqlite3.Connection) -> str | None:
+    """Each exposure finding's review (confirmed or dismissed, and by whom) is what the
+    last exposure.reviewed event about it recorded; a finding no such event names is
+    unreviewed. (The row check does not compare these rows yet: see rowcheck's
+    UNVOUCHED_TABLES.)"""
+    last: dict[int, tuple[int, bool, str]] = {}
+    for seq, entity_id, payload in conn.execute(
+        "SELECT seq, entity_id, payload FROM audit_log WHERE action = 'exposure.reviewed'"
+        " ORDER BY seq"
+    ):
+        try:
+            event = json.loads(payload)
+            confirmed = event["data"]["confirmed"]
+            actor = event["actor"]
+        except (ValueError, TypeError, KeyError):
+            continue  # not an event Caseview writes: the chain and row checks speak of it
+        if entity_id is not None and isinstance(confirmed, bool) and isinstance(actor, str):
+            last[int(entity_id)] = (int(seq), confirmed, actor)
+    rows = conn.execute(
+        "SELECT e.id, e.confirmed, u.username FROM exposure_findings e"
+        " LEFT JOIN users u ON u.id = e.reviewed_by ORDER BY e.id"
+    )
+    for finding_id, confirmed, reviewer in rows:
+        reviewer_name = _stored(reviewer)
+        review = last.get(int(finding_id))
+        if review is None:
+            if confirmed is None and reviewer is None:
+                continue
+            return (
+                f"exposure_findings row {finding_id} is marked reviewed, but no "
+                "exposure.reviewed event records a review of it"
+            )
+        seq, expected, actor = review
+        if confirmed is None or bool(confirmed) != expected or reviewer_name != actor.encode():
+            return (
+                f"exposure_findings row {finding_id} does not match its last review, audit "
+                f"event {seq} (exposure.reviewed): changed behind the log's back"
+            )
+    return None
+
+
+def server_logins(conn: sqlite3.Connection) -> str | None:
+    """On a server: each person's login role is in the group their users row names, and
+    signs in only while the row says they are switched on. Caseview changes both in one
+    transaction; a login that differs was changed outside Caseview, with nothing in the
+    log, and gives its holder what the log says they do not have. A case file has no
+    logins."""
+    if not dialect.is_server(conn):
+        return None
+    rows = conn.execute(
+        "SELECT u.username, u.role, u.active, l.rolcanlogin,"
+        "  ARRAY(SELECT g.rolname::text FROM pg_auth_members m"
+        "        JOIN pg_roles g ON g.oid = m.roleid"
+        "        WHERE m.member = l.oid"
+        "          AND g.rolname IN (r.worker_role, r.manager_role, r.auditor_role)"
+        "        ORDER BY g.rolname),"
+        "  CASE u.role WHEN 'worker' THEN r.worker_role WHEN 'manager' THEN r.manager_role"
+        "              WHEN 'auditor' THEN r.auditor_role END"
+        " FROM users u CROSS JOIN caseview_roles r"
+        " JOIN pg_roles l ON l.rolname = r.login_prefix || u.username"
+        " ORDER BY u.id"
+    )
+    for username, role, active, can_login, groups, expected in rows:
+        if list(groups) != [expected]:
+            return (
+                f"the login of {username} is in {', '.join(groups) or 'no group'}, but their "
+                f"users row (and the audit log) say {role}: it was changed outside Caseview"
+            )
+        if can_login and not active:
+            return (
+                f"the login of {username} may sign in, but their users row (and the audit "
+                "log) say they are switched off: it was changed outside Caseview"
+            )
+    return None
+
+
 def audit_definition(conn: sqlite3.Connection) -> str | None:
     """audit_log's copy columns are still generated from the payload."""
     from caseview.storage.audit import definition_intact  # local: audit imports schema
@@ -105,6 +182,8 @@ CHECKS: list[Check] = [
     review_hashes,
     blob_hashes,
     source_links,
+    exposure_reviews,
+    server_logins,
 ]
 
 

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from caseview.errors import CaseFileError
+from caseview.storage.pg import ConnectionLost
 from caseview.storage.server import ServerAddress, ServerFile
 from caseview.storage.store import Store
 
@@ -36,10 +37,6 @@ KEEPALIVES = {
     "keepalives_interval": "10",
     "keepalives_count": "3",
 }
-
-
-class ConnectionLost(CaseFileError):
-    """The connection to the team server broke (network, server restart)."""
 
 
 class Listener:
@@ -104,7 +101,7 @@ def is_usable(server: ServerFile) -> bool:
         return False
     try:
         server.pg.execute("SELECT 1").fetchone()
-    except psycopg.Error:
+    except (psycopg.Error, CaseFileError):  # CaseFileError: the connection was lost
         return False
     return True
 

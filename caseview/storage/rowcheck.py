@@ -307,8 +307,9 @@ UNVOUCHED_TABLES: Mapping[str, str] = {
     "viewings": "written with every look, refused and failed ones too, partly with ids "
     "cleaned of dangling references; deletion is refused by a trigger and the meter's "
     "events are in the log (not yet compared row by row)",
-    "exposure_findings": "the findings are listed in source.recorded and each review in "
-    "exposure.reviewed, but by kind and value, not by row id (not yet compared)",
+    "exposure_findings": "the findings are listed in source.recorded by kind and value, "
+    "not by row id (not yet compared); each review is compared with its exposure.reviewed "
+    "event by integrity.exposure_reviews",
     "justification_editors": "who edited a draft: the justification.created/edited "
     "events' actors (not yet compared)",
     "return_answers": "answers are in justification.return_answered (not yet compared)",

@@ -23,6 +23,7 @@ import configparser
 import contextlib
 import itertools
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +32,18 @@ from typing import Any, cast
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from caseview.errors import CaseFileError, LoginFailed, UsageError, ValidationError
-from caseview.storage.pg import PgConnection
+from caseview.errors import (
+    CaseFileError,
+    LoginFailed,
+    PermissionDenied,
+    UsageError,
+    ValidationError,
+)
+from caseview.storage.pg import ConnectionLost, PgConnection
 from caseview.storage.store import without_password
 
+_BAD_SETTING = re.compile(r"invalid \w+ value")
+"""How libpq words a setting it cannot use ("invalid sslmode value: ...")."""
 _BEGIN_WRITE = "BEGIN; SELECT pg_advisory_xact_lock(caseview_audit_lock_key())"
 _savepoints = itertools.count(1)
 
@@ -49,7 +58,7 @@ class ServerFile:
         self, conn: psycopg.Connection[Any], display: str, *, address: ServerAddress | None = None
     ) -> None:
         conn.autocommit = True  # transactions are begun and ended here, explicitly
-        self.pg = PgConnection(conn)
+        self.pg = PgConnection(conn, display)
         # The services' SQL is written for sqlite3's interface, which PgConnection speaks.
         self.conn: sqlite3.Connection = cast(sqlite3.Connection, self.pg)
         self.path = display
@@ -89,7 +98,26 @@ class ServerFile:
         self.pg.execute(_BEGIN_WRITE)
         try:
             yield self.conn
+        except ConnectionLost as exc:
+            # Lost before COMMIT: the server rolls the transaction back.
+            raise ConnectionLost(
+                f"The connection to the Caseview server at {self.path} was lost "
+                f"({_first_line(exc.__cause__ or exc)}), so this step was not saved. Check "
+                "your network connection and try again; if it goes on, ask IT."
+            ) from exc
+        except BaseException:
+            if self.pg.in_transaction:
+                self.pg.execute("ROLLBACK")
+            raise
+        try:
             self.pg.execute("COMMIT")
+        except ConnectionLost as exc:
+            # The server may have committed before the connection went: say so.
+            raise ConnectionLost(
+                f"The connection to the Caseview server at {self.path} was lost while this "
+                "step was being saved, so it may or may not have been kept. Look before you "
+                "do it again; if the connection keeps failing, ask IT."
+            ) from exc
         except BaseException:
             if self.pg.in_transaction:
                 self.pg.execute("ROLLBACK")
@@ -177,6 +205,12 @@ class ServerAddress:
             found = _service_setting(params["service"], "dbname")
             if found:
                 params["dbname"] = found
+            elif not _service_setting(params["service"], None):
+                raise UsageError(
+                    f"There is no connection service '{params['service']}' in the service "
+                    "file (PGSERVICEFILE, or ~/.pg_service.conf). Check its name and "
+                    "PGSERVICEFILE, or ask IT."
+                )
         if not params.get("dbname"):
             raise UsageError(
                 "Name the database in the server address: postgresql://HOST:PORT/DATABASE."
@@ -250,6 +284,12 @@ class ServerAddress:
             raw = psycopg.connect(make_conninfo(**params))
         except psycopg.OperationalError as exc:
             raise self._explain(exc, login, who) from None
+        except psycopg.ProgrammingError as exc:  # psycopg's own check of a setting
+            raise UsageError(
+                f"The server address {self.path} has a setting that cannot be used "
+                f"({_first_line(exc)}). Correct the address "
+                "(postgresql://HOST:PORT/DATABASE) and try again."
+            ) from None
         server = ServerFile(raw, self.path, address=self)
         try:
             _check_installed(server, owner=who is None)
@@ -277,6 +317,13 @@ class ServerAddress:
             return LoginFailed(
                 f"The account '{who or login}' is switched off. Ask a manager to switch it on."
             )
+        if "for connection option" in lower or _BAD_SETTING.search(lower):
+            # libpq refused a setting of the address itself: no use checking the network.
+            return UsageError(
+                f"The server address {self.path} has a setting that cannot be used "
+                f"({_first_line(exc).removeprefix('connection is bad: ')}). Correct the "
+                "address (postgresql://HOST:PORT/DATABASE) and try again."
+            )
         if "does not exist" in lower and "database" in lower:
             return CaseFileError(
                 f"There is no database '{self.dbname}' on the server at {self.path}. "
@@ -301,9 +348,12 @@ class OwnerPasswordNeeded(CaseFileError):
     """The owner's connection needs a password that libpq did not find."""
 
 
+# Each database's login roles are named after it, so a mistyped database name reaches
+# the server as an unknown login, which it refuses exactly as a wrong password.
 WRONG_LOGIN = (
-    "The user name or password is wrong. Check both and try again. (The server may lock "
-    "an account after repeated failures: if it does, ask IT.)"
+    "The user name or password is wrong, or the server address names another database. "
+    "Check them and try again. (The server may lock an account after repeated failures: "
+    "if it does, ask IT.)"
 )
 
 
@@ -318,7 +368,15 @@ def _check_installed(server: ServerFile, *, owner: bool) -> None:
         )
     from caseview.storage import schema
 
-    steps = {str(r[0]) for r in server.pg.execute("SELECT step FROM schema_version")}
+    try:
+        steps = {str(r[0]) for r in server.pg.execute("SELECT step FROM schema_version")}
+    except PermissionDenied:
+        # Every Caseview group may read it: this login is in none of them.
+        raise LoginFailed(
+            f"'{server.pg.raw.info.user}' may sign in to the server but is not one of "
+            f"Caseview's people in {server.label}. Ask a manager to add them, or IT to "
+            "check the login."
+        ) from None
     unknown = sorted(steps - set(schema.known_steps()))
     if unknown:
         raise CaseFileError(
@@ -327,10 +385,11 @@ def _check_installed(server: ServerFile, *, owner: bool) -> None:
         )
 
 
-def _service_setting(service: str, key: str) -> str | None:
+def _service_setting(service: str, key: str | None) -> str | None:
     """``key`` of ``service`` in libpq's connection service files (PGSERVICEFILE, then
     ~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf): the database's name decides
-    its role names before anyone is connected."""
+    its role names before anyone is connected. With ``key`` None, the service's own name
+    if a file has it."""
     candidates = [
         os.environ.get("PGSERVICEFILE"),
         str(Path.home() / ".pg_service.conf"),
@@ -345,7 +404,9 @@ def _service_setting(service: str, key: str) -> str | None:
                 continue
         except (configparser.Error, UnicodeDecodeError, OSError):
             continue
-        if parser.has_option(service, key):
+        if key is None and parser.has_section(service):
+            return service
+        if key is not None and parser.has_option(service, key):
             return parser.get(service, key).strip() or None
     return None
 

@@ -492,6 +492,9 @@ SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     PERFORM caseview_check_event(event_seq, event_payload);
+    -- This runs as the owner too: a mark the caller set (caseview.appended, which any
+    -- role may set) must not let its event past the chain's check (schema.sql).
+    PERFORM set_config('caseview.appended', '', true);
     INSERT INTO audit_log (seq, payload, prev_hash, hash)
     VALUES (event_seq, event_payload, event_prev_hash, event_hash);
     IF caseview_tells_others(caseview_payload_text(event_payload, 'action')) THEN
@@ -619,6 +622,40 @@ BEGIN
 END
 $$;
 
+-- A person's login follows their users row: Caseview changes the row first (with its
+-- audit event), then the login, in one transaction. So a manager's group or sign-in
+-- for someone with a row must be what the row says; otherwise a manager with psql could
+-- give a "worker" a manager's powers, or let a switched-off account sign in, with
+-- nothing in the log and the row still saying otherwise. A login with no row reads and
+-- writes nothing (caseview_user_id() is NULL). The owner (migrating) is not held to it.
+CREATE FUNCTION caseview_check_login_follows_row(
+    username text, caseview_role text, enabled boolean
+) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    row_role text;
+    row_active integer;
+BEGIN
+    IF session_user::text = (SELECT r.owner_role FROM caseview_roles r) THEN
+        RETURN;
+    END IF;
+    SELECT u.role, u.active INTO row_role, row_active
+    FROM users u WHERE u.username = caseview_check_login_follows_row.username;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF (caseview_role IS NOT NULL AND row_role IS DISTINCT FROM caseview_role)
+       OR (enabled IS NOT NULL AND (row_active = 1) IS DISTINCT FROM enabled) THEN
+        PERFORM caseview_refuse_identity(format(
+            '%s''s login follows their users row (%s, %s): change the row first, with its'
+            ' audit event', username, row_role,
+            CASE WHEN row_active = 1 THEN 'switched on' ELSE 'switched off' END));
+    END IF;
+END
+$$;
+
 CREATE FUNCTION caseview_create_login(username text, verifier text, caseview_role text)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -629,6 +666,7 @@ DECLARE
     grp text := caseview_group_role(caseview_role);
 BEGIN
     PERFORM caseview_check_verifier(verifier);
+    PERFORM caseview_check_login_follows_row(username, caseview_role, NULL);
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = login) THEN
         RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
             MESSAGE = format('there is already a login for %L', username);
@@ -652,6 +690,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('there is no login for %L', username);
     END IF;
+    PERFORM caseview_check_login_follows_row(username, caseview_role, NULL);
     FOR old IN
         SELECT g.rolname FROM pg_auth_members m
         JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
@@ -678,6 +717,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('there is no login for %L', username);
     END IF;
+    PERFORM caseview_check_login_follows_row(username, NULL, enabled);
     EXECUTE format('ALTER ROLE %I %s', login, CASE WHEN enabled THEN 'LOGIN' ELSE 'NOLOGIN' END);
 END
 $$;
