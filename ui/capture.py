@@ -69,7 +69,7 @@ class CaptureDialog(QDialog):
         widgets.add_row(form, "Under &request:", self.request)
         self.subject = QComboBox()
         self.subject.setObjectName(f"{p}Subject")
-        widgets.add_row(form, "&About:", self.subject)
+        widgets.add_row(form, "Person it is a&bout:", self.subject)
         layout.addLayout(form)
         self.attest, promise_row = widgets.promise(PROMISE, f"{p}Attest")
         layout.addLayout(promise_row)

@@ -492,6 +492,20 @@ class CaseAdminDialog(QDialog):
         self.person_born.clear()
         self.person_handles.clear()
 
+    def reject(self) -> None:
+        """Close, Escape and the close box come here: ask before losing a person half
+        typed in (their accounts can be a long list)."""
+        typed = (
+            self.person_name.text().strip()
+            or self.person_born.text().strip()
+            or self.person_handles.toPlainText().strip()
+        )
+        if typed and not messages.confirm(
+            self, "Close without adding the person you typed in? What you typed is not kept."
+        ):
+            return
+        super().reject()
+
     def toggle_status(self) -> None:
         if self.state is None:
             return

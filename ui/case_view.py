@@ -148,7 +148,7 @@ class SourcesTab(QWidget):
         self.search.setPlaceholderText("Search titles, addresses, people and hashes")
         self.search.setClearButtonEnabled(True)
         self.search.setAcceptDrops(False)  # a dropped file goes to the window: an import
-        search_label = QLabel("&Search:")
+        search_label = QLabel("Se&arch:")
         search_label.setBuddy(self.search)
         self.search.setAccessibleName("Search sources")
         row.addWidget(search_label)
@@ -225,7 +225,9 @@ class SourcesTab(QWidget):
             f"{page.total:,} {shown}" + (" match" if self.search.text().strip() else "")
         )
         if not self._sized and page.rows:
-            widgets.fit_columns(self.view)
+            # Short columns stay short (the full hash is in its tooltip and the source's
+            # detail), so the stretched title keeps room to be read.
+            widgets.fit_columns(self.view, limit_chars=16)
             self._sized = True
 
     def _chosen_id(self) -> int | None:
@@ -501,7 +503,10 @@ def verify_text(result: VerifyResult) -> str:
     if result.intact:
         return (
             f"Intact. All {result.events:,} audit events and every stored piece of evidence "
-            "check out: nothing has been changed or removed since it was recorded."
+            "check out: nothing recorded in them has been changed. On its own this cannot "
+            "show that no event was cut from the end of the log, or the log rewritten "
+            "whole; checking the file against a checkpoint kept earlier ('caseview verify "
+            "--expect-head') does."
         )
     lines = []
     if result.first_break is not None:

@@ -191,7 +191,8 @@ class ImportDialog(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         self.request.currentIndexChanged.connect(self._request_chosen)
         self.origin.currentIndexChanged.connect(self._origin_chosen)
-        self.file.textChanged.connect(self._update)
+        # Another file: a "Not imported" about the last one would mislead, so ask again.
+        self.file.textChanged.connect(self._form_changed)
         self.supplied_by.textChanged.connect(self._update)
         self.attest.toggled.connect(self._form_changed)
         for signal in (

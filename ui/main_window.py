@@ -13,6 +13,7 @@ check can find them by name straight away).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QMenu,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -264,14 +266,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_warc_action)
         file_menu.addSeparator()
         self.sign_out_action = self._action(
-            "Sign &out",
+            "Sign ou&t",
             lambda: self.sign_out(switching=False),
             "Ctrl+Shift+Q",
             "signOutAction",
             "Close this case file's window and sign in again (or let someone else sign in).",
         )
         self.switch_user_action = self._action(
-            "S&witch user…",
+            "&Switch user…",
             lambda: self.sign_out(switching=True),
             name="switchUserAction",
             tip="Sign in as someone else; cancel to stay signed in as you are.",
@@ -799,12 +801,29 @@ class MainWindow(QMainWindow):
             self.connect_requested.emit(address)
 
     def about(self) -> None:
+        """Help > About (F1): what Caseview is, and the keys that reach every part of it."""
+        menus = [top.menu() for top in self.menuBar().actions()]
+        keys = [
+            (widgets.plain(action.text()).rstrip("…"), action.shortcut().toString())
+            for menu in menus
+            if isinstance(menu, QMenu)
+            for action in menu.actions()
+            if action.isVisible() and not action.isSeparator() and not action.shortcut().isEmpty()
+        ]
+        rows = "".join(
+            f"<tr><td>{html.escape(key)}&nbsp;&nbsp;</td><td>{html.escape(text)}</td></tr>"
+            for text, key in keys
+        )
         messages.about(
             self,
             "About Caseview",
             f"<p><b>Caseview {__version__}</b></p><p>Record public online information in "
             "child protection work, behind an ethics gate, with provenance and a "
-            "tamper-evident audit log.</p>",
+            "tamper-evident audit log.</p>"
+            "<p>Every part of Caseview can be reached from the keyboard: F10 opens the "
+            "menus, Alt with an underlined letter reaches a button or a field, Tab moves "
+            "on, Escape closes a window (asking first if something typed would be lost).</p>"
+            f"<table>{rows}</table>",
         )
 
     def _busy(self, text: str) -> None:
@@ -818,9 +837,19 @@ class MainWindow(QMainWindow):
         self.case_view.show_tab(2)
         self.case_view.observations.add_button.click()  # does nothing while it is off
 
+    def unsaved_work(self) -> list[str]:
+        """The windows holding work not yet saved: the case's editors, a request being
+        written in the wizard, reasons written in the review queue."""
+        unsaved = self.case_view.unsaved_work()
+        if self.wizard.isVisible() and self.wizard.dirty and not self.wizard.read_only:
+            unsaved.append(self.wizard.windowTitle().replace("[*]", ""))
+        if self.review_queue.unsaved():
+            unsaved.append("Review queue (reasons not yet recorded)")
+        return unsaved
+
     def may_leave(self, doing: str) -> bool:
         """True if nothing is unsaved, or the person agrees to lose it to ``doing``."""
-        unsaved = self.case_view.unsaved_work()
+        unsaved = self.unsaved_work()
         return not unsaved or messages.confirm(
             self,
             "These windows have changes that are not saved: "

@@ -339,7 +339,9 @@ class SourcesModel(RowTableModel[SourceRow]):
         if column == self.TITLE:
             return f"{row.title}\n{row.url}" if row.title else row.url
         if column == self.SHA256:
-            return f"sha256 of the stored bytes ({row.size:,} bytes, {row.media_type})"
+            return (
+                f"{row.sha256}\nsha256 of the stored bytes ({row.size:,} bytes, {row.media_type})"
+            )
         return None
 
 

@@ -142,6 +142,10 @@ class ReviewQueueDialog(QDialog):
         self.entry: jobs.QueueEntry | None = None
         self._generation = 0
         self._may_decide = False
+        # Reasons being written, by request: moving to another request never carries
+        # them over to it (they would be recorded on the wrong one), and coming back
+        # finds them again.
+        self._drafts: dict[int, str] = {}
         self._why_not = "Choose a request in the queue."
         self._next_row = 0
         """The queue row to choose after a decision: where the decided one was."""
@@ -276,6 +280,12 @@ class ReviewQueueDialog(QDialog):
             return
         self.load_queue()
 
+    def unsaved(self) -> bool:
+        """True if reasons are written for a request (shown or not) and not yet decided."""
+        return bool(self.reasons.toPlainText().strip()) or any(
+            text.strip() for text in self._drafts.values()
+        )
+
     def _reload_if_stale(self) -> None:
         if self._stale and not self.reasons.toPlainText().strip():
             self.load_queue()
@@ -312,7 +322,10 @@ class ReviewQueueDialog(QDialog):
         self._show_entry(entry if isinstance(entry, jobs.QueueEntry) else None)
 
     def _show_entry(self, entry: jobs.QueueEntry | None) -> None:
+        if self.entry is not None:
+            self._drafts[self.entry.record.id] = self.reasons.toPlainText()
         self.entry = entry
+        self.reasons.setPlainText(self._drafts.pop(entry.record.id, "") if entry else "")
         self.findings.set_rows(())
         self.history.set_rows(())
         self.meters.clear()
@@ -407,6 +420,7 @@ class ReviewQueueDialog(QDialog):
         current = self.queue_view.currentIndex()
         self._next_row = current.row() if current.isValid() else 0
         self.reasons.clear()
+        self._drafts.pop(record.id, None)
         self.entry = None
         self.decided.emit(record)
         self.load_queue()

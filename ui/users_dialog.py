@@ -463,6 +463,28 @@ class UsersDialog(QDialog):
             after=added,
         )
 
+    def unsaved(self) -> bool:
+        """True if a new account or a new password is half typed in."""
+        return any(
+            field.text()
+            for field in (
+                self.new_username,
+                self.new_display,
+                self.new_password,
+                self.new_repeat,
+                self.reset_password,
+                self.reset_repeat,
+            )
+        )
+
+    def reject(self) -> None:
+        """Close, Escape and the close box come here: ask before losing what was typed."""
+        if self.unsaved() and not messages.confirm(
+            self, "Close without adding the user or setting the password you typed?"
+        ):
+            return
+        super().reject()
+
 
 class ChangePasswordDialog(QDialog):
     """Anyone changes their own password, typing the current one first."""

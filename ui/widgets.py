@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QListView,
+    QSizePolicy,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionFocusRect,
@@ -52,6 +53,11 @@ def heading(text: str, scale: float = 1.3) -> QLabel:
     label.setFont(font)
     label.setAccessibleName(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    # A heading can hold a case's or a page's title, as long as its author made it:
+    # it wraps to the window, and a word longer than the window (an address) is cut
+    # short there rather than making the window wider than the screen.
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
 
 
@@ -200,6 +206,10 @@ def item_list(model: QAbstractItemModel, column: int, name: str, accessible: str
     view.setItemDelegate(WrappedText(view))
     view.setUniformItemSizes(False)
     view.setResizeMode(QListView.ResizeMode.Adjust)
+    # With word wrap on, the list lays its items out again when only its width changes
+    # (a scroll bar appearing, the window narrowed); otherwise an item that now needs
+    # another line keeps its old place and the next one is drawn over it.
+    view.setWordWrap(True)
     view.setSpacing(2)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

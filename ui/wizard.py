@@ -265,7 +265,7 @@ class JustificationWizard(QDialog):
         self.basis = self._line("data_protection_basis")
         widgets.add_row(
             form,
-            label("data_protection_basis", "basis"),
+            label("data_protection_basis", "Data"),
             self.basis,
             description="Leave empty for the policy's default; change only on advice.",
         )
@@ -370,7 +370,7 @@ class JustificationWizard(QDialog):
         self.family_told = self._combo("family_told", FAMILY_TOLD)
         widgets.add_row(form, label("family_told", "y be"), self.family_told)
         self.family_reason = self._text("family_told_reason", 2)
-        widgets.add_row(form, label("family_told_reason", "why"), self.family_reason)
+        widgets.add_row(form, label("family_told_reason", "hy"), self.family_reason)
 
         promises = self._section(SECTIONS["promises"])
         promise_layout = QVBoxLayout(promises)
