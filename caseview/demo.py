@@ -71,6 +71,13 @@ SUPPLIED_PAGE = "alex-lee-staying-saved.html"
 SUPPLIED_URL = "https://social.example/alex.example/posts/lee-staying-with-us"
 
 
+CAPTURE_HINT = (
+    "In the demo, its made-up sites (social.example, clubs.example) open only in the "
+    "evidence browser: use Browse… (Ctrl+B), then Capture this page (Ctrl+S). A public "
+    "page on the internet can be captured here."
+)
+"""Said in the demo app's capture dialog: a plain capture reaches only the internet."""
+
 BROWSE_START = "http://social.example/alex.example"
 """Where the evidence browser opens on the demo: Alex's profile, served on this machine."""
 

@@ -161,6 +161,14 @@ class CaptureDialog(QDialog):
         self.progress.setVisible(running)
         self.cancel_button.setText("Stop the capture" if running else "Cancel")
 
+    def add_note(self, text: str) -> None:
+        """A line of advice under the explanation (the demo's, say)."""
+        note = widgets.note(text)
+        note.setObjectName(f"{self.PREFIX}Note")
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(2, note)  # after the heading and the explanation
+
     def start_capture(self) -> None:
         if self.task is not None:
             return

@@ -610,6 +610,10 @@ class MainWindow(QMainWindow):
     def open_capture(self, case_id: int, url: str = "") -> CaptureDialog:
         dialog = CaptureDialog(self, self.who, case_id)
         dialog.captured.connect(self._captured)
+        if self.demo_banner:
+            from caseview import demo  # local: only the demo has made-up sites
+
+            dialog.add_note(demo.CAPTURE_HINT)
         if url:
             dialog.url.setText(url)
         dialog.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from ui_support import Boxes, Team
 
@@ -106,3 +107,27 @@ def test_the_source_view_shows_provenance_and_text(
     labels = [view.form.itemAt(i).widget().text() for i in range(view.form.count())]
     assert view.detail.record.body_sha256 in labels
     assert "Barbecue on Saturday" in view.text.toPlainText()
+
+
+def test_the_demos_capture_dialog_says_its_sites_open_in_the_evidence_browser(
+    qtbot: QtBot, team: Team
+) -> None:
+    """The demo's made-up sites are served only to the evidence browser: a newcomer who
+    types one into Capture a page is told where to look, before the capture fails."""
+    from caseview import demo
+    from ui.main_window import MainWindow
+
+    plain = MainWindow(team.who("wren"))
+    in_demo = MainWindow(team.who("wren"), demo_banner=True)
+    for window in (plain, in_demo):
+        qtbot.addWidget(window)
+    notes = [
+        [
+            w.text()
+            for w in window.open_capture(team.case.id).findChildren(QLabel)
+            if w.objectName() == "captureNote"
+        ]
+        for window in (plain, in_demo)
+    ]
+    assert notes == [[], [demo.CAPTURE_HINT]]
+    qtbot.waitUntil(lambda: tasks.running() == 0, timeout=10_000)
