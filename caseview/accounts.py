@@ -236,11 +236,7 @@ def reset_password(session: Session, username: str, password: str) -> None:
     row = _other_account(session, username, "reset passwords")
     _check_password(password)
     with session.casefile.write() as conn:
-        if logins.server_checks_passwords(conn):
-            logins.set_password(conn, str(row["username"]), password)
-        else:
-            sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
-            sql.set_login_state(conn, int(row["id"]), 0, None)
+        # The event first: on a server, the password is set only just after it.
         audit.record(
             conn,
             at=session.now(),
@@ -250,6 +246,11 @@ def reset_password(session: Session, username: str, password: str) -> None:
             entity_id=int(row["id"]),
             data={"username": row["username"]},
         )
+        if logins.server_checks_passwords(conn):
+            logins.set_password(conn, str(row["username"]), password)
+        else:
+            sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
+            sql.set_login_state(conn, int(row["id"]), 0, None)
 
 
 def unlock(session: Session, username: str) -> None:
@@ -492,10 +493,7 @@ def change_password(session: Session, old: str, new: str) -> None:
             ) from None
     _check_password(new)
     with store.write() as conn:
-        if store.authenticates:
-            logins.set_password(conn, session.actor, new)
-        else:
-            sql.set_password_hash(conn, session.user.id, hasher.hash(new))
+        # The event first: on a server, the password is set only just after it.
         audit.record(
             conn,
             at=session.now(),
@@ -504,3 +502,7 @@ def change_password(session: Session, old: str, new: str) -> None:
             entity="user",
             entity_id=session.user.id,
         )
+        if store.authenticates:
+            logins.set_password(conn, session.actor, new)
+        else:
+            sql.set_password_hash(conn, session.user.id, hasher.hash(new))

@@ -3,9 +3,11 @@ through the database's own functions, with passwords sent only as SCRAM verifier
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
-from pg_seed import PREFIX, Team
+from pg_seed import AT, PREFIX, Team, event, insert
 from psycopg import errors
 
 from caseview.errors import CaseFileError, ValidationError
@@ -78,18 +80,73 @@ def test_a_switched_off_login_cannot_sign_in_until_switched_on(team: Team) -> No
     team.connect("flo", PASSWORD).close()
 
 
-def test_a_manager_resets_a_password(team: Team) -> None:
-    added(team, "rae")
-    install.reset_password(team["mona"].c, PREFIX, "rae", "the new password")
-    team["mona"].c.commit()
+APPEND_EVENT = "SELECT event_seq FROM caseview_append_event(%s)"
+
+
+def _body(**fields: Any) -> str:
+    """An event as Caseview sends it to caseview_append_event: everything but its seq."""
+    seq, payload, _, _ = event(1, "0" * 64, **fields)
+    return payload[: -len(f',"seq":{seq}}}')] + "}"
+
+
+def person(team: Team, username: str) -> int:
+    """A worker with a users row (added by mona, with its event) and a login; their id."""
+    mona = team["mona"].c
+    with mona.transaction():
+        user_id = int(
+            insert(
+                mona,
+                "users",
+                {
+                    "username": username,
+                    "display_name": username.title(),
+                    "role": "worker",
+                    "password_hash": "!postgresql",
+                    "created_at": AT,
+                    "created_by": team["mona"].id,
+                },
+            )
+        )
+        mona.execute(
+            APPEND_EVENT,
+            [_body(actor="mona", action="user.added", entity="user", entity_id=user_id)],
+        )
+        install.create_login(mona, PREFIX, username, PASSWORD, "worker")
+    return user_id
+
+
+def test_a_manager_resets_a_password_just_after_its_event(team: Team) -> None:
+    rae = person(team, "rae")
+    mona = team["mona"].c
+    with mona.transaction():
+        mona.execute(
+            APPEND_EVENT,
+            [_body(actor="mona", action="user.password_reset", entity="user", entity_id=rae)],
+        )
+        install.reset_password(mona, PREFIX, "rae", "the new password")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         team.connect("rae", PASSWORD)
     team.connect("rae", "the new password").close()
 
 
+def test_a_password_reset_without_its_event_is_refused(team: Team) -> None:
+    """With psql, a manager could otherwise set anyone's password and sign in as them
+    with nothing in the log."""
+    person(team, "tam")
+    mona = team["mona"].c
+    with pytest.raises(errors.InsufficientPrivilege, match="just after its audit event"):
+        install.reset_password(mona, PREFIX, "tam", "taken over quietly")
+    mona.rollback()
+    team.connect("tam", PASSWORD).close()
+
+
 def test_anyone_changes_their_own_password(team: Team) -> None:
-    added(team, "sal")
+    sal = person(team, "sal")
     with team.connect("sal", PASSWORD) as conn:
+        conn.execute(
+            APPEND_EVENT,
+            [_body(actor="sal", action="user.password_changed", entity="user", entity_id=sal)],
+        )
         install.reset_password(conn, PREFIX, "sal", "my own choice")
     team.connect("sal", "my own choice").close()
 

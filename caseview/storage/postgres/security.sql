@@ -738,6 +738,21 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('there is no login for %L', username);
     END IF;
+    -- A new password is a way in as that person: it is set only just after its audit
+    -- event (a reset by a manager, or a change by the person), appended last in this
+    -- transaction, so nobody can sign in as someone else unseen. The owner (migrating)
+    -- is not held to it.
+    IF session_user::text IS DISTINCT FROM (SELECT r.owner_role FROM caseview_roles r)
+       AND NOT EXISTS (
+           SELECT 1 FROM audit_log a JOIN users u ON u.id = a.entity_id
+           WHERE a.seq = NULLIF(current_setting('caseview.appended', true), '')::bigint
+             AND a.entity = 'user' AND u.username = caseview_set_password.username
+             AND a.action IN ('user.password_reset', 'user.password_changed')) THEN
+        PERFORM caseview_refuse_identity(format(
+            'a password is set only just after its audit event (user.password_reset or '
+            'user.password_changed for %s), recorded first in the same transaction',
+            username));
+    END IF;
     EXECUTE format('ALTER ROLE %I PASSWORD %L', login, verifier);
 END
 $$;
