@@ -464,7 +464,13 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     lines += [f"BROKEN evidence: {problem}." for problem in result.evidence_problems]
     out.result(obj, "\n".join(lines))
     out.note(
-        "The case file has been changed outside Caseview or damaged. Keep it as it is "
+        (
+            "The case data on the server has been changed outside Caseview or damaged. "
+            "Ask IT to keep the database and its backups as they are, and tell your "
+            "information governance team."
+        )
+        if is_server(args)
+        else "The case file has been changed outside Caseview or damaged. Keep it as it is "
         "and tell your information governance team."
     )
     return 4

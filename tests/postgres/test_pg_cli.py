@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -188,3 +189,14 @@ def test_an_address_caseview_cannot_read_is_never_repeated_with_its_password(
     err = capsys.readouterr().err
     assert "not a server address Caseview can read" in err
     assert "hunter2secret" not in err and "Traceback" not in err
+
+
+def test_an_export_on_the_server_says_how_to_check_it_there(cli_team: Team, tmp_path: Path) -> None:
+    """The note after 'export pdf' named 'caseview --db FILE', which on a server is no
+    command anyone can run: it names the server's address (no password) and a user."""
+    assert cli_team.run("case", "new", "--ref", "CP-9", "--title", "Nine", user="mona") == 0
+    target = tmp_path / "note.pdf"
+    assert cli_team.run("export", "pdf", "1", "-o", str(target), user="mona", password=MONA) == 0
+    err = cli_team.out()[1]
+    assert f"caseview --db {cli_team.people_url} --user NAME verify --expect-head" in err
+    assert MONA not in err and target.read_bytes().startswith(b"%PDF")
