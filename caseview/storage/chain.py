@@ -77,10 +77,11 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
     """True when every event ``lo..hi`` holds; False says only "walk it row by row".
 
     The fast path: SQLite itself checks that the numbers run on without a gap and that
-    each event carries the hash before it (one self-join on seq, in C), and joins each
-    event's previous hash to its payload, so Python does one sha256 per event and one
-    comparison per chunk. Anything odd (a value of the wrong type, text that is
-    not UTF-8) makes it answer False, and the row-by-row walk names what is wrong.
+    each event carries the hash before it (one self-join on seq, in C), joins each
+    event's previous hash to its payload, and hands a chunk's hashes over as one text, so
+    Python does one sha256 per event and a few comparisons per chunk. Anything odd (a
+    value of the wrong type, text that is not UTF-8) makes it answer False, and the
+    row-by-row walk names what is wrong.
     """
     # Every event but the last has its successor, carrying its hash: then the numbers
     # run on without a gap, and each link holds (NULLs and wrong types do not count).
@@ -95,28 +96,44 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
     factory = conn.text_factory
     conn.text_factory = str
     try:
-        cursor = conn.execute(
-            "SELECT CAST(prev_hash || payload AS BLOB), hash FROM audit_log"
-            " WHERE seq BETWEEN ? AND ? ORDER BY seq",
-            (lo, hi),
-        )
-        seen = 0
-        while rows := cursor.fetchmany(CHUNK):
-            seen += len(rows)
-            joined, digests = zip(*rows, strict=True)
+        for first in range(lo, hi + 1, CHUNK):
+            last = min(hi, first + CHUNK - 1)
+            joined = [both for (both,) in conn.execute(_JOINED, (first, last))]
+            (hashes,) = conn.execute(_HASHES, (first, last)).fetchone()
+            count = len(joined)
+            if count != last - first + 1 or not isinstance(hashes, str):
+                return False
+            # The chunk's stored hashes come as one text, separated by commas: a comma
+            # every 65th character and nowhere else says each hash is 64 characters
+            # (written end to end, hashes of 65 and 63 would read as two of 64).
+            if len(hashes) != 65 * count - 1 or hashes.count(",") != count - 1:
+                return False
+            if hashes[64::65] != "," * (count - 1):
+                return False
             # The chunk's digests written as hex at once, against its stored hashes as
             # they are (so a hash stored in capitals, say, does not hold): cheaper than
-            # formatting each digest on its own. Written end to end, hashes of 65 and 63
-            # characters would read as two of 64: each must be 64 on its own.
-            if set(map(len, digests)) != {64}:
-                return False
-            if b"".join([sha256(both).digest() for both in joined]).hex() != "".join(digests):
+            # formatting each digest on its own.
+            digests = b"".join([sha256(both).digest() for both in joined]).hex()
+            if digests != hashes.replace(",", ""):
                 return False
     except (sqlite3.Error, TypeError, ValueError):  # wrong types, text that is not UTF-8
         return False
     finally:
         conn.text_factory = factory
-    return seen == hi - lo + 1
+    return True
+
+
+_JOINED = (
+    "SELECT CAST(prev_hash || payload AS BLOB) FROM audit_log"
+    " WHERE seq BETWEEN ? AND ? ORDER BY seq"
+)
+"""Each event's previous hash and payload, as the bytes hashed: one value a row."""
+_HASHES = (
+    "SELECT group_concat(hash, ',') FROM"
+    " (SELECT hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq)"
+)
+"""A chunk's stored hashes in one text, in seq order. (Were SQLite ever to join them in
+another order, they would not match and the row walk would decide: never a false pass.)"""
 
 
 def _walk_rows(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
