@@ -266,24 +266,27 @@ def test_a_login_in_no_caseview_group_is_told_so(
 
 
 def _findings_store(confirmed: int | None, reviewed_by: int | None) -> sqlite3.Connection:
-    """The three tables exposure_reviews reads, as a case file holds them, with one
-    finding reviewed (confirmed, by wren) in the log."""
+    """The tables exposure_reviews reads, as a case file holds them, with one finding
+    reviewed (confirmed, by wren) in the log of case 3."""
     conn = sqlite3.connect(":memory:")
     conn.text_factory = bytes  # as verify reads a case file
     conn.executescript(
         "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT);"
-        "CREATE TABLE exposure_findings (id INTEGER PRIMARY KEY, confirmed INTEGER,"
-        " reviewed_by INTEGER);"
+        "CREATE TABLE sources (id INTEGER PRIMARY KEY, case_id INTEGER);"
+        "CREATE TABLE exposure_findings (id INTEGER PRIMARY KEY, source_id INTEGER,"
+        " confirmed INTEGER, reviewed_by INTEGER);"
         "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, action TEXT, entity_id INTEGER,"
-        " payload TEXT);"
+        " case_id INTEGER, payload TEXT);"
         "INSERT INTO users VALUES (1, 'mona'), (2, 'wren');"
+        "INSERT INTO sources VALUES (5, 3);"
     )
     payload = json.dumps(
         {"action": "exposure.reviewed", "actor": "wren", "data": {"confirmed": True}}
     )
-    conn.execute("INSERT INTO audit_log VALUES (7, 'exposure.reviewed', 1, ?)", [payload])
+    conn.execute("INSERT INTO audit_log VALUES (7, 'exposure.reviewed', 1, 3, ?)", [payload])
     conn.execute(
-        "INSERT INTO exposure_findings VALUES (1, ?, ?), (2, NULL, NULL)", [confirmed, reviewed_by]
+        "INSERT INTO exposure_findings VALUES (1, 5, ?, ?), (2, 5, NULL, NULL)",
+        [confirmed, reviewed_by],
     )
     return conn
 
