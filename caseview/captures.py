@@ -365,6 +365,8 @@ def capture_url(
         raise AssertionError("unreachable") from exc  # _record_failure always raises
     warc = collectors.records_for(captured)
     page = captured.page
+    # A photo fetched by its address says where it was taken as an imported one does.
+    gps = collectors.image_gps(captured.body) if page is None else None
     reading = _read(
         session,
         subject_id,
@@ -373,7 +375,7 @@ def capture_url(
         text=page.text if page else "",
         indicator_text=page.indicator_text if page else "",
         meta=page.meta if page else {},
-        images_gps=(),
+        images_gps=[gps] if gps else (),
     )
     if time.monotonic() > deadline or (cancel is not None and cancel()):
         late: collectors.CollectorError = (

@@ -35,7 +35,7 @@ from collectors.errors import (
 )
 from collectors.exposure import MAX_TEXT as EXPOSURE_MAX_TEXT
 from collectors.exposure import Indicator, exposure_indicators
-from collectors.files import FileCapture, import_file
+from collectors.files import FileCapture, image_gps, import_file
 from collectors.html import PageInfo, page_from_text, parse_html
 from collectors.http import (
     DEFAULT_DEADLINE_S,
@@ -89,6 +89,7 @@ __all__ = [
     "collateral_indicators",
     "exposure_indicators",
     "fetch",
+    "image_gps",
     "import_file",
     "is_collateral",
     "page_from_text",

@@ -23,7 +23,7 @@ from collectors import sniff
 from collectors.documents import DocumentText, read_docx, read_eml, read_pdf
 from collectors.errors import CollectorError, TooLarge, UnsupportedType
 from collectors.html import PageInfo, page_from_text, parse_html
-from collectors.images import ImageInfo, read_image
+from collectors.images import GpsPoint, ImageInfo, read_image
 from collectors.mhtml import MhtmlDocument, read_mhtml
 from collectors.version import TOOL_NAME, TOOL_VERSION
 
@@ -82,6 +82,15 @@ class FileCapture:
     image: ImageInfo | None
     mhtml: MhtmlDocument | None
     tool: str = f"{TOOL_NAME}/{TOOL_VERSION}"
+
+
+def image_gps(data: bytes) -> GpsPoint | None:
+    """Where a photo says it was taken (its EXIF GPS), if ``data`` is a photo that says;
+    None for anything else. A page fetched by its address may be a photo too."""
+    found = sniff.sniff(data)
+    if found is None or found.kind not in _IMAGE_FORMATS:
+        return None
+    return read_image(data, _IMAGE_FORMATS[found.kind]).gps
 
 
 def import_file(

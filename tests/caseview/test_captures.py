@@ -28,6 +28,7 @@ from capture_support import (
     PAGE,
     PAGE_GZ,
     HostileServer,
+    Reply,
     approve_for,
     approved,
     counts,
@@ -1005,3 +1006,20 @@ def test_tampered_blob_bytes_are_reported_by_verify(
     assert not result.intact
     assert result.first_break is None  # the chain itself is untouched
     assert any(p.startswith("blobs row ") for p in result.evidence_problems), result
+
+
+def test_a_geotagged_photo_captured_by_its_address_is_an_exposure_finding(
+    worker: Session,
+    case: Case,
+    child: Subject,
+    about_child: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    """A photo fetched by its address says where it was taken as an imported one does."""
+    server.routes["/photo.png"] = Reply(
+        headers=[("Content-Type", "image/png")], body=_png(gps=True)
+    )
+    source = _capture(worker, case, child, about_child, server.url("/photo.png"))
+    assert [e.kind for e in source.exposure] == ["geotag"]
+    plain = _capture(worker, case, child, about_child, server.url("/child"))
+    assert "geotag" not in [e.kind for e in plain.exposure]
