@@ -72,9 +72,9 @@ SUPPLIED_URL = "https://social.example/alex.example/posts/lee-staying-with-us"
 
 
 CAPTURE_HINT = (
-    "In the demo, its made-up sites (social.example, clubs.example) open only in the "
-    "evidence browser: use Browse… (Ctrl+B), then Capture this page (Ctrl+S). A public "
-    "page on the internet can be captured here."
+    "In the demo, its made-up sites (social.example, clubs.example) exist only inside the "
+    "evidence browser: use Browse… (Ctrl+B), then Capture this page (Ctrl+S). This dialog "
+    "fetches from the internet, where they cannot be found."
 )
 """Said in the demo app's capture dialog: a plain capture reaches only the internet."""
 
