@@ -189,10 +189,11 @@ def get(session: Session, source_id: int) -> SourceRecord:
     return _record(conn, row)
 
 
-def list_for_case(session: Session, case_id: int) -> list[SourceRecord]:
+def list_for_case(session: Session, case_id: int, *, with_text: bool = True) -> list[SourceRecord]:
+    """The case's sources; ``with_text=False`` leaves each page's text out ("")."""
     case_for_reading(session, case_id)
     conn = session.casefile.conn
-    return [_record(conn, row) for row in sql.sources_of_case(conn, case_id)]
+    return [_record(conn, row) for row in sql.sources_of_case(conn, case_id, with_text=with_text)]
 
 
 def evidence_bytes(session: Session, source_id: int) -> bytes:

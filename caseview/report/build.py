@@ -247,7 +247,7 @@ def _build(session: Session, case_id: int) -> ReportData:
     subjects = cases.list_subjects(session, case_id)
     names = {s.id: s.name for s in subjects}
     displays = {str(r["username"]): str(r["display_name"]) for r in people_sql.list_users(conn)}
-    sources = captures.list_for_case(session, case_id)
+    sources = captures.list_for_case(session, case_id, with_text=False)  # the note shows none
     note = notes.current(session, case_id)
     # Judged, like the policy section, under the policy in force at the note's date.
     dated = from_iso(at)

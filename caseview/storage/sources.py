@@ -50,12 +50,26 @@ def source(conn: sqlite3.Connection, source_id: int) -> sqlite3.Row | None:
     return row
 
 
-def sources_of_case(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
+def sources_of_case(
+    conn: sqlite3.Connection, case_id: int, *, with_text: bool = True
+) -> list[sqlite3.Row]:
+    """The case's sources in capture order. Without their text (``with_text=False``: it
+    reads as ""), a case of many long pages is listed in little memory: the note, say,
+    shows no page's text."""
+    select = _SOURCE if with_text else _SOURCE.replace("s.*", _columns_but_text(conn), 1)
     return list(
         conn.execute(
-            _SOURCE + " WHERE s.case_id = ? ORDER BY s.captured_started_at, s.id", (case_id,)
+            select + " WHERE s.case_id = ? ORDER BY s.captured_started_at, s.id", (case_id,)
         )
     )
+
+
+def _columns_but_text(conn: sqlite3.Connection) -> str:
+    """Every column of sources, in order, with the text replaced by ""."""
+    cursor = conn.execute("SELECT * FROM sources WHERE 0 = 1")
+    names = [column[0] for column in cursor.description]
+    cursor.fetchall()
+    return ", ".join("'' AS text" if name == "text" else f"s.{name}" for name in names)
 
 
 def warc_blobs_of_case(conn: sqlite3.Connection, case_id: int) -> Iterator[bytes]:

@@ -1023,3 +1023,16 @@ def test_a_geotagged_photo_captured_by_its_address_is_an_exposure_finding(
     assert [e.kind for e in source.exposure] == ["geotag"]
     plain = _capture(worker, case, child, about_child, server.url("/child"))
     assert "geotag" not in [e.kind for e in plain.exposure]
+
+
+@pytest.mark.both_engines
+def test_sources_listed_without_their_text_differ_only_in_the_text(
+    worker: Session, case: Case, child: Subject, about_child: JustificationRecord
+) -> None:
+    """The note lists a case's sources without each page's text (it shows none), so a
+    case of many long pages is exported in little memory; everything else is as stored."""
+    _import(worker, case, child, about_child, HTML_FILE, "post.html")
+    [whole] = captures.list_for_case(worker, case.id)
+    [light] = captures.list_for_case(worker, case.id, with_text=False)
+    assert whole.text and light.text == ""
+    assert dataclasses.replace(light, text=whole.text) == whole
