@@ -24,7 +24,6 @@ only here.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,6 +42,7 @@ from caseview.errors import CaseFileError
 from caseview.session import Session
 from caseview.storage import CaseFile, open_case_file, people
 from caseview.storage import audit as audit_sql
+from caseview.storage.casefile import built_beside
 
 PASSWORD = "demo"
 USERS = {
@@ -175,24 +175,11 @@ def build(path: Path) -> Path:
             f"The demo case file {path} has changed since it was built, so it was not "
             "overwritten. Run 'caseview demo --fresh' for a new demo file beside it."
         )
-    # Built beside, under a name of its own, and put in place whole: a build cut short
-    # (Ctrl+C, a crash, the machine off) leaves no half-built demo at ``path`` that would
-    # then look like a file someone had worked in.
-    building = path.with_name(f".{path.name}.building-{os.getpid()}")
-    try:
-        _remove_database(building)
-        with open_case_file(building, create=True) as casefile, _DemoSite() as site:
-            _tell_the_story(casefile, site)
-        _remove_database(path)
-        os.replace(building, path)
-    finally:
-        _remove_database(building)
+    # Put in place whole (built_beside): a build cut short leaves no half-built demo at
+    # ``path`` that would then look like a file someone had worked in.
+    with built_beside(path, replacing=True) as casefile, _DemoSite() as site:
+        _tell_the_story(casefile, site)
     return path
-
-
-def _remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _all_users(casefile: CaseFile) -> list[User]:

@@ -25,6 +25,7 @@ from caseview.cli.session import (
 from caseview.domain import User
 from caseview.errors import CaseFileError, CaseviewError, UsageError
 from caseview.storage import open_case_file
+from caseview.storage.casefile import built_beside
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -64,54 +65,15 @@ def _without_accounts(path: Path) -> bool:
 
 
 def _create_case_file(path: Path, admin: str, password: str, display: str) -> User:
-    """A new case file with its first manager, put at ``path`` whole or not at all.
-
-    It is built beside under a name of its own and linked into place only when complete:
-    a Ctrl+C or a crash mid-way leaves nothing at ``path`` that the next 'init' would
-    refuse as existing (as :func:`caseview.demo.build` does for the demo file).
-    """
+    """A new case file with its first manager, put at ``path`` whole or not at all
+    (:func:`~caseview.storage.casefile.built_beside`): a Ctrl+C or a crash mid-way
+    leaves nothing at ``path`` that the next 'init' would refuse as existing."""
     if path.exists() or path.is_symlink():
         raise CaseFileError(
             f"{path} already exists. Choose another path, or open it without 'init'."
         )
-    building = path.with_name(f".{path.name}.init-{os.getpid()}")
-    try:
-        _remove_database(building)
-        with open_case_file(building, create=True) as casefile:
-            user = accounts.create_first_manager(casefile, admin, password, display_name=display)
-        pending = Path(f"{building}-wal")
-        if pending.exists() and pending.stat().st_size:
-            # Closing the last connection folds the log into the file; if it did not, the
-            # file alone is not the whole case file, and must not be put in place as one.
-            raise CaseFileError(
-                f"The new case file could not be finished at {path}. Check that the folder "
-                "is on this computer (not a network drive) and try again."
-            )
-        _put_in_place(building, path)
-    finally:
-        _remove_database(building)
-    return user
-
-
-def _put_in_place(building: Path, path: Path) -> None:
-    """Give the finished file its name, never replacing a file someone made meanwhile."""
-    exists = CaseFileError(
-        f"{path} already exists. Choose another path, or open it without 'init'."
-    )
-    try:
-        os.link(building, path)
-    except FileExistsError:
-        raise exists from None
-    except OSError:
-        # A file system without hard links: a rename, after a last look.
-        if path.exists() or path.is_symlink():
-            raise exists from None
-        os.replace(building, path)
-
-
-def _remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with built_beside(path) as casefile:
+        return accounts.create_first_manager(casefile, admin, password, display_name=display)
 
 
 def _init_server(args: argparse.Namespace, out: Output) -> int:

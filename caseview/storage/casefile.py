@@ -265,6 +265,59 @@ def _check_identity(conn: sqlite3.Connection, path: Path, *, creating: bool) -> 
         )
 
 
+@contextlib.contextmanager
+def built_beside(path: Path, *, replacing: bool = False) -> Iterator[CaseFile]:
+    """A new case file, made under a name of its own beside ``path`` and given that
+    name only when the block ends without an error: a Ctrl+C or a crash part way leaves
+    nothing half-made at ``path``, which would then read as a file someone had made or
+    worked in. ``replacing`` puts it over a file at ``path`` (the demo, rebuilt);
+    otherwise a file that appeared there meanwhile is never replaced.
+    """
+    building = path.with_name(f".{path.name}.building-{os.getpid()}")
+    try:
+        remove_database(building)
+        with open_case_file(building, create=True) as casefile:
+            yield casefile
+        pending = Path(f"{building}-wal")
+        if pending.exists() and pending.stat().st_size:
+            # Closing the last connection folds the log into the file; if it did not, the
+            # file alone is not the whole case file, and must not be put in place as one.
+            raise CaseFileError(
+                f"The new case file could not be finished at {path}. Check that the folder "
+                "is on this computer (not a network drive) and try again."
+            )
+        if replacing:
+            for part in ("-wal", "-shm", "-journal"):  # the earlier file's, not this one's
+                Path(f"{path}{part}").unlink(missing_ok=True)
+            os.replace(building, path)
+        else:
+            _put_in_place(building, path)
+    finally:
+        remove_database(building)
+
+
+def _put_in_place(building: Path, path: Path) -> None:
+    """Give the finished file its name, never replacing a file someone made meanwhile."""
+    exists = CaseFileError(
+        f"{path} already exists. Choose another path, or open it without 'init'."
+    )
+    try:
+        os.link(building, path)
+    except FileExistsError:
+        raise exists from None
+    except OSError:
+        # A file system without hard links: a rename, after a last look.
+        if path.exists() or path.is_symlink():
+            raise exists from None
+        os.replace(building, path)
+
+
+def remove_database(path: Path) -> None:
+    """Remove a case file and SQLite's working files beside it, those that are there."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = False) -> CaseFile:
     """Open (or with ``create=True``, create) a case file and bring its schema up to date.
 
