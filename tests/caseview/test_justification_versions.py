@@ -5,7 +5,9 @@ allowances at once, each with its own planned viewings."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from gate_support import URL, make_request
@@ -79,3 +81,32 @@ def test_the_template_is_valid_for_two_weeks_from_the_uk_day(manager: Session) -
     text = justifications.template(manager)
     assert 'valid_until = "2026-07-15"' in text or "valid_until = 2026-07-15" in text
     assert ethics.uk_day(manager.now()) == date(2026, 7, 1)
+
+
+def test_verify_names_an_earlier_version_put_back_in_force_behind_the_log(
+    worker: Session, manager: Session, case: Case, subject: Subject
+) -> None:
+    first, second = _approved_then_revised(worker, manager, case, subject, planned=2)
+    justifications.review(manager, second, "approve", REASONS)
+    path = manager.casefile.path
+    assert isinstance(path, Path) and audit.verify(None, path).intact
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        names = [
+            n
+            for (n,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name = 'justifications'"
+            )
+        ]
+        for name in names:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute(
+            "UPDATE justifications SET status = 'approved', cancel_reason = NULL WHERE id = ?",
+            (first,),
+        )
+    finally:
+        conn.close()
+    result = audit.verify(None, path)
+    assert not result.intact
+    assert result.row_break is not None and "justifications" in str(result.row_break)
