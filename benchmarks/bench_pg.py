@@ -22,10 +22,17 @@ case, append audit events through Caseview's real paths, in two kinds:
 Against them, in the same run, on the same server, the same 20 processes on the same
 connections each INSERT a row of the same size into a plain table (an identity seq,
 payload, prev_hash, hash; no lock, no trigger, no row-level security), one per
-transaction. The three alternate, run by run. Target: events on their own at least
-half the bare rate. Afterwards the chain must verify and hold every event appended
-(none lost). Before them, one client alone does all three: what each costs when
-nobody waits for the lock.
+transaction. Target: events on their own at least half the bare rate.
+
+Between the two, a *bare chained append*: a function that takes a lock, reads the head,
+hashes and inserts into a table like the bare one, with none of Caseview's checks (who
+is signed in, their account, group and allocation), generated copies or notice. It
+shows what serialising the chain costs by itself, and so how much of the gap to the
+bare rate the database's checks make.
+
+The four alternate, run by run. Afterwards the chain must verify and hold every event
+appended (none lost). Before them, one client alone does all four: what each costs
+when nobody waits for the lock.
 
 Verify: a log of 1,000,000 events (``bench_audit``'s: payloads of about 300 bytes,
 non-ASCII text) written with COPY by the superuser with triggers off, then a manager
@@ -73,6 +80,27 @@ BARE_TABLE = (
     " payload text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)"
 )
 BARE_INSERT = "INSERT INTO bench_bare (payload, prev_hash, hash) VALUES (?, ?, ?)"
+# The chain with nothing else: the same lock, head, hash and insert as
+# caseview_append_event, into a table like bench_bare, with no checks, copies or notice.
+BARE_CHAIN = (
+    "CREATE TABLE bench_chain (seq bigint PRIMARY KEY,"
+    " payload text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)",
+    """CREATE FUNCTION bench_chain_append(body text, OUT event_seq bigint, OUT event_hash text)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+    DECLARE
+        prev text;
+        payload text;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(7161052019141700002);
+        SELECT c.seq, c.hash INTO event_seq, prev FROM bench_chain c ORDER BY c.seq DESC LIMIT 1;
+        event_seq := coalesce(event_seq, 0) + 1;
+        prev := coalesce(prev, repeat('0', 64));
+        payload := left(body, -1) || ',"seq":' || event_seq || '}';
+        event_hash := encode(sha256(convert_to(prev || payload, 'UTF8')), 'hex');
+        INSERT INTO bench_chain VALUES (event_seq, payload, prev, event_hash);
+    END $$""",
+)
+BARE_CHAIN_APPEND = "SELECT * FROM bench_chain_append(?)"
 WAIT_S = 600  # for a client: a benchmark that waits longer has gone wrong
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 
@@ -113,10 +141,14 @@ class Client:
 def _appends(store: ServerFile, me: Client, phase: str) -> None:
     """``me.count`` events by ``me``: bare INSERTs, or Caseview's appends."""
     data = event(0)["data"]
+    body = audit.canonical_json(event(0) | {"at": "2026-11-24T09:00:00Z"})
     if phase == "bare":
-        bare = (audit.canonical_json(event(0) | {"at": "2026-11-24T09:00:00Z"}), "0" * 64, "0" * 64)
         for _ in range(me.count):
-            store.pg.execute(BARE_INSERT, bare)  # autocommit: one transaction each
+            store.pg.execute(BARE_INSERT, (body, "0" * 64, "0" * 64))  # one transaction each
+        return
+    if phase == "chain":
+        for _ in range(me.count):
+            store.pg.execute(BARE_CHAIN_APPEND, (body,))
         return
     fields = {
         "actor": me.username,
@@ -167,6 +199,8 @@ def bench_appends(server: Any) -> None:
         with owner.write() as conn:
             conn.execute(BARE_TABLE)
             conn.execute(f"GRANT INSERT ON bench_bare TO {address.prefix}_worker")
+            for statement in BARE_CHAIN:
+                conn.execute(statement)
         start_seq = audit.head(boss.casefile.conn).seq
 
     # One client alone first: what one append costs, with nobody waiting for the lock.
@@ -174,9 +208,11 @@ def bench_appends(server: Any) -> None:
     with ServerAddress(alone.people_url).connect_as(alone.username, PASSWORD) as store:
         _appends(store, alone, "caseview")  # warm-up
         one_bare = timed(lambda: _appends(store, alone, "bare"))
+        one_chain = timed(lambda: _appends(store, alone, "chain"))
         one_alone = timed(lambda: _appends(store, alone, "alone"))
         one_appended = timed(lambda: _appends(store, alone, "caseview"))
     rate("one client alone: bare INSERT loop", alone.count, one_bare, unit="rows/s")
+    rate("one client alone: bare chained append", alone.count, one_chain)
     rate("one client alone: events on their own (record_alone)", alone.count, one_alone)
     rate("one client alone: events with a change (write + record)", alone.count, one_appended)
     start_seq += alone.count * (2 * REPEATS + 1)
@@ -205,27 +241,28 @@ def bench_appends(server: Any) -> None:
                 raise RuntimeError("a client failed") from found
         return time.perf_counter() - start
 
-    bare_s: list[float] = []
-    alone_s: list[float] = []
-    caseview_s: list[float] = []
+    phases = ("bare", "chain", "alone", "caseview")
+    seconds: dict[str, list[float]] = {phase: [] for phase in phases}
     try:
-        for phase in ("bare", "alone", "caseview"):  # a warm-up of each
+        for phase in phases:  # a warm-up of each
             run(phase)
         for _ in range(REPEATS):
-            bare_s.append(run("bare"))
-            alone_s.append(run("alone"))
-            caseview_s.append(run("caseview"))
+            for phase in phases:
+                seconds[phase].append(run(phase))
     finally:
         for queue in commands:
             queue.put(None)
         for process in processes:
             process.join(WAIT_S)
 
-    bare = rate(f"bare INSERT loop, {CLIENTS} clients", total, bare_s, unit="rows/s")
-    on_own = rate(f"events on their own (record_alone), {CLIENTS} clients", total, alone_s)
+    bare = rate(f"bare INSERT loop, {CLIENTS} clients", total, seconds["bare"], unit="rows/s")
+    chained = rate(f"bare chained append, {CLIENTS} clients", total, seconds["chain"])
+    ratio("bare chained append / bare INSERTs", chained, bare)
+    on_own = rate(f"events on their own (record_alone), {CLIENTS} clients", total, seconds["alone"])
     ratio("events on their own / bare INSERTs", on_own, bare, target=RATIO_TARGET)
+    ratio("events on their own / bare chained append", on_own, chained)
     with_change = rate(
-        f"events with a change (write + record), {CLIENTS} clients", total, caseview_s
+        f"events with a change (write + record), {CLIENTS} clients", total, seconds["caseview"]
     )
     ratio("events with a change / bare INSERTs", with_change, bare)
 
