@@ -416,13 +416,18 @@ class RowBreak:
 
     table: str
     row: str
-    kind: str  # "changed", "added" or "deleted"
+    kind: str  # "changed", "added", "deleted", or "malformed" (an event itself)
     seq: int | None = None
     action: str = ""
     columns: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.table} row {self.row}"
+        if self.kind == "malformed":
+            return (
+                f"audit event {self.seq} ({self.action}) is not one Caseview wrote: the log "
+                "was rewritten from there on, so the rows were checked only up to it"
+            )
         if self.kind == "added":
             return f"{where} is in no audit event: it was added behind the log's back"
         event = f"audit event {self.seq} ({self.action})"
@@ -1179,7 +1184,25 @@ def _action_filter(conn: sqlite3.Connection) -> tuple[str, list[Any]]:
     stored text up to the first comma picks the events out without parsing any JSON.
     """
     heads = ['{"action":' + json.dumps(action) for action in sorted(HANDLERS)]
-    return dialect.begins_with_one_of(conn, "payload", heads, ",")
+    where, params = dialect.begins_with_one_of(conn, "payload", heads, ",")
+    # And any event that does not begin so, which Caseview never writes: a key put
+    # before "action" must not hide an event from the check.
+    return f"({where}) OR substr(payload, 1, ?) <> ?", [*params, len(_LEAD), _LEAD]
+
+
+_LEAD = '{"action":"'
+
+
+def _named(payload: str | bytes) -> str:
+    """The action an unreadable event names first, as far as it can be read."""
+    text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+    if text.startswith(_LEAD):
+        return text.removeprefix(_LEAD).split('"', 1)[0][:60]
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return "?"
+    return str(event["action"])[:60] if isinstance(event, dict) and "action" in event else "?"
 
 
 def check_rows(
@@ -1206,15 +1229,29 @@ def _check_rows(conn: sqlite3.Connection, attestations: Mapping[str, object]) ->
     if "audit_log" not in dialect.table_names(conn):
         return None
     where, params = _action_filter(conn)
-    loads, handlers = json.loads, HANDLERS
+    loads, dumps, handlers = json.loads, json.dumps, HANDLERS
     query = f"SELECT seq, payload FROM audit_log WHERE {where} ORDER BY seq"
     # Every table read alongside the events is closed before the caller's snapshot ends.
     with contextlib.ExitStack() as stack:
         replay = _Replay(conn, attestations, stack)
         with dialect.stream(conn, query, params) as events:
             for seq, payload in events:
-                event = loads(payload)
-                handlers[event["action"]](replay, seq, event)
+                try:
+                    event = loads(payload)
+                    action = event["action"]
+                    # As Caseview writes it: its action first, once (the filter read the
+                    # first; JSON keeps the last).
+                    if not payload.startswith(f'{{"action":{dumps(action)},'):
+                        raise ValueError("not in Caseview's form")
+                    handlers[action](replay, seq, event)
+                except (ValueError, LookupError, TypeError, AttributeError):
+                    # Not JSON, or without what Caseview records for its action: only a
+                    # log rehashed from this event on passes the chain with it. Nothing
+                    # after it can be replayed, nor the tables compared at the end; the
+                    # breaks found before it, as their events arrived, still count.
+                    malformed = RowBreak("audit_log", str(seq), "malformed", seq, _named(payload))
+                    earlier = [m.broken for m in replay.merged.values() if m.broken]
+                    return min([*earlier, malformed], key=lambda b: b.order)
         found = [m.finish() for m in replay.merged.values()]
     found += [h.compare(conn) for h in replay.held.values()]
     breaks = [b for b in found if b is not None]

@@ -13,7 +13,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -236,21 +236,30 @@ def test_a_source_text_is_vouched_by_its_hash(
     assert result.row_break is not None and result.row_break.columns == ("text",)
 
 
-def rechain_without_text_hashes(path: Path) -> None:
-    """Rewrite the log as an older Caseview wrote it: source.recorded without text_sha256
-    (every hash recomputed, so the chain itself is intact)."""
+def rechain(path: Path, rewrite: Callable[[int, str], str]) -> None:
+    """Rewrite each event's payload with ``rewrite(seq, payload)``, every hash recomputed,
+    so the chain itself is intact: what someone holding the file could do."""
     with tampering(path) as conn:
         prev = "0" * 64
         for seq, payload in list(conn.execute("SELECT seq, payload FROM audit_log ORDER BY seq")):
-            event = json.loads(payload)
-            event["data"].pop("text_sha256", None)
-            text = audit.canonical_json(event)
+            text = rewrite(seq, payload)
             digest = audit.chain_hash(prev, text)
             conn.execute(
                 "UPDATE audit_log SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
                 (text, prev, digest, seq),
             )
             prev = digest
+
+
+def rechain_without_text_hashes(path: Path) -> None:
+    """Rewrite the log as an older Caseview wrote it: source.recorded without text_sha256."""
+
+    def older(seq: int, payload: str) -> str:
+        event = json.loads(payload)
+        event["data"].pop("text_sha256", None)
+        return audit.canonical_json(event)
+
+    rechain(path, older)
 
 
 def test_old_source_events_without_a_text_hash_leave_only_text_unchecked(copy: Path) -> None:
@@ -437,6 +446,95 @@ def test_the_first_break_in_log_order_is_reported(copy: Path) -> None:
         "1",
         "user.added",
     )
+
+
+# --- an event rewritten into one Caseview never writes ----------------------------------
+
+
+def first_seq(path: Path, action: str) -> int:
+    return min(seq for seq, found in events_by_seq(path).items() if found == action)
+
+
+def _without(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda event: audit.canonical_json({k: v for k, v in event.items() if k != key})
+
+
+MALFORMED: dict[str, Callable[[dict[str, Any]], str]] = {
+    "not JSON": lambda event: '{"action":"case.created",not JSON',
+    "its row's id missing": _without("entity_id"),
+    "a key before its action": lambda event: audit.canonical_json({**event, "0": 1}),
+    "its action given twice": lambda event: (
+        '{"action":"case.created","action":"no.such"' + audit.canonical_json(event)[24:]
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(MALFORMED))
+def test_an_event_rewritten_into_one_caseview_never_writes_is_a_break_not_a_crash(
+    copy: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = first_seq(copy, "case.created")
+    rewrite = MALFORMED[how]
+    rechain(copy, lambda seq, payload: rewrite(json.loads(payload)) if seq == target else payload)
+    code, out = cli_verify(copy, capsys)
+    assert code == 4
+    assert out["evidence_problems"][0] == (
+        f"audit event {target} (case.created) is not one Caseview wrote: the log was "
+        "rewritten from there on, so the rows were checked only up to it"
+    )
+
+
+def test_an_event_stored_as_bytes_is_a_break(copy: Path) -> None:
+    # The chain hashes the same bytes, so only the row check can see it.
+    target = first_seq(copy, "case.created")
+    with tampering(copy) as conn:
+        conn.execute("UPDATE audit_log SET payload = CAST(payload AS BLOB) WHERE seq = ?", [target])
+    result = audit.verify(None, copy)
+    assert result.first_break is None
+    assert result.row_break is not None
+    assert (result.row_break.kind, result.row_break.seq) == ("malformed", target)
+
+
+def test_a_row_break_found_before_a_rewritten_event_is_still_the_one_reported(
+    copy: Path,
+) -> None:
+    # Notes are compared as their events arrive; the users table, replayed to the end,
+    # cannot be once the replay stops.
+    with tampering(copy) as conn:
+        conn.execute("UPDATE notes SET analysis = 'early' WHERE id = 1")
+        conn.execute("UPDATE users SET display_name = 'early' WHERE id = 1")
+    last = max(events_by_seq(copy))
+    rechain(copy, lambda seq, payload: "{" + payload[1:-1] + ",}" if seq == last else payload)
+    found = audit.verify(None, copy).row_break
+    assert found is not None and (found.table, found.row, found.kind) == ("notes", "1", "changed")
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(pick=st.integers(min_value=0), key=st.text(max_size=12), value=VALUES)
+def test_verify_answers_whatever_an_event_is_rewritten_to(
+    rich: Path, tmp_path_factory: pytest.TempPathFactory, pick: int, key: str, value: object
+) -> None:
+    path = tmp_path_factory.mktemp("rewritten") / "copy.db"
+    shutil.copy(rich, path)
+    seqs = sorted(events_by_seq(path))
+    target = seqs[pick % len(seqs)]
+
+    def rewrite(seq: int, payload: str) -> str:
+        if seq != target:
+            return payload
+        event = json.loads(payload)
+        event[key or "entity_id"] = value
+        return audit.canonical_json(event)
+
+    rechain(path, rewrite)
+    result = audit.verify(None, path)  # an answer, never an exception
+    assert result.first_break is None
+    if result.row_break is not None:
+        assert result.row_break.seq is None or result.row_break.seq <= target
 
 
 def test_a_broken_chain_is_reported_and_rows_are_not_checked(copy: Path) -> None:

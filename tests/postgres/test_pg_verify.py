@@ -444,12 +444,43 @@ def test_a_rewritten_log_no_longer_holds_its_checkpoint(copies: Copies) -> None:
     assert found(on_server) == found(on_file)
 
 
-def rewrite_last(conn: Any, mark: str, seq: int) -> None:
-    """Change event ``seq``'s payload (not its row's data) and give it a matching hash."""
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        lambda payload: '{"0":1,' + payload[1:],  # a key before its action
+        lambda payload: payload[:-1] + ",",  # not JSON
+    ],
+    ids=["a key before its action", "not JSON"],
+)
+def test_an_event_rewritten_into_one_caseview_never_writes_is_the_same_break_on_both(
+    copies: Copies, rewrite: Callable[[str], str]
+) -> None:
+    last = audit.head(copies.owner.conn).seq
+    with copies.superuser() as su:
+        su.execute("ALTER TABLE audit_log DISABLE TRIGGER ALL")
+        rewrite_last(su, "%s", last, rewrite)
+        su.execute("ALTER TABLE audit_log ENABLE TRIGGER ALL")
+    with tampering(copies.case_file) as conn:
+        rewrite_last(conn, "?", last, rewrite)
+    on_server, on_file = both(copies)
+    assert on_server.first_break is None and on_server.row_break is not None
+    assert (on_server.row_break.kind, on_server.row_break.seq) == ("malformed", last)
+    assert found(on_server) == found(on_file)
+
+
+def _note_added(payload: str) -> str:
+    return payload.replace('"data":{}', '"data":{"note":"nothing to see"}')
+
+
+def rewrite_last(
+    conn: Any, mark: str, seq: int, rewrite: Callable[[str], str] = _note_added
+) -> None:
+    """Change event ``seq``'s payload (by default not its row's data) and give it a
+    matching hash."""
     prev, payload = conn.execute(
         f"SELECT prev_hash, payload FROM audit_log WHERE seq = {mark}", (seq,)
     ).fetchone()
-    changed = payload.replace('"data":{}', '"data":{"note":"nothing to see"}')
+    changed = rewrite(payload)
     assert changed != payload
     digest = hashlib.sha256((prev + changed).encode()).hexdigest()
     conn.execute(
