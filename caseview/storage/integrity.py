@@ -172,6 +172,55 @@ def server_logins(conn: sqlite3.Connection) -> str | None:
     return None
 
 
+def case_file_guards(conn: sqlite3.Connection) -> str | None:
+    """On a case file: its triggers (what refuses a change to the log, the evidence, a
+    decision) are exactly those Caseview's schema made, for the steps applied to it.
+    Caseview never drops, changes or adds one, so a difference says the file was edited
+    with another tool: with the guards gone, or a trigger added to rewrite what is
+    written. (A server's are checked in its catalogue: audit_definition.)"""
+    if dialect.is_server(conn):
+        return None
+    from caseview.storage import schema  # local: the schema is only needed here
+
+    applied = tuple(
+        _text(name)
+        for (name,) in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+            (schema.MIGRATION_SET,),
+        )
+    )
+    expected = schema.triggers_after(applied)
+    found = {
+        _text(name): _text(sql)
+        for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    }
+    differences = [
+        (what, sorted(names))
+        for what, names in (
+            ("removed", expected.keys() - found.keys()),
+            ("changed", {n for n in expected.keys() & found.keys() if expected[n] != found[n]}),
+            ("added", found.keys() - expected.keys()),
+        )
+        if names
+    ]
+    if not differences:
+        return None
+    listed = "; ".join(f"{what}: {_some(names)}" for what, names in differences)
+    return (
+        f"the case file's guards were changed outside Caseview (triggers {listed}): "
+        "Caseview never changes them, so the file was edited with another tool"
+    )
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _some(names: list[str], shown: int = 4) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def audit_definition(conn: sqlite3.Connection) -> str | None:
     """audit_log's copy columns are still generated from the payload."""
     from caseview.storage.audit import definition_intact  # local: audit imports schema
@@ -181,6 +230,7 @@ def audit_definition(conn: sqlite3.Connection) -> str | None:
 
 CHECKS: list[Check] = [
     audit_definition,
+    case_file_guards,
     justification_hashes,
     review_hashes,
     blob_hashes,

@@ -6,6 +6,7 @@ does not know was written by a newer Caseview, and is refused rather than change
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -152,6 +153,21 @@ def check_version(db: sqlite_utils.Database, path: Path) -> None:
             f"{path} was written by a newer version of Caseview (schema step "
             f"{unknown[-1]}). Update Caseview to open it; the file was left unchanged."
         )
+
+
+@functools.lru_cache(maxsize=8)
+def triggers_after(applied: tuple[str, ...]) -> dict[str, str]:
+    """The triggers (name: CREATE statement as SQLite keeps it) of a case file to which
+    the steps ``applied`` have been applied, and no others: built afresh in memory."""
+    db = sqlite_utils.Database(memory=True)
+    try:
+        migrations.apply(db, stop_before=[s for s in _KNOWN_STEPS if s not in applied])
+        return {
+            str(name): str(sql)
+            for name, sql in db.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'")
+        }
+    finally:
+        db.close()
 
 
 def migrate(db: sqlite_utils.Database, path: Path) -> None:

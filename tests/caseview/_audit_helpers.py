@@ -68,23 +68,27 @@ def head(path: Path) -> audit.Checkpoint:
 
 @contextlib.contextmanager
 def tamper(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection to the case file with the audit_log triggers dropped.
+    """A raw connection to the case file with the audit_log triggers dropped, put back
+    as they were when the block ends (as someone covering their tracks would: verify
+    reports guards left changed).
 
     Everything done inside commits together when the block ends.
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        names = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+        triggers = list(
+            conn.execute(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'trigger' AND tbl_name = 'audit_log'"
             )
-        ]
-        assert len(names) == 3, f"expected the three audit_log triggers, found {names}"
-        for name in names:
+        )
+        assert len(triggers) == 3, f"expected the three audit_log triggers, found {triggers}"
+        for name, _ in triggers:
             conn.execute(f'DROP TRIGGER "{name}"')
         yield conn
+        for _, sql in triggers:
+            conn.execute(sql)
         conn.execute("COMMIT")
     finally:
         conn.close()

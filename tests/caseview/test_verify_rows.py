@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from browse_support import rendered_page
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ from caseview import (
 from caseview.cli import main
 from caseview.errors import LoginFailed
 from caseview.session import Session
-from caseview.storage import open_case_file, rowcheck
+from caseview.storage import integrity, open_case_file, rowcheck, schema
 from caseview.storage.rowcheck import RULES, UNVOUCHED_TABLES
 
 PASSWORD = "correct horse"
@@ -123,13 +124,17 @@ def copy(rich: Path, tmp_path: Path) -> Path:
 
 @contextlib.contextmanager
 def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with every trigger dropped; commits when the block ends."""
+    """A raw connection with every trigger dropped, put back as they were when the block
+    ends (as someone covering their tracks would); commits then."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for (name,) in list(conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")):
+        triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
+        for name, _ in triggers:
             conn.execute(f'DROP TRIGGER "{name}"')
         yield conn
+        for _, sql in triggers:
+            conn.execute(sql)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -446,6 +451,67 @@ def test_the_first_break_in_log_order_is_reported(copy: Path) -> None:
         "1",
         "user.added",
     )
+
+
+# --- the file's guards ---------------------------------------------------------------
+
+
+def test_triggers_dropped_and_left_so_are_reported(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = sqlite3.connect(copy)
+    try:
+        conn.execute("DROP TRIGGER sources_evidence_never_updated")
+        conn.execute("DROP TRIGGER audit_log_append_only_delete")
+        conn.commit()
+    finally:
+        conn.close()
+    code, out = cli_verify(copy, capsys)
+    assert code == 4
+    assert out["evidence_problems"] == [
+        "the case file's guards were changed outside Caseview (triggers removed: "
+        "audit_log_append_only_delete, sources_evidence_never_updated): Caseview never "
+        "changes them, so the file was edited with another tool"
+    ]
+
+
+def test_a_trigger_changed_or_added_is_reported(copy: Path) -> None:
+    conn = sqlite3.connect(copy)
+    try:
+        conn.execute("DROP TRIGGER notes_never_deleted")
+        conn.execute(
+            "CREATE TRIGGER notes_never_deleted BEFORE DELETE ON notes"
+            " WHEN old.id > 1000 BEGIN SELECT RAISE(ABORT, 'no'); END"
+        )
+        conn.execute(
+            "CREATE TRIGGER quietly AFTER INSERT ON observations"
+            " BEGIN UPDATE observations SET text = 'x' WHERE id = new.id; END"
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    problems = audit.verify(None, copy).evidence_problems
+    assert problems == (
+        "the case file's guards were changed outside Caseview (triggers changed: "
+        "notes_never_deleted; added: quietly): Caseview never changes them, so the file "
+        "was edited with another tool",
+    )
+
+
+def test_a_file_of_an_older_schema_is_held_to_the_guards_of_its_own_steps(
+    tmp_path: Path,
+) -> None:
+    older = schema.known_steps()[:3]
+    path = tmp_path / "older.db"
+    db = sqlite_utils.Database(path)
+    schema.migrations.apply(db, stop_before=list(schema.known_steps()[3:]))
+    db.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert integrity.case_file_guards(conn) is None
+    finally:
+        conn.close()
+    assert set(schema.triggers_after(older)) < set(schema.triggers_after(schema.known_steps()))
 
 
 # --- an event rewritten into one Caseview never writes ----------------------------------
