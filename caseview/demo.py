@@ -488,7 +488,7 @@ def _approved_requests(
     justifications.submit(worker, lee.id)
     story.advance(hours=2)
     justifications.review(
-        manager, lee.id, "approve", "Proportionate: one named man, two looks at most."
+        manager, lee.id, "approve", "Proportionate: one named man, three looks at most."
     )
     story.advance(hours=20)
     club = justifications.create(

@@ -26,6 +26,7 @@ from caseview import (
     justifications,
     notes,
     observations,
+    viewings,
 )
 from caseview import authorisations as authorisations_
 from caseview import policy as policies
@@ -36,7 +37,9 @@ from caseview.permissions import case_for_reading
 from caseview.report import thumbnails
 from caseview.report.model import (
     CLASSIFICATION,
+    ReportAttempt,
     ReportAuthorisation,
+    ReportCancellation,
     ReportCollateral,
     ReportData,
     ReportDecision,
@@ -49,6 +52,7 @@ from caseview.report.model import (
 )
 from caseview.session import Session
 from caseview.storage import analysis as sql
+from caseview.storage import gate as gate_sql
 from caseview.storage import people as people_sql
 
 # Events that record a look at the case, or an attempt that stored none of its material,
@@ -76,8 +80,9 @@ STATUTORY = {
 
 LIMITATIONS = (
     "A sha256 hash proves that the stored bytes have not changed since they were "
-    "captured. It does not prove that the page was genuine, that the account belongs to "
-    "the person named, or that what it says is true.",
+    "captured (for an imported file, since it was imported: not since it was first saved, "
+    "nor since it was handed over). It does not prove that the page was genuine, that the "
+    "account belongs to the person named, or that what it says is true.",
     "Public posts can be old, shared or reposted from someone else, written in irony or "
     "jest, or missing the context that would change their meaning. The grading of each "
     "observation says how far it can be relied upon; material not relied upon is listed "
@@ -122,7 +127,12 @@ def method_statement(source: captures.SourceRecord) -> str:
     if source.method == "http":
         how = "Captured by Caseview from the public address, without logging in"
     elif source.method == "rendered":
-        how = "Captured in Caseview's evidence browser as the worker saw it"
+        # The same record comes from the evidence browser's window and from a headless
+        # ``capture --render``: the note must not say the worker saw the page.
+        how = (
+            "Captured by Caseview's own browser, which loaded and drew the page as a browser "
+            "shows it (in the evidence browser's window or headless)"
+        )
     else:
         how = "Saved by the worker from their own look and imported"
     if source.attested:
@@ -177,6 +187,64 @@ def checkpoint_for(session: Session, case_id: int) -> tuple[Checkpoint, str]:
     if row is None:
         raise CaseviewError(f"Case {case_id} has no recorded events; nothing to report.")
     return Checkpoint(int(row["seq"]), str(row["hash"])), str(row["at"])
+
+
+# Refused and failed attempts listed under one request; the rest are counted.
+ATTEMPTS_SHOWN = 50
+# How many of each person's viewings are read to find them (newest first).
+ATTEMPTS_READ = 100_000
+
+
+def _attempts(
+    session: Session, case_id: int, subject_ids: list[int]
+) -> dict[int, list[viewings.ViewingRecord]]:
+    """Every refused or failed attempt under each of the case's requests, oldest first."""
+    found: dict[int, list[viewings.ViewingRecord]] = defaultdict(list)
+    seen: set[int] = set()
+    for subject_id in subject_ids:
+        for v in viewings.list_for_subject(session, subject_id, ATTEMPTS_READ):
+            if (
+                v.case_id == case_id
+                and v.justification_id is not None
+                and v.outcome in ("refused", "failed")
+                and v.id not in seen
+            ):
+                seen.add(v.id)
+                found[v.justification_id].append(v)
+    for listed in found.values():
+        listed.sort(key=lambda v: (v.at, v.id))
+    return found
+
+
+def _from_log(
+    session: Session, case_id: int, last_seq: int, displays: dict[str, str]
+) -> tuple[dict[int, ReportCancellation], set[int]]:
+    """What only the audit log says, up to the checkpoint: who cancelled each cancelled
+    request, when and why; and which refused or failed attempts it records.
+
+    Attempts change nothing, so they never move the checkpoint: one made after it is
+    left to the next note, so that re-exporting an unchanged case gives the same bytes.
+    """
+    cancelled: dict[int, ReportCancellation] = {}
+    attempts: set[int] = set()
+    after = 0
+    while after < last_seq:
+        page = audit.list_events(session, case_id, limit=1000, after=after)
+        for event in page:
+            if event.seq > last_seq or event.entity_id is None:
+                continue
+            if event.action == "justification.cancelled":
+                cancelled[int(event.entity_id)] = ReportCancellation(
+                    by=_who(event.actor, displays.get(event.actor)),
+                    at=event.at,
+                    reason=str(event.data.get("reason", "")).strip(),
+                )
+            elif event.action in ("viewing.refused", "capture.failed"):
+                attempts.add(int(event.entity_id))
+        if not page:
+            break
+        after = page[-1].seq
+    return cancelled, attempts
 
 
 def _who(username: str, display: str | None) -> str:
@@ -254,13 +322,27 @@ def _build(session: Session, case_id: int) -> ReportData:
     obs = observations.list_for_case(session, case_id, dated)
 
     used = {s.justification_id for s in sources}
+    attempts = _attempts(session, case_id, [s.id for s in subjects])
     # A request's status ("approved" or "expired", an emergency live or overdue) as it
     # stood at the note's date: a note of an unchanged case must not change with the day.
     as_dated = dataclasses.replace(session, clock=FixedClock(dated))
+    # A request anything was done or tried under stays in the note, even if it was later
+    # cancelled: the note must not say no request was recorded for a look that was made.
+    every = justifications.list_for_case(as_dated, case_id)
+    cancelled: dict[int, ReportCancellation] = {}
+    if attempts or any(r.status == "cancelled" for r in every):
+        cancelled, vouched = _from_log(session, case_id, checkpoint.seq, displays)
+        attempts = {
+            j: kept
+            for j, listed in attempts.items()
+            if (kept := [v for v in listed if v.id in vouched])
+        }
+    rules = policies.in_force(session.casefile, dated).policy
+    looks = {r.id: gate_sql.completed_under(conn, r.id) for r in every}
     records = [
         r
-        for r in justifications.list_for_case(as_dated, case_id)
-        if r.id in used or r.status not in ("draft", "cancelled")
+        for r in every
+        if r.id in used or looks[r.id] or r.id in attempts or r.status not in ("draft", "cancelled")
     ]
     report_justifications = tuple(
         ReportJustification(
@@ -306,6 +388,30 @@ def _build(session: Session, case_id: int) -> ReportData:
             ),
             authorisation_ref=r.authorisation_ref,
             emergency_state=r.emergency_state,
+            looks_made=looks[r.id],
+            cancelled=cancelled.get(r.id, ReportCancellation("not recorded", None, ""))
+            if r.status == "cancelled"
+            else None,
+            submitted_at=r.submitted_at,
+            supersedes=r.supersedes,
+            review_due=(
+                ethics.emergency_review_due(r.submitted_at, rules)
+                if r.request.emergency and r.submitted_at is not None
+                else None
+            ),
+            attempts=tuple(
+                ReportAttempt(
+                    at=v.at,
+                    by=_who(v.user, displays.get(v.user)),
+                    kind=v.kind,
+                    url=v.url,
+                    outcome=v.outcome,
+                    rule=v.rule,
+                    message=v.message,
+                )
+                for v in attempts.get(r.id, [])[:ATTEMPTS_SHOWN]
+            ),
+            attempts_left_out=max(0, len(attempts.get(r.id, [])) - ATTEMPTS_SHOWN),
         )
         for r in records
     )

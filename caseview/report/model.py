@@ -38,6 +38,26 @@ class ReportDecision:
 
 
 @dataclass(frozen=True)
+class ReportAttempt:
+    """A look or capture under a request that was refused by the gate or that failed."""
+
+    at: datetime
+    by: str  # display name and user name
+    kind: str  # capture / view / import / browse
+    url: str
+    outcome: str  # "refused" or "failed"
+    rule: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ReportCancellation:
+    by: str  # display name and user name; "not recorded" if the log names no one
+    at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReportJustification:
     id: int
     version: int
@@ -68,6 +88,22 @@ class ReportJustification:
     emergency_state: str | None = None
     """For an emergency, at the note's date: "live" (within its review window),
     "overdue" (past it, no manager's review) or "reviewed"; None otherwise."""
+    looks_made: int = 0
+    """Completed looks of the worker's own under this version (captures, views, imports
+    of their own looks), as its checkpoint certifies; supplied material is no look."""
+    attempts: tuple[ReportAttempt, ...] = ()
+    """Refused and failed attempts under it, up to the note's date, oldest first."""
+    attempts_left_out: int = 0
+    """Refused or failed attempts not listed (beyond the note's limit)."""
+    submitted_at: datetime | None = None
+    """When this version was submitted for a decision (for an emergency, when the
+    break-glass began); None for a draft never submitted."""
+    review_due: datetime | None = None
+    """For an emergency: when the manager's review fell due under the policy."""
+    supersedes: int | None = None
+    """The justification this version revises (the same request's earlier version)."""
+    cancelled: ReportCancellation | None = None
+    """For a cancelled version: who cancelled it, when and why, as the log records it."""
 
 
 @dataclass(frozen=True)

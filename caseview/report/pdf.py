@@ -653,18 +653,28 @@ def _justification(j: ReportJustification) -> list[Flowable]:
     emergency: list[Block] = [(VALUE, "No.")]
     if j.emergency:
         emergency = [
-            (VALUE_STRONG, "Yes: used at once under break-glass, for a manager to review."),
+            (
+                VALUE_STRONG,
+                "Yes: a break-glass request for an immediate risk to a child, usable at once "
+                "without a manager's approval first; a manager must review it afterwards.",
+            ),
             (GAP, ""),
             *_text_blocks(j.emergency_reason, empty="No reason was recorded."),
+            *_emergency_review(j),
         ]
-        if j.emergency_state in EMERGENCY_STATES:
-            emergency += [(GAP, ""), EMERGENCY_STATES[j.emergency_state]]
     story: list[Flowable] = [
-        _p(f"Justification {j.id}, version {j.version}: {j.status or 'status unknown'}", H2),
+        _p(
+            f"Justification {j.id}, version {j.version}"
+            + (f" (revises justification {j.supersedes})" if j.supersedes is not None else "")
+            + f": {j.status or 'status unknown'}",
+            H2,
+        ),
         *_kv([
             ("Requested by", _text_blocks(j.author, VALUE_MIXED)),
             ("Subjects", _text_blocks("; ".join(j.subjects), VALUE_MIXED)),
             ("Scope", _text_blocks("\n".join(j.scope))),
+            ("Submitted", [(VALUE, _when(j.submitted_at)) if j.submitted_at else
+                           (VALUE_FAINT, "Never submitted for a decision.")]),
             (
                 "Planned viewings",
                 [
@@ -674,6 +684,13 @@ def _justification(j: ReportJustification) -> list[Flowable]:
                     )
                 ],
             ),
+            *([("Cancelled", [
+                (VALUE_MIXED, f"By {j.cancelled.by}, {_when(j.cancelled.at)}"
+                 if j.cancelled.at else "The log does not say who cancelled it, or when."),
+                *_text_blocks(j.cancelled.reason, empty="No reason was recorded."),
+            ])] if j.cancelled else []),
+            ("Looks made under it", _looks_made(j)),
+            ("Refused or failed attempts", _attempt_blocks(j)),
             ("Intrusion level", _text_blocks(j.intrusion_level)),
             ("Content hash", _text_blocks(j.content_hash)),
         ]),
@@ -713,6 +730,97 @@ def _justification(j: ReportJustification) -> list[Flowable]:
     ]
     story.extend(_grid(("Manager", "Decision", "Reasons", "At"), rows, widths))
     return story
+
+
+ATTEMPT_KINDS = {
+    "capture": "capture",
+    "view": "look without capture",
+    "import": "import of a saved look",
+    "browse": "evidence-browser session",
+    "supplied": "record of supplied material",
+}
+
+
+def _looks_made(j: ReportJustification) -> list[Block]:
+    """How many looks were made under this version: the records, never the plan."""
+    earlier = (
+        [(VALUE, "Looks made under the earlier versions of this request count against the same "
+                 "planned viewings.")]
+        if j.supersedes is not None
+        else []
+    )  # fmt: skip
+    if not j.looks_made:
+        return [(VALUE_STRONG, "None: no look was made under this version."), *earlier]
+    return [
+        (
+            VALUE,
+            f"{j.looks_made:,} (captures, looks without capture, and imports of the worker's "
+            "own looks; material supplied by others is not counted). A look without capture "
+            "kept nothing: only the sources in the provenance appendix were kept.",
+        ),
+        *earlier,
+    ]
+
+
+def _attempt_blocks(j: ReportJustification) -> list[Block]:
+    """Each refused or failed attempt: when, by whom, what, and why; nothing was kept."""
+    after: Block = (
+        VALUE_FAINT,
+        "An attempt changes nothing in the case, so one made after the audit checkpoint is "
+        "shown only in a note exported after the case next changes; the audit log holds "
+        "every one.",
+    )
+    if not j.attempts:
+        return [(VALUE_FAINT, "None recorded up to the audit checkpoint of this note."), after]
+    blocks: list[Block] = []
+    for a in j.attempts:
+        what = ATTEMPT_KINDS.get(a.kind, a.kind)
+        if a.outcome == "refused":
+            outcome = f"refused by the gate (rule: {a.rule or 'not recorded'})"
+        else:
+            outcome = f"failed ({a.rule or 'reason not recorded'})"
+        if blocks:
+            blocks.append((GAP, ""))
+        blocks += [
+            (
+                VALUE_MIXED,
+                f"{_when(a.at)}, by {a.by}: a {what} of {display_url(a.url) or 'no address'}",
+            ),
+            (VALUE, f"{outcome}; nothing was kept." + (f" {a.message}" if a.message else "")),
+        ]
+    if j.attempts_left_out:
+        blocks += [
+            (GAP, ""),
+            (
+                VALUE_STRONG,
+                f"And {_plural(j.attempts_left_out, 'later attempt')} not listed "
+                "here; the case file's audit log holds every one.",
+            ),
+        ]
+    return [*blocks, (GAP, ""), after]
+
+
+def _emergency_review(j: ReportJustification) -> list[Block]:
+    """When the break-glass began, when its review fell due, and whether it was in time."""
+    blocks: list[Block] = []
+    if j.submitted_at is not None:
+        due = f" Review due by {_when(j.review_due)}." if j.review_due else ""
+        blocks += [(GAP, ""), (VALUE, f"Break-glass began {_when(j.submitted_at)}.{due}")]
+    if j.emergency_state in EMERGENCY_STATES:
+        blocks += [(GAP, ""), EMERGENCY_STATES[j.emergency_state]]
+    elif j.emergency_state == "reviewed" and j.decisions:
+        first = min(d.at for d in j.decisions)
+        late = j.review_due is not None and first > j.review_due
+        blocks += [
+            (GAP, ""),
+            (
+                VALUE_STRONG if late else VALUE,
+                f"A manager reviewed it {_when(first)}"
+                + (", after the review was due" if late else ", within the time allowed")
+                + ": see the decision below.",
+            ),
+        ]
+    return blocks
 
 
 def _two_sides(j: ReportJustification) -> list[Flowable]:
@@ -896,7 +1004,14 @@ def _collateral(data: ReportData) -> list[Flowable]:
         ),
     ]
     if not data.collateral:
-        return [*story, _empty("No other people's details were found on the sources.")]
+        return [
+            *story,
+            _empty(
+                "No other people's details were found on the sources. This is what Caseview's "
+                "check of the text it could read from each source found: it does not look at "
+                "pictures or video, so other people may still appear in them."
+            ),
+        ]
     ordered = sorted(data.collateral, key=lambda f: f.source_id)  # stable: page order kept
     return [*story, *_grid(COLLATERAL_HEADER, _collateral_rows(ordered), COLLATERAL_WIDTHS)]
 
@@ -931,6 +1046,19 @@ def _evaluation(data: ReportData) -> list[Flowable]:
     return [*story, *_kv([(k, _text_blocks(v)) for k, v in fields], label_w=150)]
 
 
+METHODS = {
+    "http": "Fetched by Caseview",
+    "rendered": "Caseview's evidence browser",
+    "file_import": "A saved file, imported",
+}
+ORIGINS = {
+    "self_collected": "found by the worker",
+    "supplied_by_family": "supplied by a family member",
+    "supplied_by_agency": "supplied by a partner agency",
+    "supplied_by_colleague": "supplied by a colleague",
+    "supplied_by_public": "supplied by a member of the public",
+}
+
 SOURCE_HEADER = ("Source", "Address, title and SHA-256", "Recorded", "Grading")
 SOURCE_WIDTHS = (50, 256, 118, WIDTH - 424)
 
@@ -939,13 +1067,22 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
     w = SOURCE_WIDTHS
     rows = []
     for s in sources:
-        where: list[Block] = [(PLAIN, display_url(s.url))]
+        where: list[Block] = [
+            (PLAIN, display_url(s.url)) if s.url.strip() else (FAINT, "No address was recorded.")
+        ]
         if s.final_url and s.final_url != s.url:
             where += [(SMALL, "arrived at"), (PLAIN, display_url(s.final_url))]
         if s.title:
             where.append((SLANT, s.title))
         if s.gone_status is not None:
-            where.append((STRONG, f"The page was gone (HTTP {s.gone_status})"))
+            where += [
+                (STRONG, f"The page was gone (HTTP {s.gone_status}) when captured"),
+                (
+                    PLAIN,
+                    "The site answered that nothing is at this address. That alone does not "
+                    "show whether, when or why a page was there, or who removed it.",
+                ),
+            ]
         elif s.http_status is not None and not 200 <= s.http_status < 300:
             where.append(
                 (
@@ -959,15 +1096,24 @@ def _source_rows(sources: Iterable[ReportSource]) -> list[list[_Lines]]:
         where += [(SMALL, "SHA-256"), (HASH, s.sha256)]
         if s.picture is not None and s.picture.thumbnail is None:
             where.append((PLAIN, _no_thumbnail(s.picture)))
+        imported = s.method == "file_import"
         captured: list[Block] = [
-            (PLAIN, _when(s.captured_at)),
+            (PLAIN, f"{'Imported' if imported else 'Captured'} {_when(s.captured_at)}"),
             (PLAIN, f"by {s.captured_by}"),
-            (PLAIN, f"{s.method}; origin: {s.origin}"),
+            (PLAIN, f"{METHODS.get(s.method, s.method)}; {ORIGINS.get(s.origin, s.origin)}"),
+            (SMALL, f"method {s.method}; origin {s.origin}"),
         ]
         if s.supplied_by:
             captured.append((PLAIN, f"supplied by {s.supplied_by}"))
         if s.viewed_at is not None:
-            captured.append((PLAIN, f"viewed {_when(s.viewed_at)}"))
+            captured.append(
+                (
+                    PLAIN,
+                    f"viewed by the worker {_when(s.viewed_at)}, as they recorded it"
+                    if s.origin == "self_collected"
+                    else f"viewed {_when(s.viewed_at)}, as stated at import (not checked)",
+                )
+            )
         captured.append((SMALL, f"{s.size:,} bytes"))
         if s.method_statement:
             where += [(SMALL, "How it was obtained"), (PLAIN, s.method_statement)]
@@ -1036,9 +1182,10 @@ def _provenance(data: ReportData) -> list[Flowable]:
         CondPageBreak(50 * mm),
         Paragraph("Appendix: provenance of the sources", H1),
         Paragraph(
-            "One row per source: where it was, when, how and by whom it was captured, where "
-            "it came from, the SHA-256 of the copy kept, how its observations were graded, "
-            f"and the justification it was captured under: {_plural(len(data.sources), 'source')}.",
+            "One row per source: where it was, when, how and by whom it was captured or "
+            "imported, where it came from, the SHA-256 of the copy kept, how its observations "
+            "were graded, and the justification it was recorded under: "
+            f"{_plural(len(data.sources), 'source')}.",
             CAPTION,
         ),
     ]
