@@ -18,8 +18,63 @@ Exit codes: 0 done, 1 error, 2 usage, 3 refused by a rule, 4 integrity check fai
 """
 
 
+# What the arguments that recur across commands mean, for those a command leaves
+# without help of its own: every argument a newcomer meets in --help says what it wants.
+_RECURRING = {
+    "case": "the case: its reference or its id (caseview case list shows them)",
+    "url": "the page's public address, e.g. https://example.org/page",
+    "justification": "the id of the approved request this is done under "
+    "(caseview justification list CASE)",
+    "subject": "the id of the person it is about (caseview subject list CASE)",
+    "subject_a": "the id of one person (caseview subject list CASE)",
+    "subject_b": "the id of the other person",
+    "member": "the user's name",
+    "name": "the user's name",
+    "reason": "why, in words: it is recorded in the audit log",
+}
+# Which thing a bare ID names, by command (as _ID_OF below; 'observation' too).
+_LISTED_BY = {
+    "justification": "caseview justification list CASE",
+    "source": "caseview source list CASE",
+    "policy": "caseview policy list",
+    "authorisation": "caseview authorisation list CASE",
+    "observation": "caseview observation list CASE",
+}
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Sub-commands whose own --help opens with what they do: their one-line help."""
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        text = kwargs.get("help")
+        if isinstance(text, str) and text and "description" not in kwargs:
+            kwargs["description"] = text[0].upper() + text[1:] + ("" if text[-1] in ".?" else ".")
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)  # type: ignore[arg-type]
+        return parser
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that returns usage errors instead of exiting the interpreter."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.register("action", "parsers", _Commands)
+
+    def add_argument(self, *args: object, **kwargs: object) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)  # type: ignore[arg-type]
+        if action.help is None and not isinstance(action, argparse._SubParsersAction):
+            action.help = self._recurring_help(action.dest)
+        return action
+
+    def _recurring_help(self, dest: str) -> str | None:
+        if dest in _RECURRING:
+            return _RECURRING[dest]
+        if dest == "id":
+            words = self.prog.split()
+            noun = words[1] if len(words) > 1 else ""
+            if noun in _LISTED_BY:
+                return f"the {noun}'s id ({_LISTED_BY[noun]})"
+        return None
 
     def error(self, message: str) -> None:  # type: ignore[override]
         end = "" if message.endswith((".", "?")) else "."
@@ -202,8 +257,14 @@ def build() -> argparse.ArgumentParser:
     add = user_cmds.add_parser(
         "add", help="add a user; their password comes from CASEVIEW_NEW_PASSWORD or is asked for"
     )
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["worker", "manager", "auditor"])
+    add.add_argument("name", metavar="USER", help="their user name, used to sign in")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["worker", "manager", "auditor"],
+        help="what they may do: a worker asks to look and records; a manager also decides "
+        "requests and manages people; an auditor reads and checks, and changes nothing",
+    )
     add.add_argument("--display", default="", metavar="TEXT", help="full name")
     user_cmds.add_parser(
         "list", help="users and their state: active, switched off or locked (managers, auditors)"
@@ -232,7 +293,7 @@ def build() -> argparse.ArgumentParser:
         "role", help="move someone to another role; what they recorded stays as it was"
     )
     role.add_argument("name", metavar="USER")
-    role.add_argument("role", choices=["worker", "manager", "auditor"])
+    role.add_argument("role", choices=["worker", "manager", "auditor"], help="their new role")
 
     case = commands.add_parser("case", help="cases")
     case_cmds = case.add_subparsers(
@@ -240,7 +301,7 @@ def build() -> argparse.ArgumentParser:
     )
     new = case_cmds.add_parser("new", help="create a case; prints its id")
     new.add_argument("--ref", required=True, help="the council's case number")
-    new.add_argument("--title", required=True)
+    new.add_argument("--title", required=True, help="a short title for the case")
     allocate = case_cmds.add_parser("allocate", help="allocate a worker to a case")
     allocate.add_argument("case", metavar="CASE", help="case id or reference")
     allocate.add_argument("member", metavar="USER")
@@ -262,9 +323,12 @@ def build() -> argparse.ArgumentParser:
     )
     sadd = subject_cmds.add_parser("add", help="add a person to a case; prints the id")
     sadd.add_argument("case", metavar="CASE")
-    sadd.add_argument("--name", required=True)
+    sadd.add_argument("--name", required=True, help="the person's name as the case knows it")
     sadd.add_argument(
-        "--role", required=True, choices=["child", "parent", "carer", "relative", "other"]
+        "--role",
+        required=True,
+        choices=["child", "parent", "carer", "relative", "other"],
+        help="who they are in the case",
     )
     sadd.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth, if known")
     sadd.add_argument(
@@ -321,9 +385,27 @@ def build() -> argparse.ArgumentParser:
     jreview = just_cmds.add_parser("review", help="decide a request (managers, not the author)")
     jreview.add_argument("id", type=_number, metavar="ID")
     decision = jreview.add_mutually_exclusive_group(required=True)
-    decision.add_argument("--approve", dest="decision", action="store_const", const="approve")
-    decision.add_argument("--reject", dest="decision", action="store_const", const="reject")
-    decision.add_argument("--return", dest="decision", action="store_const", const="return")
+    decision.add_argument(
+        "--approve",
+        dest="decision",
+        action="store_const",
+        const="approve",
+        help="let the looks it plans go ahead",
+    )
+    decision.add_argument(
+        "--reject",
+        dest="decision",
+        action="store_const",
+        const="reject",
+        help="refuse it: no look may be made under it",
+    )
+    decision.add_argument(
+        "--return",
+        dest="decision",
+        action="store_const",
+        const="return",
+        help="send it back to its author to revise and submit again",
+    )
     jreview.add_argument(
         "--reason",
         required=True,
@@ -421,7 +503,9 @@ def build() -> argparse.ArgumentParser:
         help="set the organisation's overrides (managers); anything less strict waits for "
         "a second manager",
     )
-    pset.add_argument("file", metavar="FILE.toml")
+    pset.add_argument(
+        "file", metavar="FILE.toml", help="the overrides (caseview policy show prints the policy)"
+    )
     pconfirm = pol_cmds.add_parser(
         "confirm", help="confirm a policy that loosens the gate (a manager other than its proposer)"
     )
@@ -454,7 +538,7 @@ def build() -> argparse.ArgumentParser:
         "text file; prints the source id",
     )
     imp.add_argument("case", metavar="CASE")
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="FILE", help="the file itself (not a link to it)")
     imp.add_argument("--url", required=True, help="the address the file shows")
     imp.add_argument(
         "--viewed-at",
@@ -488,8 +572,10 @@ def build() -> argparse.ArgumentParser:
     sshow.add_argument("id", type=_number, metavar="ID")
 
     obs = commands.add_parser("observe", help="record what a source shows, graded; prints the id")
-    obs.add_argument("source", type=_number, metavar="SOURCE")
-    obs.add_argument("--text", required=True)
+    obs.add_argument(
+        "source", type=_number, metavar="SOURCE", help="the source's id (caseview source list CASE)"
+    )
+    obs.add_argument("--text", required=True, help="what the source shows, in your words")
     obs.add_argument(
         "--domain",
         required=True,
@@ -499,6 +585,7 @@ def build() -> argparse.ArgumentParser:
             "family_environment",
             "online_exposure",
         ],
+        help="the assessment domain it bears on",
     )
     obs.add_argument(
         "--reliability",
@@ -566,7 +653,7 @@ def build() -> argparse.ArgumentParser:
     nte.add_argument("--family-response", metavar="TEXT", help="evaluation: what the family said")
 
     srch = commands.add_parser("search", help="search source text and observations")
-    srch.add_argument("query", metavar="WORDS")
+    srch.add_argument("query", metavar="WORDS", help="the words to find, in any order")
     srch.add_argument("--case", metavar="CASE", help="only this case (id or reference)")
     srch.add_argument(
         "--limit", type=_at_least_one, default=50, help="at most this many hits (up to 500)"
@@ -580,10 +667,12 @@ def build() -> argparse.ArgumentParser:
         "pdf", help="the reasoned note as a PDF; prints the audit checkpoint SEQ:HASH"
     )
     epdf.add_argument("case", metavar="CASE")
-    epdf.add_argument("-o", "--output", required=True, metavar="FILE")
+    epdf.add_argument("-o", "--output", required=True, metavar="FILE", help="the PDF to write")
     ewarc = export_cmds.add_parser("warc", help="every capture of a case as one .warc.gz")
     ewarc.add_argument("case", metavar="CASE")
-    ewarc.add_argument("-o", "--output", required=True, metavar="FILE")
+    ewarc.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the .warc.gz file to write"
+    )
 
     migrate = commands.add_parser(
         "migrate",
@@ -617,7 +706,13 @@ def build() -> argparse.ArgumentParser:
     )
 
     log = commands.add_parser("audit", help="show the audit log (of one case, or all)")
-    log.add_argument("case", nargs="?", metavar="CASE")
+    log.add_argument(
+        "case",
+        nargs="?",
+        metavar="CASE",
+        help="the case (its reference or id); left out, the whole file's log (managers "
+        "and auditors)",
+    )
     log.add_argument("--limit", type=_at_least_one, default=200, help="at most this many events")
     log.add_argument("--after", type=_number, default=0, metavar="SEQ", help="events after SEQ")
     return root
