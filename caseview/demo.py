@@ -186,14 +186,21 @@ def _all_users(casefile: CaseFile) -> list[User]:
     return [accounts.user_from_row(row) for row in people.list_users(casefile.conn)]
 
 
-def describe(path: Path) -> str:
+def describe(path: Path, *, built: bool = True) -> str:
+    """How to use the demo file at ``path``: as built, or (``built`` False) as someone
+    has worked in it since, when request 1's last look may have been used."""
+    left = (
+        "one look is left under request 1."
+        if built
+        else "the demo left request 1 one look,\nwhich may have been used since."
+    )
     return (
         f"Demo case file (fictional data only): {path}\n"
         f"Accounts: {', '.join(USERS)}; password for each: {PASSWORD}\n"
         f"Case {CASE_REFERENCE}: two people; requests approved, waiting for review and an\n"
         "overdue emergency; captured pages, observations and a reasoned note.\n"
         "In the app, Browse… (Ctrl+B) opens the evidence browser on Alex's public profile,\n"
-        "served on this machine while the app runs; one look is left under request 1.\n"
+        f"served on this machine while the app runs; {left}\n"
         f"Try: caseview --db {path} --user demo-worker case list\n"
     )
 

@@ -140,12 +140,18 @@ def search(args: argparse.Namespace, out: Output) -> int:
         {"hits": [asdict(h) for h in hits], "notes": list(found.notes)},
         table(
             ["kind", "id", "case", "where", "match"],
-            [[h.kind, h.ref_id, h.case_id, h.title[:40], h.snippet] for h in hits],
+            [[h.kind, h.ref_id, h.case_id, h.title[:40], _one_line(h.snippet)] for h in hits],
         )
         if hits
         else "Nothing found.",
     )
     return 0
+
+
+def _one_line(snippet: str) -> str:
+    """A match's context on one line: its line breaks are the page's layout, shown as
+    spaces (the table would show each as \n)."""
+    return " ".join(snippet.split())
 
 
 HANDLERS = {

@@ -521,7 +521,7 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
             "built": prepared.built,
             "note": prepared.note,
         },
-        (f"{prepared.note}\n" if prepared.note else "") + demo.describe(path),
+        (f"{prepared.note}\n" if prepared.note else "") + demo.describe(path, built=prepared.built),
     )
     if args.no_gui:
         return 0

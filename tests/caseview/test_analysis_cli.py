@@ -17,7 +17,7 @@ import pytest
 from analysis_support import approved_request, import_page
 from gate_support import PASSWORD
 
-from caseview import accounts, cases
+from caseview import accounts, cases, observations
 from caseview.cli import main
 from caseview.storage import CaseFile
 
@@ -510,3 +510,17 @@ def test_export_pdf_checkpoint_is_the_last_change_to_the_case(cli: Cli, tmp_path
         (obj["id"],),
     ).fetchone()
     assert (code, out.strip()) == (0, f"{row['seq']}:{row['hash']}")
+
+
+def test_search_shows_each_match_on_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page's line breaks are its layout: the table shows them as spaces, not as \n.
+    hit = observations.SearchHit("source", 7, cli.case_id, "Profile", "Alex\n\nLee's\tstaying")
+    monkeypatch.setattr(observations, "find", lambda *a, **k: observations.SearchResult((hit,), ()))
+    code, out, _ = cli.run("wren", "search", "Lee")
+    assert code == 0
+    assert "Alex Lee's staying" in out and "\\n" not in out and "\\t" not in out
+    code, obj = cli.json("wren", "search", "Lee")
+    assert obj["hits"] == [
+        {"kind": "source", "ref_id": 7, "case_id": cli.case_id, "title": "Profile",
+         "snippet": "Alex\n\nLee's\tstaying"}
+    ]  # fmt: skip

@@ -157,6 +157,9 @@ def test_a_demo_someone_worked_in_is_opened_as_it_is(
     assert "has changed since it was built, so it was not rebuilt" in said
     assert "caseview demo --fresh" in said
     assert not built.with_name("demo-2.db").exists()
+    # Its last look may have been used: the demo does not promise it is there.
+    assert "one look is left" not in said
+    assert "which may have been used since" in said
 
 
 def test_fresh_builds_a_new_demo_beside_one_someone_worked_in(
