@@ -102,10 +102,21 @@ def _init_server(args: argparse.Namespace, out: Output) -> int:
         {"id": user.id, "path": address.path, "admin": user.username, "prefix": address.prefix},
         address.path,
     )
+    # A prefix of one's own is needed wherever the database is used: every desktop and
+    # command must name it as init did, or sign-in looks for other roles.
+    from caseview.storage.postgres import install  # local: only a server needs it
+    from caseview.storage.server import ROLE_PREFIX_ENV
+
+    chosen = os.environ.get(ROLE_PREFIX_ENV)
+    needs = (
+        f" On every desktop, set {ROLE_PREFIX_ENV}={chosen} too, as here."
+        if chosen and chosen != install.default_prefix(address.dbname)
+        else ""
+    )
     out.note(
         f"Set up {address.label} for Caseview with manager '{user.username}' (login role "
         f"{address.login_role(user.username)}). People now sign in with --db "
-        f"{address.for_people} --user NAME."
+        f"{address.for_people} --user NAME.{needs}"
     )
     return 0
 

@@ -66,6 +66,24 @@ def test_init_sets_up_the_database_and_the_first_manager_signs_in_as_herself(
         assert row.fetchone() == ("mona", "case.created")
 
 
+def test_init_with_a_prefix_of_its_own_says_every_desktop_needs_it(
+    pg_database: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("CASEVIEW_DB", "CASEVIEW_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASEVIEW_PASSWORD", MONA)
+    monkeypatch.setenv("CASEVIEW_ROLE_PREFIX", "cv_ourteam")
+    assert main(["--db", pg_database, "init", "--admin", "mona"]) == 0
+    err = capsys.readouterr().err
+    assert "On every desktop, set CASEVIEW_ROLE_PREFIX=cv_ourteam too, as here." in err
+
+
+def test_init_with_the_default_prefix_says_nothing_of_it(cli_team: Team) -> None:
+    assert "CASEVIEW_ROLE_PREFIX" not in "".join(cli_team.out())
+
+
 def test_init_into_a_database_already_set_up_is_refused(cli_team: Team) -> None:
     cli_team.monkeypatch.setenv("CASEVIEW_PASSWORD", MONA)
     assert main(["--db", cli_team.owner_url, "init", "--admin", "max"]) == 1
