@@ -265,10 +265,16 @@ def checked_addresses(
             continue
         reason = non_public_reason(address)
         if reason is not None:
+            # An address typed as such is named once; a name, with what it resolved to.
+            where = (
+                f"{address.compressed} is {reason}"
+                if target.ip_literal is not None
+                else f"{target.host.unicode} is on {reason} ({address.compressed})"
+            )
             raise Refused(
-                f"{target.host.unicode} is on {reason} ({address.compressed}), not the public "
-                "internet, so Caseview did not connect. If this is an approved intranet "
-                f"source, ask your administrator to add it to {ALLOW_HOSTS_ENV}."
+                f"{where}, not the public internet, so Caseview did not connect. If this is "
+                "an approved intranet source, ask your administrator to add it to "
+                f"{ALLOW_HOSTS_ENV}."
             )
     return addresses
 

@@ -135,6 +135,22 @@ def test_private_ip_literal_is_refused_without_a_lookup(
     assert resolver.lookups == [] and no_real_network == []
 
 
+def test_a_refused_address_is_named_once_and_a_name_with_its_address(
+    no_real_network: list[tuple[str, int]],
+) -> None:
+    with pytest.raises(Refused) as typed:
+        fetch("http://127.0.0.1:9/", resolver=FakeResolver({}), allow_hosts=[])
+    assert str(typed.value).startswith(
+        "127.0.0.1 is a loopback address (this computer itself), not the public internet, "
+        "so Caseview did not connect."
+    )
+    with pytest.raises(Refused) as named:
+        fetch("http://site.test/", resolver=FakeResolver({"site.test": ["10.0.0.1"]}))
+    assert str(named.value).startswith(
+        "site.test is on a private network address (10.0.0.1), not the public internet"
+    )
+
+
 def test_resolver_garbage_is_refused() -> None:
     with pytest.raises(Refused, match="cannot check"):
         fetch("http://site.test/", resolver=FakeResolver({"site.test": ["not-an-ip"]}))
