@@ -506,7 +506,10 @@ def policy_show(args: argparse.Namespace, out: Output) -> int:
     rules = record.policy
     settings = {f.name: _plain(getattr(rules, f.name)) for f in fields(rules)}
     if record.shipped_defaults:
-        head = f"In force: '{record.name}', the shipped defaults (sha256 {record.sha256})."
+        head = (
+            f"In force: '{record.name}', the shipped defaults, never changed (sha256 "
+            f"{record.sha256}, of the empty overrides text)."
+        )
     else:
         head = f"In force: policy {record.id}, '{record.name}' (sha256 {record.sha256})."
     lines = [head, ""]

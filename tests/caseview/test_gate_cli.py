@@ -419,6 +419,16 @@ def test_policy_show_exits_0(cli: Cli, flags: tuple[str, ...]) -> None:
     assert (code, "meter_stop_at" in out) == (0, True)
 
 
+def test_policy_show_says_what_the_defaults_hash_is_of(cli: Cli) -> None:
+    code, out, _ = cli.run("ada", "policy", "show")
+    assert code == 0
+    assert out.startswith(
+        "In force: 'Caseview defaults', the shipped defaults, never changed (sha256 "
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855, of the empty "
+        "overrides text)."
+    )
+
+
 # --- an overdue emergency, seen from the command line ----------------------------------
 
 
