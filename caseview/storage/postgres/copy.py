@@ -40,12 +40,12 @@ import psycopg
 from psycopg import sql
 from psycopg.abc import Query
 
-from caseview.errors import CaseFileError, IntegrityError, ValidationError
+from caseview.errors import CaseFileError, CaseviewError, IntegrityError, ValidationError
 from caseview.storage import analysis, schema
 from caseview.storage import gate as gate_sql
 from caseview.storage import people as people_sql
 from caseview.storage.logins import SERVER_PASSWORD_RECORD
-from caseview.storage.pg import PgConnection
+from caseview.storage.pg import ConnectionLost, PgConnection
 from caseview.storage.postgres import install
 
 Connection = psycopg.Connection[Any]
@@ -177,7 +177,8 @@ def source_tables(casefile: sqlite3.Connection, path: Path) -> list[str]:
 
 
 def refuse_unless_empty(conn: Connection, where: str) -> None:
-    """Refuse a database that holds anything: a Caseview schema, or any table or data."""
+    """Refuse a database that holds anything: a Caseview schema, or any table, data or
+    function of its own (an extension's, such as pg_trgm made ready by IT, is no matter)."""
     if _one(conn, "SELECT to_regclass('public.audit_log') IS NOT NULL"):
         raise CaseFileError(
             f"The database {where} already holds a Caseview case store, so nothing was "
@@ -191,6 +192,12 @@ def refuse_unless_empty(conn: Connection, where: str) -> None:
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"
             " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+            " UNION ALL"
+            " SELECT n.nspname, p.proname || '()' FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+            " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass"
+            " AND d.objid = p.oid AND d.deptype = 'e')"
             " ORDER BY 1, 2 LIMIT 4"
         )
     ]
@@ -200,6 +207,25 @@ def refuse_unless_empty(conn: Connection, where: str) -> None:
             f"The database {where} is not empty (it holds {shown}), so nothing was copied "
             "and it was left unchanged. Migrate into a new, empty database (ask IT for one)."
         )
+
+
+def refuse_unless_utf8(conn: Connection, where: str) -> None:
+    """Refuse a database that cannot store every character a case file may hold (a
+    capture can be in any language), and speak UTF-8 to the one that can."""
+    found = _one(
+        conn,
+        "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()",
+    )
+    # Over a SQL_ASCII connection psycopg gives text as the bytes it is.
+    encoding = found.decode("ascii", "replace") if isinstance(found, bytes) else str(found)
+    if encoding != "UTF8":
+        raise CaseFileError(
+            f"The database {where} stores text as {encoding}, which cannot hold every "
+            "language a case file may, so nothing was copied and it was left unchanged. Ask "
+            "IT to create it again with ENCODING 'UTF8', then run migrate again."
+        )
+    # A client set to another encoding (PGCLIENTENCODING) could not send every capture.
+    conn.execute("SET client_encoding TO 'UTF8'")
 
 
 def check_logins_free(conn: Connection, prefix: str, usernames: Iterable[str]) -> None:
@@ -311,11 +337,7 @@ def _copy_table(
             with target.cursor() as out:
                 out.executemany(insert, batch)
         except psycopg.Error as exc:
-            raise CaseFileError(
-                f"The server refused a row of {table} ({_first_line(exc)}), so nothing was "
-                "copied and the database was left empty. Check the case file with "
-                "'caseview --db FILE verify'; if it is intact, ask IT."
-            ) from exc
+            raise refused(target, exc, f"a row of {table}", batch, key=columns[0]) from exc
         copied += len(batch)
         if progress is not None:
             progress(table, copied, total)
@@ -326,23 +348,97 @@ def _reindex(
     casefile: sqlite3.Connection, server: PgConnection, total: int, progress: Progress | None
 ) -> int:
     """Index every item of the case file's search index again, on the server."""
+    # As bytes: the index is Caseview's own working copy, which no event vouches for,
+    # so text a damaged file holds there that is not UTF-8 is indexed as a reader shows it.
     items = casefile.execute(
-        f"SELECT kind, ref_id, case_id, title, body FROM {REINDEXED} ORDER BY rowid"
+        f"SELECT kind, ref_id, case_id, CAST(title AS BLOB), CAST(body AS BLOB) FROM {REINDEXED}"
+        " ORDER BY rowid"
     )
     conn = cast(sqlite3.Connection, server)  # as ServerFile.conn: it speaks sqlite3's calls
+    target = server.raw
     done = 0
-    for kind, ref_id, case_id, title, body in items:
+    for kind, ref_id, case_id, title_bytes, body_bytes in items:
+        title = _text(title_bytes)
+        body = _text(body_bytes)
         try:
-            analysis.index(conn, str(kind), int(ref_id), int(case_id), str(title), str(body))
+            analysis.index(conn, str(kind), int(ref_id), int(case_id), title, body)
+        except ConnectionLost as exc:
+            raise lost(f"{kind} {ref_id} for search", exc.__cause__ or exc) from exc
         except psycopg.Error as exc:
-            raise CaseFileError(
-                f"The server refused to index {kind} {ref_id} for search ({_first_line(exc)}), "
-                "so nothing was copied and the database was left empty. Ask IT."
-            ) from exc
+            rows = [(ref_id, title, body)]
+            raise refused(target, exc, f"{kind} {ref_id} for search", rows) from exc
         done += 1
         if progress is not None and (done % BATCH_ROWS == 0 or done == total):
             progress(REINDEXED, done, total)
     return done
+
+
+ROW_REFUSALS = ("22", "23", "42", "P0")
+"""SQLSTATE classes in which the server refuses a row for what it holds (bad data, a
+broken constraint, a trigger's refusal); any other failure is the server's own."""
+
+
+def refused(
+    target: Connection,
+    exc: psycopg.Error,
+    what: str,
+    rows: Iterable[tuple[Any, ...]] = (),
+    *,
+    key: str = "",
+) -> CaseviewError:
+    """Why the server did not take ``what`` (``a row of TABLE``, one of ``rows``, whose
+    first value is their ``key``), as a sentence that says what to do: the transaction
+    is rolled back, so nothing was kept."""
+    if target.broken or target.closed:
+        return lost(what, exc)
+    nul = _with_nul(rows) if isinstance(exc, psycopg.DataError) else None
+    if nul is not None:
+        # psycopg refuses these before the server sees them: PostgreSQL's text cannot
+        # hold a NUL, and changing the text would break the hashes the log vouches for.
+        which = f" ({key} {nul})" if key else ""
+        return CaseFileError(
+            f"{what[0].upper()}{what[1:]}{which} holds text with a NUL character (0x00), "
+            "which PostgreSQL cannot store, so nothing was copied and the database was left "
+            "empty. Keep working in the case file and ask IT: it cannot move to a server "
+            "with this version of Caseview."
+        )
+    if (exc.sqlstate or "")[:2] in ROW_REFUSALS:
+        return CaseFileError(
+            f"The server refused {what} ({_first_line(exc)}), so nothing was copied and the "
+            "database was left empty. Check the case file with 'caseview --db FILE verify'; "
+            "if it is intact, ask IT."
+        )
+    return CaseFileError(
+        f"The server stopped while copying {what} ({_first_line(exc)}), so nothing was "
+        "copied and the database was left empty. Ask IT to check the server (its disk "
+        "space, say), then run migrate again."
+    )
+
+
+class CopyLost(ConnectionLost):
+    """The connection broke during the copy, so the server rolled it back."""
+
+
+def lost(what: str, exc: BaseException) -> CopyLost:
+    """The connection broke before the copy was committed: the server rolled it back."""
+    return CopyLost(
+        f"The connection to the server was lost while copying {what} ({_first_line(exc)}), "
+        "so nothing was copied and the database was left empty. Check the network "
+        "connection and run migrate again; if it goes on, ask IT."
+    )
+
+
+def _with_nul(rows: Iterable[tuple[Any, ...]]) -> object | None:
+    """The first value (the id) of the first row holding text with a NUL, if any."""
+    for row in rows:
+        if any(isinstance(v, str) and "\x00" in v for v in row):
+            first: object = row[0]
+            return first
+    return None
+
+
+def _text(value: bytes | None) -> str:
+    return (value or b"").decode("utf-8", errors="replace")
 
 
 def _columns(casefile: sqlite3.Connection, target: Connection, table: str) -> list[str]:
