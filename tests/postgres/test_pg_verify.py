@@ -161,13 +161,17 @@ def copies(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 @contextlib.contextmanager
 def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection to a case file with every trigger dropped; commits at the end."""
+    """A raw connection to a case file with every trigger dropped, put back as they were
+    at the end (as the server's are switched on again); commits then."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for (name,) in list(conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")):
+        triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
+        for name, _ in triggers:
             conn.execute(f'DROP TRIGGER "{name}"')
         yield conn
+        for _, sql in triggers:
+            conn.execute(sql)
         conn.execute("COMMIT")
     finally:
         conn.close()
