@@ -16,6 +16,7 @@ stored bytes, and name the same first break in the same words.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Generator, Iterable, Iterator
@@ -57,9 +58,36 @@ def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
     conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     try:
         conn.text_factory = bytes
-        return _walk(conn, lo, hi)
+        try:
+            walk = _walk(conn, lo, hi)
+        except sqlite3.DatabaseError as exc:  # a damaged page, a table gone
+            walk = _broken(lo, hi, None, lo, f"events {lo} to {hi} could not all be read ({exc})")
+        if walk.break_seq is None:
+            return walk
+        # A break may be damage rather than tampering (a page of events garbled reads as
+        # events missing): asked of SQLite only then, as its check reads the whole log.
+        damage = _damage(conn)
+        if damage is None:
+            return walk
+        return dataclasses.replace(
+            walk,
+            problem=f"event {walk.break_seq} cannot be read as it was written: the case file "
+            f"is damaged where it keeps the log (SQLite's own check finds {damage!r})",
+        )
     finally:
         conn.close()
+
+
+def _damage(conn: sqlite3.Connection) -> str | None:
+    """What SQLite's own check of the log's pages finds wrong, or None."""
+    try:
+        found = [_text(row[0]) or "" for row in conn.execute("PRAGMA quick_check(audit_log)")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if found == ["ok"]:
+        return None
+    lines = [line for text in found for line in text.splitlines() if not line.startswith("***")]
+    return (lines[0] if lines else "damaged")[:200]
 
 
 def _walk(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
@@ -91,6 +119,13 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
         (lo, hi - 1),
     ).fetchone()[0]
     if linked != hi - lo:
+        return False
+    # Every hash is text (_HASHES), so every link that holds is text too (a blob never
+    # equals a text): only the first event's previous hash is left to look at.
+    opening = conn.execute(
+        "SELECT typeof(prev_hash) = 'text' FROM audit_log WHERE seq = ?", (lo,)
+    ).fetchone()
+    if opening != (1,):
         return False
     sha256 = hashlib.sha256
     factory = conn.text_factory
@@ -129,15 +164,28 @@ _JOINED = (
 )
 """Each event's previous hash and payload, as the bytes hashed: one value a row."""
 _HASHES = (
-    "SELECT group_concat(hash, ',') FROM"
+    "SELECT group_concat(CASE WHEN typeof(hash) = 'text' THEN hash END, ',') FROM"
     " (SELECT hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq)"
 )
-"""A chunk's stored hashes in one text, in seq order. (Were SQLite ever to join them in
-another order, they would not match and the row walk would decide: never a false pass.)"""
+"""A chunk's stored hashes in one text, in seq order; a hash stored as anything but text
+is left out, so the chunk does not hold and the row walk names it. (Were SQLite ever to
+join them in another order, they would not match and the row walk would decide: never a
+false pass.)"""
+
+
+_FILE_EVENTS = (
+    "SELECT seq, CASE WHEN typeof(prev_hash) = 'text' THEN prev_hash END, payload,"
+    " CASE WHEN typeof(hash) = 'text' THEN hash END"
+    " FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq"
+)
+"""Events ``lo..hi`` of a case file, as :data:`EVENTS`, but a hash stored as anything
+but text (a blob of the same bytes reads the same through ``text_factory = bytes``)
+read as NULL, which links to nothing and matches no content: a break at that event.
+(A payload stored so is the row check's: "not one Caseview wrote".)"""
 
 
 def _walk_rows(conn: sqlite3.Connection, lo: int, hi: int) -> RangeWalk:
-    cursor = conn.execute(EVENTS, (lo, hi))
+    cursor = conn.execute(_FILE_EVENTS, (lo, hi))
     return _walk_chunks(iter(lambda: cursor.fetchmany(CHUNK), []), lo, hi)
 
 
@@ -313,7 +361,6 @@ def _text(value: bytes | None) -> str | None:
 
 if __name__ == "__main__":
     # Worker entry for caseview.audit.verify_chain: walk one range, print it as JSON.
-    import dataclasses
     import json
     import sys
 

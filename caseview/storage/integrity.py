@@ -8,12 +8,15 @@ first problem it finds as a sentence naming the table and row, or None. Later ta
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import sqlite_utils
 
 from caseview.storage import dialect
 
@@ -63,13 +66,22 @@ def review_hashes(conn: sqlite3.Connection) -> str | None:
 
 
 def blob_hashes(conn: sqlite3.Connection) -> str | None:
-    """Every blob's bytes still hash to the sha256 it is filed under."""
-    query = f"SELECT sha256, content FROM blobs ORDER BY {dialect.blob_order(conn)}"
+    """Every blob's bytes still hash to the sha256 it is filed under, and are stored as
+    bytes: a case file is read with text as bytes, so content turned into text of the
+    same bytes would otherwise pass (and reach readers that expect bytes)."""
+    # A server's content column is bytea: only bytes can be stored there.
+    kind = dialect.pick(conn, sqlite="typeof(content) = 'blob'", postgresql="true")
+    query = f"SELECT sha256, content, {kind} FROM blobs ORDER BY {dialect.blob_order(conn)}"
     with dialect.stream(conn, query) as blobs:  # a few at a time, never all at once
-        for sha, content in blobs:
+        for sha, content, is_bytes in blobs:
+            name = sha.decode("ascii", "replace") if isinstance(sha, bytes) else str(sha)
+            if not is_bytes:
+                return (
+                    f"blobs row {name[:16]}…: its content is stored as text, not bytes: "
+                    "changed with another tool"
+                )
             digest = hashlib.sha256(content).hexdigest() if isinstance(content, bytes) else None
             if digest is None or digest.encode() != _stored(sha):
-                name = sha.decode("ascii", "replace") if isinstance(sha, bytes) else str(sha)
                 return f"blobs row {name[:16]}…: its bytes no longer match their sha256"
     return None
 
@@ -96,8 +108,8 @@ def source_links(conn: sqlite3.Connection) -> str | None:
 def exposure_reviews(conn: sqlite3.Connection) -> str | None:
     """Each exposure finding's review (confirmed or dismissed, and by whom) is what the
     last exposure.reviewed event about it recorded; a finding no such event names is
-    unreviewed. (The row check does not compare these rows yet: see rowcheck's
-    UNVOUCHED_TABLES.)"""
+    unreviewed. (The row check compares what was found, on a case file: see rowcheck's
+    EXPOSURE_FINDINGS.)"""
     last: dict[int, tuple[int, bool, str]] = {}
     # Only the events of cases that have findings (through the log's case index): a
     # case file with no findings costs nothing, whatever the length of its log.
@@ -110,7 +122,7 @@ def exposure_reviews(conn: sqlite3.Connection) -> str | None:
             event = json.loads(payload)
             confirmed = event["data"]["confirmed"]
             actor = event["actor"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             continue  # not an event Caseview writes: the chain and row checks speak of it
         if entity_id is not None and isinstance(confirmed, bool) and isinstance(actor, str):
             last[int(entity_id)] = (int(seq), confirmed, actor)
@@ -182,14 +194,7 @@ def case_file_guards(conn: sqlite3.Connection) -> str | None:
         return None
     from caseview.storage import schema  # local: the schema is only needed here
 
-    applied = tuple(
-        _text(name)
-        for (name,) in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
-            (schema.MIGRATION_SET,),
-        )
-    )
-    expected = schema.triggers_after(applied)
+    expected = schema.triggers_after(_applied(conn))
     found = {
         _text(name): _text(sql)
         for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
@@ -212,6 +217,162 @@ def case_file_guards(conn: sqlite3.Connection) -> str | None:
     )
 
 
+def case_file_schema(conn: sqlite3.Connection) -> str | None:
+    """On a case file: its tables, indexes and views are exactly those Caseview's schema
+    made for the steps applied to it, each CREATE statement as SQLite keeps it. Caseview
+    changes them only through those steps, so a difference (a column added to a vouched
+    table, a CHECK removed, a default changed, an index dropped, a view added) says the
+    file was edited with another tool. Triggers are :func:`case_file_guards`'. Not
+    compared: SQLite's own objects (``sqlite_*``), the search indexes' shadow tables,
+    which SQLite's FTS5 words itself, and ``_sqlite_migrations``, which sqlite-utils
+    words (its rows name the steps everything else is held to)."""
+    if dialect.is_server(conn):
+        return None
+    expected = _schema_after(_applied(conn))
+    found = {
+        (_text(kind), _text(name)): _text(sql)
+        for kind, name, sql in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index', 'view')"
+        )
+    }
+    found = {key: sql for key, sql in found.items() if not _unworded(key[1], expected)}
+    differences = [
+        (f"{_PLURAL[kind]} {what}", sorted(name for k, name in keys if k == kind))
+        for what, keys in (
+            ("removed", expected.keys() - found.keys()),
+            ("changed", {k for k in expected.keys() & found.keys() if expected[k] != found[k]}),
+            ("added", found.keys() - expected.keys()),
+        )
+        for kind in ("table", "index", "view")
+        if any(k == kind for k, _ in keys)
+    ]
+    if not differences:
+        return None
+    listed = "; ".join(f"{what}: {_some(names)}" for what, names in differences)
+    return (
+        f"the case file's schema was changed outside Caseview ({listed}): Caseview changes "
+        "it only by its own steps, so the file was edited with another tool"
+    )
+
+
+def _applied(conn: sqlite3.Connection) -> tuple[str, ...]:
+    from caseview.storage import schema  # local: the schema is only needed here
+
+    return tuple(
+        _text(name)
+        for (name,) in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+            (schema.MIGRATION_SET,),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _schema_after(applied: tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """The tables, indexes and views (type and name: CREATE statement) of a case file to
+    which the steps ``applied`` have been applied: built afresh in memory."""
+    from caseview.storage import schema  # local: the schema is only needed here
+
+    db = sqlite_utils.Database(memory=True)
+    try:
+        known = schema.known_steps()
+        schema.migrations.apply(db, stop_before=[s for s in known if s not in applied])
+        made = {
+            (str(kind), str(name)): str(sql)
+            for kind, name, sql in db.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index', 'view')"
+            ).fetchall()
+        }
+    finally:
+        db.close()
+    return {key: sql for key, sql in made.items() if not _unworded(key[1], made)}
+
+
+_PLURAL = {"table": "tables", "index": "indexes", "view": "views"}
+_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
+
+
+def _unworded(name: str, schema_objects: Mapping[tuple[str, str], str]) -> bool:
+    """Whether ``name`` is an object whose CREATE statement Caseview does not word."""
+    if name.startswith("sqlite_") or name.startswith("_sqlite_migrations"):
+        return True
+    if name.startswith("idx__sqlite_migrations"):
+        return True
+    return any(
+        name == table + shadow
+        for (kind, table), sql in schema_objects.items()
+        if kind == "table" and sql.upper().startswith("CREATE VIRTUAL")
+        for shadow in _SHADOWS
+    )
+
+
+def case_file_structure(conn: sqlite3.Connection) -> str | None:
+    """On a case file: SQLite's own check of each table's pages and of its indexes
+    against it (``PRAGMA integrity_check``), so a damaged page or an index that no longer
+    matches its table is named, even where no other check reads. Not audit_log's: the
+    chain walk reads every page of it (a damaged one is a break), and checking its
+    index as well would double the time of a long log's check."""
+    if dialect.is_server(conn):
+        return None
+    tables = [
+        _text(name)
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+        if not _text(sql).upper().startswith("CREATE VIRTUAL")
+    ]
+    for table in tables:
+        if table == "audit_log":
+            found = _log_indexes_readable(conn)
+        else:
+            quoted = table.replace('"', '""')
+            try:
+                found = [_text(r[0]) for r in conn.execute(f'PRAGMA integrity_check("{quoted}")')]
+            except sqlite3.DatabaseError as exc:
+                found = [str(exc)]
+        if found != ["ok"]:
+            lines = [line for text in found for line in text.splitlines()]
+            detail = next((line for line in lines if not line.startswith("***")), "damaged")
+            return (
+                f"the case file is damaged: SQLite's own check of table {table} finds "
+                f"{detail[:200]!r}. Restore it from a backup; a damaged file vouches only "
+                "for what can still be read"
+            )
+    return None
+
+
+def _log_indexes_readable(conn: sqlite3.Connection) -> list[str]:
+    """["ok"] when each index of audit_log reads through and holds one entry per event.
+
+    Cheaper than SQLite's whole check of the log (which would double a long log's
+    verify): the chain walk reads the log's own pages; this reads its indexes, which
+    the checks that look events up by case rely on."""
+    try:
+        (events,) = conn.execute("SELECT count(*) FROM audit_log").fetchone()
+        indexes = [
+            _text(name)
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log'"
+                " AND sql IS NOT NULL ORDER BY name"
+            )
+        ]
+        for index in indexes:
+            quoted = index.replace('"', '""')
+            first = conn.execute(f'PRAGMA index_info("{quoted}")').fetchone()
+            if first is None or first[2] is None:
+                continue  # an index on an expression: the schema check speaks of it
+            column = _text(first[2]).replace('"', '""')
+            (entries,) = conn.execute(
+                f'SELECT count(*) FROM audit_log INDEXED BY "{quoted}"'
+                f' WHERE "{column}" IS NULL OR "{column}" IS NOT NULL'
+            ).fetchone()
+            if entries != events:
+                return [f"index {index} has {entries} entries for {events} events"]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return ["ok"]
+
+
 def _text(value: object) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
@@ -229,8 +390,10 @@ def audit_definition(conn: sqlite3.Connection) -> str | None:
 
 
 CHECKS: list[Check] = [
+    case_file_structure,
     audit_definition,
     case_file_guards,
+    case_file_schema,
     justification_hashes,
     review_hashes,
     blob_hashes,
@@ -267,6 +430,8 @@ def _run_checks(conn: sqlite3.Connection) -> list[str]:
             if "no such table" in str(exc) and not tables:
                 continue
             problem = f"{check.__name__}: the check could not run ({exc})"
+        except sqlite3.DatabaseError as exc:  # a case file's page that cannot be read
+            problem = f"{check.__name__}: the check could not read the case file ({exc})"
         if problem:
             problems.append(problem)
     return problems

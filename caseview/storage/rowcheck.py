@@ -10,13 +10,19 @@ them into the state each row should have, and compares that with the rows:
 - a row no event made is *added*;
 - a row an event made that is gone is *deleted*: the break names that event.
 
-Insert-only tables (sources, reviews, observations, notes, subjects, person links) are
-compared as the events arrive, merged with the rows read in id order, so memory stays
-flat however long the log; tables whose rows change (users, cases, allocations,
-requests, authorisations, policies, blobs) are replayed in memory and compared at the
+Insert-only tables (sources, reviews, observations, notes, subjects, person links; on a
+case file also the looks, exposure findings and browser requests) are compared as the
+events arrive, merged with the rows read in id order, so memory stays flat however long
+the log; tables whose rows change (users, cases, allocations, requests and their
+editors, authorisations, policies, blobs) are replayed in memory and compared at the
 end. :data:`RULES` says, for every column of every vouched table, whether it is
 compared or, with the reason, not vouched; :data:`UNVOUCHED_TABLES` names the tables
-no event describes row by row.
+no event describes row by row, or that are compared by a rule of their own
+(:data:`VIEWINGS`, :data:`EXPOSURE_FINDINGS`, :data:`BROWSE_REQUESTS`,
+:data:`JUSTIFICATION_EDITORS`).
+
+A table that cannot be read (dropped, or on a damaged page of a case file) is a break
+too ("unreadable"), never a crash.
 
 An event written by an older Caseview that does not name a column (a source recorded
 before ``text_sha256`` was logged, say) leaves that column unchecked for that row: a
@@ -302,19 +308,81 @@ RULES: tuple[TableRule, ...] = (
     ),
 )
 
+VIEWINGS = TableRule(
+    "viewings",
+    ("id",),
+    (
+        "case_id",
+        "subject_id",
+        "justification_id",
+        "user_id",
+        "at",
+        "url",
+        "kind",
+        "outcome",
+        "rule",
+        "message",
+        "source_id",
+    ),
+    events="viewing.capture, import, view, supplied, browse (a completed look); "
+    "viewing.refused; capture.failed",
+)
+"""The looks the meter counts: each row against the event that recorded it, on a case
+file. Not in RULES: a refused look keeps only the ids that existed and a failed one's
+event does not name its request, so those columns are compared only where recorded."""
+
+JUSTIFICATION_EDITORS = TableRule(
+    "justification_editors",
+    ("justification_id", "user_id"),
+    (),
+    events="justification.created, justification.edited: their actors",
+)
+"""Who wrote a request's text (who may therefore not approve it): the actors of the
+events that created and edited it, no more and no fewer. Not in RULES, as a row is
+nothing but its key."""
+
+EXPOSURE_FINDINGS = TableRule(
+    "exposure_findings",
+    ("id",),
+    ("source_id", "kind", "value"),
+    {
+        "context": "the words around the finding, for the reader: not in the event",
+        "confirmed": "the review: compared with its exposure.reviewed event by "
+        "integrity.exposure_reviews",
+        "reviewed_by": "the review (as confirmed)",
+        "reviewed_at": "the review (as confirmed)",
+    },
+    "source.recorded lists its findings as [kind, value], numbered on in log order",
+)
+"""What a capture found that could expose a child (a phone number, a school): each row
+against the event that listed it, on a case file. A case file numbers rows on from the
+last, so the n-th finding the log lists is row n; a server's sequence may skip numbers,
+so there they are not compared yet."""
+
+BROWSE_REQUESTS = TableRule(
+    "browse_requests",
+    ("id",),
+    ("viewing_id", "at", "url", "method", "resource_type", "status", "blocked", "reason"),
+    events="browse.requests lists each as [at, method, resource_type, status, blocked, url, "
+    "reason], numbered on in log order",
+)
+"""What the evidence browser fetched and refused, against the events that listed it, on
+a case file (numbered on, as EXPOSURE_FINDINGS)."""
+
 UNVOUCHED_TABLES: Mapping[str, str] = {
     "audit_log": "the log itself: the chain walk checks it",
     "viewings": "written with every look, refused and failed ones too, partly with ids "
-    "cleaned of dangling references; deletion is refused by a trigger and the meter's "
-    "events are in the log (not yet compared row by row)",
+    "cleaned of dangling references: on a case file each row is compared with the event "
+    "that recorded it (VIEWINGS), the ids where the event records them",
     "exposure_findings": "the findings are listed in source.recorded by kind and value, "
-    "not by row id (not yet compared); each review is compared with its exposure.reviewed "
-    "event by integrity.exposure_reviews",
-    "justification_editors": "who edited a draft: the justification.created/edited "
-    "events' actors (not yet compared)",
+    "not by row id: on a case file, compared in the order they were numbered "
+    "(EXPOSURE_FINDINGS); each review is compared with its exposure.reviewed event by "
+    "integrity.exposure_reviews",
+    "justification_editors": "who edited a draft: compared with the actors of the "
+    "justification.created/edited events (JUSTIFICATION_EDITORS)",
     "return_answers": "answers are in justification.return_answered (not yet compared)",
-    "browse_requests": "each row is in a browse.requests event's data (not yet compared "
-    "row by row)",
+    "browse_requests": "each row is in a browse.requests event's data: on a case file, "
+    "compared in the order they were numbered (BROWSE_REQUESTS)",
     "search_index": "derived from the rows for searching; rebuilt, not evidence",
     "search_trigram": "derived from the rows for searching; rebuilt, not evidence",
     "_sqlite_migrations": "schema bookkeeping",
@@ -355,28 +423,31 @@ NOTHING: Any = _Nothing()
 
 class _Json:
     """A JSON column whose writer's spacing is not recorded: equal when the stored text
-    parses to the recorded value."""
+    parses to the recorded value, each value of the same JSON type (Python's ``==``
+    would take ``true`` for ``1`` and ``1`` for ``1.0``)."""
 
     def __init__(self, value: object) -> None:
         self.value = value
+        self.text = _canonical(value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and _parsed(other) == self.value
+        return isinstance(other, str) and _parsed(other) == self.text
 
     __hash__ = None  # type: ignore[assignment]
 
 
-_UNPARSABLE: Any = _Nothing()
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed(text: str) -> Any:
-    """JSON text's value, remembered: the same short texts ("[]", the attestations)
-    recur on every row. Only compared, never changed."""
+def _parsed(text: str) -> str | None:
+    """JSON text's value written canonically, remembered: the same short texts ("[]",
+    the attestations) recur on every row. None for text that is not JSON."""
     try:
-        return json.loads(text)
-    except ValueError:
-        return _UNPARSABLE
+        return _canonical(json.loads(text))
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
+        return None
 
 
 class _Attested(_Json):
@@ -416,13 +487,20 @@ class RowBreak:
 
     table: str
     row: str
-    kind: str  # "changed", "added", "deleted", or "malformed" (an event itself)
+    kind: str  # "changed", "added", "deleted", "malformed" (an event), "unreadable"
     seq: int | None = None
     action: str = ""
     columns: tuple[str, ...] = ()
+    detail: str = ""
+    """For "unreadable": what SQLite said when the rows could not be read."""
 
     def __str__(self) -> str:
         where = f"{self.table} row {self.row}"
+        if self.kind == "unreadable":
+            return (
+                f"the rows the log vouches for could not all be read ({self.detail}): a "
+                "table was removed or changed outside Caseview, or the case file is damaged"
+            )
         if self.kind == "malformed":
             return (
                 f"audit event {self.seq} ({self.action}) is not one Caseview wrote: the log "
@@ -532,10 +610,16 @@ def _table_rows(conn: sqlite3.Connection, rule: TableRule) -> Iterator[Iterator[
     """A table's rows in key order, as tuples of the key and the compared columns.
 
     A server's text is always valid UTF-8, so a server-side cursor reads them as they
-    come; a case file's may not be, which :class:`_Rows` copes with.
+    come; a case file's may not be, which :class:`_Rows` copes with. A case file without
+    the table has no rows in it: a file of an older schema, whose events made none, or
+    one whose table was dropped (each row an event made is then missing, and
+    integrity.case_file_schema names the table).
     """
     if not dialect.is_server(conn):
-        yield _Rows(conn, rule)
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (rule.table,)
+        ).fetchone()
+        yield _Rows(conn, rule) if found is not None else iter(())
         return
     columns, order = ", ".join(rule.key + rule.compared), ", ".join(rule.key)
     query = f"SELECT {columns} FROM {rule.table} ORDER BY {order}"
@@ -705,6 +789,15 @@ class _Replay:
                 "browse_pages",
             )
         }
+        self.held["justification_editors"] = _Held(JUSTIFICATION_EDITORS)
+        if not dialect.is_server(conn):
+            # The meter's history (see VIEWINGS); a server's refused looks are numbered
+            # by a function of its own, so there they are not compared yet.
+            self.merged["viewings"] = _Merged(conn, VIEWINGS, stack)
+            self.merged["exposure_findings"] = _Merged(conn, EXPOSURE_FINDINGS, stack)
+            self.merged["browse_requests"] = _Merged(conn, BROWSE_REQUESTS, stack)
+        self.findings = 0
+        self.requests = 0
         self.reviews = 0
         self.roots: dict[int, int] = {}
 
@@ -902,12 +995,21 @@ def _request_created(r: _Replay, seq: int, e: dict[str, Any]) -> None:
         "cancel_reason": None,
     }
     r.held["justifications"].create((e["entity_id"],), values, seq, e["action"])
+    _editor(r, seq, e)
 
 
 @_on("justification.edited")
 def _request_edited(r: _Replay, seq: int, e: dict[str, Any]) -> None:
     values = {**_request_values(_data(e)), "updated_at": e["at"]}
     r.held["justifications"].set((e["entity_id"],), values, seq, e["action"])
+    _editor(r, seq, e)
+
+
+def _editor(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    editors = r.held["justification_editors"]
+    key = (e["entity_id"], r.user(e["actor"]))
+    if key not in editors.rows:  # named by the first event that made them one
+        editors.create(key, {}, seq, e["action"])
 
 
 @_on("justification.submitted")
@@ -1074,6 +1176,22 @@ def _source(r: _Replay, seq: int, e: dict[str, Any]) -> None:
             seq,
             e["action"],
         )
+    _findings(r, seq, e, d.get("exposure", _ABSENT))
+
+
+def _findings(r: _Replay, seq: int, e: dict[str, Any], listed: Any) -> None:
+    """The exposure findings a source.recorded lists, numbered on (EXPOSURE_FINDINGS)."""
+    findings = r.merged.get("exposure_findings")
+    if findings is None:
+        return
+    if not isinstance(listed, list):
+        # An event that does not list them: the numbering is unknown from here on.
+        del r.merged["exposure_findings"]
+        return
+    for kind, value in listed:  # anything but pairs is not Caseview's: a malformed event
+        r.findings += 1
+        values = {"source_id": e["entity_id"], "kind": kind, "value": value}
+        findings.expect(r.findings, values, seq, e["action"])
 
 
 @_on("observation.recorded", "observation.revised")
@@ -1116,6 +1234,7 @@ _NOTE_FIELDS = _RULE["notes"].compared[3:-1]
 
 @_on("viewing.browse")
 def _browse_session(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    _look(r, seq, e)
     d = _data(e)
     session = d.get("session")
     if not isinstance(session, dict):
@@ -1143,6 +1262,80 @@ def _browse_ended(r: _Replay, seq: int, e: dict[str, Any]) -> None:
     d = _data(e)
     values = {"ended_at": d.get("ended_at", ANY), "end_reason": d.get("reason", ANY)}
     r.held["browse_sessions"].set((e["entity_id"],), values, seq, e["action"])
+
+
+_LOOKS = ("capture", "import", "view", "supplied", "browse")
+
+
+@_on(*(f"viewing.{kind}" for kind in _LOOKS if kind != "browse"))  # browse: _browse_session
+def _look(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    looks = r.merged.get("viewings")
+    if looks is None:
+        return
+    d = _data(e)
+    values = {
+        "case_id": e["case_id"],
+        "subject_id": d.get("subject_id", ANY),
+        "justification_id": d.get("justification_id", ANY),
+        "user_id": r.user(e["actor"]),
+        "at": d.get("viewed_at", e["at"]),  # an imported look is timed when it was made
+        "url": d.get("url", ANY),
+        "kind": e["action"].split(".", 1)[1],
+        "outcome": "completed",
+        "rule": None,
+        "message": None,
+        "source_id": d.get("source_id", ANY),
+    }
+    looks.expect(e["entity_id"], values, seq, e["action"])
+
+
+@_on("viewing.refused", "capture.failed")
+def _look_not_made(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    looks = r.merged.get("viewings")
+    if looks is None:
+        return
+    d = _data(e)
+    refused = e["action"] == "viewing.refused"
+    values = {
+        "case_id": e["case_id"],
+        # A refusal keeps only the ids that existed; a failure's event names neither.
+        "subject_id": ANY,
+        "justification_id": ANY,
+        "user_id": r.user(e["actor"]),
+        "at": e["at"] if refused else ANY,  # a failure's row is timed a moment apart
+        "url": d.get("url", ANY),
+        "kind": d.get("kind", ANY) if refused else "capture",
+        "outcome": "refused" if refused else "failed",
+        "rule": d.get("rule", ANY) if refused else d.get("kind", ANY),
+        "message": d.get("message", ANY),
+        "source_id": None,
+    }
+    looks.expect(e["entity_id"], values, seq, e["action"])
+
+
+@_on("browse.requests")
+def _browse_requests(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    requests = r.merged.get("browse_requests")
+    if requests is None:
+        return
+    listed = _data(e).get("requests", _ABSENT)
+    if not isinstance(listed, list):
+        # An event that does not list them: the numbering is unknown from here on.
+        del r.merged["browse_requests"]
+        return
+    for at, method, resource_type, status, blocked, url, reason in listed:
+        r.requests += 1
+        values = {
+            "viewing_id": e["entity_id"],
+            "at": at,
+            "url": url,
+            "method": method,
+            "resource_type": resource_type,
+            "status": status,
+            "blocked": blocked,
+            "reason": reason,
+        }
+        requests.expect(r.requests, values, seq, e["action"])
 
 
 @_on("browse.page")
@@ -1200,7 +1393,7 @@ def _named(payload: str | bytes) -> str:
         return text.removeprefix(_LEAD).split('"', 1)[0][:60]
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "?"
     return str(event["action"])[:60] if isinstance(event, dict) and "action" in event else "?"
 
@@ -1221,6 +1414,10 @@ def check_rows(
     conn = sqlite3.connect(f"{Path(store).resolve().as_uri()}?mode=ro", uri=True)
     try:
         return _check_rows(conn, attestations)
+    except sqlite3.DatabaseError as exc:
+        # A vouched table dropped or redefined, or a damaged page: a break to report, not
+        # a crash. (Everything Caseview writes is readable: only another tool does this.)
+        return RowBreak("", "", "unreadable", detail=str(exc))
     finally:
         conn.close()
 
@@ -1244,11 +1441,12 @@ def _check_rows(conn: sqlite3.Connection, attestations: Mapping[str, object]) ->
                     if not payload.startswith(f'{{"action":{dumps(action)},'):
                         raise ValueError("not in Caseview's form")
                     handlers[action](replay, seq, event)
-                except (ValueError, LookupError, TypeError, AttributeError):
-                    # Not JSON, or without what Caseview records for its action: only a
-                    # log rehashed from this event on passes the chain with it. Nothing
-                    # after it can be replayed, nor the tables compared at the end; the
-                    # breaks found before it, as their events arrived, still count.
+                except (ValueError, LookupError, TypeError, AttributeError, RecursionError):
+                    # Not JSON (or nested too deeply to read), or without what Caseview
+                    # records for its action: only a log rehashed from this event on
+                    # passes the chain with it. Nothing after it can be replayed, nor the
+                    # tables compared at the end; the breaks found before it, as their
+                    # events arrived, still count.
                     malformed = RowBreak("audit_log", str(seq), "malformed", seq, _named(payload))
                     earlier = [m.broken for m in replay.merged.values() if m.broken]
                     return min([*earlier, malformed], key=lambda b: b.order)
