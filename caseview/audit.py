@@ -386,7 +386,25 @@ def require_verifier(session: Session) -> None:
 
 
 def _verify_all_of_file(path: Path, expect: Checkpoint | None) -> VerifyResult:
-    return _with_evidence(verify_chain(path, expect), str(path.resolve()))
+    try:
+        return _with_evidence(verify_chain(path, expect), str(path.resolve()))
+    except sqlite3.DatabaseError as exc:  # its log cannot be read at all: removed, damaged
+        return unreadable(str(exc))
+
+
+def unreadable(detail: str) -> VerifyResult:
+    """What verify finds in a case file SQLite cannot read as a whole (its header is
+    SQLite's, but a page, its schema or its log cannot be read): a finding, exit 4 on the
+    command line, not a failure to check."""
+    return VerifyResult(
+        events=0,
+        head=Checkpoint(0, GENESIS_HASH),
+        evidence_problems=(
+            f"the case file cannot be read as a whole ({detail}): it is damaged, or was "
+            "changed with another tool, so it vouches for nothing until it is restored "
+            "from a backup",
+        ),
+    )
 
 
 def _with_evidence(chain: VerifyResult, store: str | sqlite3.Connection) -> VerifyResult:

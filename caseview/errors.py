@@ -37,6 +37,15 @@ class CaseFileError(CaseviewError):
     exit_code = 1
 
 
+class DamagedCaseFile(CaseFileError):
+    """A case file (SQLite's header is there) that SQLite cannot read as a whole.
+    ``detail`` is what SQLite said. For ``verify``, a finding, not a failure to run."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class PermissionDenied(CaseviewError):
     """A permission rule refused the action. The message names the rule."""
 

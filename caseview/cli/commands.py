@@ -23,7 +23,7 @@ from caseview.cli.session import (
     server_address,
 )
 from caseview.domain import User
-from caseview.errors import CaseFileError, CaseviewError, UsageError
+from caseview.errors import CaseFileError, CaseviewError, DamagedCaseFile, UsageError
 from caseview.storage import open_case_file
 from caseview.storage.casefile import built_beside
 
@@ -413,9 +413,14 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     else:
         path = case_file_path(args)
         # Anyone holding the file can check it, read-only and without an account:
-        # an independent third party must be able to repeat the check.
-        open_case_file(path, read_only=True).close()
-        result = audit.verify(None, path, expect)
+        # an independent third party must be able to repeat the check. A case file
+        # SQLite cannot read is what the check found, not a reason it could not run.
+        try:
+            open_case_file(path, read_only=True).close()
+        except DamagedCaseFile as exc:
+            result = audit.unreadable(exc.detail)
+        else:
+            result = audit.verify(None, path, expect)
     obj = {
         "evidence_problems": list(result.evidence_problems),
         "intact": result.intact,

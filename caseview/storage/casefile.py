@@ -20,7 +20,7 @@ from typing import NoReturn
 import platformdirs
 import sqlite_utils
 
-from caseview.errors import CaseFileError
+from caseview.errors import CaseFileError, DamagedCaseFile
 from caseview.storage import schema
 
 logger = logging.getLogger(__name__)
@@ -148,11 +148,12 @@ def _raise_explained(exc: sqlite3.Error, path: Path) -> NoReturn:
     raise found from exc
 
 
-def damaged(path: Path, detail: str) -> CaseFileError:
-    return CaseFileError(
+def damaged(path: Path, detail: str) -> DamagedCaseFile:
+    return DamagedCaseFile(
         f"The case file {path} is damaged ({detail}); it was left unchanged. Keep it as it "
         f"is, check it with 'caseview --db {path} verify', restore it from your backup, "
         "and tell your information governance team.",
+        detail,
     )
 
 

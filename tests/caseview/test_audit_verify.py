@@ -251,6 +251,54 @@ def test_verify_on_something_else_is_a_clear_error(
         assert path.read_bytes() == before  # left unchanged
 
 
+# --- a case file SQLite cannot read as a whole: what verify found, exit 4 ----------------
+
+
+def _truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _header_damaged(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[20:23] = b"\xff\xff\xff"  # past "SQLite format 3": still SQLite's header
+    path.write_bytes(bytes(data))
+
+
+def _log_dropped(path: Path) -> None:
+    conn = raw(path)
+    conn.execute("DROP TABLE audit_log")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "detail"),
+    [
+        (_truncated, "malformed"),
+        (_header_damaged, "not a database"),
+        (_log_dropped, "no such table: audit_log"),
+    ],
+    ids=["truncated", "header", "log dropped"],
+)
+def test_a_case_file_sqlite_cannot_read_is_a_finding_of_verify(
+    manager: Session,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Any,
+    detail: str,
+) -> None:
+    manager.casefile.close()
+    damage(db_path)
+    before = db_path.read_bytes()
+    code, data, err = run(capsys, db_path, "verify")
+    assert code == 4
+    assert data["intact"] is False
+    [problem] = data["evidence_problems"]
+    assert problem.startswith("the case file cannot be read as a whole (") and detail in problem
+    assert "Traceback" not in err and "unexpected" not in err
+    assert db_path.read_bytes() == before  # left unchanged
+
+
 # --- the triggers that make the log append-only -----------------------------------------
 
 
