@@ -277,7 +277,9 @@ class ServerAddress:
         return self._connect(self.given_user, password, who=None)
 
     def _connect(self, login: str, password: str | None, *, who: str | None) -> ServerFile:
-        params = dict(self._params, user=login)
+        # Caseview speaks UTF-8 whatever the address or PGCLIENTENCODING says: a case may
+        # be in any language.
+        params = dict(self._params, user=login, client_encoding="UTF8")
         if password is not None:
             params["password"] = password
         try:

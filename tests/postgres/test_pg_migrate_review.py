@@ -7,6 +7,7 @@ after the failure works.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -411,6 +412,32 @@ def test_a_client_set_to_another_encoding_still_sends_every_character(
         PGCLIENTENCODING="LATIN1",
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_init_into_a_database_in_a_narrower_encoding_is_refused(
+    narrow_database: tuple[str, str],
+) -> None:
+    url, encoding = narrow_database
+    before = what_is_there(url)
+    done = run_cli("--db", url, "init", "--admin", "mona")
+    assert done.returncode == 1
+    assert f"This database stores text as {encoding}, which cannot hold every" in done.stderr
+    assert "ENCODING 'UTF8'" in done.stderr and "unexpected" not in done.stderr
+    assert what_is_there(url) == before
+
+
+def test_a_client_set_to_another_encoding_records_any_language(pg_database: str) -> None:
+    assert run_cli("--db", pg_database, "init", "--admin", "mona").returncode == 0
+    info = conninfo_to_dict(pg_database)
+    people = f"postgresql://{info['host']}:{info['port']}/{info['dbname']}"
+    title = "Zażółć gęślą jaźń, 子供, طفل"
+    done = run_cli(
+        "--db", people, "--user", "mona", "case", "new", "--ref", "CP-1", "--title", title,
+        PGCLIENTENCODING="LATIN1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = run_cli("--db", people, "--user", "mona", "--json", "case", "list")
+    assert title in json.dumps(json.loads(shown.stdout), ensure_ascii=False)
 
 
 @pytest.fixture

@@ -212,12 +212,7 @@ def refuse_unless_empty(conn: Connection, where: str) -> None:
 def refuse_unless_utf8(conn: Connection, where: str) -> None:
     """Refuse a database that cannot store every character a case file may hold (a
     capture can be in any language), and speak UTF-8 to the one that can."""
-    found = _one(
-        conn,
-        "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()",
-    )
-    # Over a SQL_ASCII connection psycopg gives text as the bytes it is.
-    encoding = found.decode("ascii", "replace") if isinstance(found, bytes) else str(found)
+    encoding = install.database_encoding(conn)
     if encoding != "UTF8":
         raise CaseFileError(
             f"The database {where} stores text as {encoding}, which cannot hold every "

@@ -158,6 +158,13 @@ def _check_installer(conn: Connection, names: RoleNames) -> None:
         )
     if _one(conn, "SELECT to_regclass('public.audit_log') IS NOT NULL"):
         raise CaseFileError("This database already holds a Caseview schema; it was left unchanged.")
+    encoding = database_encoding(conn)
+    if encoding != "UTF8":
+        raise CaseFileError(
+            f"This database stores text as {encoding}, which cannot hold every language a "
+            "case may be in, so it was left unchanged. Ask IT to create it again with "
+            "ENCODING 'UTF8', then run init again."
+        )
     taken = conn.execute(
         "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s) ORDER BY rolname",
         [[names.worker, names.manager, names.auditor]],
@@ -167,6 +174,16 @@ def _check_installer(conn: Connection, names: RoleNames) -> None:
             f"The roles {', '.join(r[0] for r in taken)} already exist on this server "
             "(another database uses the same prefix). Choose another prefix."
         )
+
+
+def database_encoding(conn: Connection) -> str:
+    """The encoding this database stores text in ('UTF8' is the one Caseview needs)."""
+    found = _one(
+        conn,
+        "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()",
+    )
+    # Over a SQL_ASCII connection psycopg gives text as the bytes it is.
+    return found.decode("ascii", "replace") if isinstance(found, bytes) else str(found)
 
 
 def installed_prefix(conn: Connection) -> str:
