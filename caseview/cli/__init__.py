@@ -76,9 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         where = f"in {logs.log_path()}" if logged else "in the log"
         out.error(
-            f"Something unexpected went wrong ({type(exc).__name__}: {exc}). Nothing half-done "
-            f"was saved. The details are {where}; please send them, with the command you "
-            "ran, to your IT support (set CASEVIEW_DEBUG=1 to see them here).",
+            f"Something unexpected went wrong ({type(exc).__name__}: {_brief(exc)}). Nothing "
+            f"half-done was saved. The details are {where}; please send them, with the "
+            "command you ran, to your IT support (set CASEVIEW_DEBUG=1 to see them here).",
             1,
         )
         return 1
@@ -195,3 +195,10 @@ def _known(exc: Exception, args: argparse.Namespace) -> CaseviewError | None:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return FileError("The disk is full, so nothing was saved. Free some space and try again.")
     return None
+
+
+def _brief(exc: BaseException, most: int = 160) -> str:
+    """The start of an unexpected error's message, on one line: it can quote case
+    content at any length (a page's text, say); the log keeps it whole."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= most else text[: most - 1] + "…"

@@ -503,6 +503,24 @@ def test_a_bug_is_a_sentence_and_its_traceback_goes_to_the_log(
     assert stat.S_IMODE(own_logging.stat().st_mode) == 0o600
 
 
+def test_an_unexpected_error_quoting_case_content_is_cut_short_on_screen(
+    team: Team, run: object, own_logging: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_logging(monkeypatch)
+    page = "Lee's staying with us\n" * 2_000  # what a failing step might quote
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError(page)
+
+    monkeypatch.setattr(cases, "list_cases", broken)
+    result = run("case", "list")  # type: ignore[operator]
+    assert result.code == 1
+    [line] = result.err.strip().splitlines()
+    assert "(ValueError: Lee's staying with us Lee's staying" in line and "…)" in line
+    assert len(line) < 600
+    assert own_logging.read_text(encoding="utf-8").count("Lee's staying with us") >= 2_000
+
+
 def test_with_caseview_debug_the_traceback_is_on_stderr(
     team: Team,
     own_logging: Path,
