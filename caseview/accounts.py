@@ -85,13 +85,14 @@ def _insert(
     if sql.user_by_name(conn, username) is not None:
         raise ValidationError(f"There is already a user called '{username}'. Choose another name.")
     now = clock()
+    record = _password_record(conn, password)
     user_id = sql.insert_user(
         conn,
         {
             "username": username,
             "display_name": display_name or username,
             "role": role.value,
-            "password_hash": _password_record(conn, password),
+            "password_hash": record,
             "created_at": to_iso(now),
             "created_by": created_by.id if created_by else None,
         },
@@ -104,7 +105,12 @@ def _insert(
         action="user.added",
         entity="user",
         entity_id=user_id,
-        data={"username": username, "display_name": display_name or username, "role": role.value},
+        data={
+            "username": username,
+            "display_name": display_name or username,
+            "role": role.value,
+            **_vouching(conn, record),
+        },
     )
     return User(user_id, username, display_name or username, role, True)
 
@@ -115,6 +121,16 @@ def _password_record(conn: sqlite3.Connection, password: str) -> str:
     if logins.server_checks_passwords(conn):
         return logins.SERVER_PASSWORD_RECORD
     return hasher.hash(password)
+
+
+def _vouching(conn: sqlite3.Connection, record: str) -> dict[str, str]:
+    """What the log records of a case file's new password record: the sha256 of the
+    stored argon2 hash (nothing of the password; the hash's salt is not in the log), so
+    that verify finds a hash swapped behind the log's back, which would let its holder
+    sign in as that person. A server keeps no hash (the marker is checked as such)."""
+    if logins.server_checks_passwords(conn):
+        return {}
+    return {"password_record_sha256": hashlib.sha256(record.encode()).hexdigest()}
 
 
 def create_first_manager(
@@ -235,6 +251,8 @@ def reset_password(session: Session, username: str, password: str) -> None:
     """A manager sets a new password for someone who forgot theirs; it also unlocks them."""
     row = _other_account(session, username, "reset passwords")
     _check_password(password)
+    # Hashed before the write: argon2 takes its time, and nobody waits on the lock for it.
+    record = _password_record(session.casefile.conn, password)
     with session.casefile.write() as conn:
         # The event first: on a server, the password is set only just after it.
         audit.record(
@@ -244,12 +262,12 @@ def reset_password(session: Session, username: str, password: str) -> None:
             action="user.password_reset",
             entity="user",
             entity_id=int(row["id"]),
-            data={"username": row["username"]},
+            data={"username": row["username"], **_vouching(conn, record)},
         )
         if logins.server_checks_passwords(conn):
             logins.set_password(conn, str(row["username"]), password)
         else:
-            sql.set_password_hash(conn, int(row["id"]), hasher.hash(password))
+            sql.set_password_hash(conn, int(row["id"]), record)
             sql.set_login_state(conn, int(row["id"]), 0, None)
 
 
@@ -492,6 +510,7 @@ def change_password(session: Session, old: str, new: str) -> None:
                 "The current password is wrong; the password was not changed."
             ) from None
     _check_password(new)
+    record = _password_record(store.conn, new)  # before the write, as reset_password
     with store.write() as conn:
         # The event first: on a server, the password is set only just after it.
         audit.record(
@@ -501,8 +520,9 @@ def change_password(session: Session, old: str, new: str) -> None:
             action="user.password_changed",
             entity="user",
             entity_id=session.user.id,
+            data=_vouching(conn, record),
         )
         if store.authenticates:
             logins.set_password(conn, session.actor, new)
         else:
-            sql.set_password_hash(conn, session.user.id, hasher.hash(new))
+            sql.set_password_hash(conn, session.user.id, record)

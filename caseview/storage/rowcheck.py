@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from caseview.storage import dialect
+from caseview.storage.logins import SERVER_PASSWORD_RECORD
 
 # --- what each table's columns are checked against ---------------------------------
 
@@ -73,14 +74,13 @@ RULES: tuple[TableRule, ...] = (
             "locked_until",
             "created_at",
             "created_by",
+            "password_hash",
         ),
-        {
-            "password_hash": "a secret: the log records that a password was set or reset "
-            "(user.password_reset, user.password_changed), never the hash",
-        },
-        "user.added; user.deactivated/reactivated (active); user.role_changed (role); "
-        "login.failed (failures and "
-        "lock), login, user.unlocked, user.password_reset (count cleared)",
+        events="user.added; user.deactivated/reactivated (active); user.role_changed (role); "
+        "login.failed (failures and lock), login, user.unlocked, user.password_reset (count "
+        "cleared); password_hash: on a case file by the sha256 of the hash that user.added, "
+        "user.password_reset and user.password_changed record (an older event that does "
+        "not leaves it unchecked), on a server the marker it always holds there",
     ),
     TableRule(
         "cases",
@@ -762,6 +762,7 @@ class _Replay:
         stack: contextlib.ExitStack,
     ) -> None:
         self.attestations = attestations
+        self.on_server = dialect.is_server(conn)
         self.user_ids: dict[str, int] = {}
         self.held = {
             name: _Held(_RULE[name])
@@ -830,10 +831,25 @@ def _user_added(r: _Replay, seq: int, e: dict[str, Any]) -> None:
             "created_at": e["at"],
             # The first manager (and the demo's cast) add themselves: no creator.
             "created_by": None if e["actor"] == name else r.user(e["actor"]),
+            "password_hash": _password_record(r, d),
         },
         seq,
         e["action"],
     )
+
+
+def _password_record(r: _Replay, d: dict[str, Any]) -> Any:
+    """What users.password_hash must hold after an event that set it (see RULES)."""
+    if r.on_server:
+        return SERVER_PASSWORD_RECORD
+    digest = d.get("password_record_sha256")
+    return _Sha256Of(digest) if isinstance(digest, str) else ANY
+
+
+@_on("user.password_changed")
+def _password_changed(r: _Replay, seq: int, e: dict[str, Any]) -> None:
+    values = {"password_hash": _password_record(r, _data(e))}
+    r.held["users"].set((e["entity_id"],), values, seq, e["action"])
 
 
 @_on("user.deactivated", "user.reactivated")
@@ -849,9 +865,10 @@ def _user_role(r: _Replay, seq: int, e: dict[str, Any]) -> None:
 
 @_on("login", "user.unlocked", "user.password_reset")
 def _user_cleared(r: _Replay, seq: int, e: dict[str, Any]) -> None:
-    r.held["users"].set(
-        (e["entity_id"],), {"failed_logins": 0, "locked_until": None}, seq, e["action"]
-    )
+    values = {"failed_logins": 0, "locked_until": None}
+    if e["action"] == "user.password_reset":
+        values["password_hash"] = _password_record(r, _data(e))
+    r.held["users"].set((e["entity_id"],), values, seq, e["action"])
 
 
 @_on("login.failed")

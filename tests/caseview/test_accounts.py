@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
@@ -143,7 +144,19 @@ def test_adding_a_user_is_audited(manager: Session) -> None:
     accounts.add_user(manager, "wren", "worker", PASSWORD)
     actor, action, data = last_event(manager.casefile.path)
     assert (actor, action) == ("mona", "user.added")
-    assert data == {"username": "wren", "display_name": "wren", "role": "worker"}
+    record = (
+        sqlite3.connect(manager.casefile.path)
+        .execute("SELECT password_hash FROM users WHERE username = 'wren'")
+        .fetchone()[0]
+    )
+    assert data == {
+        "username": "wren",
+        "display_name": "wren",
+        "role": "worker",
+        # What verify holds the stored hash to; nothing of the password itself.
+        "password_record_sha256": hashlib.sha256(record.encode()).hexdigest(),
+    }
+    assert PASSWORD not in json.dumps(data)
 
 
 def test_list_users_is_sorted_by_name(manager: Session, worker: Session, auditor: Session) -> None:
@@ -315,8 +328,10 @@ def test_new_password_is_stored_as_argon2id(worker: Session) -> None:
 
 def test_password_change_is_audited(worker: Session) -> None:
     accounts.change_password(worker, PASSWORD, "a brand new password")
-    actor, action, _ = last_event(worker.casefile.path)
+    actor, action, data = last_event(worker.casefile.path)
     assert (actor, action) == ("wren", "user.password_changed")
+    digest = hashlib.sha256(stored_hash(worker.casefile, "wren").encode()).hexdigest()
+    assert data == {"password_record_sha256": digest}
 
 
 # --- managers looking after accounts -------------------------------------------------
@@ -344,7 +359,13 @@ def test_a_reset_password_is_audited_without_the_password(
 ) -> None:
     accounts.reset_password(manager, "wren", "a brand new password")
     actor, action, data = last_event(manager.casefile.path)
-    assert (actor, action, data) == ("mona", "user.password_reset", {"username": "wren"})
+    digest = hashlib.sha256(stored_hash(manager.casefile, "wren").encode()).hexdigest()
+    assert (actor, action, data) == (
+        "mona",
+        "user.password_reset",
+        {"username": "wren", "password_record_sha256": digest},
+    )
+    assert "a brand new password" not in json.dumps(data)
 
 
 def test_a_reset_password_must_be_long_enough(manager: Session, worker: Session) -> None:

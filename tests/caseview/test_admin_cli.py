@@ -292,7 +292,13 @@ def test_reset_password_is_audited_without_the_password(
 ) -> None:
     monkeypatch.setenv("CASEVIEW_NEW_PASSWORD", NEW_PASSWORD)
     cli("mona", "user", "reset-password", "tess")
-    assert events(db, "user.password_reset") == [("mona", {"username": "tess"})]
+    [(actor, data)] = events(db, "user.password_reset")
+    assert (actor, data["username"], sorted(data)) == (
+        "mona",
+        "tess",
+        ["password_record_sha256", "username"],
+    )
+    assert NEW_PASSWORD not in json.dumps(data)
 
 
 def test_reset_password_reads_the_new_password_from_stdin(

@@ -453,6 +453,41 @@ def test_the_first_break_in_log_order_is_reported(copy: Path) -> None:
     )
 
 
+# --- a password hash swapped: signing in as someone else ---------------------------------
+
+
+def test_a_password_hash_swapped_behind_the_logs_back_is_a_break(copy: Path) -> None:
+    # Someone holding the file puts a hash whose password they know on the manager's
+    # account: they could sign in as her, and what they did would read as hers.
+    with tampering(copy) as conn:
+        (known,) = conn.execute(
+            "SELECT password_hash FROM users WHERE username = 'demo-worker'"
+        ).fetchone()
+        conn.execute("UPDATE users SET password_hash = ? WHERE username = 'demo-manager'", (known,))
+    found = audit.verify(None, copy).row_break
+    assert found is not None
+    assert (found.table, found.kind, found.columns) == ("users", "changed", ("password_hash",))
+    assert found.action in ("user.added", "user.password_reset", "user.password_changed")
+
+
+def test_a_password_set_through_caseview_keeps_the_file_intact(copy: Path) -> None:
+    with open_case_file(copy) as casefile:
+        manager = accounts.login(casefile, "demo-manager", "demo")
+        accounts.reset_password(manager, "second", "a new pass phrase")
+        accounts.change_password(manager, "demo", "my own new phrase")
+    assert audit.verify(None, copy).intact
+    with tampering(copy) as conn:
+        conn.execute(
+            "UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE"
+            " username = 'leaver') WHERE username = 'second'"
+        )
+    found = audit.verify(None, copy).row_break
+    assert found is not None and (found.columns, found.action) == (
+        ("password_hash",),
+        "user.password_reset",
+    )
+
+
 # --- the file's guards ---------------------------------------------------------------
 
 

@@ -374,6 +374,26 @@ def test_an_edited_evidence_column_names_the_source_and_its_event(copies: Copies
     assert found(on_server) == found(on_file)
 
 
+def test_a_password_record_put_on_an_account_is_named_on_both(copies: Copies) -> None:
+    # On a case file the hash of a known password; on a server, where the login role
+    # keeps the password, any record but the marker is not Caseview's.
+    copies.tamper(
+        "UPDATE users SET password_hash = (SELECT password_hash FROM users"
+        " WHERE username = 'demo-worker') || 'x' WHERE username = 'demo-manager'",
+        tables=("users",),
+    )
+    on_server, on_file = both(copies)
+    for result in (on_server, on_file):
+        broken = result.row_break
+        assert broken is not None
+        assert (broken.table, broken.kind, broken.columns) == (
+            "users",
+            "changed",
+            ("password_hash",),
+        )
+    assert found(on_server) == found(on_file)
+
+
 def test_a_row_added_behind_the_logs_back_is_named(copies: Copies) -> None:
     columns = OBSERVATION.key + OBSERVATION.compared
     made = {"id": "900", "root_id": "900", "supersedes": "NULL", "text": "'Added later'"}
