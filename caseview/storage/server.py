@@ -42,8 +42,9 @@ from caseview.errors import (
 from caseview.storage.pg import ConnectionLost, PgConnection
 from caseview.storage.store import without_password
 
-_BAD_SETTING = re.compile(r"invalid \w+ value")
-"""How libpq words a setting it cannot use ("invalid sslmode value: ...")."""
+_BAD_SETTING = re.compile(r"invalid \w+ value|invalid port number")
+"""How libpq words a setting it cannot use ("invalid sslmode value: ...", "invalid port
+number: "99999"")."""
 _BEGIN_WRITE = "BEGIN; SELECT pg_advisory_xact_lock(caseview_audit_lock_key())"
 _savepoints = itertools.count(1)
 
@@ -325,6 +326,13 @@ class ServerAddress:
                 f"The server address {self.path} has a setting that cannot be used "
                 f"({_first_line(exc).removeprefix('connection is bad: ')}). Correct the "
                 "address (postgresql://HOST:PORT/DATABASE) and try again."
+            )
+        if "permission denied for database" in lower:
+            return CaseFileError(
+                f"The server at {self.path} does not let '{who or login}' connect to the "
+                f"database '{self.dbname}'. If the council runs several Caseview databases "
+                f"on this server, check {ROLE_PREFIX_ENV} (it must be the one the database "
+                "was set up with); otherwise ask IT."
             )
         if "does not exist" in lower and "database" in lower:
             return CaseFileError(

@@ -84,6 +84,25 @@ def test_init_with_the_default_prefix_says_nothing_of_it(cli_team: Team) -> None
     assert "CASEVIEW_ROLE_PREFIX" not in "".join(cli_team.out())
 
 
+def test_a_login_the_database_does_not_let_in_is_told_so(cli_team: Team) -> None:
+    cli_team.monkeypatch.setenv("CASEVIEW_NEW_PASSWORD", WREN)
+    assert cli_team.run("user", "add", "wren", "--role", "worker", user="mona", password=MONA) == 0
+    params = conninfo_to_dict(cli_team.people_url)
+    worker = install.role_names(install.default_prefix(str(params["dbname"]))).worker
+    with psycopg.connect(cli_team.owner_url, autocommit=True) as owner:
+        owner.execute(f'REVOKE CONNECT ON DATABASE "{params["dbname"]}" FROM "{worker}"')
+    assert cli_team.run("case", "list", user="wren", password=WREN) == 1
+    err = cli_team.out()[1]
+    assert f"does not let 'wren' connect to the database '{params['dbname']}'" in err
+    assert "CASEVIEW_ROLE_PREFIX" in err and "Cannot reach" not in err
+
+
+def test_a_port_out_of_range_is_an_address_to_correct(cli_team: Team) -> None:
+    address = "postgresql://127.0.0.1:99999/x"
+    assert cli_team.run("--db", address, "case", "list", user="mona", password=MONA) == 2
+    assert "invalid port number" in cli_team.out()[1]
+
+
 def test_init_into_a_database_already_set_up_is_refused(cli_team: Team) -> None:
     cli_team.monkeypatch.setenv("CASEVIEW_PASSWORD", MONA)
     assert main(["--db", cli_team.owner_url, "init", "--admin", "max"]) == 1
