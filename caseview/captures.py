@@ -514,6 +514,18 @@ def _record_failure(
     raise CaptureError(message) from exc
 
 
+def _no_nul(text: str) -> str:
+    """``text`` with each NUL character (a plain-text page or a PDF may hold them; the
+    bytes kept as the body are unchanged) shown as U+FFFD: text with a NUL cannot be held
+    on a team server, so a case file with one could never move there."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _storable(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its text as :func:`_no_nul` shows it."""
+    return {k: _no_nul(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
 def _store(
     session: Session,
     case_id: int,
@@ -549,6 +561,7 @@ def _store(
     """
     now = session.now()
     stamp = to_iso(now)
+    row = _storable(row)
     body_sha = hashlib.sha256(body).hexdigest()
     if body_sha != row["body_sha256"]:  # never store a hash the bytes do not have
         raise CaptureError(
@@ -738,6 +751,13 @@ def _read(
     is linear in what it reads); a longer text is noted, so the worker knows the rest
     was not checked.
     """
+    # As the row will hold them (_storable): the search index and findings from the same.
+    title, text, indicator_text = (
+        None if title is None else _no_nul(title),
+        _no_nul(text),
+        _no_nul(indicator_text),
+    )
+    meta = {_no_nul(k): _no_nul(v) for k, v in meta.items()}
     indicators = _exposure(session.casefile.conn, subject_id, indicator_text, meta, images_gps)
     notes: tuple[str, ...] = ()
     if len(text) > collectors.COLLATERAL_MAX_TEXT:

@@ -252,6 +252,8 @@ def utf16_without_bom(body: bytes) -> str | None:
     sample = sample[: len(sample) // 2 * 2]
     units = len(sample) // 2
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if _pairs_of_ascii(sample):
+        return None
     for codec, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
         if high < 2 or high * 50 < units or low * 10 > high:
             continue
@@ -262,6 +264,20 @@ def utf16_without_bom(body: bytes) -> str | None:
         if not any(ord(ch) < 32 and ch not in _WHITESPACE for ch in text):
             return codec
     return None
+
+
+_ASCII_TEXT = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+
+
+def _pairs_of_ascii(sample: bytes) -> bool:
+    """Whether most two-byte units without a zero are two ASCII text bytes: ASCII text
+    with a few NULs in it (a text file, a PDF's text), read two bytes at a time. Real
+    UTF-16 has few such units (they would be ideographs or kana of particular ranges);
+    ASCII text read as UTF-16 has nothing else."""
+    pairs = [sample[i : i + 2] for i in range(0, len(sample), 2)]
+    whole = [p for p in pairs if 0 not in p]
+    ascii_pairs = sum(1 for p in whole if p[0] in _ASCII_TEXT and p[1] in _ASCII_TEXT)
+    return bool(whole) and ascii_pairs * 2 > len(whole)
 
 
 def _iso_2022_jp(body: bytes) -> str | None:

@@ -40,7 +40,7 @@ from gate_support import emergency_changes, make_request, submitted
 from PIL import ExifTags, Image
 
 import collectors
-from caseview import audit, captures, cases, justifications, viewings
+from caseview import audit, captures, cases, justifications, observations, viewings
 from caseview.captures import SourceRecord
 from caseview.clock import FixedClock
 from caseview.domain import Case, Subject
@@ -1036,3 +1036,26 @@ def test_sources_listed_without_their_text_differ_only_in_the_text(
     [light] = captures.list_for_case(worker, case.id, with_text=False)
     assert whole.text and light.text == ""
     assert dataclasses.replace(light, text=whole.text) == whole
+
+
+@pytest.mark.both_engines
+def test_text_with_nul_characters_is_kept_with_them_shown_and_its_bytes_whole(
+    manager: Session,
+    worker: Session,
+    case: Case,
+    child: Subject,
+    about_child: JustificationRecord,
+    server: HostileServer,
+) -> None:
+    """A team server cannot hold text with NUL in it (and a case file holding some could
+    never move there): the text shows each as U+FFFD, the body keeps the bytes as sent."""
+    body = b"Jordan plays at the park\x00 on Saturdays\x00\n" + b"More news.\n" * 500
+    server.routes["/notes.txt"] = Reply(
+        headers=[("Content-Type", "text/plain; charset=utf-8")], body=body
+    )
+    source = _capture(worker, case, child, about_child, server.url("/notes.txt"))
+    assert "\x00" not in source.text and "park\ufffd on Saturdays\ufffd" in source.text
+    assert source.body_sha256 == hashlib.sha256(body).hexdigest()
+    hits = observations.find(worker, "Saturdays", case_id=case.id).hits
+    assert [(h.kind, h.ref_id) for h in hits] == [("source", source.id)]
+    assert audit.verify(manager, None).intact

@@ -83,6 +83,27 @@ def test_utf16_page_without_bom_or_label_is_detected(encoding: str) -> None:
     assert RUSSIAN in page.text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ümit'in sayfası: Türkçe metin, İstanbul'da yaşıyor.",
+        "日本語 の ページ です 2026 年 12 月。 東京都 に 住んで います。 ひらがな と カタカナ。",
+        "中文 网页 ， 他 住在 北京市 朝阳区 2026 。",
+        "한국어 페이지입니다. 서울에 살고 있습니다.",
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_still_found_in_many_scripts(text: str, encoding: str) -> None:
+    assert charsets.utf16_without_bom((text * 4).encode(encoding)) == encoding
+
+
+def test_ascii_text_with_a_few_nuls_is_not_read_as_utf16() -> None:
+    # Two NULs at one parity in a short text once made it "UTF-16" and ideographs.
+    body = b"Jordan plays at the park\x00 on Saturdays\x00\n"
+    assert charsets.utf16_without_bom(body) is None
+    assert "Jordan plays at the park" in charsets.decode(body, None, html=False).text
+
+
 def test_iso_2022_jp_without_a_label_is_detected() -> None:
     body = _page("日本語のページです。東京都に住んでいます。", "iso2022_jp")
     page = parse_html(body)
