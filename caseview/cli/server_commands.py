@@ -6,13 +6,15 @@ Loaded only when one of them runs (``commands.LAZY``): they need psycopg.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from caseview import accounts, migration
 from caseview.cli.io import Output, read_secret
 from caseview.errors import UsageError
+from caseview.storage.postgres import install
 from caseview.storage.postgres.copy import Progress
-from caseview.storage.server import OwnerPasswordNeeded, ServerAddress, ServerFile
+from caseview.storage.server import ROLE_PREFIX_ENV, OwnerPasswordNeeded, ServerAddress, ServerFile
 from caseview.storage.store import is_server_address, without_password
 
 PROGRESS_EVERY = 10_000
@@ -82,6 +84,14 @@ def _migrate(args: argparse.Namespace, out: Output) -> int:
             f"Switched off here and on the server (they cannot sign in): "
             f"{', '.join(done.switched_off)}."
         )
+    chosen = os.environ.get(ROLE_PREFIX_ENV)
+    if chosen and chosen != install.default_prefix(address.dbname):
+        out.note(f"On every desktop, set {ROLE_PREFIX_ENV}={chosen} too, as here.")
+    out.note(
+        f"From now on the team works on the server: keep {done.source} as it is, as a "
+        "record of the case file that was moved, and record nothing more in it (what is "
+        "recorded there now would not reach the server)."
+    )
     return 0
 
 

@@ -487,3 +487,16 @@ def test_an_extension_it_made_ready_is_no_matter(demo_file: Path, pg_database: s
         conn.execute("CREATE EXTENSION pg_trgm")
     done = run_cli("migrate", "--from", str(demo_file), "--to", pg_database, "--admin", ADMIN)
     assert done.returncode == 0, done.stderr
+
+
+def test_after_the_move_the_team_is_told_to_work_on_the_server_with_its_prefix(
+    demo_file: Path, pg_database: str
+) -> None:
+    done = run_cli(
+        "migrate", "--from", str(demo_file), "--to", pg_database, "--admin", ADMIN,
+        CASEVIEW_ROLE_PREFIX="cv_moved",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "On every desktop, set CASEVIEW_ROLE_PREFIX=cv_moved too, as here." in said
+    assert f"From now on the team works on the server: keep {demo_file} as it is" in said
