@@ -111,21 +111,27 @@ def _range_holds(conn: sqlite3.Connection, lo: int, hi: int) -> bool:
     value of the wrong type, text that is not UTF-8) makes it answer False, and the
     row-by-row walk names what is wrong.
     """
-    # Every event but the last has its successor, carrying its hash: then the numbers
-    # run on without a gap, and each link holds (NULLs and wrong types do not count).
+    # Every event but the last has its successor, carrying its hash, which is no blob:
+    # then the numbers run on without a gap, and each link holds (NULLs do not count; a
+    # blob of the same bytes would read the same through text_factory bytes). SQLite
+    # sorts every text and number below every blob, the empty one first, so "< x''" says
+    # "not a blob" in one comparison (typeof() cost a third of the join); a number is no
+    # 64-character hash, which the chunks' check below refuses. A text never equals a
+    # blob, so each previous hash but the first is no blob either.
     linked = conn.execute(
         "SELECT count(*) FROM audit_log a JOIN audit_log b ON b.seq = a.seq + 1"
-        " WHERE a.seq BETWEEN ? AND ? AND b.prev_hash = a.hash",
+        " WHERE a.seq BETWEEN ? AND ? AND b.prev_hash = a.hash AND a.hash < x''",
         (lo, hi - 1),
     ).fetchone()[0]
     if linked != hi - lo:
         return False
-    # Every hash is text (_HASHES), so every link that holds is text too (a blob never
-    # equals a text): only the first event's previous hash is left to look at.
-    opening = conn.execute(
-        "SELECT typeof(prev_hash) = 'text' FROM audit_log WHERE seq = ?", (lo,)
+    # Left to look at: the first event's previous hash and the last one's hash.
+    ends = conn.execute(
+        "SELECT (SELECT typeof(prev_hash) FROM audit_log WHERE seq = ?),"
+        " (SELECT typeof(hash) FROM audit_log WHERE seq = ?)",
+        (lo, hi),
     ).fetchone()
-    if opening != (1,):
+    if ends != ("text", "text") and ends != (b"text", b"text"):
         return False
     sha256 = hashlib.sha256
     factory = conn.text_factory
@@ -164,13 +170,12 @@ _JOINED = (
 )
 """Each event's previous hash and payload, as the bytes hashed: one value a row."""
 _HASHES = (
-    "SELECT group_concat(CASE WHEN typeof(hash) = 'text' THEN hash END, ',') FROM"
+    "SELECT group_concat(hash, ',') FROM"
     " (SELECT hash FROM audit_log WHERE seq BETWEEN ? AND ? ORDER BY seq)"
 )
-"""A chunk's stored hashes in one text, in seq order; a hash stored as anything but text
-is left out, so the chunk does not hold and the row walk names it. (Were SQLite ever to
-join them in another order, they would not match and the row walk would decide: never a
-false pass.)"""
+"""A chunk's stored hashes in one text, in seq order (none a blob: see the link check
+above). (Were SQLite ever to join them in another order, they would not match and the
+row walk would decide: never a false pass.)"""
 
 
 _FILE_EVENTS = (
