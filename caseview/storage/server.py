@@ -368,7 +368,21 @@ WRONG_LOGIN = (
 
 
 def _check_installed(server: ServerFile, *, owner: bool) -> None:
-    installed = server.pg.execute("SELECT to_regclass('public.schema_version')").fetchone()
+    try:
+        installed = server.pg.execute("SELECT to_regclass('public.schema_version')").fetchone()
+    except PermissionDenied:
+        # The schema itself is closed to this login: a matter for IT, not a manager.
+        who = server.pg.raw.info.user
+        if owner:
+            raise CaseFileError(
+                f"The database owner '{who}' may not use the schema public of {server.label}, "
+                f"so nothing was done. Ask IT to let it (GRANT USAGE, CREATE ON SCHEMA public "
+                f'TO "{who}").'
+            ) from None
+        raise LoginFailed(
+            f"'{who}' may sign in to the server but may not use the schema public of "
+            f"{server.label}. Ask IT to check the database's set-up."
+        ) from None
     if installed is None or installed[0] is None:
         if owner:
             return  # init sets it up

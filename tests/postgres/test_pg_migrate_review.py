@@ -500,3 +500,26 @@ def test_after_the_move_the_team_is_told_to_work_on_the_server_with_its_prefix(
     said = " ".join(done.stderr.split())
     assert "On every desktop, set CASEVIEW_ROLE_PREFIX=cv_moved too, as here." in said
     assert f"From now on the team works on the server: keep {demo_file} as it is" in said
+
+
+@pytest.fixture
+def schema_closed(pg_database: str, request: pytest.FixtureRequest) -> str:
+    """The database with its schema public owned by the superuser and closed to others."""
+    server = shared_pg_server(request.session)
+    info = conninfo_to_dict(pg_database)
+    with server.connect(str(info["dbname"])) as superuser:
+        superuser.execute(f"ALTER SCHEMA public OWNER TO {server.superuser}")
+        superuser.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    return pg_database
+
+
+def test_init_by_an_owner_shut_out_of_schema_public_says_what_to_ask_it(
+    schema_closed: str,
+) -> None:
+    before = what_is_there(schema_closed)
+    done = run_cli("--db", schema_closed, "init", "--admin", "mona")
+    assert done.returncode == 1
+    said = " ".join(done.stderr.split())
+    assert "may not use the schema public" in said and "Ask IT" in said
+    assert "ask a manager" not in said.lower()
+    assert what_is_there(schema_closed) == before
