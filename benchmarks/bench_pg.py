@@ -67,6 +67,7 @@ from run import REPEATS, rate, ratio, scaled, timed
 from caseview import accounts, audit, cases
 from caseview.clock import system_clock
 from caseview.session import Session
+from caseview.storage.logins import SERVER_PASSWORD_RECORD
 from caseview.storage.postgres import install
 from caseview.storage.server import ServerAddress, ServerFile
 
@@ -316,6 +317,8 @@ def fill_rows(su: Any, count: int) -> None:
             body = row.pop("_body", None)
             if body is not None:
                 blobs.append((row["body_sha256"], len(body), "text/html", body, row["created_at"]))
+            if table == "users":  # on a server the login role keeps the password
+                row["password_hash"] = SERVER_PASSWORD_RECORD
             tables.setdefault(table, []).append(row)
         if len(log) >= 50_000:
             flush()
