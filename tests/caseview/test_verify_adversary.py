@@ -7,17 +7,16 @@ Each must make ``verify`` exit 4 with a sentence naming what and where: never 0
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gate_support import URL, approved, make_request
+from tamper_support import tampering
 
 from caseview import audit, browsing
 from caseview.cli import main
@@ -50,23 +49,6 @@ def cli_verify(
 
 def problems(out: dict[str, Any]) -> str:
     return "\n".join([out.get("problem") or "", *out["evidence_problems"]])
-
-
-@contextlib.contextmanager
-def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with every trigger dropped, put back when the block ends."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        yield conn
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 def rewrite_schema(path: Path, name: str, old: str, new: str) -> None:

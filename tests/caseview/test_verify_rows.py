@@ -13,7 +13,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import sqlite_utils
 from browse_support import rendered_page
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tamper_support import tampering
 
 from caseview import (
     accounts,
@@ -120,24 +121,6 @@ def copy(rich: Path, tmp_path: Path) -> Path:
     target = tmp_path / "copy.db"
     shutil.copy(rich, target)
     return target
-
-
-@contextlib.contextmanager
-def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with every trigger dropped, put back as they were when the block
-    ends (as someone covering their tracks would); commits then."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        yield conn
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 def cli_verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:

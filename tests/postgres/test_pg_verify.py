@@ -29,6 +29,7 @@ import pytest
 from pg_server import PgServer, shared_pg_server
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from tamper_support import tampering
 
 from caseview import accounts, audit, demo
 from caseview.audit import Checkpoint, VerifyResult
@@ -157,24 +158,6 @@ def copies(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         owner.close()  # and the sessions signed in through it
         with world.server.connect() as su:
             su.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname)))
-
-
-@contextlib.contextmanager
-def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection to a case file with every trigger dropped, put back as they were
-    at the end (as the server's are switched on again); commits then."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        triggers = list(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        yield conn
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 def actions_of_file(path: Path) -> list[str]:
