@@ -81,12 +81,13 @@ def test_databases_are_apart(pg_server: PgServer, pg_database: str) -> None:
 def test_the_server_runs_as_a_user_other_than_root(pg_server: PgServer) -> None:
     with pg_server.connect() as conn:
         row = conn.execute("SELECT current_setting('data_directory'), pg_backend_pid()").fetchone()
-    assert row is not None
-    data_dir, backend = Path(str(row[0])), int(str(row[1]))
+        assert row is not None
+        data_dir, backend = Path(str(row[0])), int(str(row[1]))
+        # Read while the connection is open: its backend ends when it closes.
+        status = Path(f"/proc/{backend}/status").read_text()
     info = data_dir.stat()
     assert info.st_uid != 0
     assert stat.S_IMODE(info.st_mode) == 0o700
-    status = Path(f"/proc/{backend}/status").read_text()
     uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
     assert uids and all(int(uid) == info.st_uid for uid in uids)
     if os.geteuid() == 0:
