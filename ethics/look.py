@@ -28,7 +28,7 @@ from ethics.justification import Justification
 from ethics.meter import MeterReading, Viewing, read_meter
 from ethics.people import People
 from ethics.policy import Policy
-from ethics.scope import parse_web_url, url_in_scope
+from ethics.scope import WebUrl, parse_web_url, url_in_scope
 from ethics.timeutil import require_aware, uk_day, uk_local
 from ethics.vocabulary import ATTESTATION_KEYS, field_label
 
@@ -379,29 +379,50 @@ def _address(request: Justification, look: Look) -> tuple[str, str, str] | None:
         return RULE_URL, f"This address cannot be looked at: {exc}.", ref.COUNCIL_PROTOCOL
     if url_in_scope(page, request.scope_hosts, request.scope_urls):
         return None
+    if _listed_site(page, request.scope_urls):
+        # Another page of a site the request lists exact pages on: naming the site as out
+        # of scope would puzzle the worker, who can see it listed.
+        outside = f"{look.url} is not one of the exact pages the request lists"
+        shown = (
+            f"{look.url} is not one of the pages this request lists in "
+            f"{field_label('scope_urls')}, and its {field_label('scope_hosts')} do not include "
+            f"{page.host}; look only at the listed pages, or ask for a new request."
+        )
+    else:
+        outside = f"{page.host} is outside the scope of the request"
+        shown = (
+            f"{page.host} is not among the sites and pages this request lists (its "
+            f"{field_label('scope_hosts')} and {field_label('scope_urls')}); look only there, "
+            "or ask for a new request."
+        )
     if look.kind == NAVIGATE:
         return (
             RULE_HOST_SCOPE,
-            f"{page.host} is outside the scope of the request, so the evidence browser did "
-            "not go there and nothing was loaded from it. Look only at the sites and pages "
-            "the request lists, or ask for a new request.",
+            f"{outside}, so the evidence browser did not go there and nothing was loaded "
+            "from it. Look only at the sites and pages the request lists, or ask for a new "
+            "request.",
             ref.GDPR_MINIMISATION,
         )
     if hop:
         return (
             RULE_HOST_SCOPE,
-            f"The capture was sent on to {look.url}, and {page.host} is outside the scope of "
-            "the request, so Caseview did not go there and nothing was captured. Capture "
-            "only the sites and pages the request lists, or ask for a new request.",
+            f"The capture was sent on to {look.url}, and {outside}, so Caseview did not go "
+            "there and nothing was captured. Capture only the sites and pages the request "
+            "lists, or ask for a new request.",
             ref.GDPR_MINIMISATION,
         )
-    return (
-        RULE_HOST_SCOPE,
-        f"{page.host} is not among the sites and pages this request lists (its "
-        f"{field_label('scope_hosts')} and {field_label('scope_urls')}); look only there, or "
-        "ask for a new request.",
-        ref.GDPR_MINIMISATION,
-    )
+    return RULE_HOST_SCOPE, shown, ref.GDPR_MINIMISATION
+
+
+def _listed_site(page: WebUrl, scope_urls: tuple[str, ...]) -> bool:
+    """True when one of the request's exact pages is on the same site as ``page``."""
+    for raw in scope_urls:
+        try:
+            if parse_web_url(raw).host == page.host:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _most_serious(readings: list[MeterReading]) -> MeterReading | None:

@@ -384,6 +384,39 @@ RESTRICTION_CUES: Final = (
     "apprehension or prosecution",
 )
 
+# Sites a worker may name when planning a look from an account ("my personal Instagram").
+_PLATFORMS: Final = (
+    "facebook",
+    "instagram",
+    "tiktok",
+    "twitter",
+    "snapchat",
+    "linkedin",
+    "youtube",
+    "threads",
+    "whatsapp",
+)
+# Someone else's account used to look is a personal profile too, and a login.
+_BORROWED: Final = tuple(
+    f"{verb} {owner} {thing}"
+    # Not "via" or "from": "posts from a friend's account" are posts, not a way in.
+    for verb in ("use", "using", "borrow", "borrowing")
+    for owner in (
+        "a colleague s",
+        "my colleague s",
+        "a friend s",
+        "my friend s",
+        "my partner s",
+        "a relative s",
+        "someone else s",
+        "another worker s",
+        "another person s",
+    )
+    for thing in ("account", "profile", "login", *_PLATFORMS)
+)
+# What is done to a person's posts when interacting with them.
+_POSTS: Final = ("post", "posts", "photo", "photos", "picture", "pictures", "video", "videos")
+
 # What the council protocols forbid, as a worker might write it in the plan of a look
 # (its 'How far the look will go' answer), under the promise each breaks. Each is
 # matched as whole words; a clause that also holds a negation ("I will not log in",
@@ -420,12 +453,17 @@ FORBIDDEN_METHODS: Final = {
         "undercover",
         "sock puppet",
         "sockpuppet",
-        "my own account",
-        "my own profile",
-        "my personal account",
-        "my personal profile",
-        "my own facebook",
-        "my personal facebook",
+        *(
+            f"{owner} {thing}"
+            for owner in ("my own", "my personal", "my private")
+            for thing in ("account", "profile", "login", *_PLATFORMS)
+        ),
+        *_BORROWED,
+        # Not "create a profile": a plan may say it will not build a profile of a life.
+        "create an account",
+        "set up an account",
+        "register an account",
+        "sign up for an account",
     ),
     "attest_no_interaction": (
         "befriend",
@@ -442,6 +480,31 @@ FORBIDDEN_METHODS: Final = {
         "send him a message",
         "send them a message",
         "direct message",
+        # Not "message her" or "comment on the post": plans name the messages and comments
+        # they will record ("the message her partner posted").
+        *(f"{verb} {whom}" for verb in ("messaging", "dm") for whom in ("her", "him", "them")),
+        # "Follow her up" is casework, not following: follow a person only "on" a site
+        # or follow their account, page or profile.
+        *(
+            f"{verb} {whose} {thing}"
+            for verb in ("follow", "following", "subscribe to", "subscribing to")
+            # Not "the" or "this": "following the page back to March" reads its posts.
+            for whose in ("her", "his", "their")
+            for thing in ("account", "profile", "page", "channel", *_PLATFORMS)
+        ),
+        *(
+            f"{verb} {whom} on"
+            for verb in ("follow", "following", "add", "adding")
+            for whom in ("her", "him", "them")
+        ),
+        # Only a plan to like: "friends who like her photos", "photos like the one the
+        # police hold" and "people commenting on her posts" describe others.
+        *(
+            f"{lead} like {whose} {thing}"
+            for lead in ("will", "to")
+            for whose in ("her", "his", "their")
+            for thing in _POSTS
+        ),
     ),
     "attest_no_restricted_content": (
         "closed group",
@@ -460,6 +523,19 @@ FORBIDDEN_METHODS: Final = {
         "private profile",
         "locked account",
         "locked profile",
+        # Not "close friends" alone: a plan may say her close friends will be cropped out.
+        "close friends list",
+        "close friends story",
+        "close friends stories",
+        "close friends only",
+        "private post",
+        "private posts",
+        "private story",
+        "private stories",
+        "private message",
+        "private messages",
+        "request to join",
+        "ask to join",
     ),
 }
 
