@@ -4,14 +4,15 @@
 
 Signs in as USERNAME, prints ``ready``, waits for a line on stdin, then each round
 imports a page (a capture), records an observation on it and submits a new request,
-through the services as the desktop app would. Prints one JSON line: what it made.
+through the services as the desktop app would. After the first round it prints ``wrote``
+and waits for another line, so that no client can finish before every client has
+written. Prints one JSON line: what it made.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +32,6 @@ def main() -> int:
     print("ready", flush=True)
     sys.stdin.readline()
     made: dict[str, list[int]] = {"sources": [], "observations": [], "requests": []}
-    start = time.monotonic()
     for n in range(int(rounds)):
         source = import_page(
             session, case_id, request_id, subject_id, f"{username} saw post {n} at the party"
@@ -50,9 +50,11 @@ def main() -> int:
             session, case_id, make_request([subject_id], session.now(), planned_viewings=1)
         )
         made["requests"].append(justifications.submit(session, record.id)[0].id)
-    end = time.monotonic()
+        if n == 0:
+            print("wrote", flush=True)
+            sys.stdin.readline()
     session.close()
-    print(json.dumps({"user": username, "made": made, "start": start, "end": end}), flush=True)
+    print(json.dumps({"user": username, "made": made}), flush=True)
     return 0
 
 
