@@ -204,6 +204,11 @@ class Written:
         return {"file_name": self.name, "file_sha256": self.sha256, "file_size": self.size}
 
 
+# How much of the target's name the temporary file beside it repeats (at most 4 bytes a
+# character: with mkstemp's own 8 and ".partial", well under a 255-byte name limit).
+_TEMP_NAME_PART = 32
+
+
 @contextlib.contextmanager
 def atomic_write(
     target: Path | str, written: Written | None = None, *, case_file: Path | str | None = None
@@ -221,8 +226,10 @@ def atomic_write(
     """
     target = check_target(target, case_file=case_file)
     try:
+        # The temporary name starts with the target's, cut short: a target whose name is
+        # near the file system's limit (255 bytes) must not fail for its longer neighbour.
         fd, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            prefix=f".{target.name[:_TEMP_NAME_PART]}.", suffix=".partial", dir=target.parent
         )
     except OSError as exc:
         raise _write_failure(exc, target) from exc
@@ -326,6 +333,11 @@ def _write_failure(exc: OSError, target: Path) -> CaseviewError:
     if exc.errno == errno.EROFS:
         return FileError(
             f"{where} is on a read-only disk, so {target} was not written. Choose another place."
+        )
+    if exc.errno == errno.ENAMETOOLONG:
+        return FileError(
+            f"The name {target} is too long for the file system, so nothing was written. "
+            "Choose a shorter name."
         )
     if exc.errno == errno.EISDIR:
         return NotARegularFile(f"{target} is a folder, not a file; nothing was written to it.")

@@ -18,10 +18,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+import caseview.cli.starting as starting  # first: Ctrl+C while loading the rest is quiet
 import ethics
 from caseview.cli import logs
 from caseview.cli.io import Output
-from caseview.cli.parser import UsageFailure, build, check_numbers, check_text
+from caseview.cli.parser import UsageFailure, build, check_given, check_numbers, check_text
 from caseview.errors import (
     CaseFileError,
     CaseviewError,
@@ -31,6 +32,7 @@ from caseview.errors import (
 )
 
 logger = logging.getLogger(__name__)
+starting.loaded()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error("Stopped. Nothing was done.", 1)
         return 1
+    # What was parsed decides, now that it can: 'search -- --json' looks for the word.
+    out.as_json = bool(args.json)
     if args.command is None:
         args.command = "gui"
     try:
@@ -56,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         check_numbers(args)
         check_text(args)
-        return commands.run(args, out)
+        check_given(args)
+        code = commands.run(args, out)
     except CaseviewError as exc:
         rule = getattr(exc, "rule", None)
         out.error(str(exc) + _option_for(rule, args), exc.exit_code, rule)
@@ -74,14 +79,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.exception("unexpected error")
         if logs.debugging() and not logged:
             traceback.print_exc()
-        where = f"in {logs.log_path()}" if logged else "in the log"
+        if not logged:
+            where = "The details are in the log; please send them"
+        elif logs.kept():
+            where = f"The details are in {logs.log_path()}; please send them"
+        else:
+            where = (
+                f"The details could not be kept (the log {logs.log_path()} cannot be "
+                "written); please send what CASEVIEW_DEBUG=1 shows"
+            )
         out.error(
             f"Something unexpected went wrong ({type(exc).__name__}: {_brief(exc)}). Nothing "
-            f"half-done was saved. The details are {where}; please send them, with the "
-            "command you ran, to your IT support (set CASEVIEW_DEBUG=1 to see them here).",
+            f"half-done was saved. {where}, with the command you ran, to your IT support "
+            "(set CASEVIEW_DEBUG=1 to see them here).",
             1,
         )
         return 1
+    if out.lost and code == 0:
+        out.error(
+            f"The command was done, but what it printed was lost ({out.lost}). Check where "
+            "its output goes before running it again.",
+            1,
+        )
+        return 1
+    return code
 
 
 # A refusal whose remedy is an option of the command: the rule's words are the desktop
@@ -176,6 +197,12 @@ def _known(exc: Exception, args: argparse.Namespace) -> CaseviewError | None:
     if isinstance(exc, sqlite3.Error):
         path = case_file_path(args)
         text = str(exc).lower()
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY" or "database is locked" in text:
+            return CaseFileError(
+                f"The case file {path} is busy: another person or program is saving to it, "
+                "and Caseview waited as long as it may, so nothing was done. Try again in a "
+                "few minutes; if it stays busy, ask who has it open."
+            )
         if args.command == "verify" and ("readonly" in text or "unable to open" in text):
             return CaseFileError(
                 f"Cannot check {path} where it is: SQLite keeps a small working file beside "
@@ -185,16 +212,50 @@ def _known(exc: Exception, args: argparse.Namespace) -> CaseviewError | None:
         # Reads meet a damaged file here; writes were explained by CaseFile.write.
         return casefile.explain(exc, path)
     if isinstance(exc, RecursionError):
+        form = (
+            "'caseview policy show' prints the policy"
+            if args.command == "policy"
+            else "'caseview justification template' shows the form"
+        )
         return ValidationError(
             "The file given nests tables or lists inside one another too deeply to be read, "
-            "so nothing was stored. Check that it is the right file; 'caseview justification "
-            "template' shows the form."
+            f"so nothing was stored. Check that it is the right file; {form}."
         )
     if isinstance(exc, OverflowError):
-        return UsageError("A number given is too large. Check the ids and numbers you typed.")
+        # A number past what SQLite or Python's dates hold (an id, or a year 1 time that
+        # cannot be shown in UK time).
+        return UsageError(
+            "A number or date given is out of range. Check the ids, numbers and dates you typed."
+        )
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return FileError("The disk is full, so nothing was saved. Free some space and try again.")
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return _path_failure(exc)
     return None
+
+
+# What a path the file system refused means, by what it said.
+_PATH_FAILURES = {
+    errno.ENAMETOOLONG: "is too long for the file system; give a shorter path",
+    errno.ENOTDIR: "runs through something that is not a folder; check the path",
+    errno.EACCES: "may not be used (permission denied); check its permissions, or choose "
+    "another place",
+    errno.EPERM: "may not be used (not permitted); check its permissions, or choose another place",
+    errno.EROFS: "is on a read-only disk; choose another place",
+    errno.ELOOP: "goes round in a loop of symbolic links; check the path",
+    errno.ENOENT: "is not there; check the path",
+}
+
+
+def _path_failure(exc: OSError) -> CaseviewError:
+    """A path that the file system refused (too long, through a file, no permission):
+    a sentence naming the path, not an 'unexpected' error."""
+    name = os.fsdecode(exc.filename)
+    shown = name if len(name) <= 120 else name[:120] + "…"
+    said = _PATH_FAILURES.get(exc.errno or 0)
+    if said is None:
+        said = f"cannot be used ({exc.strerror or exc}); check the path"
+    return FileError(f"The path {shown} {said}.")
 
 
 def _brief(exc: BaseException, most: int = 160) -> str:

@@ -408,8 +408,14 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
             result = audit.verify(session, None, expect)
     elif args.user or os.environ.get("CASEVIEW_USER"):
         path = case_file_path(args)
-        with open_session(args) as session:
-            result = audit.verify(session, path, expect)
+        try:
+            session = open_session(args)
+        except DamagedCaseFile as exc:
+            # What the check found, as without signing in: not advice to run the check.
+            result = audit.unreadable(exc.detail)
+        else:
+            with session:
+                result = audit.verify(session, path, expect)
     else:
         path = case_file_path(args)
         # Anyone holding the file can check it, read-only and without an account:

@@ -22,14 +22,17 @@ from caseview.justifications import JustificationRecord
 TOML_FILE_CAP = 1024 * 1024
 
 
-def _read(path: str) -> str:
+# Where to start a file that is not there yet, by what it is for.
+_START_REQUEST = "Start from 'caseview justification template -o FILE'."
+_START_POLICY = "Start from the policy that 'caseview policy show' prints."
+
+
+def _read(path: str, start: str = _START_REQUEST) -> str:
     """A justification or policy file's text: a regular file, at most 1 MB, UTF-8
     (a byte-order mark, as some Windows editors write, is accepted) or UTF-16 with its
-    byte-order mark."""
+    byte-order mark. ``start`` says where a missing one may be started from."""
     if not Path(path).exists() and not Path(path).is_symlink():
-        raise UsageError(
-            f"There is no file {path}. Start from 'caseview justification template -o FILE'."
-        )
+        raise UsageError(f"There is no file {path}. {start}")
     data = files.read_regular_file(path, TOML_FILE_CAP, "TOML file")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Windows Notepad's "Unicode" (UTF-16 with its byte-order mark): the same text.
@@ -547,7 +550,7 @@ def _plain(value: object) -> object:
 
 
 def policy_set(args: argparse.Namespace, out: Output) -> int:
-    text = _read(args.file)
+    text = _read(args.file, _START_POLICY)
     with open_session(args) as session:
         record = policy.set_policy(session, text)
     if record.status == policy.PENDING:

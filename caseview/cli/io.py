@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import getpass
 import io
 import json
@@ -15,6 +16,9 @@ from typing import TextIO
 
 import ethics
 from caseview.errors import UsageError
+
+# The longest password read from standard input (a line past this is not one).
+LONGEST_SECRET = 64 * 1024
 
 
 def read_secret(prompt: str, *, env: str, confirm: bool = False) -> str:
@@ -56,12 +60,20 @@ def _ask_secret(prompt: str, *, env: str, confirm: bool) -> str:
         except EOFError:  # Ctrl+D at the prompt
             raise UsageError(f"No password given. Type it when asked, or set {env}.") from None
         return first
-    line = sys.stdin.readline() if sys.stdin is not None else ""
+    # At most one line of a bounded length: stdin may be /dev/zero or a file with no
+    # line break, which an unbounded readline would read until memory runs out.
+    line = sys.stdin.readline(LONGEST_SECRET + 1) if sys.stdin is not None else ""
     if not line:
         raise UsageError(
             f"No password given. Set {env}, or run the command in a terminal to be asked."
         )
-    return line.rstrip("\r\n")
+    secret = line.rstrip("\r\n")
+    if len(secret) > LONGEST_SECRET:
+        raise UsageError(
+            f"What was read as the password is longer than {LONGEST_SECRET} characters, so "
+            f"it is not one. Give the password on one line, or set {env}."
+        )
+    return secret
 
 
 # Characters that a terminal obeys instead of showing: C0 controls (ESC starts the
@@ -93,15 +105,32 @@ def safe_cell(text: str) -> str:
     return _UNSAFE.sub(_escape, text).replace("\n", "\\n").replace("\t", "\\t")
 
 
-def safe_json(obj: object) -> str:
+def safe_json(obj: object, *, ascii_only: bool = False) -> str:
     """``obj`` as JSON text with the terminal's control characters escaped.
 
     ``json.dumps`` escapes C0 but, with ``ensure_ascii=False``, leaves DEL, C1 and the
     bidi marks raw; outside strings JSON is plain ASCII, so each can be replaced by its
-    ``\\uXXXX`` escape, which decodes to the same character.
+    ``\\uXXXX`` escape, which decodes to the same character. ``ascii_only`` escapes
+    every other character too, for an output that cannot carry them (a Latin-1 locale).
     """
-    text = json.dumps(obj, ensure_ascii=False, default=str)
+    text = json.dumps(obj, ensure_ascii=ascii_only, default=str)
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# The longest line of an error message shown whole. A message quotes what was typed
+# ("'…' is not a checkpoint"), and what was typed may be a pasted page.
+LONGEST_ERROR_LINE = 1000
+
+
+def shortened(message: str, most: int = LONGEST_ERROR_LINE) -> str:
+    """``message`` with each line longer than ``most`` cut in its middle, where a quoted
+    value sits: its start says what is wrong and its end what to do, so both are kept."""
+    lines = message.split("\n")
+    for index, line in enumerate(lines):
+        if len(line) > most:
+            tail = most // 4
+            lines[index] = f"{line[: most - tail]} … {line[-tail:]}"
+    return "\n".join(lines)
 
 
 class Output:
@@ -109,51 +138,101 @@ class Output:
 
     Everything printed passes through here, and here every control character that came
     from a page, a file or a person is escaped (:func:`safe_text`, :func:`safe_json`).
+    ``lost`` says why the result could not be written, if it could not (stdout closed,
+    or a full disk behind it): the command's caller then says so.
     """
 
     def __init__(
         self, as_json: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
     ) -> None:
         self.as_json = as_json
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+        # Python gives None for a stream that was closed when it started ('>&-').
+        self.stdout: TextIO | None = stdout if stdout is not None else sys.stdout
+        self.stderr: TextIO | None = stderr if stderr is not None else sys.stderr
+        self.lost = ""
 
     def result(self, obj: Mapping[str, object], text: str) -> None:
         if self.as_json:
-            _write(self.stdout, safe_json(obj) + "\n")
+            self._out(safe_json(obj, ascii_only=not _carries_unicode(self.stdout)) + "\n")
         elif text:
-            _write(self.stdout, safe_text(text.rstrip("\n")) + "\n")
+            self._out(safe_text(text.rstrip("\n")) + "\n")
 
     def note(self, text: str) -> None:
         """Advice for the person, never part of the result: always on stderr."""
         _write(self.stderr, safe_text(text.rstrip("\n")) + "\n")
 
     def error(self, message: str, exit_code: int, rule: str | None = None) -> None:
+        message = shortened(message)
+        # A message that cannot be shown (stderr closed) is lost: there is nowhere else
+        # to say so, and the exit code still tells.
         _write(self.stderr, f"caseview: {safe_text(message)}\n")
-        if self.as_json:
+        if self.as_json and not self.lost:
             obj: dict[str, object] = {"error": message, "exit_code": exit_code}
             if rule:
                 obj["rule"] = rule
-            _write(self.stdout, safe_json(obj) + "\n")
+            self._out(safe_json(obj, ascii_only=not _carries_unicode(self.stdout)) + "\n")
+
+    def _out(self, text: str) -> None:
+        why = _write(self.stdout, text)
+        self.lost = self.lost or why
 
 
-def _write(stream: TextIO, text: str) -> None:
-    """Write and flush, so that a reader gone away is met here and nowhere else.
+def _carries_unicode(stream: TextIO | None) -> bool:
+    """Can ``stream`` carry any character (a UTF encoding), or only some?"""
+    encoding = str(getattr(stream, "encoding", None) or "utf-8")
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def _encodable(stream: TextIO, text: str) -> str:
+    """``text`` with what the stream's encoding cannot carry (a name in Chinese on a
+    Latin-1 terminal, "…" on an ASCII one) written as escapes, not an error."""
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return text
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    return text
+
+
+def _write(stream: TextIO | None, text: str) -> str:
+    """Write and flush, so that a reader gone away is met here and nowhere else; return
+    why the text could not be written ("" when it was, or nobody is reading any more).
 
     'caseview audit | head' closes the pipe early: what the command did stays done (its
     exit code says so), and the rest of the output has nowhere to go, so it goes nowhere
-    rather than becoming a traceback, or 'unexpected' error, about a closed pipe.
+    rather than becoming a traceback, or 'unexpected' error, about a closed pipe. A
+    stream closed from the start, or a full disk behind it, loses the text too; that is
+    returned, for the command to say its result was lost.
     """
+    if stream is None:
+        return "it was closed"
     try:
-        stream.write(text)
+        stream.write(_encodable(stream, text))
         stream.flush()
     except BrokenPipeError:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())  # also for the flush when Python exits
-            os.close(devnull)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass  # not a real file (a test's buffer): nothing will flush it at exit
+        _silence(stream)
+    except (OSError, ValueError) as exc:  # ValueError: a file object closed meanwhile
+        _silence(stream)
+        return str(getattr(exc, "strerror", None) or exc)
+    return ""
+
+
+def _silence(stream: TextIO) -> None:
+    """Send what is left for ``stream`` nowhere, so the flush when Python exits does not
+    fail again (and print a traceback after all)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (a test's buffer): nothing will flush it at exit
 
 
 def columns(text: str) -> int:

@@ -39,6 +39,7 @@ class _LogFile(logging.FileHandler):
     def __init__(self, path: Path) -> None:
         super().__init__(path, encoding="utf-8", delay=True)
         self.marker = "caseview-cli"
+        self.lost = False  # the file could not be opened: what was logged went nowhere
 
     def _open(self):  # type: ignore[no-untyped-def]  # logging's own signature
         try:
@@ -49,6 +50,7 @@ class _LogFile(logging.FileHandler):
             # cannot be made must not become the traceback this handler is here to stop.
             if debugging():
                 sys.stderr.write(f"caseview: cannot write the log {self.baseFilename}: {exc}\n")
+            self.lost = True
             return open(os.devnull, "w", encoding="utf-8")
         return os.fdopen(fd, "a", encoding="utf-8")
 
@@ -76,3 +78,12 @@ def setup() -> bool:
         debug.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(debug)
     return True
+
+
+def kept() -> bool:
+    """Did the log file keep what was logged? (False when it could not be written, so
+    nobody is sent to look for it.)"""
+    return any(
+        getattr(h, "marker", None) == "caseview-cli" and not getattr(h, "lost", False)
+        for h in logging.getLogger().handlers
+    )

@@ -214,6 +214,30 @@ def check_text(args: argparse.Namespace) -> None:
             )
 
 
+# What an empty value would quietly have meant instead of what was typed (a script's
+# unset variable, 'verify --expect-head "$HEAD"'), by the option's name.
+_NOT_EMPTY = {
+    "case": "The case given is empty; give its reference or id ('caseview case list' shows them).",
+    "file": "The file name given is empty; give the path of the file.",
+    "output": "The file name given to -o is empty; give the path of the file to write.",
+    "source": "The file name given to --from is empty; give the path of the case file.",
+    "expect_head": "The checkpoint given to --expect-head is empty; give the SEQ:HASH "
+    "printed in the exported note, or leave --expect-head out.",
+    "user": "The name given to --user is empty; give your user name, or leave --user out "
+    "to use CASEVIEW_USER.",
+}
+
+
+def check_given(args: argparse.Namespace) -> None:
+    """Refuse an empty value where it would quietly mean something else: an empty case
+    meant every case, an empty --expect-head no check at all, an empty --user the one in
+    CASEVIEW_USER, and an empty path the current folder."""
+    for name, message in _NOT_EMPTY.items():
+        value = getattr(args, name, None)
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(message)
+
+
 def build() -> argparse.ArgumentParser:
     root = _Parser(
         prog="caseview",
