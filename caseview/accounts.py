@@ -363,6 +363,8 @@ def login(
     row = sql.user_by_name(casefile.conn, name) if USERNAME.match(name) else None
     verdict = _password_verdict(row, password) if row is not None else "unknown"
     now = clock()
+    if casefile.read_only:
+        return _login_to_read(casefile, row, verdict, now, clock)
     with casefile.write() as conn:
         fresh = sql.user_by_name(conn, name) if row is not None else None
         if fresh is None:
@@ -441,6 +443,43 @@ def _password_verdict(row: sqlite3.Row, password: str) -> str:
     return "ok"
 
 
+def _login_to_read(
+    casefile: CaseFile, row: sqlite3.Row | None, verdict: str, now: datetime, clock: Clock
+) -> Session:
+    """Sign in to a case file nobody here may change (a read-only disk, an archived copy).
+
+    The password, a lockout and a switched-off account are checked as always, but nothing
+    can be recorded: not the sign-in, nor a failure, nor a count towards a lockout.
+    Anyone holding such a file can read it with SQLite anyway; the sign-in only shows its
+    contents as the person's role allows, and every write says the file is read-only.
+    """
+    if row is None or verdict == "wrong":
+        raise LoginFailed("The user name or password is wrong. Check both and try again.")
+    refused = _refusal(row, verdict, now)
+    if refused is not None:
+        raise LoginFailed(refused[1])
+    return Session(casefile, user_from_row(row), clock)
+
+
+def _refusal(row: sqlite3.Row, verdict: str, now: datetime) -> tuple[str, str] | None:
+    """Why an account may not sign in whatever the password (locked, switched off, a
+    damaged password record), as (the reason logged, the message), or ``None``."""
+    name = str(row["username"])
+    locked_until = from_iso(row["locked_until"]) if row["locked_until"] else None
+    if locked_until is not None and now < locked_until:
+        return "locked", (
+            f"The account '{name}' is locked after {MAX_FAILED_LOGINS} failed logins, until "
+            f"{locked_until:%H:%M} UTC. Try again then, or ask a manager."
+        )
+    if not row["active"]:
+        return "inactive", f"The account '{name}' is switched off. Ask a manager to switch it on."
+    if verdict == "damaged":
+        return "damaged password record", (
+            f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
+        )
+    return None
+
+
 def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now: datetime) -> str:
     """Record one attempt; empty string when it succeeded, else the message to show."""
     user_id, name = int(row["id"]), str(row["username"])
@@ -458,18 +497,10 @@ def _record_login(conn: sqlite3.Connection, row: sqlite3.Row, verdict: str, now:
             data=data,
         )
 
-    if locked_until is not None and now < locked_until:
-        failed("locked")
-        return (
-            f"The account '{name}' is locked after {MAX_FAILED_LOGINS} failed logins, until "
-            f"{locked_until:%H:%M} UTC. Try again then, or ask a manager."
-        )
-    if not row["active"]:
-        failed("inactive")
-        return f"The account '{name}' is switched off. Ask a manager to switch it on."
-    if verdict == "damaged":
-        failed("damaged password record")
-        return f"The account '{name}' cannot log in: its password record is damaged. Ask a manager."
+    refused = _refusal(row, verdict, now)
+    if refused is not None:
+        failed(refused[0])
+        return refused[1]
     if verdict != "ok":
         failures = (0 if locked_until is not None else int(row["failed_logins"])) + 1
         lock = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None

@@ -30,6 +30,7 @@ from caseview.session import Session
 from caseview.storage import Store, dialect, integrity, rowcheck
 from caseview.storage import audit as sql
 from caseview.storage import people as people_sql
+from caseview.storage.reading import read_only_uri
 from caseview.storage.schema import GENESIS_HASH
 
 _CHECKPOINT = re.compile(r"^(\d+):([0-9a-f]{64})$")
@@ -185,7 +186,7 @@ def verify_chain(
 
 
 def _verify_file(path: Path, expect: Checkpoint | None, workers: int | None) -> VerifyResult:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(path), uri=True)
     conn.text_factory = bytes  # a tampered value may not even be valid UTF-8
     try:
         tip, expect_hash, stray = _chain_ends(conn, expect)

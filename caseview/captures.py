@@ -1260,14 +1260,23 @@ def export_evidence(session: Session, source_id: int, target: Path) -> Path:
     record = get(session, source_id)
     content = evidence_bytes(session, source_id)
     written = files.Written()
-    with files.atomic_write(target, written, case_file=session.casefile.path) as handle:
+
+    def logged() -> None:  # before the file takes its name: no export the log lacks
+        _record_export(
+            session,
+            "export.evidence",
+            record,
+            {
+                "body_sha256": record.body_sha256,
+                "body_size": record.body_size,
+                **written.audit_data(),
+            },
+        )
+
+    with files.atomic_write(
+        target, written, case_file=session.casefile.path, before_rename=logged
+    ) as handle:
         handle.write(content)
-    _record_export(
-        session,
-        "export.evidence",
-        record,
-        {"body_sha256": record.body_sha256, "body_size": record.body_size, **written.audit_data()},
-    )
     return target
 
 
@@ -1311,8 +1320,10 @@ def export_source_warc(session: Session, source_id: int, out: BinaryIO | Path) -
         lambda handle: collectors.write_case_warc([blob], handle, warcinfo=warcinfo),
         written,
         case_file=session.casefile.path,
+        then=lambda _: _record_export(
+            session, "export.source_warc", record, {**said, **written.audit_data()}
+        ),
     )
-    _record_export(session, "export.source_warc", record, {**said, **written.audit_data()})
 
 
 RENDERED_WARC_KINDS = ("mhtml", "dom", "screenshot")
@@ -1415,20 +1426,23 @@ def export_warc(session: Session, case_id: int, out: BinaryIO | Path) -> int:
                 yield _rendered_warc(session, get(session, source_id))[0]
 
     written = files.Written()
-    count = files.write_to(
+
+    def logged(count: int) -> None:  # for a path, before the file takes its name
+        audit.record_alone(
+            session.casefile,
+            at=session.now(),
+            actor=session.actor,
+            action="export.warc",
+            entity="case",
+            entity_id=case_id,
+            case_id=case_id,
+            data={"captures": count, **written.audit_data()},
+        )
+
+    return files.write_to(
         out,
         lambda handle: collectors.write_case_warc(blobs(), handle, warcinfo=warcinfo),
         written,
         case_file=session.casefile.path,
+        then=logged,
     )
-    audit.record_alone(
-        session.casefile,
-        at=session.now(),
-        actor=session.actor,
-        action="export.warc",
-        entity="case",
-        entity_id=case_id,
-        case_id=case_id,
-        data={"captures": count, **written.audit_data()},
-    )
-    return count

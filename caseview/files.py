@@ -211,7 +211,11 @@ _TEMP_NAME_PART = 32
 
 @contextlib.contextmanager
 def atomic_write(
-    target: Path | str, written: Written | None = None, *, case_file: Path | str | None = None
+    target: Path | str,
+    written: Written | None = None,
+    *,
+    case_file: Path | str | None = None,
+    before_rename: Callable[[], object] | None = None,
 ) -> Iterator[BinaryIO]:
     """Write ``target`` whole or not at all; yields a binary file to write to.
 
@@ -222,7 +226,10 @@ def atomic_write(
     says what to do (disk full, no permission, read-only disk). ``written``, if given,
     gets the file's name, sha256 and size, read back from the private file before the
     rename (so of exactly the bytes that became the target). ``case_file`` is never
-    written over (:func:`check_target`).
+    written over (:func:`check_target`). ``before_rename``, if given, runs once the file
+    is whole and measured, just before it becomes the target: an export records itself
+    there, so that a file the log cannot vouch for (a read-only or full case file) is
+    never left behind.
     """
     target = check_target(target, case_file=case_file)
     try:
@@ -242,6 +249,8 @@ def atomic_write(
         if written is not None:
             _measure(temp, target.name, written)
         check_target(target, case_file=case_file)  # again: it may have changed meanwhile
+        if before_rename is not None:
+            before_rename()
         os.replace(temp, target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
@@ -285,21 +294,33 @@ def write_to(
     written: Written | None = None,
     *,
     case_file: Path | str | None = None,
+    then: Callable[[_T], object] | None = None,
 ) -> _T:
     """Run ``write`` on ``out``: an open stream as it is, a path through :func:`atomic_write`
     (never over ``case_file``).
 
     ``written``, if given, gets the name (a stream's own, if it has one), sha256 and size
-    of what was written.
+    of what was written. ``then``, if given, gets what ``write`` returned once the bytes
+    are whole: for a path, before the file takes the target's name (``before_rename``).
     """
     if isinstance(out, Path):
-        with atomic_write(out, written, case_file=case_file) as handle:
-            return write(handle)
-    if written is None:
-        return write(out)
-    written.name = Path(str(getattr(out, "name", ""))).name
-    written.sha256 = hashlib.sha256().hexdigest()
-    return write(cast(BinaryIO, _HashingStream(out, written)))
+        done: list[_T] = []
+        with atomic_write(
+            out,
+            written,
+            case_file=case_file,
+            before_rename=None if then is None else lambda: then(done[0]),
+        ) as handle:
+            done.append(write(handle))
+        return done[0]
+    if written is not None:
+        written.name = Path(str(getattr(out, "name", ""))).name
+        written.sha256 = hashlib.sha256().hexdigest()
+        out = cast(BinaryIO, _HashingStream(out, written))
+    result = write(out)
+    if then is not None:
+        then(result)
+    return result
 
 
 def _sync_folder(folder: Path) -> None:

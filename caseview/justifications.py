@@ -829,6 +829,8 @@ def notice_overdue(session: Session) -> int:
     request changes nothing. The event records when the lapse was noticed and when the
     review was due.
     """
+    if session.casefile.read_only:
+        return 0  # nothing can be recorded; reading goes on without it
     conn, now = session.casefile.conn, session.now()
     rules = policy.current(session.casefile)
     due_before = to_iso(now - timedelta(hours=rules.emergency_review_hours))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from caseview import accounts, justifications
-from caseview.cli.io import read_secret, utf8_text
+from caseview.cli.io import Output, read_secret, utf8_text
 from caseview.cli.parser import LARGEST_ID
 from caseview.errors import CaseFileError, NotFound, UsageError
 from caseview.session import Session
@@ -74,9 +74,15 @@ def open_session(args: argparse.Namespace) -> Session:
     password = read_secret(f"Password for {username}: ", env="CASEVIEW_PASSWORD")
     try:
         session = accounts.login(store, username, password)
-        # Signing in is one of the moments a lapsed emergency review is noticed (reads
-        # never notice it); cheap when there is none.
-        justifications.notice_overdue(session)
+        if store.read_only:
+            Output(as_json=False).note(
+                f"The case file {store.path} is read-only: it can be read, but nothing can be "
+                "recorded in it, not even this sign-in."
+            )
+        else:
+            # Signing in is one of the moments a lapsed emergency review is noticed (reads
+            # never notice it); cheap when there is none.
+            justifications.notice_overdue(session)
     except BaseException:
         store.close()
         raise

@@ -529,17 +529,22 @@ def export_pdf(session: Session, case_id: int, target: Path) -> Checkpoint:
     data = build(session, case_id)
     pdf = render_pdf(data)
     written = files.Written()
-    with files.atomic_write(target, written, case_file=session.casefile.path) as handle:
-        handle.write(pdf)
     checkpoint = Checkpoint(data.checkpoint_seq, data.checkpoint_hash)
-    audit.record_alone(
-        session.casefile,
-        at=session.now(),
-        actor=session.actor,
-        action="export.pdf",
-        entity="case",
-        entity_id=case_id,
-        case_id=case_id,
-        data={"checkpoint": str(checkpoint), "bytes": len(pdf), **written.audit_data()},
-    )
+
+    def record() -> None:  # before the note takes its name: no note the log lacks
+        audit.record_alone(
+            session.casefile,
+            at=session.now(),
+            actor=session.actor,
+            action="export.pdf",
+            entity="case",
+            entity_id=case_id,
+            case_id=case_id,
+            data={"checkpoint": str(checkpoint), "bytes": len(pdf), **written.audit_data()},
+        )
+
+    with files.atomic_write(
+        target, written, case_file=session.casefile.path, before_rename=record
+    ) as handle:
+        handle.write(pdf)
     return checkpoint

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from caseview.errors import CaseFileError, DamagedCaseFile
 from caseview.storage import schema
+from caseview.storage.reading import read_only_uri, unchangeable
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +44,12 @@ class CaseFile:
     authenticates = False
     """Caseview checks passwords itself (argon2 hashes in ``users``); a server does not."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.path = path
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
+        self.read_only = read_only
+        """Opened read-only: every write is refused, saying the file is read-only."""
 
     @property
     def label(self) -> str:
@@ -63,6 +66,8 @@ class CaseFile:
 
         A file that is read-only, full or damaged is a ``CaseFileError`` saying so.
         """
+        if self.read_only:
+            raise read_only_error(self.path)
         if self.conn.in_transaction:
             # A nested write joins the outer one through a savepoint.
             with self.db.atomic():
@@ -109,6 +114,14 @@ class CaseFile:
         self.close()
 
 
+def read_only_error(path: Path) -> CaseFileError:
+    return CaseFileError(
+        f"The case file {path} is read-only, so nothing can be recorded in it (an export "
+        "and a check are recorded too). Ask for write access to it, or work on a copy; "
+        f"'caseview --db {path} verify' checks it without changing it.",
+    )
+
+
 def explain(exc: sqlite3.Error, path: Path) -> CaseFileError | None:
     """What a failure of the case file itself means, as a sentence with what to do;
     ``None`` for an error in what was asked (a constraint, a bug), which is not the file's.
@@ -116,11 +129,7 @@ def explain(exc: sqlite3.Error, path: Path) -> CaseFileError | None:
     name = str(getattr(exc, "sqlite_errorname", None) or "")
     text = str(exc).lower()
     if name.startswith("SQLITE_READONLY") or "readonly database" in text:
-        return CaseFileError(
-            f"The case file {path} is read-only, so nothing can be recorded in it (signing in "
-            "is recorded too). Ask for write access to it, or work on a copy; "
-            f"'caseview --db {path} verify' checks it without changing it.",
-        )
+        return read_only_error(path)
     if name == "SQLITE_FULL" or "disk is full" in text:
         return CaseFileError(
             f"The disk holding the case file {path} is full, so nothing was saved. Free some "
@@ -186,12 +195,7 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
             f"has {sqlite3.sqlite_version}. Install Caseview with a newer Python (uv does so)."
         )
     if read_only:
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        if _unchangeable(path):
-            # SQLite reads a WAL file through a shared-memory file beside it, which it
-            # cannot create here; a file nobody here may change can be read as immutable.
-            uri += "&immutable=1"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        conn = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None)
     else:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
@@ -200,13 +204,6 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
 
     conn.create_function(browse.PLAIN_FUNCTION, 1, browse.plain, deterministic=True)
     return conn
-
-
-def _unchangeable(path: Path) -> bool:
-    """Neither the file nor its folder may be written by us, and no write is in flight."""
-    pending = path.with_name(path.name + "-wal")
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    return not writable and not pending.exists()
 
 
 def _configure(conn: sqlite3.Connection, *, read_only: bool) -> None:
@@ -335,6 +332,9 @@ def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = 
         )
     else:
         _check_regular(path)
+        # A file nobody here may change (a read-only disk, an archived copy) is opened to
+        # be read: signing in and reading work, and each write says it is read-only.
+        read_only = read_only or unchangeable(path)
     try:
         conn = _connect(path, read_only=read_only)
     except sqlite3.Error as exc:
@@ -346,8 +346,14 @@ def open_case_file(path: Path | str, *, create: bool = False, read_only: bool = 
         # or that a newer Caseview wrote (even PRAGMA journal_mode changes the header).
         _check_identity(conn, path, creating=create)
         _configure(conn, read_only=read_only)
-        casefile = CaseFile(path, conn)
+        casefile = CaseFile(path, conn, read_only=read_only)
         schema.check_version(casefile.db, path)
+        if read_only and schema.needs_steps(casefile.db):
+            raise CaseFileError(
+                f"{path} was written by an older version of Caseview and must be brought up "
+                "to date before it can be read, which a read-only file does not allow. Ask "
+                "for write access to it, or open a copy."
+            )
         if not read_only:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":

@@ -21,8 +21,9 @@ import hashlib
 import sqlite3
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from caseview.storage.reading import read_only_uri
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def walk_range(path: str, lo: int, hi: int) -> RangeWalk:
     Runs in a worker process for big logs, so it takes a path and opens its own
     read-only connection. Text comes back as the exact stored bytes.
     """
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         conn.text_factory = bytes
         try:

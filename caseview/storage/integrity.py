@@ -14,11 +14,11 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import sqlite_utils
 
 from caseview.storage import dialect
+from caseview.storage.reading import read_only_uri
 
 Check = Callable[[sqlite3.Connection], str | None]
 
@@ -411,7 +411,7 @@ def run_checks(store: str | os.PathLike[str] | sqlite3.Connection) -> list[str]:
     """
     if not isinstance(store, str | os.PathLike):
         return _run_checks(store)
-    conn = sqlite3.connect(f"{Path(store).resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(store), uri=True)
     try:
         conn.text_factory = bytes
         return _run_checks(conn)

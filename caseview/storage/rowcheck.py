@@ -39,11 +39,11 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from caseview.storage import dialect
 from caseview.storage.logins import SERVER_PASSWORD_RECORD
+from caseview.storage.reading import read_only_uri
 
 # --- what each table's columns are checked against ---------------------------------
 
@@ -1428,7 +1428,7 @@ def check_rows(
     """
     if not isinstance(store, str | os.PathLike):
         return _check_rows(store, attestations)
-    conn = sqlite3.connect(f"{Path(store).resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only_uri(store), uri=True)
     try:
         return _check_rows(conn, attestations)
     except sqlite3.DatabaseError as exc:

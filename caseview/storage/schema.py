@@ -170,6 +170,11 @@ def triggers_after(applied: tuple[str, ...]) -> dict[str, str]:
         db.close()
 
 
+def needs_steps(db: sqlite_utils.Database) -> bool:
+    """Has this Caseview schema steps the file has not had yet?"""
+    return bool(set(_KNOWN_STEPS) - {m.name for m in migrations.applied(db)})
+
+
 def migrate(db: sqlite_utils.Database, path: Path) -> None:
     check_version(db, path)
     migrations.apply(db)

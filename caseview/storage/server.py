@@ -54,6 +54,7 @@ class ServerFile:
 
     engine = "postgresql"
     authenticates = True
+    read_only = False
 
     def __init__(
         self, conn: psycopg.Connection[Any], display: str, *, address: ServerAddress | None = None
@@ -192,6 +193,7 @@ class ServerAddress:
     engine = "postgresql"
     authenticates = True
     """The server checks passwords: signing in is connecting as the person."""
+    read_only = False
 
     def __init__(self, url: str) -> None:
         try:

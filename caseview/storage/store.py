@@ -57,6 +57,8 @@ class Store(Protocol):
     """``"sqlite"`` or ``"postgresql"``."""
     authenticates: bool
     """True when the store checks passwords itself (a server signs people in)."""
+    read_only: bool
+    """Opened to be read only (a case file nobody here may change): writes are refused."""
 
     @property
     def path(self) -> Path | str:

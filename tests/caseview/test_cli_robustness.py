@@ -120,26 +120,40 @@ def test_writing_to_a_read_only_case_file_says_so(
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
-def test_read_only_case_file_as_a_child_reads_but_refuses_writes(team: Team) -> None:
-    """chmod 0444: verify (no sign-in) works; signing in is a write, and says read-only."""
+def test_a_read_only_case_file_can_be_checked_and_read_but_not_written(team: Team) -> None:
+    """A case file nobody here may change, in a folder nobody here may write (as on a
+    read-only disk, where SQLite cannot make its working files): verify says Intact,
+    signing in and reading work and say the file is read-only, a write is refused as
+    read-only, and the file is left exactly as it was."""
     as_root = os.geteuid() == 0
     if as_root and not shutil.which("setpriv"):
         pytest.skip("root ignores chmod and setpriv is missing to drop it")
-    folder = Path(tempfile.mkdtemp(prefix="caseview-ro-"))
+    top = Path(tempfile.mkdtemp(prefix="caseview-ro-"))
+    folder = top / "archive"
+    folder.mkdir()
     try:
         db = folder / "ro.db"
         shutil.copy(team.db, db)
         db.chmod(0o444)
         prefix: list[str] = []
         if as_root:
-            os.chown(folder, 65534, 65534)
-            os.chown(db, 65534, 65534)
-            folder.chmod(0o755)
+            # The folder stays root's: the other user may read it but not write in it.
+            for path in (top, folder):
+                path.chmod(0o755)
             prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        else:
+            folder.chmod(0o555)
+        state = Path(tempfile.mkdtemp(prefix="caseview-ro-state-"))
+        state.chmod(0o777)
+        before = db.read_bytes()
 
-        def go(*argv: str, user: str | None) -> Result:
-            env = {"CASEVIEW_DB": str(db), "XDG_STATE_HOME": str(folder / "state")}
-            env = {**os.environ, **env}
+        def go(*argv: str, user: str | None, password: str = PASSWORD) -> Result:
+            env = {
+                **os.environ,
+                "CASEVIEW_DB": str(db),
+                "XDG_STATE_HOME": str(state),
+                "CASEVIEW_PASSWORD": password,
+            }
             env.pop("CASEVIEW_USER", None)
             if user:
                 env["CASEVIEW_USER"] = user
@@ -152,15 +166,30 @@ def test_read_only_case_file_as_a_child_reads_but_refuses_writes(team: Team) -> 
                 check=False,
                 stdin=subprocess.DEVNULL,
             )
+            assert "Traceback" not in done.stderr
             return Result(done.returncode, done.stdout, done.stderr)
 
         verified = go("verify", user=None)
         assert (verified.code, verified.out.startswith("Intact")) == (0, True), verified.err
-        write = go("case", "list", user="wren")
-        assert write.code == 1 and "Traceback" not in write.err
-        assert "is read-only" in write.err
+        listed = go("case", "list", user="wren")
+        assert listed.code == 0, listed.err
+        assert "CP-7" in listed.out and "is read-only" in listed.err
+        shown = go("source", "list", team.case, user="wren")
+        assert shown.code == 0, shown.err
+        wrong = go("case", "list", user="wren", password="not the password")
+        assert wrong.code != 0 and "password is wrong" in wrong.err and wrong.out == ""
+        write = go("case", "new", "--ref", "CP-8", "--title", "A new case", user="mona")
+        assert write.code == 1
+        assert f"The case file {db} is read-only" in write.err
+        exported = go("export", "pdf", team.case, "-o", str(state / "note.pdf"), user="wren")
+        assert exported.code == 1 and "is read-only" in exported.err
+        assert not (state / "note.pdf").exists()
+        assert db.read_bytes() == before
+        assert sorted(p.name for p in folder.iterdir()) == ["ro.db"]
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not as_root:
+            folder.chmod(0o755)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 # --- a damaged case file --------------------------------------------------------------
