@@ -741,13 +741,19 @@ _APPROVAL_ASKS = (
 )
 
 
+RULE_REASONS = "approval_reasons"
+
+
 def _check_approval_reasons(reasons: str, rules: ethics.Policy) -> None:
-    """An approval needs reasons of its own: not empty, not a stock phrase."""
+    """An approval needs reasons of its own: not empty (a missing value, as for every
+    decision), not a stock phrase (refused by the gate's rule, as stock phrases in a
+    request are at submission: exit 3, naming it)."""
     if word_count(reasons) == 0:
         raise ValidationError(f"Give your reasons to approve this request: {_APPROVAL_ASKS}")
     if is_boilerplate(reasons, (*APPROVAL_STOCK_PHRASES, *rules.boilerplate_phrases)):
-        raise ValidationError(
-            f"'{reasons[:40]}' is not a reason to approve this request: {_APPROVAL_ASKS}"
+        raise GateRefused(
+            f"'{reasons[:40]}' is not a reason to approve this request: {_APPROVAL_ASKS}",
+            rule=RULE_REASONS,
         )
 
 

@@ -24,7 +24,7 @@ from gate_support import (
 import ethics
 from caseview import accounts, authorisations, cases, justifications, viewings
 from caseview.domain import Case, Subject
-from caseview.errors import GateRefused, PermissionDenied, ValidationError
+from caseview.errors import GateRefused, PermissionDenied
 from caseview.justifications import JustificationRecord
 from caseview.session import Session
 
@@ -249,8 +249,9 @@ def test_an_approval_made_of_stock_words_gives_no_reasons(
     manager: Session, worker: Session, case: Case, subject: Subject, reasons: str
 ) -> None:
     record = submitted(worker, case.id, _request(subject, worker))
-    with pytest.raises(ValidationError):
+    with pytest.raises(GateRefused) as refused:
         justifications.review(manager, record.id, "approve", reasons)
+    assert (refused.value.exit_code, refused.value.rule) == (3, "approval_reasons")
     assert justifications.get(manager, record.id).status == "submitted"
 
 
