@@ -12,6 +12,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import argon2
+import hypothesis
 import pytest
 
 from caseview import accounts, cases
@@ -26,6 +27,11 @@ prepare_environment()
 
 PASSWORD = "correct horse"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+# No per-example deadline (Hypothesis's default is 200 ms): none of the property tests is
+# about speed, and on a loaded machine one slow example would fail a test as "Flaky".
+hypothesis.settings.register_profile("caseview", deadline=None)
+hypothesis.settings.load_profile("caseview")
 
 
 @pytest.fixture(autouse=True)

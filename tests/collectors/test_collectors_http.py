@@ -383,11 +383,13 @@ def test_unknown_name_fails_clearly(server: HostileServer, resolver: FakeResolve
 def test_connection_refused_fails_clearly(resolver: FakeResolver) -> None:
     import socket
 
-    with socket.socket() as spare:  # a port that was free a moment ago: nobody listens
+    # A port held bound but not listening: connecting is refused, and no other program
+    # can start listening on it meanwhile (as it could on a port found free and let go).
+    with socket.socket() as spare:
         spare.bind((LOOPBACK, 0))
         port = spare.getsockname()[1]
-    with pytest.raises(FetchFailed, match="could not connect"):
-        fetch(f"http://{HOST}:{port}/", resolver=resolver, allow_hosts=ALLOW)
+        with pytest.raises(FetchFailed, match="could not connect"):
+            fetch(f"http://{HOST}:{port}/", resolver=resolver, allow_hosts=ALLOW)
 
 
 def test_malformed_headers_are_noted_not_logged(

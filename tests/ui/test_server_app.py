@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pg_server import free_port, pg_database, shared_pg_server  # noqa: F401 (a fixture)
+from pg_server import pg_database, shared_pg_server  # noqa: F401 (a fixture)
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
@@ -191,11 +192,15 @@ def test_a_server_never_asks_for_a_first_manager(
 
 
 def test_an_unreachable_server_is_told_in_words(qtbot: QtBot, boxes: Boxes) -> None:
-    address = f"postgresql://127.0.0.1:{free_port()}/team"
-    dialog = sign_in_dialog(qtbot, ui_app.server_link(address), "wren")
-    qtbot.keyClicks(dialog.password, WORKER_PASSWORD)
-    press_ok(qtbot, dialog.buttons)
-    qtbot.waitUntil(lambda: bool(boxes.errors), timeout=WAIT)
+    # A port held bound but not listening: connecting is refused, and no other program
+    # can start listening on it meanwhile (as it could on a port found free and let go).
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        address = f"postgresql://127.0.0.1:{unused.getsockname()[1]}/team"
+        dialog = sign_in_dialog(qtbot, ui_app.server_link(address), "wren")
+        qtbot.keyClicks(dialog.password, WORKER_PASSWORD)
+        press_ok(qtbot, dialog.buttons)
+        qtbot.waitUntil(lambda: bool(boxes.errors), timeout=WAIT)
     [message] = boxes.errors
     assert message.startswith(f"Cannot reach the Caseview server at {address} (")
     assert "Check the address and your network connection" in message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from ui_support import Boxes, Team
+from ui_support import SLOW_PAGE_STARTED, Boxes, Team
 
 from caseview import captures
 from ui import tasks
@@ -85,10 +85,10 @@ def test_a_slow_capture_can_be_stopped(
     qtbot.mouseClick(dialog.capture_button, Qt.MouseButton.LeftButton)
     task = dialog.task
     assert task is not None
-    qtbot.wait(300)
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    # Stop mid-fetch: pressed before the background task has started, it ends it unrun.
+    qtbot.waitUntil(SLOW_PAGE_STARTED.is_set, timeout=WAIT)
     with qtbot.waitSignal(task.finished, timeout=WAIT):
-        pass
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert (dialog.task, dialog.capture_button.isEnabled()) == (None, True)
     assert (boxes.errors, boxes.crashes) == ([captures.STOPPED], [])
 

@@ -38,7 +38,9 @@ def open_browser(
     window = MainWindow(team.who("wren"))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.current_case() is not None or window.cases.rowCount() > 0)
+    qtbot.waitUntil(
+        lambda: window.current_case() is not None or window.cases.rowCount() > 0, timeout=WAIT
+    )
     window.case_list.setCurrentIndex(window.cases.index(0, 0))
     qtbot.waitUntil(lambda: window.case_view.browse_button.isEnabled(), timeout=WAIT)
     dialog = window.open_browse(team.case.id, url)

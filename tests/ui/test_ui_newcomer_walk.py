@@ -33,7 +33,7 @@ from ui.source_view import SourceDetailDialog
 from ui.users_dialog import UsersDialog
 from ui.wizard import JustificationWizard
 
-WAIT = 5_000
+WAIT = 15_000
 LONG = (
     "Must fix: Choose the 'Statutory function' you are acting under (in the file, one of "
     "s47, s17, s31, s20, missing_child, leaving_care, court_direction, other)."

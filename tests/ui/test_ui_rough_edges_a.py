@@ -173,7 +173,9 @@ def test_after_a_decision_the_queue_has_focus_on_the_next_request(qtbot: QtBot, 
     queue = open_queue(qtbot, team, "max")
     queue.activateWindow()
     queue.queue_view.selectRow(1)
-    qtbot.waitUntil(lambda: queue.entry is not None and queue.entry.record.id == second.id)
+    qtbot.waitUntil(
+        lambda: queue.entry is not None and queue.entry.record.id == second.id, timeout=WAIT
+    )
     qtbot.keyClicks(queue.reasons, "Proportionate: one named man, one look.")
     with qtbot.waitSignal(queue.decided, timeout=WAIT):
         qtbot.mouseClick(queue.approve_button, Qt.MouseButton.LeftButton)

@@ -68,6 +68,7 @@ class _Stalling(BaseHTTPRequestHandler):
     only a timeout (20 s) or Stop can end."""
 
     release = threading.Event()
+    stalled = threading.Event()  # the first line is sent: the client is in the body's read
 
     def do_GET(self) -> None:
         self.send_response(200)
@@ -75,6 +76,7 @@ class _Stalling(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"<html><body><p>loading")
         self.wfile.flush()
+        self.stalled.set()
         self.release.wait(60)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -84,6 +86,7 @@ class _Stalling(BaseHTTPRequestHandler):
 @contextmanager
 def stalling_site() -> Iterator[str]:
     _Stalling.release.clear()
+    _Stalling.stalled.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -116,7 +119,9 @@ def test_stop_ends_a_stalled_capture_at_once_and_is_recorded_as_stopped(
     qtbot.mouseClick(dialog.capture_button, Qt.MouseButton.LeftButton)
     task = dialog.task
     assert task is not None
-    qtbot.wait(500)  # connected, headers read, blocked in the body's read
+    # Stop once the capture is under way (connected, headers read, in the body's read):
+    # pressed before the background task starts, it would end it before it fetched.
+    qtbot.waitUntil(_Stalling.stalled.is_set, timeout=WAIT)
     assert not task.done
     with qtbot.waitSignal(task.finished, timeout=WAIT):
         stopped_at = time.monotonic()

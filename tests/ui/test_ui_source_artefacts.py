@@ -157,7 +157,13 @@ def picture_of(qtbot: QtBot, team: Team, source_id: int) -> SourceDetailDialog:
     view = open_view(qtbot, team, source_id)
     with qtbot.waitSignal(view.picture.picture_shown, timeout=WAIT):
         view.show_picture_tab()
-    qtbot.wait(20)  # the layout settles: the scroll bar a tall picture needs comes up
+    scroller = view.picture.scroller
+
+    def settled() -> bool:  # the layout: the scroll bar a tall picture needs has come up
+        tall = view.picture.canvas.height() > scroller.viewport().height()
+        return scroller.verticalScrollBar().isVisible() == tall
+
+    qtbot.waitUntil(settled, timeout=WAIT)
     return view
 
 
@@ -445,6 +451,7 @@ def test_a_replay_shows_the_stored_page_and_reaches_no_server(qtbot: QtBot, team
         assert replay.loaded is True
         assert TEXT in text_of(qtbot, replay)
         replay.page.load(QUrl(f"{server.base}/typed"))  # as if an address were typed
+        qtbot.waitUntil(lambda: f"{server.base}/typed" in replay.page.refused, timeout=WAIT)
         qtbot.wait(1_000)  # time for a refresh, a frame, an image or a prefetch to go out
         assert replay.page.url() == replay.file_url
         assert server.connections == [] and server.requests == []

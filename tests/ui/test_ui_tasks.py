@@ -16,7 +16,7 @@ from caseview.errors import NotFound
 from ui import crash
 from ui.tasks import CancelFlag, Task, run_task
 
-WAIT = 5_000
+WAIT = 15_000
 
 
 def test_the_function_runs_off_the_gui_thread_and_the_answer_arrives_on_it(

@@ -216,6 +216,7 @@ class _Pages(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
+            SLOW_PAGE_STARTED.set()
             with contextlib.suppress(OSError):  # the client hung up: the point of the test
                 for _ in range(600):
                     self.wfile.write(b"<p>still loading</p>" * 50)
@@ -242,9 +243,14 @@ class _Pages(BaseHTTPRequestHandler):
         """Quiet: the tests check what was captured, not the server's log."""
 
 
+SLOW_PAGE_STARTED = threading.Event()
+"""Set once the local site has begun to trickle ``/slow`` (cleared by :func:`local_site`)."""
+
+
 @contextmanager
 def local_site() -> Iterator[str]:
     """A web server on 127.0.0.1 for the test; yields its base address."""
+    SLOW_PAGE_STARTED.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -109,6 +109,33 @@ _FACTS_SCRIPT = """(function () {
   });
 })()"""
 _PAINTED_SCRIPT = "performance.getEntriesByType('paint').length > 0"
+# Once the view is full height: does something that paints (a picture, a background of
+# its own) lie in the bottom row of tiles? Then a plain bottom has not been drawn yet.
+# Text is not looked for: an element holding text may still paint nothing there.
+_BOTTOM_SCRIPT = """(function (page) {
+  var w = window.innerWidth, h = window.innerHeight;
+  var media = /^(IMG|VIDEO|CANVAS|SVG|IFRAME|EMBED|OBJECT|INPUT|TEXTAREA|SELECT|BUTTON)$/i;
+  var own = function (e) {
+    var s = getComputedStyle(e);
+    if (s.visibility === 'hidden' || s.opacity === '0') return false;
+    if (media.test(e.tagName) || s.backgroundImage !== 'none') return true;
+    var m = /rgba?\\(([^)]*)\\)/.exec(s.backgroundColor);
+    if (!m) return false;
+    var p = m[1].split(',').map(parseFloat);
+    return (p.length < 4 || p[3] > 0) && p.slice(0, 3).join(',') !== page;
+  };
+  for (var row = 0; row < %(rows)d; row += 48) {
+    var y = Math.max(0, h - 1 - row);
+    for (var i = 1; i < 8; i++) {
+      var found = document.elementsFromPoint(w * i / 8, y);
+      for (var k = 0; k < found.length; k++) {
+        var e = found[k];
+        if (e !== document.documentElement && e !== document.body && own(e)) return true;
+      }
+    }
+  }
+  return false;
+})('%(page)s')"""
 
 CaptureCallback = Callable[[Rendered | Exception], None]
 
@@ -236,7 +263,10 @@ class _Screenshot(QObject):
     4. the bottom row of tiles shows something other than the page's background: the
        frame was drawn to the end. When it is plain background (a finished page can
        end in blank space), the capture waits until Chromium sent no new frame for the
-       time it would need to draw the new pixels (:data:`RASTER_MS_PER_MEGAPIXEL`).
+       time it would need to draw the new pixels (:data:`RASTER_MS_PER_MEGAPIXEL`),
+       unless the frame's top is plain too while it showed the page before the resize:
+       that frame was sent before anything was drawn into it (a loaded machine), and
+       the capture waits for the next.
 
     Frames are counted by the view's Qt Quick scene (``afterRendering``), which renders
     once for each frame Chromium delivers. Without a resize (the page fits the window)
@@ -259,6 +289,8 @@ class _Screenshot(QObject):
         self._last_frame = 0
         self._probed = 0  # frames seen by the last probe
         self._ambiguous_since: int | None = None
+        self._top_drawn_before = False  # the page's top showed more than background
+        self._bottom_paints = False  # something that paints lies in the bottom band
         self._confirmed = False
         self._delegate: QQuickWidget | None = None
         self._window: QQuickWindow | None = None
@@ -332,6 +364,11 @@ class _Screenshot(QObject):
             RASTER_MS_PER_MEGAPIXEL * new_pixels / 1_000_000
         )
         self._old_size = view.size()
+        # What the top of the page showed before the resize, when the view was at the top:
+        # a full-height frame whose top is only background has not been drawn yet.
+        self._top_drawn_before = (
+            self._page.scrollPosition().y() <= 0 and self._band_is_plain(0) is False
+        )
         if self._delegate is not None:
             self._delegate.setClearColor(_SENTINEL)
         view.resize(view.width(), self._target)
@@ -347,10 +384,22 @@ class _Screenshot(QObject):
             return
         if isinstance(inner, int | float) and abs(inner - self._expected_inner) <= 1:
             self._capture.timings["resized"] = self._clock.elapsed()
-            self._confirmed = True
-            self._probed = -1  # probe what is on screen now, frame or not
+            colour = self._background
+            script = _BOTTOM_SCRIPT % {
+                "rows": _PROBE_ROWS,
+                "page": f"{colour.red()},{colour.green()},{colour.blue()}",
+            }
+            self._page.runJavaScript(script, _APPLICATION_WORLD, self._bottom_seen)
         else:
             QTimer.singleShot(_POLL_MS, self, self._poll_height)
+
+    def _bottom_seen(self, paints: Any) -> None:
+        """What the bottom band should show is known: the frames can now be judged."""
+        if not self._capture.running or self._confirmed:
+            return
+        self._bottom_paints = paints is True
+        self._confirmed = True
+        self._probed = -1  # probe what is on screen now, frame or not
 
     def _tick(self) -> None:
         if not self._capture.running:
@@ -383,21 +432,43 @@ class _Screenshot(QObject):
                 self._grab()
 
     def _probe(self) -> str:
-        """``small`` (no full-height frame yet), ``plain`` (the bottom is background,
-        which tells nothing) or ``complete`` (the bottom has been drawn)."""
+        """``small`` (no full-height frame yet, or one not drawn at all), ``plain`` (the
+        bottom is background, which tells nothing) or ``complete`` (the bottom has been
+        drawn)."""
         view = self._view
         top = max(0, view.height() - _PROBE_ROWS)
-        band = view.grab(QRect(0, top, view.width(), view.height() - top)).toImage()
+        bottom_plain = self._band_is_plain(top)
+        if bottom_plain is None:
+            return "small"
+        if not bottom_plain:
+            return "complete"
+        # Under load Chromium sends full-height frames it has not finished drawing into
+        # (background where tiles are still to come): what should be at the bottom, or
+        # the top, which showed the page before, tells.
+        if self._bottom_paints:
+            return "small"
+        if self._top_drawn_before and self._band_is_plain(0) is not False:
+            return "small"
+        return "plain"
+
+    def _band_is_plain(self, top: int) -> bool | None:
+        """Is the band of rows from ``top`` (at most one row of tiles) only the page's
+        background? ``None`` when no frame covers it yet (the sentinel shows)."""
+        view = self._view
+        rows = min(_PROBE_ROWS, view.height() - top)
+        if rows <= 0:
+            return None
+        band = view.grab(QRect(0, top, view.width(), rows)).toImage()
         band = band.convertToFormat(QImage.Format.Format_RGB32)
-        bottom = band.height() - 1
-        if bottom < 0:
-            return "small"
+        last = band.height() - 1
+        if last < 0:
+            return None
         sentinel = _SENTINEL.rgb()
-        if band.pixel(0, bottom) == sentinel or band.pixel(band.width() - 1, bottom) == sentinel:
-            return "small"
+        if band.pixel(0, last) == sentinel or band.pixel(band.width() - 1, last) == sentinel:
+            return None
         plain = QImage(band.size(), QImage.Format.Format_RGB32)
         plain.fill(self._background)
-        return "plain" if bytes(band.constBits()) == bytes(plain.constBits()) else "complete"
+        return bytes(band.constBits()) == bytes(plain.constBits())
 
     def _grab(self) -> None:
         self._ticker.stop()

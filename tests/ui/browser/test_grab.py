@@ -117,6 +117,9 @@ def test_a_page_that_never_finishes_loading_is_captured_at_the_deadline(
     browser: Browser, site: Site
 ) -> None:
     browser.engine.load(site.url("/never"))
+    # The deadline counts from here: from once the page is shown, however slowly the
+    # browser started, so that it is the unfinished page that the deadline meets.
+    browser.qtbot.waitUntil(lambda: browser.engine.has_document, timeout=WAIT_MS)
     watch = SettleWatch(browser.engine, deadline_s=2)
 
     with browser.qtbot.waitSignal(watch.settled, timeout=WAIT_MS) as settled:
