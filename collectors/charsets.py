@@ -112,7 +112,14 @@ _CODEC_FOR_LABEL = {label: codec for codec, labels in _WHATWG_LABELS.items() for
 # Detection chooses among the character sets browsers know (the table above): on a
 # short text, charset-normalizer's full list would offer Urdu cp1006 or Ukrainian cp1125
 # for a Latin-1 "café", encodings no web page is read in.
-_DETECTABLE = list(dict.fromkeys(codecs.lookup(codec).name for codec in _WHATWG_LABELS))
+# UTF-16 is left to utf16_without_bom, which asks for its shape (zeros at one parity):
+# to charset-normalizer any short text of an even number of bytes is plausible UTF-16
+# ("Müller" read as "ﱍ汬牥"), and browsers never guess UTF-16 without a byte order mark.
+_DETECTABLE = [
+    name
+    for name in dict.fromkeys(codecs.lookup(codec).name for codec in _WHATWG_LABELS)
+    if not name.startswith("utf-16")
+]
 _WHITESPACE = "\t\n\r\f"
 # The escapes that switch ISO-2022-JP into JIS X 0208, JIS X 0212 or half-width kana.
 _ISO_2022_JP_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b$(D", b"\x1b(I")
@@ -139,7 +146,7 @@ def usable_codec(label: str | None) -> str | None:
     try:
         name = codecs.lookup(cleaned).name
         "a".encode(name)  # refuses bytes-to-bytes codecs such as base64 or zlib
-    except (LookupError, UnicodeError):
+    except (LookupError, UnicodeError, ValueError):  # ValueError: a NUL in the label
         return None
     if name in _REFUSED_CODECS:
         return None

@@ -9,14 +9,17 @@ damaged file). Nothing in a document is run, followed or fetched.
 Limits, because these files come from anyone:
 
 - PDF (pypdf): at most :data:`MAX_PDF_PAGES` pages and :data:`MAX_TEXT` characters, and
-  a deadline checked between pages; pypdf itself caps each decompressed stream.
+  a deadline checked before every drawing instruction; a page whose instructions unpack
+  to more than :data:`MAX_PDF_PAGE_CONTENT` is skipped, and a file of more than
+  :data:`MAX_PDF_PAGE_TREE` pages is not read; pypdf itself caps each decompressed
+  stream.
 - Word (.docx, a ZIP archive of XML parts): the archive's directory is checked before
   it is opened (at most :data:`MAX_ZIP_ENTRIES` entries), and a part whose unpacked
   size is over :data:`MAX_PART_BYTES` is refused before a byte of it is unpacked (a
   "ZIP bomb"). The XML parser never loads a DTD, expands entities or uses the network.
 - E-mail (.eml, the stdlib ``email`` package): the text and HTML parts are read (each
   at most :data:`MAX_PART_BYTES`); attachments are listed by name and type, never
-  opened or imported.
+  opened or imported. Parsing stops after the first 500 parts (:func:`parse_message`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import email
 import email.header
+import email.parser
 import email.policy
 import email.utils
 import io
@@ -42,6 +46,7 @@ import pypdf
 from lxml import etree
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
 
 from collectors import charsets
 from collectors.errors import TooLarge, UnsupportedType
@@ -49,11 +54,27 @@ from collectors.html import MAX_TEXT, PageInfo, page_from_text, parse_html
 
 MAX_PDF_PAGES = 200
 PDF_DEADLINE_S = 20.0
+# pypdf reads a page's text in pure Python, at some microseconds a character: a small
+# file whose streams unpack to megabytes of text instructions would take it minutes and
+# hundreds of MB. So a page whose instructions (its own and those of the forms it draws)
+# unpack to more than this, or one instruction showing more than MAX_PDF_OP_CHARS, has
+# its text skipped with a note; the deadline is checked before every instruction; and
+# pypdf parses at most MAX_PDF_STREAM_TOKENS tokens of a stream (its default: 2 million).
+MAX_PDF_PAGE_CONTENT = 4 * 1024 * 1024
+MAX_PDF_OP_CHARS = 100_000
+MAX_PDF_STREAM_TOKENS = 500_000
+# Counting a PDF's pages makes an object of every one: 99,000 pages took pypdf 270 MB
+# (its limits: 100,000 pages, 2 million entries in their dictionaries). A PDF past these
+# has its text left unread, with a note.
+MAX_PDF_PAGE_TREE = 20_000
+MAX_PDF_PAGE_ENTRIES = 200_000
+_MAX_PDF_FORMS = 1000  # forms measured per page; past this the page counts as too large
 MAX_ZIP_ENTRIES = 5000
 MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
 MAX_PART_BYTES = 20 * 1024 * 1024
 _MAX_PROPERTIES_BYTES = 1024 * 1024
 _MAX_MAIL_PARTS = 500
+_MAIL_FEED_BYTES = 16 * 1024  # parts are counted after each piece this size
 _MAX_MAIL_DEPTH = 20
 _MAX_NOTED_WARNINGS = 20
 _MAX_HEADER_CHARS = 2000
@@ -89,8 +110,9 @@ _PDF_ERRORS = (
 )
 _ZIP_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
                zlib.error, ValueError)  # fmt: skip
+# OverflowError: a date past year 9999, or with a year too long for a C integer.
 _MAIL_ERRORS = (email.errors.MessageError, ValueError, TypeError, IndexError, AttributeError,
-                LookupError, AssertionError)  # fmt: skip
+                LookupError, AssertionError, OverflowError)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,7 +166,14 @@ def read_pdf(
     repairs: list[str] = []
     token = _PDF_NOTES.set(repairs)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            pypdf.apply_configuration(
+                stream_parsing_work_maximum_count=MAX_PDF_STREAM_TOKENS,
+                page_tree_maximum_entries=MAX_PDF_PAGE_TREE,
+                page_tree_maximum_page_entries=MAX_PDF_PAGE_ENTRIES,
+            ),
+        ):
             warnings.simplefilter("always")
             try:
                 reader = PdfReader(io.BytesIO(data), strict=False)
@@ -154,6 +183,13 @@ def read_pdf(
                 total = len(reader.pages)
                 meta["pages"] = str(total)
                 _pdf_text(reader, total, pieces, notes, max_pages, max_chars, deadline)
+            except pypdf.errors.LimitReachedError:
+                notes.append(
+                    "The PDF is made of more pages or parts than Caseview reads (over "
+                    f"{MAX_PDF_PAGE_TREE:,} pages, or it may be built to exhaust the computer), "
+                    "so its text was not read; it was imported as it is, and the stored file "
+                    "is the evidence."
+                )
             except _PDF_ERRORS as exc:
                 notes.append(
                     f"The PDF's text could not be read ({_reason(exc)}); it was imported as "
@@ -237,7 +273,21 @@ def _pdf_text(
                 f"{total} pages was kept for searching. The stored file has all of it."
             )
             return
-        text = reader.pages[number].extract_text() or ""
+        try:
+            text = _page_text(reader.pages[number], deadline)
+        except _PageTooLarge:
+            notes.append(
+                f"Page {number + 1} of the PDF is made of far more drawing instructions than "
+                "a page of text needs (it may be a detailed drawing, or built to exhaust the "
+                "computer), so its text was not read. The stored file has all of it."
+            )
+            continue
+        except _PastDeadline:
+            notes.append(
+                f"Reading the PDF's text took too long; the text of its first {number} of "
+                f"{total} pages was kept for searching. The stored file has all of it."
+            )
+            return
         pieces.append(text[: max_chars - size + 1])
         size += len(pieces[-1]) + 2
         if size > max_chars:
@@ -248,6 +298,79 @@ def _pdf_text(
             f"The PDF has {total} pages; the text of the first {max_pages} was kept for "
             "searching. The stored file has all of it."
         )
+
+
+class _PageTooLarge(Exception):
+    """A page's instructions are too large to read its text within the limits."""
+
+
+class _PastDeadline(Exception):
+    """The deadline passed while a page's text was being read."""
+
+
+def _page_text(page: pypdf.PageObject, deadline: float) -> str:
+    """A page's text, stopped before any instruction past the limits or the deadline."""
+    if _content_size(page) > MAX_PDF_PAGE_CONTENT:
+        raise _PageTooLarge
+
+    def guard(operator: object, operands: object, cm: object, tm: object) -> None:
+        if time.monotonic() > deadline:
+            raise _PastDeadline
+        if isinstance(operands, list) and _chars(operands) > MAX_PDF_OP_CHARS:
+            raise _PageTooLarge
+
+    try:
+        return page.extract_text(visitor_operand_before=guard) or ""
+    except pypdf.errors.LimitReachedError as exc:
+        raise _PageTooLarge from exc
+
+
+def _chars(operands: list[object]) -> int:
+    """Characters of the text an instruction shows (its strings, and those of a TJ array)."""
+    count = 0
+    for operand in operands:
+        items = operand if isinstance(operand, ArrayObject) else (operand,)
+        count += sum(len(i) for i in items if isinstance(i, str | bytes))
+    return count
+
+
+def _content_size(page: pypdf.PageObject) -> int:
+    """Unpacked bytes of a page's instructions and of the forms (XObjects) it may draw.
+
+    Each stream is unpacked by pypdf within its own caps; a form drawn many times is
+    counted once.
+    """
+    total = 0
+    seen: set[int] = set()
+    contents = page.get("/Contents")
+    contents = contents.get_object() if contents is not None else None
+    streams = list(contents) if isinstance(contents, ArrayObject) else [contents]
+    for stream in streams:
+        stream = stream.get_object() if stream is not None else None
+        if isinstance(stream, StreamObject):
+            total += len(stream.get_data())
+    pending = [page.get("/Resources")]
+    while pending and total <= MAX_PDF_PAGE_CONTENT:
+        resources = pending.pop()
+        resources = resources.get_object() if resources is not None else None
+        if not isinstance(resources, DictionaryObject):
+            continue
+        forms = resources.get("/XObject")
+        forms = forms.get_object() if forms is not None else None
+        if not isinstance(forms, DictionaryObject):
+            continue
+        for ref in forms.values():
+            form = ref.get_object()
+            if id(form) in seen or not isinstance(form, StreamObject):
+                continue
+            if form.get("/Subtype") != NameObject("/Form"):
+                continue  # an image: never unpacked to read text
+            seen.add(id(form))
+            if len(seen) > _MAX_PDF_FORMS:
+                return MAX_PDF_PAGE_CONTENT + 1
+            total += len(form.get_data())
+            pending.append(form.get("/Resources"))
+    return total
 
 
 def read_docx(data: bytes, *, name: str) -> DocumentText:
@@ -347,11 +470,14 @@ def _word_text(body: bytes) -> str:
             size += len(parts[-1])
         elif tag == f"{_W}tab":
             parts.append("\t")
-        elif tag in (f"{_W}br", f"{_W}cr"):
+        elif tag in (f"{_W}br", f"{_W}cr", f"{_W}p"):
             parts.append("\n")
-        elif tag == f"{_W}p":
-            parts.append("\n")
-            element.clear()  # its text is taken; keep memory to the paragraph at hand
+        # Whatever it held is taken: drop it, and the siblings before it, so that memory
+        # stays at the element at hand. Clearing paragraphs alone left millions of other
+        # empty elements (a 19 KB file of them took 690 MB).
+        element.clear()
+        while element.getprevious() is not None:
+            del element.getparent()[0]
         if size > MAX_TEXT:
             break  # page_from_text cuts the working copy and says so
     return "".join(parts)
@@ -392,12 +518,36 @@ def _property_findings(properties: dict[str, str]) -> tuple[str, ...]:
     )
 
 
+def parse_message(data: bytes, policy: email.policy.Policy, max_parts: int) -> tuple[Message, bool]:
+    """``data`` as a MIME message, its parts up to about ``max_parts``; True if cut there.
+
+    The email package builds an object for every part before anything can be counted:
+    a 3 MB message of 300,000 empty parts took it 26 seconds, and 50 MB would take
+    gigabytes. Fed a piece at a time, it is stopped once it has made enough parts, and
+    what it has read so far is the message.
+    """
+    made = 0
+    base = policy.message_factory or Message
+
+    def factory(policy: email.policy.Policy = policy) -> Message:
+        nonlocal made
+        made += 1
+        return base(policy=policy)
+
+    parser = email.parser.BytesFeedParser(_factory=factory, policy=policy)
+    for start in range(0, len(data), _MAIL_FEED_BYTES):
+        parser.feed(data[start : start + _MAIL_FEED_BYTES])
+        if made > max_parts:
+            return parser.close(), True
+    return parser.close(), False
+
+
 def read_eml(data: bytes) -> DocumentText:
     """An e-mail's sender, recipients, subject and text; attachments listed, not opened."""
-    message = email.message_from_bytes(data, policy=email.policy.default)
+    message, cut = parse_message(data, email.policy.default, _MAX_MAIL_PARTS)
     headers = {h: _header(message, h) for h in ("From", "To", "Cc", "Date", "Subject")}
     lines = [f"{h}: {v}" for h, v in headers.items() if v]
-    notes: list[str] = []
+    notes: list[str] = ["The e-mail has too many parts; the first ones were read."] if cut else []
     attachments: list[str] = []
     bodies = list(_mail_texts(message, notes, attachments))
     text = "\n".join(lines) + "\n\n" + "\n\n".join(bodies)
@@ -428,7 +578,8 @@ def _header(message: Message, name: str) -> str | None:
         shown = str(value) if value is not None else ""
         shown = _encoded_words(message, name) or shown
     except _MAIL_ERRORS:
-        raw = message.get_all(name, failobj=[])[:1] if hasattr(message, "get_all") else []
+        # As written: reading the header through the policy again would fail again.
+        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()][:1]
         shown = str(raw[0]) if raw else ""
     return " ".join(shown.split())[:_MAX_HEADER_CHARS] or None
 
@@ -456,9 +607,9 @@ def _mail_date(stated: str | None) -> datetime | None:
         return None
     try:
         sent = email.utils.parsedate_to_datetime(stated)
-    except (TypeError, ValueError, IndexError):
+        return sent.astimezone(UTC) if sent.tzinfo is not None else None
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: past year 9999
         return None
-    return sent.astimezone(UTC) if sent.tzinfo is not None else None
 
 
 def _mail_texts(message: Message, notes: list[str], attachments: list[str]) -> Iterator[str]:
@@ -473,22 +624,33 @@ def _mail_texts(message: Message, notes: list[str], attachments: list[str]) -> I
             return
         if part.is_multipart():
             children = _children(part)
-            if part.get_content_type() == "multipart/alternative":
+            if _content_type(part) == "multipart/alternative":
                 children = _best_alternative(children)
             stack.extend((child, depth + 1) for child in reversed(children))
             continue
-        ctype = part.get_content_type()
+        ctype = _content_type(part)
         filename = _filename(part)
-        if (
-            part.get_content_disposition() == "attachment"
-            or filename
-            or ctype not in ("text/plain", "text/html")
-        ):
+        readable = ctype in ("text/plain", "text/html")
+        if _disposition(part) == "attachment" or filename or not readable:
             attachments.append(f"{filename or 'unnamed'} ({ctype})")
             continue
         text = _part_text(part, ctype, notes)
         if text.strip():
             yield text
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except _MAIL_ERRORS:
+        return "application/octet-stream"  # unreadable: listed, never read as text
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except _MAIL_ERRORS:
+        return "attachment"  # unreadable ("attachment; filename*"): listed, not read
 
 
 def _children(part: Message) -> list[Message]:
@@ -501,7 +663,7 @@ def _children(part: Message) -> list[Message]:
 def _best_alternative(children: list[Message]) -> list[Message]:
     for wanted in ("text/plain", "text/html"):
         for child in children:
-            if child.get_content_type() == wanted and not _filename(child):
+            if _content_type(child) == wanted and not _filename(child):
                 return [child]
     return children[-1:]
 

@@ -18,7 +18,9 @@ Hostile pages are expected. A parse that fails (an empty document, or markup so 
 that libxml2 stops at its depth limit of 2,048 and would drop what follows) falls back
 to a flat, regex-based extraction instead of failing the capture; the page records
 that it did. So does a page with more than :data:`MAX_TAGS` tags, counted before any
-tree is built, so that memory stays bounded whatever the page holds.
+tree is built, so that memory stays bounded whatever the page holds, and a page with an
+element of more than :data:`MAX_ATTRIBUTES` attributes, which libxml2 reads in time
+that grows with their square.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ MAX_TAGS = 300_000
 # A page longer than this (in characters) is read flat too: its tree, the text pass's
 # output and the copies made from it would cost several times its size.
 MAX_TREE_CHARS = 8_000_000
+# Attributes one element may have for a tree to be built: libxml2 compares each
+# attribute with every earlier one of its element, so a 1 MB page of one element with
+# 100,000 attributes took it two minutes. Above this the page is read flat. Counted as
+# the words of a start tag outside its quoted values, so "a = b" counts as three.
+MAX_ATTRIBUTES = 256
 # The working copy of the text keeps at most this many characters (the evidence is the
 # stored bytes, all of them); reading stops there, so time and memory stay bounded.
 MAX_TEXT = 5_000_000
@@ -155,6 +162,9 @@ def parse_html(
     if too_big or decoded.text.count("<") > max_tags:
         flat = _flat(decoded, base_url, max_links, reason=_TOO_LARGE if too_big else _TOO_MANY_TAGS)
         return flat if flat.text or flat.title or flat.links else _empty(decoded)
+    if _most_attributes(decoded.text) > MAX_ATTRIBUTES:
+        flat = _flat(decoded, base_url, max_links, reason=_TOO_MANY_ATTRIBUTES)
+        return flat if flat.text or flat.title or flat.links else _empty(decoded)
     try:
         root = _tree(decoded.text)
         return _from_tree(root, decoded, base_url, max_links)
@@ -162,6 +172,67 @@ def parse_html(
         flat = _flat(decoded, base_url, max_links)
         # libxml2 calls a page of comments only "empty"; so is its flat reading.
         return flat if flat.text or flat.title or flat.links else _empty(decoded)
+
+
+# A quoted attribute value starts after "="; a quote anywhere else in a tag is part of
+# an attribute's name, and a "<" starts no new tag (HTML5, as libxml2 reads it).
+_VALUE_QUOTE = re.compile(r"""=[\t\n\f\r ]*["']""")
+# Elements whose content libxml2 reads as text, so a "<" in it starts no tag.
+_RAW_TEXT_NAMES = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed",
+                   "noframes", "plaintext")  # fmt: skip
+_RAW_TEXT = re.compile(rf"({'|'.join(_RAW_TEXT_NAMES)})\b", re.I)
+_RAW_TEXT_END = {name: re.compile(rf"</{name}", re.I) for name in _RAW_TEXT_NAMES}
+
+
+def _most_attributes(text: str, limit: int = MAX_ATTRIBUTES) -> int:
+    """The most attributes in one start tag of ``text``, counted as its words outside
+    quoted values (words are split by spaces and "/", so "a = b" is three): a number
+    over ``limit`` if, and only if, a tag has more than ``limit`` (under it, the number
+    may be an estimate).
+
+    Linear, and quick on a real page: it jumps from tag to tag, over quoted values and
+    over the contents of scripts and styles (whose "<" starts no tag); a tag's words are
+    counted only when it is long enough to hold more than ``limit`` of them.
+    """
+    most = 0
+    pos = text.find("<")
+    while pos != -1 and most <= limit:
+        if not text[pos + 1 : pos + 2].isalpha():
+            pos = text.find("<", pos + 1)  # an end tag, a comment, a stray "<"
+            continue
+        # A word and its separator take two characters: a bound first, then the count.
+        words, end = _tag_words(text, pos, exact=False)
+        if words > limit:
+            words, end = _tag_words(text, pos, exact=True)
+        most = max(most, words)
+        if end == len(text):
+            break  # the tag (or a quoted value in it) runs to the end of the text
+        raw = _RAW_TEXT.match(text, pos + 1)
+        closing = _RAW_TEXT_END[raw.group(1).lower()].search(text, end) if raw else None
+        pos = closing.start() if closing else -1 if raw else text.find("<", end)
+    return most
+
+
+def _tag_words(text: str, pos: int, *, exact: bool) -> tuple[int, int]:
+    """Words of the start tag at ``pos`` outside its quoted values (or a bound on them),
+    and where the tag ends: at its ">", or the end of the text."""
+    words = 0
+    at = pos + 1
+    while True:
+        close = text.find(">", at)
+        end = len(text) if close == -1 else close
+        quote = _VALUE_QUOTE.search(text, at, end)
+        stretch = end if quote is None else quote.end() - 1
+        if exact:
+            words += len(text[at:stretch].replace("/", " ").split())
+        else:
+            words += (stretch - at + 1) // 2
+        if quote is None:
+            return words, end
+        value_end = text.find(text[stretch], stretch + 1)
+        if value_end == -1:
+            return words, len(text)
+        at = value_end + 1
 
 
 def _tree(text: str) -> etree._Element:
@@ -660,6 +731,11 @@ _UNREADABLE = (
 _TOO_LARGE = (
     "The page is too large to read its structure within Caseview's memory limit; its "
     "text was extracted without structure and metadata."
+)
+_TOO_MANY_ATTRIBUTES = (
+    f"The page has an element with more than {MAX_ATTRIBUTES:,} attributes, far more than "
+    "a real page needs (it may be built to stall the computer); its text was extracted "
+    "without structure and metadata."
 )
 _TOO_MANY_TAGS = (
     "The page has too many elements to read its structure within Caseview's memory "

@@ -42,6 +42,7 @@ import email.utils
 import hashlib
 import http.client
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -53,6 +54,7 @@ from urllib.parse import urljoin
 import requests
 import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from collectors import addresses, decoding, sniff, walls
 from collectors.addresses import HostName, Resolver, Target
@@ -539,6 +541,14 @@ def _request_error(
             f"no secure connection was made and nothing was captured. Try {plain} instead, "
             "if the request allows it."
         )
+    if isinstance(exc, requests.exceptions.SSLError) and not _is_certificate_error(exc):
+        # The handshake itself failed (the site hung up, or refused it with an alert):
+        # nothing is known about its certificate, so nothing is said about it.
+        return FetchFailed(
+            f"A secure connection to {target.host.unicode} could not be made (the site broke "
+            "off or refused it before any page was sent), so nothing was captured. Try "
+            "again later."
+        )
     if isinstance(exc, requests.exceptions.SSLError):
         return FetchFailed(
             f"The secure connection to {target.host.unicode} could not be verified (its "
@@ -560,6 +570,15 @@ def _is_plain_http(exc: BaseException) -> bool:
     """True when a TLS handshake failed because the other side spoke plain HTTP."""
     text = " ".join(str(part) for part in _causes(exc)).casefold()
     return "wrong version number" in text or "http request" in text or "wrong_version" in text
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    """True when the site's certificate was checked and refused (untrusted, expired...)."""
+    return any(
+        isinstance(cause, ssl.SSLCertVerificationError | CertificateError)
+        or "certificate verify failed" in str(cause).casefold()
+        for cause in _causes(exc)
+    )
 
 
 def _is_header_flood(exc: BaseException) -> bool:
@@ -661,12 +680,13 @@ def _retry_after_words(value: str | None) -> str | None:
         return f"{round(seconds / 3600)} hours"
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # "-0000": a time in UTC, its source unsaid
+        when = when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: past year 9999
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # "-0000": a time in UTC, its source unsaid
     # Said again in the standard form, not as the site wrote it.
-    return f"until {email.utils.format_datetime(when.astimezone(UTC), usegmt=True)}"
+    return f"until {email.utils.format_datetime(when, usegmt=True)}"
 
 
 def _read_raw(response: requests.Response, limits: _Limits) -> bytes:
@@ -892,8 +912,10 @@ def _capture(
         page = page_from_text(body, charset=charset)  # read as text, never as markup
     elif sniffed is sniff.PDF and decoding.supported(codings):
         # A published PDF (a newsletter, a team sheet) is searched and checked like a
-        # page; reading it stops at the capture's deadline.
-        page = read_pdf(body, deadline_s=max(seconds_left, 0.0)).page
+        # page. Reading it stops with a note at half the time the capture has left: a
+        # page in progress runs on past that, and a read stopped only at the capture's
+        # own deadline would fail the capture as if the site had been too slow.
+        page = read_pdf(body, deadline_s=max(seconds_left / 2, 0.0)).page
     if page is not None:
         notes.extend(page.notes)
         if page.login_wall and 200 <= response.status_code < 300:

@@ -5,21 +5,26 @@ says when. Both are reported as findings for the worker, never acted on by the t
 
 Only headers and metadata are read (Pillow's ``Image.open`` is lazy and nothing here
 calls ``load()``), so a huge or hostile image cannot exhaust memory by decoding
-pixels. Metadata reading is best effort: the evidence is the stored bytes, and a
-damaged EXIF block becomes a note, not a failed import. So does every warning Pillow
-gives (a very large image, a damaged EXIF field): a note on the source, never a line on
-the console.
+pixels; nor by its metadata, whose TIFF directories are counted before Pillow unpacks
+them (:data:`MAX_METADATA_VALUES`). Metadata reading is best effort: the evidence is
+the stored bytes, and a damaged EXIF block becomes a note, not a failed import. So does
+every warning Pillow gives (a very large image, a damaged EXIF field), and every report
+it logs: a note on the source, never a line on the console or in the log.
 """
 
 from __future__ import annotations
 
+import contextvars
 import io
+import logging
 import math
+import pkgutil
 import struct
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import PIL
 from PIL import ExifTags, Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -43,10 +48,51 @@ _METADATA_ERRORS = (
     KeyError,
     TypeError,
     ZeroDivisionError,
+    RuntimeError,  # the AVIF and HEIF decoders' word for a damaged file
     struct.error,
     UnidentifiedImageError,
     Image.DecompressionBombError,
 )
+
+
+_MAX_NOTED_WARNINGS = 20
+# Numbers in the TIFF directories Pillow unpacks (a TIFF file's first directory, and
+# the EXIF, GPS and interoperability ones of any photo), each into a Python object of
+# 30 to 300 bytes: a 48 MB TIFF declaring 12 million of them took 780 MB to open. Past
+# this, the metadata is not read. A real photo's hold hundreds; a large tiled scan's a
+# few hundred thousand at most.
+MAX_METADATA_VALUES = 500_000
+# TIFF field types Pillow unpacks value by value, and their sizes in bytes.
+_TIFF_NUMBERS = {3: 2, 4: 4, 5: 8, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
+_SUB_DIRECTORIES = (0x8769, 0x8825, 0xA005)  # EXIF, GPS, interoperability
+# Metadata segments before the image data (a JPEG's APPn and comments, a PNG's chunks),
+# each of which Pillow keeps as an object: 12 million empty ones (a 48 MB JPEG) took it
+# 1.7 GB, 4 million PNG chunks 580 MB. A real photo has a few.
+MAX_METADATA_SEGMENTS = 4096
+
+# Pillow reports some damage through the logging module ("More samples per pixel than
+# can be decoded"), not as a warning. While Caseview reads an image, those reports
+# become notes on the source (and are not logged), as pypdf's do in
+# ``collectors.documents``: a filter on each Pillow module's logger, and a context
+# variable that keeps concurrent imports on other threads apart.
+_IMAGE_LOGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "caseview_image_logs", default=None
+)
+
+
+def _pil_log_as_note(record: logging.LogRecord) -> bool:
+    noted = _IMAGE_LOGS.get()
+    if noted is None:
+        return True
+    if record.levelno >= logging.WARNING and len(noted) < _MAX_NOTED_WARNINGS:
+        noted.append(" ".join(record.getMessage().split())[:_MAX_VALUE_CHARS])
+    return False
+
+
+for _module in (PIL.__name__, *(m.name for m in pkgutil.walk_packages(PIL.__path__, "PIL."))):
+    _logger = logging.getLogger(_module)
+    if _pil_log_as_note not in _logger.filters:
+        _logger.addFilter(_pil_log_as_note)
 
 
 @dataclass(frozen=True)
@@ -79,10 +125,19 @@ class ImageInfo:
 def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInfo:
     """Metadata of a photo; ``pillow_format`` is "PNG", "JPEG", "HEIF", "AVIF" or "TIFF"."""
     notes: list[str] = []
+    logged: list[str] = []
+    token = _IMAGE_LOGS.set(logged)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
+                # Pillow reads these when it opens the file, before any check of ours.
+                if pillow_format == "TIFF" and _tiff_numbers(data) > MAX_METADATA_VALUES:
+                    raise _MetadataTooLarge
+                if pillow_format == "JPEG" and _jpeg_segments(data) > MAX_METADATA_SEGMENTS:
+                    raise _MetadataTooLarge
+                if pillow_format == "PNG" and _png_chunks(data) > MAX_METADATA_SEGMENTS:
+                    raise _MetadataTooLarge
                 with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
                     width, height = image.size
                     exif = _exif_without_decoding(image)
@@ -90,15 +145,23 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
                     details = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.Exif).items()}
                     gps_ifd = {int(k): v for k, v in exif.get_ifd(ExifTags.IFD.GPSInfo).items()}
             finally:
+                _IMAGE_LOGS.reset(token)
                 notes.extend(_warning_notes(caught))
-    except _METADATA_ERRORS as exc:
-        if isinstance(exc, Image.DecompressionBombError):
+                notes.extend(_logged_note(message) for message in dict.fromkeys(logged))
+    except (*_METADATA_ERRORS, _MetadataTooLarge) as exc:
+        if isinstance(exc, _MetadataTooLarge):
+            why = (
+                "The image's metadata holds far more values than a real photo's (it may be "
+                "built to exhaust the computer), so it was not read; the stored bytes are "
+                "unchanged."
+            )
+        elif isinstance(exc, Image.DecompressionBombError):
             why = (
                 "The image claims to be far larger than any real photo (it may be built to "
                 "exhaust the computer), so its metadata could not be read safely; the stored "
                 "bytes are unchanged."
             )
-        elif isinstance(exc, UnidentifiedImageError | EOFError | OSError):
+        elif isinstance(exc, UnidentifiedImageError | EOFError | OSError | RuntimeError):
             why = (
                 f"The image could not be opened (it is damaged, cut off, or not really a "
                 f"{pillow_format} image), so its metadata could not be read; it was imported "
@@ -144,6 +207,13 @@ def read_image(data: bytes, pillow_format: str, *, source: str = "") -> ImageInf
     )
 
 
+def _logged_note(message: str) -> str:
+    return (
+        f"Reading the image's metadata gave a warning ({message}); what could be read is "
+        "shown, and the stored bytes are unchanged."
+    )
+
+
 def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:
     """Pillow's warnings as notes for the worker, each said once."""
     notes: list[str] = []
@@ -171,7 +241,88 @@ def _exif_without_decoding(image: Image.Image) -> Image.Exif:
     # is not looked for.
     if image.format == "PNG" and "exif" not in image.info:
         return Image.Exif()
+    exif = image.info.get("exif")
+    if isinstance(exif, bytes) and _tiff_numbers(exif) > MAX_METADATA_VALUES:
+        raise _MetadataTooLarge  # a PNG's eXIf or a HEIC's EXIF block can be any size
     return image.getexif()
+
+
+class _MetadataTooLarge(Exception):
+    """The image's TIFF directories declare more values than are read."""
+
+
+def _jpeg_segments(data: bytes) -> int:
+    """How many metadata segments (APPn, COM) a JPEG has before its image data, as far
+    as its structure can be followed; counting stops past :data:`MAX_METADATA_SEGMENTS`."""
+    count = 0
+    at = 2  # after the start-of-image marker
+    while at + 4 <= len(data) and count <= MAX_METADATA_SEGMENTS:
+        if data[at] != 0xFF:
+            break  # not a marker: Pillow reads no further either
+        marker = data[at + 1]
+        if marker == 0xFF:
+            at += 1  # fill byte
+            continue
+        if marker in (0xD9, 0xDA):
+            break  # end of image, start of the image data
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            at += 2  # a marker without a length
+            continue
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            count += 1
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return count
+
+
+def _png_chunks(data: bytes) -> int:
+    """How many chunks a PNG has before its image data (IDAT), as far as its structure
+    can be followed; counting stops past :data:`MAX_METADATA_SEGMENTS`."""
+    count = 0
+    at = 8  # after the signature
+    while at + 8 <= len(data) and count <= MAX_METADATA_SEGMENTS:
+        if data[at + 4 : at + 8] == b"IDAT":
+            break
+        count += 1
+        at += 12 + int.from_bytes(data[at : at + 4], "big")  # length, type, data, CRC
+    return count
+
+
+def _tiff_numbers(tiff: bytes) -> int:
+    """How many numbers Pillow would unpack from a TIFF structure (a TIFF file, or an
+    EXIF block): its first directory's, and those of the EXIF, GPS and interoperability
+    directories it points to; each field counted as far as the bytes present allow.
+    Counting stops past :data:`MAX_METADATA_VALUES`; 0 if it is not a TIFF structure."""
+    tiff = tiff.removeprefix(b"Exif\0\0")
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 16:
+        return 0
+    big = struct.unpack_from(order + "H", tiff, 2)[0] == 43  # BigTIFF
+    head, entry, inline = (8, "HHQQ", 8) if big else (2, "HHII", 4)
+    step = struct.calcsize(order + entry)
+    pending = [struct.unpack_from(order + ("Q" if big else "I"), tiff, 8 if big else 4)[0]]
+    seen: set[int] = set()
+    total = 0
+    while pending and total <= MAX_METADATA_VALUES:
+        at = pending.pop()
+        if at in seen or at + head > len(tiff):
+            continue
+        seen.add(at)
+        declared = struct.unpack_from(order + ("Q" if big else "H"), tiff, at)[0]
+        entries = min(declared, (len(tiff) - at - head) // step)
+        for number in range(entries):
+            tag, kind, count, value = struct.unpack_from(
+                order + entry, tiff, at + head + number * step
+            )
+            total += 1
+            size = _TIFF_NUMBERS.get(kind)
+            if size is not None:
+                stored = count * size <= inline  # small values sit in the entry itself
+                total += count if stored else min(count, max(len(tiff) - value, 0) // size)
+            if tag in _SUB_DIRECTORIES and count == 1:
+                pending.append(value)
+            if total > MAX_METADATA_VALUES:
+                break
+    return total
 
 
 def _text(value: object) -> str | None:
@@ -255,7 +406,7 @@ def _gps_time(gps: dict[int, object]) -> datetime | None:
     try:
         day = datetime.strptime(date, "%Y:%m:%d")
         return day.replace(hour=hours, minute=minutes, second=seconds, tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # a field stored as a huge floating-point number
         return None
 
 
@@ -264,6 +415,6 @@ def _camera_utc(stated: str | None, offset: str | None) -> datetime | None:
         return None
     try:
         local = datetime.strptime(f"{stated} {offset}", "%Y:%m:%d %H:%M:%S %z")
-    except ValueError:
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past its end
         return None
-    return local.astimezone(UTC)

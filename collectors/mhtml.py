@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import email
 import email.message
+import email.policy
 from dataclasses import dataclass
 
+from collectors.documents import parse_message
 from collectors.errors import UnsupportedType
 
 _MAX_PARTS = 5000
@@ -30,7 +32,7 @@ class MhtmlDocument:
 
 def read_mhtml(data: bytes) -> MhtmlDocument:
     try:
-        message = email.message_from_bytes(data)
+        message, _cut = parse_message(data, email.policy.compat32, _MAX_PARTS)
         parts = _parts(message)
     except RecursionError as exc:
         raise UnsupportedType(
