@@ -24,6 +24,7 @@ from caseview import browse
 from caseview.domain import Role, User
 from caseview.session import Session
 from caseview.storage import open_case_file
+from caseview.storage.reading import unchangeable
 
 if TYPE_CHECKING:
     from ui.server_link import ServerLink  # imported only for a server: it brings psycopg
@@ -59,6 +60,12 @@ class Identity:
     def where(self) -> str:
         """The same in a phrase: "case file case.db", "team on db.local"."""
         return self.label if self.link is not None else f"case file {self.label}"
+
+    @property
+    def file_read_only(self) -> bool:
+        """The case file may not be changed here (an archived copy, a read-only disk):
+        it is read, and each thing that would record says it cannot."""
+        return self.link is None and unchangeable(Path(self.path))
 
     @property
     def folder(self) -> Path:

@@ -159,9 +159,12 @@ class MainWindow(QMainWindow):
 
         self.wizard = JustificationWizard(self, who)
         self.review_queue = ReviewQueueDialog(self, who)
-        self.signed_in = QLabel(
+        signed_in = (
             f"Signed in as {who.user.display_name} ({who.user.username}), {ROLE_WORDS[who.role]}"
         )
+        if who.file_read_only:
+            signed_in += " · the case file is read-only: nothing can be recorded"
+        self.signed_in = QLabel(signed_in)
         self.signed_in.setAccessibleName("Signed in as")
         self.live_status = QLabel()
         self.live_status.setObjectName("liveStatus")

@@ -353,3 +353,19 @@ def test_closing_the_window_with_nothing_unsaved_asks_nothing(
 def test_a_file_dropped_on_the_search_box_is_not_typed_into_it(qtbot: QtBot, team: Team) -> None:
     window = open_window(qtbot, team, "wren")
     assert not window.case_view.sources.search.acceptDrops()
+
+
+def test_a_read_only_case_file_is_read_and_the_window_says_nothing_can_be_recorded(
+    qtbot: QtBot, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a read-only disk (tests may run as root, whom permissions do not stop).
+    import caseview.storage.casefile
+    import ui.identity
+
+    monkeypatch.setattr(caseview.storage.casefile, "unchangeable", lambda path: True)
+    monkeypatch.setattr(ui.identity, "unchangeable", lambda path: True)
+    window = open_window(qtbot, team, "wren")
+    assert window.cases.rowCount() == 1
+    assert "the case file is read-only" in window.signed_in.text()
+    monkeypatch.undo()
+    assert "read-only" not in open_window(qtbot, team, "mona").signed_in.text()
