@@ -22,7 +22,7 @@ from pathlib import Path
 
 import platformdirs
 import pytest
-from capture_support import approve_for
+from cli_support import Result, in_process, team_case_file
 from gate_support import PASSWORD
 
 from caseview import accounts, audit, cases, justifications
@@ -30,13 +30,6 @@ from caseview.cli import logs, main
 from caseview.storage import open_case_file
 
 HUGE = "99999999999999999999"  # past SQLite's 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @dataclass
@@ -51,35 +44,14 @@ class Team:
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
     """A case file with mona (manager) and wren (worker, allocated), one approved request."""
-    db = tmp_path / "team.db"
-    with open_case_file(db, create=True) as casefile:
-        accounts.create_first_manager(casefile, "mona", PASSWORD)
-        manager = accounts.login(casefile, "mona", PASSWORD)
-        accounts.add_user(manager, "wren", "worker", PASSWORD)
-        worker = accounts.login(casefile, "wren", PASSWORD)
-        case = cases.create_case(manager, "CP-7", "Smith family")
-        cases.allocate(manager, case.id, "wren")
-        subject = cases.add_subject(manager, case.id, "Kerry Smith", "parent")
-        record = approve_for(worker, manager, case.id, [subject.id], now=datetime.now(UTC))
-    for name in ("CASEVIEW_DEBUG", "CASEVIEW_NEW_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CASEVIEW_DB", str(db))
-    monkeypatch.setenv("CASEVIEW_USER", "wren")
-    monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    return Team(db, tmp_path, str(case.id), record.id, subject.id)
+    made = team_case_file(tmp_path, monkeypatch)
+    assert made.request_id is not None
+    return Team(made.db, tmp_path, str(made.case_id), made.request_id, made.subject_id)
 
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
-    def call(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return Result(code, captured.out, captured.err)
-
-    yield call
+    yield lambda *argv: in_process(capsys, *argv)
 
 
 def child(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:

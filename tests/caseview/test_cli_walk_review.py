@@ -15,18 +15,12 @@ from pathlib import Path
 
 import pytest
 from capture_support import LOOPBACK, approve_for
+from cli_support import in_process, team_case_file
 from gate_support import PASSWORD, example_toml
 
-from caseview import accounts, audit, cases
+from caseview import accounts, audit
 from caseview.cli import io, main
 from caseview.storage import open_case_file
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @dataclass
@@ -40,34 +34,14 @@ class Team:
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
     """A case file with mona (manager) and wren (worker on case 1, which has Kerry)."""
-    db = tmp_path / "team.db"
-    with open_case_file(db, create=True) as casefile:
-        accounts.create_first_manager(casefile, "mona", PASSWORD)
-        manager = accounts.login(casefile, "mona", PASSWORD)
-        accounts.add_user(manager, "wren", "worker", PASSWORD)
-        case = cases.create_case(manager, "CP-7", "Smith family")
-        cases.allocate(manager, case.id, "wren")
-        subject = cases.add_subject(manager, case.id, "Kerry Smith", "parent")
-    for name in ("CASEVIEW_DEBUG", "CASEVIEW_NEW_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CASEVIEW_DB", str(db))
-    monkeypatch.setenv("CASEVIEW_USER", "wren")
-    monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    made = team_case_file(tmp_path, monkeypatch, approved=False)
     monkeypatch.chdir(tmp_path)
-    return Team(db, tmp_path, case.id, subject.id)
+    return Team(made.db, tmp_path, made.case_id, made.subject_id)
 
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
-    def call(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        return Result(code, captured.out, captured.err)
-
-    yield call
+    yield lambda *argv: in_process(capsys, *argv)
 
 
 @pytest.fixture

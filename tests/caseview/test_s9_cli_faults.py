@@ -16,27 +16,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from capture_support import approve_for
+from cli_support import Result, in_process, team_case_file
 from gate_support import PASSWORD
 
-from caseview import accounts, cases
+from caseview import cases
 from caseview.cli import main
 from caseview.cli.io import Output
 from caseview.storage import casefile as casefile_module
-from caseview.storage import open_case_file
 
 TITLE = "Zoë Smith … 测试"
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @dataclass
@@ -49,36 +40,13 @@ class Team:
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
     """A case file with mona (manager) and wren (worker, allocated), one approved request."""
-    db = tmp_path / "team.db"
-    with open_case_file(db, create=True) as casefile:
-        accounts.create_first_manager(casefile, "mona", PASSWORD)
-        manager = accounts.login(casefile, "mona", PASSWORD)
-        accounts.add_user(manager, "wren", "worker", PASSWORD)
-        worker = accounts.login(casefile, "wren", PASSWORD)
-        case = cases.create_case(manager, "CP-7", TITLE)
-        cases.allocate(manager, case.id, "wren")
-        subject = cases.add_subject(manager, case.id, "Kerry Smith", "parent")
-        approve_for(worker, manager, case.id, [subject.id], now=datetime.now(UTC))
-    for name in ("CASEVIEW_DEBUG", "CASEVIEW_NEW_PASSWORD", "PYTHONIOENCODING"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CASEVIEW_DB", str(db))
-    monkeypatch.setenv("CASEVIEW_USER", "wren")
-    monkeypatch.setenv("CASEVIEW_PASSWORD", PASSWORD)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    return Team(db, tmp_path, str(case.id))
+    made = team_case_file(tmp_path, monkeypatch, title=TITLE, unset=("PYTHONIOENCODING",))
+    return Team(made.db, tmp_path, str(made.case_id))
 
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
-    def call(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        assert "Traceback" not in captured.err
-        assert "unexpected" not in captured.err
-        return Result(code, captured.out, captured.err)
-
-    yield call
+    yield lambda *argv: in_process(capsys, *argv, never=("Traceback", "unexpected"))
 
 
 def child(*argv: str, env: dict[str, str] | None = None, **popen: object) -> Result:

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_support import MB, RawServer, python_command, read_request, run_measured
+from hostile_support import (
+    MB,
+    ChildRun,
+    RawServer,
+    python_command,
+    read_request,
+    run_measured,
+)
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
@@ -121,20 +128,27 @@ def test_pdf_of_more_pages_than_are_counted_is_imported_with_a_plain_note() -> N
     assert any("more pages or parts than Caseview reads" in n for n in document.page.notes)
 
 
-@pytest.mark.slow
-def test_pdf_of_99000_pages_is_imported_under_the_ceiling(tmp_path: Path) -> None:
-    # 24 MB: pypdf made an object of every page and every entry of it (870 MB).
-    path = tmp_path / "pages.pdf"
-    path.write_bytes(_pdf_of_empty_pages(99_000, b" ".join(b"/K%d %d" % (k, k) for k in range(20))))
+def _import_measured(path: Path, shown: str) -> ChildRun:
+    """Import ``path`` in a child process, as the command does, printing the import's
+    ``shown`` attribute; it must end well, and its peak memory is measured."""
     run = run_measured(
         python_command(
             "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).warnings)",
+            f"print(import_file(sys.argv[1]).{shown})",
             str(path),
         ),
         timeout_s=100,
     )
     assert run.returncode == 0, run.describe()
+    return run
+
+
+@pytest.mark.slow
+def test_pdf_of_99000_pages_is_imported_under_the_ceiling(tmp_path: Path) -> None:
+    # 24 MB: pypdf made an object of every page and every entry of it (870 MB).
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(_pdf_of_empty_pages(99_000, b" ".join(b"/K%d %d" % (k, k) for k in range(20))))
+    run = _import_measured(path, "warnings")
     assert "more pages or parts than Caseview reads" in run.stdout
     assert run.peak_rss < CEILING, run.describe()
 
@@ -194,15 +208,7 @@ def test_small_pdf_of_heavy_pages_is_read_quickly_under_the_ceiling(tmp_path: Pa
     # reading it took over 6 minutes and passed 500 MB.
     path = tmp_path / "heavy.pdf"
     path.write_bytes(_pdf(_text_page((b"(" + b"a" * 64 + b") Tj ") * 990_000)))
-    run = run_measured(
-        python_command(
-            "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).warnings)",
-            str(path),
-        ),
-        timeout_s=100,
-    )
-    assert run.returncode == 0, run.describe()
+    run = _import_measured(path, "warnings")
     assert "far more drawing instructions" in run.stdout
     assert run.peak_rss < CEILING, run.describe()
 
@@ -220,15 +226,7 @@ def test_small_docx_of_millions_of_empty_elements_is_read_under_the_ceiling(
     path = tmp_path / "letter.docx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", body)
-    run = run_measured(
-        python_command(
-            "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).page.text)",
-            str(path),
-        ),
-        timeout_s=100,
-    )
-    assert run.returncode == 0, run.describe()
+    run = _import_measured(path, "page.text")
     assert "Hello Kerry" in run.stdout
     assert run.peak_rss < CEILING, run.describe()
 
@@ -342,15 +340,7 @@ def test_48mb_tiff_of_numbers_is_imported_under_the_ceiling(tmp_path: Path) -> N
     # 12 million numbers: Pillow took 780 MB to open it.
     path = tmp_path / "numbers.tif"
     path.write_bytes(_tiff_with_numbers(12_000_000))
-    run = run_measured(
-        python_command(
-            "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).warnings)",
-            str(path),
-        ),
-        timeout_s=100,
-    )
-    assert run.returncode == 0, run.describe()
+    run = _import_measured(path, "warnings")
     assert "metadata holds far more values" in run.stdout
     assert run.peak_rss < CEILING, run.describe()
 
@@ -395,15 +385,7 @@ def test_48mb_jpeg_of_empty_segments_is_imported_under_the_ceiling(tmp_path: Pat
     # 12 million segments: Pillow took 1.7 GB and 20 seconds to open it.
     path = tmp_path / "segments.jpg"
     path.write_bytes(_jpeg_with_empty_segments(12_000_000))
-    run = run_measured(
-        python_command(
-            "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).warnings)",
-            str(path),
-        ),
-        timeout_s=100,
-    )
-    assert run.returncode == 0, run.describe()
+    run = _import_measured(path, "warnings")
     assert "metadata holds far more values" in run.stdout
     assert run.peak_rss < CEILING, run.describe()
 
@@ -474,15 +456,7 @@ def test_48mb_message_of_empty_parts_is_imported_quickly_under_the_ceiling(
     # 4.8 million parts: the email package built an object for each (3 MB took 26 s).
     path = tmp_path / name
     path.write_bytes(_many_parts(4_800_000, head))
-    run = run_measured(
-        python_command(
-            "import sys; from collectors.files import import_file\n"
-            "print(import_file(sys.argv[1]).kind)",
-            str(path),
-        ),
-        timeout_s=100,
-    )
-    assert run.returncode == 0, run.describe()
+    run = _import_measured(path, "kind")
     assert run.stdout.strip() in ("eml", "mhtml")
     assert run.peak_rss < CEILING, run.describe()
 
