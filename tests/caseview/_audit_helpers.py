@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tamper_support import tampering
+
 from caseview import audit
 from caseview.storage import open_case_file
 
@@ -74,24 +76,15 @@ def tamper(path: Path) -> Iterator[sqlite3.Connection]:
 
     Everything done inside commits together when the block ends.
     """
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         triggers = list(
             conn.execute(
-                "SELECT name, sql FROM sqlite_master"
-                " WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
             )
         )
-        assert len(triggers) == 3, f"expected the three audit_log triggers, found {triggers}"
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
+    assert len(triggers) == 3, f"expected the three audit_log triggers, found {triggers}"
+    with tampering(path, table="audit_log") as conn:
         yield conn
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
 def rows(path: Path) -> list[dict[str, Any]]:

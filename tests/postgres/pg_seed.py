@@ -669,3 +669,19 @@ def count_rows(conn: Conn, table: str, keys: list[Any]) -> int:
     row = conn.execute(query, [keys]).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def what_is_there(owner_url: str) -> tuple[list[str], list[str]]:
+    """The database's relations (outside the system schemas) and the cluster's roles."""
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        relations = [
+            f"{r[0]}.{r[1]}"
+            for r in conn.execute(
+                "SELECT n.nspname, c.relname FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+                " ORDER BY 1, 2"
+            )
+        ]
+        roles = [str(r[0]) for r in conn.execute("SELECT rolname FROM pg_roles ORDER BY 1")]
+    return relations, roles

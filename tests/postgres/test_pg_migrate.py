@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from pg_seed import what_is_there
 from pg_server import pg_database
 from psycopg.conninfo import conninfo_to_dict
 
@@ -277,22 +278,6 @@ def with_password(owner_url: str, password: str | None) -> str:
 
 def as_owner(owner_url: str) -> psycopg.Connection[tuple[Any, ...]]:
     return psycopg.connect(owner_url, autocommit=True)
-
-
-def what_is_there(owner_url: str) -> tuple[list[str], list[str]]:
-    """The database's relations (outside the system schemas) and the cluster's roles."""
-    with as_owner(owner_url) as conn:
-        relations = [
-            f"{r[0]}.{r[1]}"
-            for r in conn.execute(
-                "SELECT n.nspname, c.relname FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-                " ORDER BY 1, 2"
-            )
-        ]
-        roles = [str(r[0]) for r in conn.execute("SELECT rolname FROM pg_roles ORDER BY 1")]
-    return relations, roles
 
 
 # --- the chain arrives whole -----------------------------------------------------------

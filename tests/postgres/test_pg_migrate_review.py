@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from pg_seed import what_is_there
 from pg_server import pg_database, shared_pg_server, unique_name
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -51,22 +52,6 @@ def demo_file(built: Path, tmp_path: Path) -> Path:
 def owner(pg_database: str) -> Iterator[ServerFile]:
     with ServerAddress(pg_database).connect_owner() as connected:
         yield connected
-
-
-def what_is_there(owner_url: str) -> tuple[list[str], list[str]]:
-    """The database's relations (outside the system schemas) and the cluster's roles."""
-    with psycopg.connect(owner_url, autocommit=True) as conn:
-        relations = [
-            f"{r[0]}.{r[1]}"
-            for r in conn.execute(
-                "SELECT n.nspname, c.relname FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-                " ORDER BY 1, 2"
-            )
-        ]
-        roles = [str(r[0]) for r in conn.execute("SELECT rolname FROM pg_roles ORDER BY 1")]
-    return relations, roles
 
 
 def migrate_again(source: Path, owner_url: str) -> migration.Migrated:
