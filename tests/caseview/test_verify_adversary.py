@@ -51,6 +51,16 @@ def problems(out: dict[str, Any]) -> str:
     return "\n".join([out.get("problem") or "", *out["evidence_problems"]])
 
 
+def broken_by(path: Path, sql: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """Run ``sql`` (changing one row) behind the log's back; verify must exit 4. Returns
+    what it said."""
+    with tampering(path) as conn:
+        assert conn.execute(sql).rowcount == 1
+    code, out = cli_verify(path, capsys)
+    assert code == 4
+    return out
+
+
 def rewrite_schema(path: Path, name: str, old: str, new: str) -> None:
     """Edit the CREATE statement SQLite keeps for ``name``, as PRAGMA writable_schema allows."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -352,10 +362,7 @@ def test_a_json_value_of_another_type_is_a_change(
     copy: Path, sql: str, named: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Python's == takes true for 1 and 1 for 1.0; the recorded JSON does not.
-    with tampering(copy) as conn:
-        assert conn.execute(sql).rowcount == 1
-    code, out = cli_verify(copy, capsys)
-    assert code == 4
+    out = broken_by(copy, sql, capsys)
     assert named in problems(out)
 
 
@@ -388,10 +395,7 @@ def test_an_exposure_finding_changed_behind_the_logs_back_is_a_break(
 ) -> None:
     # No trigger guards these rows: anyone with sqlite3 can hide a child's phone number.
     sql, named = FINDING_TAMPERING[how]
-    with tampering(copy) as conn:
-        assert conn.execute(sql).rowcount == 1
-    code, out = cli_verify(copy, capsys)
-    assert code == 4
+    out = broken_by(copy, sql, capsys)
     assert named in problems(out)
     assert "exposure_findings row" in problems(out)
 
@@ -418,10 +422,7 @@ def test_an_editor_changed_behind_the_logs_back_is_a_break(
 ) -> None:
     # An editor removed could then approve the request they wrote (the database's guard
     # against self-approval reads this table).
-    with tampering(copy) as conn:
-        assert conn.execute(sql).rowcount == 1
-    code, out = cli_verify(copy, capsys)
-    assert code == 4
+    out = broken_by(copy, sql, capsys)
     assert named in problems(out)
 
 
