@@ -38,8 +38,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tamper_support import tampering
-
 from caseview import audit
 from caseview.storage import open_case_file
 
@@ -83,6 +81,10 @@ def tamper(path: Path) -> Iterator[sqlite3.Connection]:
             )
         )
     assert len(triggers) == 3, f"expected the three audit_log triggers, found {triggers}"
+    # Here, not at the top: this module also runs alone as the drills' child process,
+    # where only its own folder is on the path.
+    from tamper_support import tampering
+
     with tampering(path, table="audit_log") as conn:
         yield conn
 
